@@ -1,0 +1,93 @@
+package io.metalgate.appliance;
+
+import io.metalgate.evidence.AuditCli;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.io.IOException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The appliance's entry point.
+ *
+ * <ul>
+ * <li>{@code metalgate audit verify FILE [--key FINGERPRINT]}: checks an audit export offline; starts
+ * neither Quarkus nor a database.</li>
+ * <li>otherwise: runs the appliance. With no {@code quarkus.datasource.reactive.url} configured it first
+ * starts the embedded PostgreSQL in {@code <metalgate.data-dir>/postgres} and hands its URLs and
+ * credentials to Quarkus as system properties; the database is stopped after Quarkus has shut down.</li>
+ * </ul>
+ */
+@QuarkusMain
+public final class MetalgateMain {
+
+    private MetalgateMain() {
+    }
+
+    public static void main(String... args) {
+        if (args.length > 0 && "audit".equals(args[0])) {
+            System.exit(AuditCli.run(args));
+        }
+        SmallRyeConfig config = bootConfig();
+        EmbeddedPostgres embedded = null;
+        if (config.getOptionalValue("quarkus.datasource.reactive.url", String.class).isEmpty()) {
+            Path dataDir = Path.of(config.getOptionalValue("metalgate.data-dir", String.class).orElse("./metalgate-data"));
+            Optional<Path> binDir = config.getOptionalValue("metalgate.database.embedded.bin-dir", String.class).map(Path::of);
+            embedded = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, binDir, false));
+            embedded.quarkusProperties().forEach(System::setProperty);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        EmbeddedPostgres database = embedded;
+        if (database != null) {
+            // On SIGTERM Quarkus shuts down in its own hook and Quarkus.run() returns; this hook keeps the
+            // JVM alive until the finally block below has stopped PostgreSQL after the application.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    if (!stopped.await(60, TimeUnit.SECONDS)) {
+                        database.close();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "metalgate-embedded-postgres-stop"));
+        }
+        try {
+            Quarkus.run(args);
+        } finally {
+            if (database != null) {
+                database.close();
+            }
+            stopped.countDown();
+        }
+    }
+
+    /**
+     * The configuration as Quarkus will see it (system properties, environment, application.properties
+     * in the jar and in ./config), read before Quarkus starts so that we know whether to start the
+     * embedded database.
+     */
+    static SmallRyeConfig bootConfig() {
+        SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder().addDefaultSources().addDefaultInterceptors()
+                .withProfile(System.getProperty("quarkus.profile", Optional.ofNullable(System.getenv("QUARKUS_PROFILE")).orElse("prod")));
+        try {
+            URL inJar = MetalgateMain.class.getClassLoader().getResource("application.properties");
+            if (inJar != null) {
+                builder.withSources(new PropertiesConfigSource(inJar, 250));
+            }
+            Path local = Path.of("config", "application.properties");
+            if (Files.isRegularFile(local)) {
+                builder.withSources(new PropertiesConfigSource(local.toUri().toURL(), 260));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read application.properties: " + e.getMessage(), e);
+        }
+        return builder.build();
+    }
+}

@@ -1,0 +1,207 @@
+package io.metalgate.common;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+import io.vertx.pgclient.PgException;
+import jakarta.persistence.OptimisticLockException;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
+import jakarta.validation.Path;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.hibernate.StaleStateException;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * Every error of the API as RFC 9457 {@code application/problem+json}, naming the bad field where there
+ * is one. Unique and foreign-key violations of the database become 409 with the field they concern, so
+ * a race between two requests answers the same as a check would have.
+ */
+public class ProblemMappers {
+
+    private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+    /** Database constraint → the API field it protects and what a clash means. */
+    private static final Map<String, Problem.FieldError> CONSTRAINTS = Map.ofEntries(
+            Map.entry("machine_name_key", new Problem.FieldError("name", "a machine with this name is already enrolled")),
+            Map.entry("machine_bmc_endpoint_key",
+                    new Problem.FieldError("bmc.host", "another machine is enrolled with this BMC host and port")),
+            Map.entry("tenant_name_key", new Problem.FieldError("name", "a tenant with this name exists")),
+            Map.entry("tenant_external_ref_key", new Problem.FieldError("externalRef", "a tenant with this external reference exists")),
+            Map.entry("lease_external_ref_key", new Problem.FieldError("externalRef", "a lease with this external reference exists")),
+            Map.entry("lease_machine_machine_key", new Problem.FieldError("machineIds", "a machine is already in another lease")),
+            Map.entry("lease_machine_machine_id_fkey", new Problem.FieldError("id", "the machine is still part of a lease")),
+            Map.entry("lease_tenant_id_fkey", new Problem.FieldError("id", "the tenant still has leases")),
+            Map.entry("app_user_pkey", new Problem.FieldError("username", "a user with this name exists")));
+
+    @ServerExceptionMapper
+    public Response api(ApiException e, UriInfo uri) {
+        return respond(e.problem(), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response validation(ConstraintViolationException e, UriInfo uri) {
+        List<Problem.FieldError> errors = e.getConstraintViolations().stream()
+                .map(v -> new Problem.FieldError(fieldOf(v), v.getMessage()))
+                .sorted(Comparator.comparing(Problem.FieldError::field))
+                .toList();
+        String detail = errors.stream().map(f -> f.field() + ": " + f.message()).collect(Collectors.joining("; "));
+        return respond(Problem.of(400, "validation", "Invalid request", detail).withErrors(errors), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response unknownField(UnrecognizedPropertyException e, UriInfo uri) {
+        String field = path(e);
+        return respond(Problem.of(400, "validation", "Invalid request", "unknown field \"" + field + "\"")
+                .withErrors(List.of(new Problem.FieldError(field, "unknown field"))), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response badValue(InvalidFormatException e, UriInfo uri) {
+        String field = path(e);
+        String message = "cannot read " + quoted(e.getValue()) + " as " + e.getTargetType().getSimpleName();
+        if (e.getTargetType().isEnum()) {
+            message = "must be one of " + List.of(e.getTargetType().getEnumConstants());
+        }
+        return respond(Problem.of(400, "validation", "Invalid request", field + ": " + message)
+                .withErrors(List.of(new Problem.FieldError(field, message))), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response mismatched(MismatchedInputException e, UriInfo uri) {
+        String field = path(e);
+        String message = "expected " + (e.getTargetType() == null ? "another type" : e.getTargetType().getSimpleName());
+        return respond(Problem.of(400, "validation", "Invalid request", (field.isEmpty() ? "body" : field) + ": " + message)
+                .withErrors(List.of(new Problem.FieldError(field.isEmpty() ? "body" : field, message))), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response malformed(JsonParseException e, UriInfo uri) {
+        var loc = e.getLocation();
+        String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+        return respond(Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON" + where + ": "
+                + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON" + where))), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response otherMapping(JsonMappingException e, UriInfo uri) {
+        String field = path(e);
+        return respond(Problem.of(400, "validation", "Invalid request", field + ": " + e.getOriginalMessage())
+                .withErrors(List.of(new Problem.FieldError(field.isEmpty() ? "body" : field, e.getOriginalMessage()))), uri);
+    }
+
+    @ServerExceptionMapper({ UnauthorizedException.class, AuthenticationFailedException.class })
+    public Response unauthorized(RuntimeException e, UriInfo uri) {
+        return Response.status(401).type(Problem.MEDIA_TYPE)
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"metalgate\"")
+                .entity(Problem.of(401, "unauthorized", "Authentication required",
+                        "send HTTP Basic credentials or an API token (Authorization: Bearer ...)").withInstance(uri.getPath()))
+                .build();
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e, UriInfo uri) {
+        return respond(Problem.of(403, "forbidden", "Forbidden", "your roles do not allow this operation"), uri);
+    }
+
+    @ServerExceptionMapper({ OptimisticLockException.class, StaleStateException.class })
+    public Response stale(RuntimeException e, UriInfo uri) {
+        return respond(Problem.of(409, "conflict", "Conflict", "the resource was changed by someone else; read it again"), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e, UriInfo uri) {
+        int status = e.getResponse().getStatus();
+        String title = Response.Status.fromStatusCode(status) == null ? "Error" : Response.Status.fromStatusCode(status).getReasonPhrase();
+        return respond(Problem.of(status, "http-" + status, title, e.getMessage()), uri);
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Exception e, UriInfo uri) {
+        PgException pg = find(e, PgException.class);
+        if (pg != null && ("23505".equals(pg.getSqlState()) || "23503".equals(pg.getSqlState()))) {
+            Problem.FieldError f = CONSTRAINTS.getOrDefault(pg.getConstraint(),
+                    new Problem.FieldError("body", "conflicts with existing data (" + pg.getConstraint() + ")"));
+            return respond(Problem.of(409, "conflict", "Conflict", f.field() + ": " + f.message()).withErrors(List.of(f)), uri);
+        }
+        if (find(e, OptimisticLockException.class) != null || find(e, StaleStateException.class) != null) {
+            return stale((RuntimeException) e, uri);
+        }
+        ConstraintViolationException cve = find(e, ConstraintViolationException.class);
+        if (cve != null) {
+            return validation(cve, uri);
+        }
+        ApiException api = find(e, ApiException.class);
+        if (api != null) {
+            return api(api, uri);
+        }
+        String errorId = UUID.randomUUID().toString();
+        LOG.errorf(e, "Unexpected error %s on %s", errorId, uri.getPath());
+        return respond(Problem.of(500, "internal", "Internal error", "unexpected error; its id in the log is " + errorId), uri);
+    }
+
+    private static Response respond(Problem p, UriInfo uri) {
+        return Response.status(p.status()).type(Problem.MEDIA_TYPE).entity(p.withInstance(uri.getPath())).build();
+    }
+
+    private static <T extends Throwable> T find(Throwable e, Class<T> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
+    }
+
+    private static String fieldOf(ConstraintViolation<?> v) {
+        // Path: method.argN.field.sub → field.sub (the JSON field of the request body or the query parameter)
+        List<String> names = new ArrayList<>();
+        for (Path.Node node : v.getPropertyPath()) {
+            switch (node.getKind()) {
+                case METHOD, CONSTRUCTOR, RETURN_VALUE, CROSS_PARAMETER -> {
+                }
+                case PARAMETER -> names.clear();
+                default -> names.add(node.getName() + (node.getIndex() != null ? "[" + node.getIndex() + "]" : ""));
+            }
+        }
+        if (names.isEmpty()) {
+            String p = v.getPropertyPath().toString();
+            return p.substring(p.lastIndexOf('.') + 1);
+        }
+        return String.join(".", names);
+    }
+
+    private static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                if (!sb.isEmpty()) {
+                    sb.append('.');
+                }
+                sb.append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String quoted(Object value) {
+        return value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
+    }
+}

@@ -1,0 +1,114 @@
+package io.metalgate.evidence;
+
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.util.Base64;
+
+/**
+ * The audit export: one JSON Lines file, every line RFC 8785 canonical JSON.
+ *
+ * <pre>
+ * {"type":"header", "format":"metalgate-audit-export/1", "publicKey", "keyFingerprint", "exportedAt"}
+ * {"type":"entry", seq, time, actor, action, subject, payload, prevHash, hash}   -- seq 1, 2, 3, ...
+ * {"type":"checkpoint", seq, hash, time, signature}                           -- right after entry seq
+ * ...
+ * {"type":"seal", entries, firstSeq, lastSeq, lastHash, keyFingerprint, exportedAt, signature}
+ * </pre>
+ *
+ * The seal is signed over its own canonical form without {@code signature}; it pins the end of the
+ * export, so removing trailing entries is detected too. Because every line must be canonical, a change
+ * of any byte of a line (even insignificant whitespace) fails verification.
+ */
+public final class AuditExportFormat {
+
+    public static final String FORMAT = "metalgate-audit-export/1";
+
+    private AuditExportFormat() {
+    }
+
+    public static String header(PublicKey key, String exportedAt) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"exportedAt\":");
+        CanonicalJson.writeString(exportedAt, sb);
+        sb.append(",\"format\":");
+        CanonicalJson.writeString(FORMAT, sb);
+        sb.append(",\"keyFingerprint\":");
+        CanonicalJson.writeString(Ed25519Keys.fingerprint(key), sb);
+        sb.append(",\"publicKey\":");
+        CanonicalJson.writeString(Base64.getEncoder().encodeToString(key.getEncoded()), sb);
+        sb.append(",\"type\":\"header\"}");
+        return sb.toString();
+    }
+
+    public static String entry(long seq, String time, String actor, String action, String subject,
+            String canonicalPayload, String prevHash, String hash) {
+        StringBuilder sb = new StringBuilder(200 + canonicalPayload.length());
+        sb.append("{\"action\":");
+        CanonicalJson.writeString(action, sb);
+        sb.append(",\"actor\":");
+        CanonicalJson.writeString(actor, sb);
+        sb.append(",\"hash\":");
+        CanonicalJson.writeString(hash, sb);
+        sb.append(",\"payload\":").append(canonicalPayload);
+        sb.append(",\"prevHash\":");
+        CanonicalJson.writeString(prevHash, sb);
+        sb.append(",\"seq\":").append(seq);
+        sb.append(",\"subject\":");
+        CanonicalJson.writeString(subject, sb);
+        sb.append(",\"time\":");
+        CanonicalJson.writeString(time, sb);
+        sb.append(",\"type\":\"entry\"}");
+        return sb.toString();
+    }
+
+    public static String checkpoint(long seq, String hash, String time, String signature) {
+        StringBuilder sb = new StringBuilder(200);
+        sb.append("{\"hash\":");
+        CanonicalJson.writeString(hash, sb);
+        sb.append(",\"seq\":").append(seq);
+        sb.append(",\"signature\":");
+        CanonicalJson.writeString(signature, sb);
+        sb.append(",\"time\":");
+        CanonicalJson.writeString(time, sb);
+        sb.append(",\"type\":\"checkpoint\"}");
+        return sb.toString();
+    }
+
+    /** The part of a seal its signature covers. */
+    public static String sealBody(long entries, long firstSeq, long lastSeq, String lastHash, String keyFingerprint,
+            String exportedAt) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"entries\":").append(entries);
+        sb.append(",\"exportedAt\":");
+        CanonicalJson.writeString(exportedAt, sb);
+        sb.append(",\"firstSeq\":").append(firstSeq);
+        sb.append(",\"keyFingerprint\":");
+        CanonicalJson.writeString(keyFingerprint, sb);
+        sb.append(",\"lastHash\":");
+        CanonicalJson.writeString(lastHash, sb);
+        sb.append(",\"lastSeq\":").append(lastSeq);
+        sb.append(",\"type\":\"seal\"}");
+        return sb.toString();
+    }
+
+    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, KeyPair key, String exportedAt) {
+        String fingerprint = Ed25519Keys.fingerprint(key.getPublic());
+        String body = sealBody(entries, firstSeq, lastSeq, lastHash, fingerprint, exportedAt);
+        String signature = Ed25519Keys.sign(key.getPrivate(), body.getBytes(StandardCharsets.UTF_8));
+        StringBuilder sb = new StringBuilder(body.length() + 120);
+        sb.append("{\"entries\":").append(entries);
+        sb.append(",\"exportedAt\":");
+        CanonicalJson.writeString(exportedAt, sb);
+        sb.append(",\"firstSeq\":").append(firstSeq);
+        sb.append(",\"keyFingerprint\":");
+        CanonicalJson.writeString(fingerprint, sb);
+        sb.append(",\"lastHash\":");
+        CanonicalJson.writeString(lastHash, sb);
+        sb.append(",\"lastSeq\":").append(lastSeq);
+        sb.append(",\"signature\":");
+        CanonicalJson.writeString(signature, sb);
+        sb.append(",\"type\":\"seal\"}");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,61 @@
+package io.metalgate.evidence;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+/**
+ * The one way to write evidence. {@link #record} adds an entry to the caller's open transaction, so the
+ * change and its audit entry commit together or not at all; after the commit, {@link #sequenced()}
+ * waits until the entry has its place in the hash chain. {@link #append} does both for an entry that
+ * stands alone.
+ */
+@ApplicationScoped
+public class AuditLog {
+
+    @Inject
+    ObjectMapper mapper;
+    @Inject
+    AuditSequencer sequencer;
+
+    /**
+     * Records an entry in the current Hibernate Reactive transaction.
+     *
+     * @param actor   who did it: a user name, {@code user/token}, or {@code system}
+     * @param action  what, dotted lower case: {@code machine.enrolled}
+     * @param subject what it was done to: {@code machine:<uuid>}
+     * @param payload any JSON-serialisable value; never a secret
+     */
+    public Uni<Void> record(String actor, String action, String subject, Object payload) {
+        String canonical = canonical(payload);
+        return Panache.getSession().chain(session -> session
+                .createNativeQuery("INSERT INTO audit_pending (occurred_at, actor, action, subject, payload) "
+                        + "VALUES (:t, :actor, :action, :subject, :payload)")
+                .setParameter("t", AuditHashes.truncate(Instant.now()).atOffset(ZoneOffset.UTC))
+                .setParameter("actor", actor).setParameter("action", action).setParameter("subject", subject)
+                .setParameter("payload", canonical)
+                .executeUpdate())
+                .replaceWithVoid();
+    }
+
+    /** Completes when every entry recorded by transactions that committed before this call is chained. */
+    public Uni<Void> sequenced() {
+        return sequencer.flush();
+    }
+
+    /** Records and chains one entry in a transaction of its own. */
+    public Uni<Void> append(String actor, String action, String subject, Object payload) {
+        return Panache.withTransaction(() -> record(actor, action, subject, payload)).chain(this::sequenced);
+    }
+
+    /** RFC 8785 canonical JSON of a payload. */
+    public String canonical(Object payload) {
+        JsonNode node = payload instanceof JsonNode n ? n : mapper.valueToTree(payload);
+        return CanonicalJson.write(node);
+    }
+}

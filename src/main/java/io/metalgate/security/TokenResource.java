@@ -1,0 +1,122 @@
+package io.metalgate.security;
+
+import io.metalgate.common.ApiException;
+import io.metalgate.evidence.AuditHashes;
+import io.metalgate.evidence.AuditLog;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/**
+ * Bearer API tokens for integrations. A user creates tokens for themself with at most their own roles;
+ * the secret is in the create answer only (the appliance keeps its SHA-256).
+ */
+@Path("/api/tokens")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "users")
+public class TokenResource {
+
+    public record TokenCreate(@NotBlank @Size(max = 100) String name, Set<@NotNull String> roles,
+            @Min(1) @Max(3650) Integer expiresInDays) {
+    }
+
+    public record TokenCreated(UUID id, String name, String token, Set<String> roles, Instant expiresAt) {
+    }
+
+    public record TokenView(UUID id, String name, String username, Set<String> roles, Instant createdAt, Instant expiresAt,
+            Instant revokedAt) {
+    }
+
+    @Inject
+    UserStore users;
+    @Inject
+    AuditLog audit;
+    @Inject
+    SecurityIdentity identity;
+
+    @POST
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<Response> create(@Valid @NotNull TokenCreate req) {
+        if (!"basic".equals(identity.getAttribute("auth"))) {
+            throw new ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden",
+                    "tokens are created with a user's password, not with another token"));
+        }
+        String username = identity.getPrincipal().getName();
+        Set<String> roles = req.roles() == null || req.roles().isEmpty() ? identity.getRoles() : req.roles();
+        for (String role : roles) {
+            if (!identity.hasRole(role)) {
+                throw ApiException.badRequest("roles", "you do not hold the role \"" + role + "\"");
+            }
+        }
+        UUID id = UUID.randomUUID();
+        String secret = ApiTokens.newSecret();
+        Instant expires = req.expiresInDays() == null ? null : Instant.now().plus(Duration.ofDays(req.expiresInDays()));
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("tokenId", id.toString());
+        payload.put("name", req.name());
+        payload.put("roles", roles);
+        payload.put("expiresAt", expires == null ? null : expires.toString());
+        return Panache.withTransaction(() -> users.insertToken(id, req.name(), username, AuditHashes.sha256Hex(secret), roles, expires)
+                .chain(() -> audit.record(username, "token.created", "user:" + username, payload)))
+                .chain(audit::sequenced)
+                .map(v -> Response.created(URI.create("/api/tokens/" + id))
+                        .entity(new TokenCreated(id, req.name(), secret, roles, expires)).build());
+    }
+
+    @GET
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<List<TokenView>> list() {
+        Optional<String> owner = identity.hasRole(Roles.ADMIN) ? Optional.empty() : Optional.of(ownerName());
+        return users.tokens(owner).map(all -> all.stream().map(t -> new TokenView(t.id(), t.name(), t.username(), t.roles(),
+                t.createdAt(), t.expiresAt(), t.revokedAt())).toList());
+    }
+
+    @DELETE
+    @Path("/{id}")
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<Response> revoke(@PathParam("id") UUID id) {
+        String actor = identity.getPrincipal().getName();
+        Optional<String> owner = identity.hasRole(Roles.ADMIN) ? Optional.empty() : Optional.of(ownerName());
+        return users.tokens(owner).chain(visible -> {
+            var token = visible.stream().filter(t -> t.id().equals(id)).findFirst()
+                    .orElseThrow(() -> ApiException.notFound("token", id));
+            return Panache.withTransaction(() -> users.revokeToken(id).chain(revoked -> revoked
+                    ? audit.record(actor, "token.revoked", "user:" + token.username(), Map.of("tokenId", id.toString(), "name", token.name()))
+                    : Uni.createFrom().voidItem()));
+        }).chain(audit::sequenced).map(v -> Response.noContent().build());
+    }
+
+    private String ownerName() {
+        String name = identity.getPrincipal().getName();
+        int slash = name.indexOf('/');
+        return slash < 0 ? name : name.substring(0, slash);
+    }
+}
