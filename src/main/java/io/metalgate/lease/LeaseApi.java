@@ -1,0 +1,51 @@
+package io.metalgate.lease;
+
+import jakarta.validation.constraints.Email;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/** Request and response records of tenants and leases. */
+public final class LeaseApi {
+
+    private LeaseApi() {
+    }
+
+    public record TenantCreate(@NotBlank @Size(max = 200) String name, @Size(max = 200) String externalRef,
+            @Email @Size(max = 320) String contactEmail) {
+    }
+
+    /** A partial update: absent (null) fields stay as they are. */
+    public record TenantUpdate(@Size(min = 1, max = 200) String name, @Size(max = 200) String externalRef,
+            @Email @Size(max = 320) String contactEmail) {
+    }
+
+    public record TenantView(UUID id, String name, String externalRef, String contactEmail, Instant createdAt,
+            Instant updatedAt, long version) {
+
+        static TenantView of(Tenant t) {
+            return new TenantView(t.id, t.name, t.externalRef, t.contactEmail, t.createdAt, t.updatedAt, t.version);
+        }
+    }
+
+    public record LeaseCreate(@NotNull UUID tenantId, @NotBlank @Size(max = 200) String externalRef, Instant startsAt,
+            Instant endsAt, @Size(max = 10000) List<@NotNull UUID> machineIds) {
+    }
+
+    /** A partial update of the contract dates; the state moves only through lease events. */
+    public record LeaseUpdate(Instant startsAt, Instant endsAt) {
+    }
+
+    public record MachineIds(@NotNull @Size(min = 1, max = 10000) List<@NotNull UUID> machineIds) {
+    }
+
+    public record LeasedMachine(UUID id, String name) {
+    }
+
+    public record LeaseView(UUID id, UUID tenantId, String externalRef, LeaseState state, Instant startsAt, Instant endsAt,
+            List<LeasedMachine> machines, Instant createdAt, Instant updatedAt, long version) {
+    }
+}

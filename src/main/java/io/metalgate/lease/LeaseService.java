@@ -1,0 +1,213 @@
+package io.metalgate.lease;
+
+import io.metalgate.common.ApiException;
+import io.metalgate.common.ChangeSet;
+import io.metalgate.common.PageView;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.lease.LeaseApi.LeaseCreate;
+import io.metalgate.lease.LeaseApi.LeaseUpdate;
+import io.metalgate.lease.LeaseApi.LeaseView;
+import io.metalgate.lease.LeaseApi.LeasedMachine;
+import io.metalgate.machine.Machine;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
+import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
+import io.quarkus.panache.common.Page;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/** Leases and the machines in them; every change audited in its transaction. */
+@ApplicationScoped
+public class LeaseService {
+
+    @Inject
+    AuditLog audit;
+
+    @WithTransaction
+    public Uni<LeaseView> create(LeaseCreate req, String actor) {
+        checkDates(req.startsAt(), req.endsAt());
+        List<UUID> machineIds = req.machineIds() == null ? List.of() : List.copyOf(new LinkedHashSet<>(req.machineIds()));
+        return Tenant.<Tenant>findById(req.tenantId()).chain(tenant -> {
+            if (tenant == null) {
+                throw ApiException.badRequest("tenantId", "no tenant " + req.tenantId());
+            }
+            return requireMachines(machineIds);
+        }).chain(machines -> {
+            Lease l = new Lease();
+            l.id = UUID.randomUUID();
+            l.tenantId = req.tenantId();
+            l.externalRef = req.externalRef();
+            l.state = LeaseState.PENDING;
+            l.startsAt = micros(req.startsAt());
+            l.endsAt = micros(req.endsAt());
+            l.createdAt = micros(Instant.now());
+            l.updatedAt = l.createdAt;
+            List<LeaseMachine> links = machineIds.stream().map(m -> LeaseMachine.of(l.id, m)).toList();
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("tenantId", l.tenantId.toString());
+            payload.put("externalRef", l.externalRef);
+            payload.put("state", l.state.name());
+            payload.put("startsAt", str(l.startsAt));
+            payload.put("endsAt", str(l.endsAt));
+            payload.put("machineIds", machineIds.stream().map(UUID::toString).toList());
+            return l.<Lease>persist().call(Panache::flush)
+                    .call(() -> links.isEmpty() ? Uni.createFrom().voidItem() : LeaseMachine.persist(links))
+                    .call(Panache::flush)
+                    .call(() -> audit.record(actor, "lease.created", l.subject(), payload))
+                    .map(v -> view(l, machines));
+        });
+    }
+
+    @WithSession
+    public Uni<LeaseView> get(UUID id) {
+        return Lease.<Lease>findById(id).chain(l -> views(List.of(require(l, id)))).map(list -> list.get(0));
+    }
+
+    @WithSession
+    public Uni<PageView<LeaseView>> list(UUID tenantId, LeaseState state, int page, int size) {
+        List<String> where = new ArrayList<>();
+        Map<String, Object> params = new HashMap<>();
+        if (tenantId != null) {
+            where.add("tenantId = :tenant");
+            params.put("tenant", tenantId);
+        }
+        if (state != null) {
+            where.add("state = :state");
+            params.put("state", state);
+        }
+        var q = Lease.<Lease>find(String.join(" and ", where), Sort.by("createdAt").and("id"), params).page(Page.of(page, size));
+        return q.list().chain(this::views)
+                .chain(items -> q.count().map(total -> new PageView<>(items, page, size, total)));
+    }
+
+    @WithTransaction
+    public Uni<LeaseView> update(UUID id, LeaseUpdate req, String actor) {
+        return Lease.<Lease>findById(id).chain(found -> {
+            Lease l = require(found, id);
+            ChangeSet changes = new ChangeSet();
+            Instant starts = changes.apply("startsAt", l.startsAt, micros(req.startsAt()));
+            Instant ends = changes.apply("endsAt", l.endsAt, micros(req.endsAt()));
+            checkDates(starts, ends);
+            l.startsAt = starts;
+            l.endsAt = ends;
+            if (changes.isEmpty()) {
+                return get(id);
+            }
+            l.updatedAt = micros(Instant.now());
+            return Panache.flush().call(() -> audit.record(actor, "lease.updated", l.subject(), changes.asPayload()))
+                    .chain(v -> views(List.of(l))).map(list -> list.get(0));
+        });
+    }
+
+    @WithTransaction
+    public Uni<LeaseView> addMachines(UUID id, List<UUID> requested, String actor) {
+        List<UUID> machineIds = List.copyOf(new LinkedHashSet<>(requested));
+        return Lease.<Lease>findById(id).chain(found -> {
+            Lease l = require(found, id);
+            return requireMachines(machineIds)
+                    .chain(ms -> LeaseMachine.persist(machineIds.stream().map(m -> LeaseMachine.of(l.id, m)).toList()))
+                    .call(Panache::flush)
+                    .call(() -> audit.record(actor, "lease.machines-added", l.subject(),
+                            Map.of("machineIds", machineIds.stream().map(UUID::toString).toList())))
+                    .chain(v -> views(List.of(l))).map(list -> list.get(0));
+        });
+    }
+
+    @WithTransaction
+    public Uni<LeaseView> removeMachine(UUID id, UUID machineId, String actor) {
+        return Lease.<Lease>findById(id).chain(found -> {
+            Lease l = require(found, id);
+            return LeaseMachine.delete("id.leaseId = ?1 and id.machineId = ?2", l.id, machineId).chain(n -> {
+                if (n == 0) {
+                    throw ApiException.notFound("machine " + machineId + " in lease", l.id);
+                }
+                return audit.record(actor, "lease.machines-removed", l.subject(), Map.of("machineIds", List.of(machineId.toString())));
+            }).chain(v -> views(List.of(l))).map(list -> list.get(0));
+        });
+    }
+
+    /** Only a lease that never started may be deleted; others are evidence and end through the lifecycle. */
+    @WithTransaction
+    public Uni<Void> delete(UUID id, String actor) {
+        return Lease.<Lease>findById(id).chain(found -> {
+            Lease l = require(found, id);
+            if (l.state != LeaseState.PENDING) {
+                throw ApiException.conflict("lease " + id + " is " + l.state + "; only a PENDING lease can be deleted", "state");
+            }
+            return l.delete().call(Panache::flush)
+                    .call(() -> audit.record(actor, "lease.deleted", l.subject(), Map.of("externalRef", l.externalRef)));
+        });
+    }
+
+    private Uni<List<Machine>> requireMachines(List<UUID> ids) {
+        if (ids.isEmpty()) {
+            return Uni.createFrom().item(List.of());
+        }
+        return Machine.<Machine>list("id in ?1", ids).map(found -> {
+            Set<UUID> missing = new LinkedHashSet<>(ids);
+            found.forEach(m -> missing.remove(m.id));
+            if (!missing.isEmpty()) {
+                throw ApiException.badRequest("machineIds", "no such machines: " + missing);
+            }
+            return found;
+        });
+    }
+
+    /** Views with their machines, two queries for any number of leases. */
+    private Uni<List<LeaseView>> views(List<Lease> leases) {
+        if (leases.isEmpty()) {
+            return Uni.createFrom().item(List.of());
+        }
+        List<UUID> ids = leases.stream().map(l -> l.id).toList();
+        return Panache.getSession().chain(s -> s.createQuery(
+                "select lm.id.leaseId, m from LeaseMachine lm, Machine m where m.id = lm.id.machineId and lm.id.leaseId in :ids "
+                        + "order by m.name", Object[].class)
+                .setParameter("ids", ids).getResultList())
+                .map(rows -> {
+                    Map<UUID, List<Machine>> byLease = new HashMap<>();
+                    for (Object[] row : rows) {
+                        byLease.computeIfAbsent((UUID) row[0], k -> new ArrayList<>()).add((Machine) row[1]);
+                    }
+                    return leases.stream().map(l -> view(l, byLease.getOrDefault(l.id, List.of()))).toList();
+                });
+    }
+
+    private static LeaseView view(Lease l, List<Machine> machines) {
+        return new LeaseView(l.id, l.tenantId, l.externalRef, l.state, l.startsAt, l.endsAt,
+                machines.stream().map(m -> new LeasedMachine(m.id, m.name)).toList(), l.createdAt, l.updatedAt, l.version);
+    }
+
+    static Lease require(Lease l, UUID id) {
+        if (l == null) {
+            throw ApiException.notFound("lease", id);
+        }
+        return l;
+    }
+
+    private static void checkDates(Instant starts, Instant ends) {
+        if (starts != null && ends != null && !ends.isAfter(starts)) {
+            throw ApiException.badRequest("endsAt", "must be after startsAt");
+        }
+    }
+
+    private static Instant micros(Instant t) {
+        return t == null ? null : t.truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private static String str(Instant t) {
+        return t == null ? null : t.toString();
+    }
+
+}

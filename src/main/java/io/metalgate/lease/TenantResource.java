@@ -1,0 +1,98 @@
+package io.metalgate.lease;
+
+import io.metalgate.common.PageView;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.lease.LeaseApi.LeaseView;
+import io.metalgate.lease.LeaseApi.TenantCreate;
+import io.metalgate.lease.LeaseApi.TenantUpdate;
+import io.metalgate.lease.LeaseApi.TenantView;
+import io.metalgate.security.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** {@code /api/tenants}. */
+@Path("/api/tenants")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "tenants")
+public class TenantResource {
+
+    @Inject
+    TenantService tenants;
+    @Inject
+    LeaseService leases;
+    @Inject
+    AuditLog audit;
+    @Inject
+    SecurityIdentity identity;
+
+    @POST
+    @RolesAllowed(Roles.OPERATOR)
+    public Uni<Response> create(@Valid @NotNull TenantCreate body) {
+        return tenants.create(body, actor()).call(audit::sequenced)
+                .map(t -> Response.created(URI.create("/api/tenants/" + t.id())).entity(t).build());
+    }
+
+    @GET
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<PageView<TenantView>> list(@QueryParam("name") String name,
+            @QueryParam("page") @DefaultValue("0") @Min(0) int page,
+            @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
+        return tenants.list(name, page, size);
+    }
+
+    @GET
+    @Path("/{id}")
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<TenantView> get(@PathParam("id") UUID id) {
+        return tenants.get(id);
+    }
+
+    @GET
+    @Path("/{id}/leases")
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<PageView<LeaseView>> leases(@PathParam("id") UUID id,
+            @QueryParam("page") @DefaultValue("0") @Min(0) int page,
+            @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
+        return tenants.get(id).chain(t -> leases.list(id, null, page, size));
+    }
+
+    @PATCH
+    @Path("/{id}")
+    @RolesAllowed(Roles.OPERATOR)
+    public Uni<TenantView> update(@PathParam("id") UUID id, @Valid @NotNull TenantUpdate body) {
+        return tenants.update(id, body, actor()).call(audit::sequenced);
+    }
+
+    @DELETE
+    @Path("/{id}")
+    @RolesAllowed(Roles.OPERATOR)
+    public Uni<Response> delete(@PathParam("id") UUID id) {
+        return tenants.delete(id, actor()).call(audit::sequenced).map(v -> Response.noContent().build());
+    }
+
+    private String actor() {
+        return identity.getPrincipal().getName();
+    }
+}

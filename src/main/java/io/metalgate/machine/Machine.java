@@ -1,0 +1,64 @@
+package io.metalgate.machine;
+
+import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A server of the fleet and how to reach its BMC. The BMC password is stored only encrypted
+ * ({@code bmcSecret}, see SecretCipher) and never leaves through the API. Entities stay inside the
+ * package's services; the API speaks {@link MachineApi} records.
+ */
+@Entity
+@Table(name = "machine")
+public class Machine extends PanacheEntityBase {
+
+    @Id
+    public UUID id;
+    public String name;
+    public String rack;
+    public String location;
+    @Enumerated(EnumType.STRING)
+    @Column(name = "bmc_protocol")
+    public BmcProtocol bmcProtocol;
+    @Column(name = "bmc_host")
+    public String bmcHost;
+    @Column(name = "bmc_port")
+    public int bmcPort;
+    @Column(name = "bmc_username")
+    public String bmcUsername;
+    @Column(name = "bmc_secret")
+    public String bmcSecret;
+    @Column(name = "bmc_tls_fingerprint")
+    public String bmcTlsFingerprint;
+    @Enumerated(EnumType.STRING)
+    @Column(name = "lifecycle_state")
+    public LifecycleState lifecycleState;
+    public boolean maintenance;
+    @Column(name = "maintenance_reason")
+    public String maintenanceReason;
+    @Column(name = "created_at")
+    public Instant createdAt;
+    @Column(name = "updated_at")
+    public Instant updatedAt;
+    @Version
+    public long version;
+
+    /** The reference used as audit subject. */
+    public String subject() {
+        return "machine:" + id;
+    }
+
+    @Override
+    public String toString() {
+        // Never includes bmcSecret: entities end up in log lines.
+        return "Machine[" + id + " " + name + " " + bmcProtocol + "://" + bmcHost + ":" + bmcPort + " " + lifecycleState + "]";
+    }
+}

@@ -1,0 +1,90 @@
+package io.metalgate.machine;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Size;
+import java.time.Instant;
+import java.util.UUID;
+
+/** The machine API's request and response records. A BMC password goes in, never out. */
+public final class MachineApi {
+
+    static final String NAME = "[A-Za-z0-9][A-Za-z0-9._-]{0,199}";
+    static final String NAME_MESSAGE = "letters, digits, '.', '_' and '-', starting with a letter or digit (at most 200)";
+    static final String HOST = "[A-Za-z0-9][A-Za-z0-9.:-]{0,253}|\\[[0-9A-Fa-f:.]+\\]";
+    static final String HOST_MESSAGE = "a host name, IPv4 address or [IPv6] address";
+    static final String FINGERPRINT = "([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}";
+    static final String FINGERPRINT_MESSAGE = "a SHA-256 certificate fingerprint: 64 hex digits, colons allowed";
+
+    private MachineApi() {
+    }
+
+    public record BmcSpec(
+            @NotNull BmcProtocol protocol,
+            @NotBlank @Pattern(regexp = HOST, message = HOST_MESSAGE) String host,
+            @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
+            @NotBlank @Size(max = 64) String username,
+            @NotBlank @Size(max = 256) String password,
+            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
+
+        @Override
+        public String toString() {
+            return "BmcSpec[" + protocol + "://" + username + "@" + host + ":" + port + "]"; // no password
+        }
+    }
+
+    public record Enrollment(
+            @NotNull @Pattern(regexp = NAME, message = NAME_MESSAGE) String name,
+            @Size(max = 100) String rack,
+            @Size(max = 200) String location,
+            @NotNull @Valid BmcSpec bmc) {
+    }
+
+    /** A partial update: absent (null) fields stay as they are. */
+    public record BmcPatch(
+            BmcProtocol protocol,
+            @Pattern(regexp = HOST, message = HOST_MESSAGE) String host,
+            @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
+            @Size(min = 1, max = 64) String username,
+            @Size(min = 1, max = 256) String password,
+            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
+
+        @Override
+        public String toString() {
+            return "BmcPatch[" + protocol + "://" + username + "@" + host + ":" + port + "]"; // no password
+        }
+    }
+
+    /** A partial update: absent (null) fields stay as they are. */
+    public record Update(
+            @Pattern(regexp = NAME, message = NAME_MESSAGE) String name,
+            @Size(max = 100) String rack,
+            @Size(max = 200) String location,
+            @Valid BmcPatch bmc,
+            Boolean maintenance,
+            @Size(max = 500) String maintenanceReason) {
+    }
+
+    public record BmcView(BmcProtocol protocol, String host, int port, String username, boolean passwordSet,
+            String tlsFingerprint) {
+    }
+
+    public record MachineView(UUID id, String name, String rack, String location, BmcView bmc, LifecycleState state,
+            boolean maintenance, String maintenanceReason, Instant createdAt, Instant updatedAt, long version) {
+
+        static MachineView of(Machine m) {
+            return new MachineView(m.id, m.name, m.rack, m.location,
+                    new BmcView(m.bmcProtocol, m.bmcHost, m.bmcPort, m.bmcUsername, m.bmcSecret != null, m.bmcTlsFingerprint),
+                    m.lifecycleState, m.maintenance, m.maintenanceReason, m.createdAt, m.updatedAt, m.version);
+        }
+    }
+
+    /** Normalises a fingerprint to lower-case hex without colons. */
+    static String normaliseFingerprint(String fp) {
+        return fp == null ? null : fp.replace(":", "").toLowerCase(java.util.Locale.ROOT);
+    }
+}
