@@ -173,7 +173,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${app-role}') AND current_user <> '${app-role}' THEN
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON tenant, machine, lease, lease_machine, app_user,
                  api_token, inbound_event, dead_letter TO ${app-role}';
-        EXECUTE 'GRANT SELECT, INSERT, DELETE ON audit_pending TO ${app-role}';
+        -- UPDATE only because SELECT ... FOR UPDATE SKIP LOCKED needs it; the queue is not evidence yet.
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON audit_pending TO ${app-role}';
         EXECUTE 'GRANT USAGE ON SEQUENCE audit_pending_id_seq TO ${app-role}';
         EXECUTE 'GRANT SELECT, INSERT ON audit_entry, audit_checkpoint TO ${app-role}';
         EXECUTE 'GRANT SELECT, UPDATE ON audit_head TO ${app-role}';

@@ -1,9 +1,11 @@
 package io.metalgate.appliance;
 
 import io.metalgate.evidence.AuditCli;
+import io.quarkus.runtime.Application;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import io.smallrye.config.PropertiesConfigSource;
+import org.apache.camel.quarkus.main.CamelMainApplication;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import java.io.IOException;
@@ -11,7 +13,6 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,29 +44,38 @@ public final class MetalgateMain {
             embedded = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, binDir, false));
             embedded.quarkusProperties().forEach(System::setProperty);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         EmbeddedPostgres database = embedded;
         if (database != null) {
-            // On SIGTERM Quarkus shuts down in its own hook and Quarkus.run() returns; this hook keeps the
-            // JVM alive until the finally block below has stopped PostgreSQL after the application.
+            // On SIGTERM (or System.exit after a failed start) Quarkus stops in its own shutdown hook, and
+            // the finally block below may never run. This hook waits until the application has stopped
+            // (its pools closed), then stops PostgreSQL, so the database never outlives the appliance.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    if (!stopped.await(60, TimeUnit.SECONDS)) {
-                        database.close();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (applicationRunning() && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
                 }
+                database.close();
             }, "metalgate-embedded-postgres-stop"));
         }
         try {
-            Quarkus.run(args);
+            // Camel Quarkus starts its context itself only without a custom @QuarkusMain; with one,
+            // CamelMainApplication starts Camel and runs until Quarkus shuts down.
+            Quarkus.run(CamelMainApplication.class, args);
         } finally {
             if (database != null) {
                 database.close();
             }
-            stopped.countDown();
         }
+    }
+
+    private static boolean applicationRunning() {
+        Application app = Application.currentApplication();
+        return app != null && app.isStarted();
     }
 
     /**

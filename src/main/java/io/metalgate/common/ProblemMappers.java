@@ -126,6 +126,14 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response web(WebApplicationException e, UriInfo uri) {
+        JsonParseException parse = find(e, JsonParseException.class);
+        if (parse != null) {
+            return malformed(parse, uri);
+        }
+        JsonMappingException mapping = find(e, JsonMappingException.class);
+        if (mapping != null) {
+            return otherMapping(mapping, uri);
+        }
         int status = e.getResponse().getStatus();
         String title = Response.Status.fromStatusCode(status) == null ? "Error" : Response.Status.fromStatusCode(status).getReasonPhrase();
         return respond(Problem.of(status, "http-" + status, title, e.getMessage()), uri);
@@ -133,10 +141,10 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response unexpected(Exception e, UriInfo uri) {
-        PgException pg = find(e, PgException.class);
-        if (pg != null && ("23505".equals(pg.getSqlState()) || "23503".equals(pg.getSqlState()))) {
-            Problem.FieldError f = CONSTRAINTS.getOrDefault(pg.getConstraint(),
-                    new Problem.FieldError("body", "conflicts with existing data (" + pg.getConstraint() + ")"));
+        String constraint = violatedConstraint(e);
+        if (constraint != null) {
+            Problem.FieldError f = CONSTRAINTS.getOrDefault(constraint,
+                    new Problem.FieldError("body", "conflicts with existing data (" + constraint + ")"));
             return respond(Problem.of(409, "conflict", "Conflict", f.field() + ": " + f.message()).withErrors(List.of(f)), uri);
         }
         if (find(e, OptimisticLockException.class) != null || find(e, StaleStateException.class) != null) {
@@ -153,6 +161,19 @@ public class ProblemMappers {
         String errorId = UUID.randomUUID().toString();
         LOG.errorf(e, "Unexpected error %s on %s", errorId, uri.getPath());
         return respond(Problem.of(500, "internal", "Internal error", "unexpected error; its id in the log is " + errorId), uri);
+    }
+
+    /** The unique or foreign-key constraint a database error reports, whichever client raised it. */
+    private static String violatedConstraint(Throwable e) {
+        var hibernate = find(e, org.hibernate.exception.ConstraintViolationException.class);
+        if (hibernate != null && hibernate.getConstraintName() != null) {
+            return hibernate.getConstraintName();
+        }
+        PgException pg = find(e, PgException.class);
+        if (pg != null && ("23505".equals(pg.getSqlState()) || "23503".equals(pg.getSqlState()))) {
+            return pg.getConstraint();
+        }
+        return null;
     }
 
     private static Response respond(Problem p, UriInfo uri) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.quarkus.vertx.VertxContextSupport;
-import io.quarkus.vertx.http.runtime.security.QuarkusHttpUser;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.validation.ConstraintViolation;
@@ -20,18 +19,21 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpConstants;
 
 /**
- * Lease events from billing / ticketing over HTTP: {@code POST /api/integrations/lease-events} (operator
- * role, usually an API token). Valid events are persisted idempotently and audited (202; 200 for a
- * repeat); anything else is kept as a dead letter and answered with a problem+json naming the field.
- * Nothing that arrives is dropped.
+ * The lease-event intake route ({@value #INTAKE}): one route for every channel that carries lease events
+ * from billing or ticketing (today HTTP through {@link LeaseEventResource}; brokers and e-mail later).
+ * Valid events are persisted idempotently and audited (202; 200 for a repeat; 422 for an unknown lease,
+ * still kept); anything else is kept as a dead letter and answered with a problem+json naming the field.
+ * Nothing that arrives is dropped. The reply's status is in {@link Exchange#HTTP_RESPONSE_CODE}.
  */
 @ApplicationScoped
 public class LeaseEventRoutes extends RouteBuilder {
 
-    static final String CHANNEL = "http:lease-events";
+    /** The route's endpoint. Headers: {@link #ACTOR} (who sent it), {@link #CHANNEL} (where it came from). */
+    public static final String INTAKE = "direct:lease-event-intake";
+    public static final String ACTOR = "MetalgateActor";
+    public static final String CHANNEL = "MetalgateChannel";
 
     @Inject
     LeaseEventIntake intake;
@@ -42,8 +44,8 @@ public class LeaseEventRoutes extends RouteBuilder {
 
     @Override
     public void configure() {
-        from("platform-http:/api/integrations/lease-events?httpMethodRestrict=POST")
-                .routeId("lease-events-http")
+        from(INTAKE)
+                .routeId("lease-event-intake")
                 .convertBodyTo(String.class)
                 .process(exchange -> {
                     try {
@@ -58,14 +60,15 @@ public class LeaseEventRoutes extends RouteBuilder {
 
     void receive(Exchange exchange) throws Throwable {
         String body = exchange.getMessage().getBody(String.class);
-        String actor = actor(exchange);
-        String path = "/api/integrations/lease-events";
+        String actor = exchange.getMessage().getHeader(ACTOR, "integration", String.class);
+        String channel = exchange.getMessage().getHeader(CHANNEL, "unknown", String.class);
+        String path = LeaseEventResource.PATH;
         LeaseEvent event;
         try {
             event = parse(body == null ? "" : body);
         } catch (ApiException invalid) {
             UUID deadLetter = VertxContextSupport.subscribeAndAwait(
-                    () -> intake.deadLetter(CHANNEL, body == null ? "" : body, invalid.problem().detail(), actor));
+                    () -> intake.deadLetter(channel, body == null ? "" : body, invalid.problem().detail(), actor));
             reply(exchange, invalid.problem().withInstance(path), Map.of("deadLetterId", deadLetter.toString()));
             return;
         }
@@ -87,7 +90,7 @@ public class LeaseEventRoutes extends RouteBuilder {
             exchange.getMessage().setBody(mapper.writeValueAsString(answer));
         } catch (ApiException conflict) {
             UUID deadLetter = VertxContextSupport.subscribeAndAwait(
-                    () -> intake.deadLetter(CHANNEL, body, conflict.problem().detail(), actor));
+                    () -> intake.deadLetter(channel, body, conflict.problem().detail(), actor));
             reply(exchange, conflict.problem().withInstance(path), Map.of("deadLetterId", deadLetter.toString()));
         }
     }
@@ -127,13 +130,5 @@ public class LeaseEventRoutes extends RouteBuilder {
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, problem.status());
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, Problem.MEDIA_TYPE);
         exchange.getMessage().setBody(mapper.writeValueAsString(body));
-    }
-
-    private static String actor(Exchange exchange) {
-        Object user = exchange.getMessage().getHeader(VertxPlatformHttpConstants.AUTHENTICATED_USER);
-        if (user instanceof QuarkusHttpUser q && q.getSecurityIdentity() != null && !q.getSecurityIdentity().isAnonymous()) {
-            return q.getSecurityIdentity().getPrincipal().getName();
-        }
-        return "integration";
     }
 }
