@@ -64,30 +64,33 @@ public class ProblemMappers {
         return respond(Problem.of(400, "validation", "Invalid request", detail).withErrors(errors), uri);
     }
 
-    @ServerExceptionMapper
-    public Response unknownField(UnrecognizedPropertyException e, UriInfo uri) {
-        String field = path(e);
-        return respond(Problem.of(400, "validation", "Invalid request", "unknown field \"" + field + "\"")
-                .withErrors(List.of(new Problem.FieldError(field, "unknown field"))), uri);
+    // Quarkus REST ships mappers for some Jackson subtypes; the most specific type wins, so name them all.
+    @ServerExceptionMapper({ UnrecognizedPropertyException.class, InvalidFormatException.class, MismatchedInputException.class,
+            JsonMappingException.class })
+    public Response mapping(JsonMappingException e, UriInfo uri) {
+        Problem.FieldError f = describe(e);
+        return respond(Problem.of(400, "validation", "Invalid request", f.field() + ": " + f.message()).withErrors(List.of(f)), uri);
     }
 
-    @ServerExceptionMapper
-    public Response badValue(InvalidFormatException e, UriInfo uri) {
+    /** The field a JSON binding error concerns and what is wrong with it, in words for the sender. */
+    public static Problem.FieldError describe(JsonMappingException e) {
         String field = path(e);
-        String message = "cannot read " + quoted(e.getValue()) + " as " + e.getTargetType().getSimpleName();
-        if (e.getTargetType().isEnum()) {
-            message = "must be one of " + List.of(e.getTargetType().getEnumConstants());
+        if (field.isEmpty()) {
+            field = "body";
         }
-        return respond(Problem.of(400, "validation", "Invalid request", field + ": " + message)
-                .withErrors(List.of(new Problem.FieldError(field, message))), uri);
-    }
-
-    @ServerExceptionMapper
-    public Response mismatched(MismatchedInputException e, UriInfo uri) {
-        String field = path(e);
-        String message = "expected " + (e.getTargetType() == null ? "another type" : e.getTargetType().getSimpleName());
-        return respond(Problem.of(400, "validation", "Invalid request", (field.isEmpty() ? "body" : field) + ": " + message)
-                .withErrors(List.of(new Problem.FieldError(field.isEmpty() ? "body" : field, message))), uri);
+        if (e instanceof UnrecognizedPropertyException) {
+            return new Problem.FieldError(field, "unknown field");
+        }
+        if (e instanceof InvalidFormatException ife && ife.getTargetType() != null) {
+            if (ife.getTargetType().isEnum()) {
+                return new Problem.FieldError(field, "must be one of " + List.of(ife.getTargetType().getEnumConstants()));
+            }
+            return new Problem.FieldError(field, "cannot read " + quoted(ife.getValue()) + " as " + ife.getTargetType().getSimpleName());
+        }
+        if (e instanceof MismatchedInputException mie && mie.getTargetType() != null) {
+            return new Problem.FieldError(field, "expected " + mie.getTargetType().getSimpleName());
+        }
+        return new Problem.FieldError(field, e.getOriginalMessage());
     }
 
     @ServerExceptionMapper
@@ -96,13 +99,6 @@ public class ProblemMappers {
         String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
         return respond(Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON" + where + ": "
                 + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON" + where))), uri);
-    }
-
-    @ServerExceptionMapper
-    public Response otherMapping(JsonMappingException e, UriInfo uri) {
-        String field = path(e);
-        return respond(Problem.of(400, "validation", "Invalid request", field + ": " + e.getOriginalMessage())
-                .withErrors(List.of(new Problem.FieldError(field.isEmpty() ? "body" : field, e.getOriginalMessage()))), uri);
     }
 
     @ServerExceptionMapper({ UnauthorizedException.class, AuthenticationFailedException.class })
@@ -132,7 +128,7 @@ public class ProblemMappers {
         }
         JsonMappingException mapping = find(e, JsonMappingException.class);
         if (mapping != null) {
-            return otherMapping(mapping, uri);
+            return mapping(mapping, uri);
         }
         int status = e.getResponse().getStatus();
         String title = Response.Status.fromStatusCode(status) == null ? "Error" : Response.Status.fromStatusCode(status).getReasonPhrase();

@@ -1,6 +1,7 @@
 package io.metalgate.evidence;
 
 import io.metalgate.appliance.DataDirectory;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -11,6 +12,7 @@ import java.util.Base64;
  * The appliance's Ed25519 audit key, generated at first start into {@code <data-dir>/audit-signing.key}
  * (mode 0600: base64 PKCS#8 private key, then base64 SubjectPublicKeyInfo, one per line).
  */
+@Startup // generated at first start, not at first use
 @ApplicationScoped
 public class AuditSigningKey {
 

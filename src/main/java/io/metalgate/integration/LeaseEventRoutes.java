@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
+import io.metalgate.common.ProblemMappers;
 import io.quarkus.vertx.VertxContextSupport;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -100,12 +101,8 @@ public class LeaseEventRoutes extends RouteBuilder {
         try {
             event = mapper.readValue(body, LeaseEvent.class);
         } catch (JsonMappingException e) {
-            String field = e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-                    .collect(Collectors.joining("."));
-            if (field.isEmpty()) {
-                field = "body";
-            }
-            throw ApiException.badRequest(field, e.getOriginalMessage());
+            Problem.FieldError f = ProblemMappers.describe(e);
+            throw ApiException.badRequest(f.field(), f.message());
         } catch (JsonProcessingException e) {
             throw new ApiException(Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON: "
                     + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON"))));

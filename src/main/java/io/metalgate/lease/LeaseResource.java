@@ -1,6 +1,7 @@
 package io.metalgate.lease;
 
 import io.metalgate.common.PageView;
+import io.metalgate.common.QueryParams;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.lease.LeaseApi.LeaseCreate;
 import io.metalgate.lease.LeaseApi.LeaseUpdate;
@@ -54,10 +55,10 @@ public class LeaseResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
-    public Uni<PageView<LeaseView>> list(@QueryParam("tenantId") UUID tenantId, @QueryParam("state") LeaseState state,
+    public Uni<PageView<LeaseView>> list(@QueryParam("tenantId") UUID tenantId, @QueryParam("state") String state,
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
-        return leases.list(tenantId, state, page, size);
+        return leases.list(tenantId, QueryParams.enumValue(LeaseState.class, state, "state"), page, size);
     }
 
     @GET

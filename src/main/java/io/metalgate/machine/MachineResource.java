@@ -1,6 +1,7 @@
 package io.metalgate.machine;
 
 import io.metalgate.common.PageView;
+import io.metalgate.common.QueryParams;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.machine.MachineApi.Enrollment;
 import io.metalgate.machine.MachineApi.MachineView;
@@ -57,11 +58,12 @@ public class MachineResource {
     @RolesAllowed(Roles.VIEWER)
     @Operation(summary = "List machines, filtered, one page at a time (page is 0-based)")
     public Uni<PageView<MachineView>> list(@QueryParam("name") String name, @QueryParam("rack") String rack,
-            @QueryParam("state") LifecycleState state, @QueryParam("protocol") BmcProtocol protocol,
+            @QueryParam("state") String state, @QueryParam("protocol") String protocol,
             @QueryParam("maintenance") Boolean maintenance,
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
-        return machines.list(new MachineService.Filter(name, rack, state, protocol, maintenance), page, size);
+        return machines.list(new MachineService.Filter(name, rack, QueryParams.enumValue(LifecycleState.class, state, "state"),
+                QueryParams.enumValue(BmcProtocol.class, protocol, "protocol"), maintenance), page, size);
     }
 
     @GET

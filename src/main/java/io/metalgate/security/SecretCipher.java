@@ -3,6 +3,7 @@ package io.metalgate.security;
 import io.metalgate.appliance.DataDirectory;
 import io.metalgate.appliance.SecretFiles;
 import io.metalgate.common.MetalgateConfig;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import javax.crypto.spec.SecretKeySpec;
  * The associated data binds a ciphertext to its owner (e.g. the machine id), so a ciphertext copied to
  * another row does not decrypt.
  */
+@Startup
 @ApplicationScoped
 public class SecretCipher {
 

@@ -1,0 +1,138 @@
+package io.metalgate.machine;
+
+import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.enrollment;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class MachineApiTest {
+
+    @Test
+    void enrollReadUpdateDeleteAreAuditedAndNeverShowThePassword() {
+        String name = unique("srv");
+        Response created = operator().body(enrollment(name, "s3cret-bmc-pass")).post("/api/machines");
+        created.then().statusCode(201)
+                .header("Location", containsString("/api/machines/"))
+                .body("name", equalTo(name))
+                .body("state", equalTo("ENROLLED"))
+                .body("bmc.port", equalTo(443))
+                .body("bmc.passwordSet", equalTo(true))
+                .body(not(containsString("s3cret-bmc-pass")));
+        String id = created.jsonPath().getString("id");
+
+        operator().get("/api/machines/" + id).then().statusCode(200).body("name", equalTo(name))
+                .body(not(containsString("s3cret-bmc-pass")));
+
+        operator().body(Map.of("rack", "R9", "maintenance", true, "maintenanceReason", "fan", "bmc", Map.of("password", "n3w-pass")))
+                .patch("/api/machines/" + id)
+                .then().statusCode(200).body("rack", equalTo("R9")).body("maintenance", equalTo(true))
+                .body("version", equalTo(1)).body(not(containsString("n3w-pass")));
+
+        operator().delete("/api/machines/" + id).then().statusCode(204);
+        operator().get("/api/machines/" + id).then().statusCode(404)
+                .contentType("application/problem+json").body("status", equalTo(404));
+
+        Response audit = admin().queryParam("subject", "machine:" + id).get("/api/audit");
+        audit.then().statusCode(200).body("items.action", equalTo(List.of("machine.enrolled", "machine.updated", "machine.deleted")))
+                .body("items[0].actor", equalTo("test-operator"))
+                .body("items[1].payload.changes.rack.to", equalTo("R9"))
+                .body("items[1].payload.changes.'bmc.password'", equalTo("changed"))
+                .body(not(containsString("s3cret-bmc-pass"))).body(not(containsString("n3w-pass")));
+    }
+
+    @Test
+    void listFiltersAndPages() {
+        String rack = unique("rack");
+        for (int i = 0; i < 5; i++) {
+            Map<String, Object> body = new HashMap<>(enrollment(rack + "-m" + i, "pw"));
+            body.put("rack", rack);
+            operator().body(body).post("/api/machines").then().statusCode(201);
+        }
+        operator().queryParam("rack", rack).queryParam("size", 2).queryParam("page", 1).get("/api/machines")
+                .then().statusCode(200).body("total", equalTo(5)).body("items", hasSize(2))
+                .body("items[0].name", equalTo(rack + "-m2")).body("page", equalTo(1));
+        operator().queryParam("name", rack.toUpperCase() + "-M4").get("/api/machines")
+                .then().statusCode(200).body("total", equalTo(1));
+        operator().queryParam("rack", rack).queryParam("state", "ACTIVE").get("/api/machines")
+                .then().statusCode(200).body("total", equalTo(0));
+        problem(operator().queryParam("state", "SIDEWAYS").get("/api/machines"), 400, "state");
+    }
+
+    @Test
+    void badInputGetsProblemJsonNamingTheFieldAndWritesNothing() {
+        long before = auditCount();
+        String name = unique("bad");
+        Map<String, Object> bmc = new HashMap<>(Map.of("protocol", "IPMI", "host", "10.1.1.1", "username", "ADMIN",
+                "password", "x", "port", 70000));
+        problem(operator().body(Map.of("name", name, "bmc", bmc)).post("/api/machines"), 400, "bmc.port");
+        problem(operator().body("{\"name\": \"" + name + "\", \"bmc\": ").post("/api/machines"), 400, "body")
+                .body("type", equalTo("urn:metalgate:problem:malformed-json"));
+        problem(operator().body(Map.of("name", name, "colour", "red", "bmc", Map.of())).post("/api/machines"), 400, "colour");
+        problem(operator().body(Map.of("name", name, "bmc", Map.of("protocol", "SNMP"))).post("/api/machines"), 400, "bmc.protocol");
+        problem(operator().body(Map.of("name", "has space", "bmc", Map.of("protocol", "IPMI", "host", "h", "username", "u",
+                "password", "p"))).post("/api/machines"), 400, "name");
+        problem(operator().body(Map.of("name", name)).post("/api/machines"), 400, "bmc");
+        problem(operator().queryParam("size", 501).get("/api/machines"), 400, "size");
+        problem(operator().get("/api/machines/not-a-uuid"), 404, null);
+        problem(operator().get("/api/machines/00000000-0000-0000-0000-000000000000"), 404, null);
+        assertEquals(before, auditCount(), "failed requests must not write audit entries");
+        operator().queryParam("name", name).get("/api/machines").then().body("total", equalTo(0));
+    }
+
+    @Test
+    void duplicateNameOrBmcEndpointIs409AndHalfWritesNothing() {
+        String name = unique("dup");
+        operator().body(enrollment(name, "pw")).post("/api/machines").then().statusCode(201);
+        long before = auditCount();
+        Map<String, Object> sameName = new HashMap<>(enrollment(name, "pw"));
+        sameName.put("bmc", Map.of("protocol", "REDFISH", "host", "other-" + name, "username", "u", "password", "p"));
+        problem(operator().body(sameName).post("/api/machines"), 409, "name");
+        Map<String, Object> sameEndpoint = new HashMap<>(enrollment(name, "pw"));
+        sameEndpoint.put("name", name + "-b");
+        problem(operator().body(sameEndpoint).post("/api/machines"), 409, "bmc.host");
+        assertEquals(before, auditCount());
+        operator().queryParam("name", name).get("/api/machines").then().body("total", equalTo(1));
+    }
+
+    @Test
+    void staleUpdateOfUnknownMachineIs404() {
+        problem(operator().body(Map.of("rack", "x")).patch("/api/machines/00000000-0000-0000-0000-000000000001"), 404, null);
+    }
+
+    static io.restassured.response.ValidatableResponse problem(Response r, int status, String field) {
+        var v = r.then().statusCode(status).contentType("application/problem+json")
+                .body("status", equalTo(status)).body("title", notNullValue()).body("type", containsString("urn:metalgate:problem:"));
+        if (field != null) {
+            v.body("errors.field", hasItem(field));
+        }
+        return v;
+    }
+
+    static long auditCount() {
+        try (var c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement();
+                var rs = st.executeQuery("SELECT count(*) FROM audit_entry")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

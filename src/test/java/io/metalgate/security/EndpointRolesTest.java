@@ -1,0 +1,69 @@
+package io.metalgate.security;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jakarta.annotation.security.DenyAll;
+import jakarta.annotation.security.PermitAll;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** Every JAX-RS endpoint of the product declares who may call it, with known roles only. */
+class EndpointRolesTest {
+
+    @Test
+    void everyResourceMethodDeclaresItsRoles() throws Exception {
+        List<Class<?>> resources = resourceClasses();
+        assertTrue(resources.size() >= 7, "expected the API resources, found " + resources);
+        List<String> undeclared = new ArrayList<>();
+        for (Class<?> type : resources) {
+            for (Method m : type.getDeclaredMethods()) {
+                boolean endpoint = Stream.of(GET.class, POST.class, PUT.class, PATCH.class, DELETE.class)
+                        .anyMatch(m::isAnnotationPresent);
+                if (!endpoint) {
+                    continue;
+                }
+                RolesAllowed roles = m.getAnnotation(RolesAllowed.class);
+                if (roles == null && !m.isAnnotationPresent(DenyAll.class)) {
+                    undeclared.add(type.getSimpleName() + "." + m.getName());
+                    continue;
+                }
+                assertTrue(!m.isAnnotationPresent(PermitAll.class), m + " must not be open to everyone");
+                if (roles != null) {
+                    for (String r : roles.value()) {
+                        assertTrue(Roles.ALL.contains(r), m + " names unknown role " + r);
+                    }
+                }
+            }
+        }
+        assertTrue(undeclared.isEmpty(), "endpoints without @RolesAllowed: " + undeclared);
+    }
+
+    private static List<Class<?>> resourceClasses() throws IOException, URISyntaxException, ClassNotFoundException {
+        var root = Paths.get(Roles.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        List<Class<?>> out = new ArrayList<>();
+        try (Stream<java.nio.file.Path> files = Files.walk(root)) {
+            for (var f : files.filter(p -> p.toString().endsWith(".class") && !p.toString().contains("$")).toList()) {
+                String name = root.relativize(f).toString().replace('/', '.').replaceAll("\\.class$", "");
+                Class<?> c = Class.forName(name, false, EndpointRolesTest.class.getClassLoader());
+                if (c.isAnnotationPresent(Path.class)) {
+                    out.add(c);
+                }
+            }
+        }
+        return out;
+    }
+}

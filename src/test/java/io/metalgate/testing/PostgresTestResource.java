@@ -1,0 +1,48 @@
+package io.metalgate.testing;
+
+import io.metalgate.appliance.EmbeddedPostgres;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A real PostgreSQL for {@code @QuarkusTest}s, started by the same {@link EmbeddedPostgres} the appliance
+ * uses (fsync off: tests only), in a fresh data directory under target/. No Docker engine is needed.
+ */
+public class PostgresTestResource implements QuarkusTestResourceLifecycleManager {
+
+    private static EmbeddedPostgres postgres;
+    private static Path dataDir;
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            dataDir = Path.of("target", "test-data", UUID.randomUUID().toString()).toAbsolutePath();
+            Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        postgres = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, java.util.Optional.empty(), true));
+        Map<String, String> config = new HashMap<>(postgres.quarkusProperties());
+        config.put("metalgate.data-dir", dataDir.toString());
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+
+    public static EmbeddedPostgres postgres() {
+        return postgres;
+    }
+
+    public static Path dataDir() {
+        return dataDir;
+    }
+}
