@@ -110,6 +110,10 @@ public final class AuditVerifier {
                     }
                     case "checkpoint" -> {
                         long seq = number(node, "seq", null);
+                        if (seq > lastSeq) {
+                            throw new Failure("checkpoint for seq " + seq + " but the last entry is seq " + lastSeq
+                                    + " (entries are missing)", lastSeq + 1);
+                        }
                         if (seq != lastSeq || seq == 0) {
                             throw new Failure("checkpoint for seq " + seq + " does not follow entry " + seq, seq);
                         }
@@ -165,15 +169,16 @@ public final class AuditVerifier {
         try {
             node = mapper.readTree(line);
         } catch (JsonProcessingException e) {
-            throw new Failure("not valid JSON", null);
+            throw new Failure("not valid JSON (expected entry seq " + seqHint + " or its checkpoint)", seqHint);
         }
         if (!(node instanceof ObjectNode object)) {
-            throw new Failure("not a JSON object", null);
+            throw new Failure("not a JSON object (expected entry seq " + seqHint + " or its checkpoint)", seqHint);
         }
         if (!CanonicalJson.write(object).equals(line)) {
             JsonNode seq = object.get("seq");
+            boolean isEntry = object.has("prevHash") || (object.get("type") != null && "entry".equals(object.get("type").asText()));
             throw new Failure("not in canonical form (the line was edited)",
-                    seq != null && seq.canConvertToLong() ? seq.longValue() : null);
+                    seq != null && seq.canConvertToLong() ? Long.valueOf(seq.longValue()) : isEntry ? Long.valueOf(seqHint) : null);
         }
         return object;
     }

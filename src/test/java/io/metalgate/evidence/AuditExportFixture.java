@@ -1,0 +1,53 @@
+package io.metalgate.evidence;
+
+import java.security.KeyPair;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds audit exports without a database, with the same code the appliance uses, for verifier tests
+ * and the verify benchmark.
+ */
+public final class AuditExportFixture {
+
+    private AuditExportFixture() {
+    }
+
+    public interface Sink {
+        void line(String line) throws java.io.IOException;
+    }
+
+    public static List<String> lines(int entries, int checkpointEvery, KeyPair key) {
+        List<String> out = new ArrayList<>(entries + entries / Math.max(1, checkpointEvery) + 2);
+        try {
+            write(entries, checkpointEvery, key, out::add);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    public static void write(int entries, int checkpointEvery, KeyPair key, Sink sink) throws java.io.IOException {
+        Instant t0 = Instant.parse("2026-11-23T10:00:00Z");
+        String exportedAt = AuditHashes.formatTime(t0.plusSeconds(entries));
+        sink.line(AuditExportFormat.header(key.getPublic(), exportedAt));
+        String prev = AuditHashes.GENESIS;
+        for (long seq = 1; seq <= entries; seq++) {
+            String time = AuditHashes.formatTime(t0.plusMillis(seq));
+            String actor = seq % 3 == 0 ? "system" : "operator-" + (seq % 7);
+            String action = seq % 2 == 0 ? "machine.updated" : "machine.enrolled";
+            String subject = "machine:00000000-0000-0000-0000-" + String.format("%012d", seq % 60000);
+            String payload = "{\"changes\":{\"rack\":{\"from\":\"R" + (seq % 40) + "\",\"to\":\"R" + (seq % 41)
+                    + "\"}},\"note\":\"Grüße \\\"quoted\\\" ✓\",\"size\":" + seq + "}";
+            String hash = AuditHashes.entryHash(seq, time, actor, action, subject, payload, prev);
+            sink.line(AuditExportFormat.entry(seq, time, actor, action, subject, payload, prev, hash));
+            if (checkpointEvery > 0 && seq % checkpointEvery == 0) {
+                sink.line(AuditExportFormat.checkpoint(seq, hash, time,
+                        Ed25519Keys.sign(key.getPrivate(), AuditHashes.checkpointSigningInput(seq, hash, time))));
+            }
+            prev = hash;
+        }
+        sink.line(AuditExportFormat.seal(entries, entries == 0 ? 0 : 1, entries, prev, key, exportedAt));
+    }
+}

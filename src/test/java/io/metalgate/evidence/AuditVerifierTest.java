@@ -1,0 +1,158 @@
+package io.metalgate.evidence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.StringReader;
+import java.security.KeyPair;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The offline verifier accepts an intact export and names the first bad entry of every kind of tampering. */
+class AuditVerifierTest {
+
+    private static final KeyPair KEY = Ed25519Keys.generate();
+    private static final int ENTRIES = 30;
+    private static final List<String> EXPORT = AuditExportFixture.lines(ENTRIES, 10, KEY);
+
+    /** Line index of entry {@code seq} (header is line 0, checkpoints follow every 10th entry). */
+    private static int lineOf(long seq) {
+        for (int i = 0; i < EXPORT.size(); i++) {
+            if (EXPORT.get(i).contains("\"seq\":" + seq + ",") && EXPORT.get(i).endsWith("\"type\":\"entry\"}")) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no entry " + seq);
+    }
+
+    private static AuditVerifier.Result verify(List<String> lines) {
+        try {
+            return new AuditVerifier(Optional.empty()).verify(new StringReader(String.join("\n", lines) + "\n"));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void intactExportVerifies() throws Exception {
+        AuditVerifier.Result r = verify(EXPORT);
+        assertTrue(r.ok(), r.message());
+        assertEquals(ENTRIES, r.entries());
+        assertEquals(3, r.checkpoints());
+        assertEquals(Ed25519Keys.fingerprint(KEY.getPublic()), r.keyFingerprint());
+        assertTrue(new AuditVerifier(Optional.of(r.keyFingerprint())).verify(new StringReader(String.join("\n", EXPORT))).ok());
+    }
+
+    @Test
+    void changingAnyCharacterOfAnEntryFailsAndNamesIt() {
+        long seq = 17;
+        int line = lineOf(seq);
+        String original = EXPORT.get(line);
+        for (int i = 0; i < original.length(); i++) {
+            char c = original.charAt(i);
+            char replacement = Character.isDigit(c) ? (char) ('0' + (c - '0' + 1) % 10) : c == 'x' ? 'y' : 'x';
+            List<String> tampered = new ArrayList<>(EXPORT);
+            tampered.set(line, original.substring(0, i) + replacement + original.substring(i + 1));
+            AuditVerifier.Result r = verify(tampered);
+            assertFalse(r.ok(), "change at " + i + " passed: " + tampered.get(line));
+            assertEquals(Long.valueOf(seq), r.failedSeq(), "change at " + i + ": " + r.message());
+            assertTrue(r.message().contains("entry seq " + seq), r.message());
+        }
+    }
+
+    @Test
+    void insignificantWhitespaceIsAlsoATamperingSign() {
+        List<String> tampered = new ArrayList<>(EXPORT);
+        int line = lineOf(5);
+        tampered.set(line, tampered.get(line).replaceFirst(",", ", "));
+        AuditVerifier.Result r = verify(tampered);
+        assertFalse(r.ok());
+        assertEquals(Long.valueOf(5), r.failedSeq());
+    }
+
+    @Test
+    void removedEntryIsNamed() {
+        List<String> tampered = new ArrayList<>(EXPORT);
+        tampered.remove(lineOf(12));
+        AuditVerifier.Result r = verify(tampered);
+        assertFalse(r.ok());
+        assertEquals(Long.valueOf(12), r.failedSeq(), r.message());
+    }
+
+    @Test
+    void reorderedEntriesAreNamed() {
+        List<String> tampered = new ArrayList<>(EXPORT);
+        Collections.swap(tampered, lineOf(22), lineOf(23));
+        AuditVerifier.Result r = verify(tampered);
+        assertFalse(r.ok());
+        assertEquals(Long.valueOf(22), r.failedSeq(), r.message());
+    }
+
+    @Test
+    void duplicatedEntryIsNamed() {
+        List<String> tampered = new ArrayList<>(EXPORT);
+        tampered.add(lineOf(8) + 1, EXPORT.get(lineOf(8)));
+        AuditVerifier.Result r = verify(tampered);
+        assertFalse(r.ok());
+        assertEquals(Long.valueOf(9), r.failedSeq(), r.message());
+    }
+
+    @Test
+    void cutOffTailIsDetectedWithOrWithoutTheSeal() {
+        List<String> noSeal = new ArrayList<>(EXPORT.subList(0, EXPORT.size() - 1));
+        AuditVerifier.Result r1 = verify(noSeal);
+        assertFalse(r1.ok());
+        assertTrue(r1.message().contains("without its seal"), r1.message());
+
+        // the last two entries gone, their checkpoint kept: the checkpoint points past the end
+        List<String> lastTwoGone = new ArrayList<>(EXPORT);
+        lastTwoGone.remove(lineOf(ENTRIES));
+        lastTwoGone.remove(lineOf(ENTRIES - 1));
+        AuditVerifier.Result r2 = verify(lastTwoGone);
+        assertFalse(r2.ok());
+        assertEquals(Long.valueOf(ENTRIES - 1), r2.failedSeq(), r2.message());
+
+        // the last two entries and their checkpoint gone: the signed seal still counts them
+        List<String> withCheckpoint = new ArrayList<>(EXPORT);
+        withCheckpoint.remove(lineOf(ENTRIES) + 1);
+        withCheckpoint.remove(lineOf(ENTRIES));
+        withCheckpoint.remove(lineOf(ENTRIES - 1));
+        AuditVerifier.Result r3 = verify(withCheckpoint);
+        assertFalse(r3.ok());
+        assertTrue(r3.message().contains("entries were removed"), r3.message());
+        assertEquals(Long.valueOf(ENTRIES - 1), r3.failedSeq(), r3.message());
+    }
+
+    @Test
+    void rewrittenHistoryWithAnotherKeyFailsAgainstThePublishedFingerprint() throws Exception {
+        KeyPair attacker = Ed25519Keys.generate();
+        List<String> forged = AuditExportFixture.lines(ENTRIES, 10, attacker);
+        assertTrue(verify(forged).ok(), "self-consistent on its own");
+        var r = new AuditVerifier(Optional.of(Ed25519Keys.fingerprint(KEY.getPublic())))
+                .verify(new StringReader(String.join("\n", forged)));
+        assertFalse(r.ok());
+        assertTrue(r.message().contains("expected " + Ed25519Keys.fingerprint(KEY.getPublic())), r.message());
+    }
+
+    @Test
+    void forgedCheckpointSignatureFails() {
+        List<String> tampered = new ArrayList<>(EXPORT);
+        int cp = lineOf(10) + 1;
+        String line = tampered.get(cp);
+        int at = line.indexOf("\"signature\":\"") + 13;
+        tampered.set(cp, line.substring(0, at) + (line.charAt(at) == 'A' ? 'B' : 'A') + line.substring(at + 1));
+        AuditVerifier.Result r = verify(tampered);
+        assertFalse(r.ok());
+        assertTrue(r.message().contains("checkpoint"), r.message());
+    }
+
+    @Test
+    void emptyLogExportVerifies() {
+        assertTrue(verify(AuditExportFixture.lines(0, 10, KEY)).ok());
+        assertFalse(verify(List.of()).ok());
+    }
+}
