@@ -3,9 +3,7 @@ package io.metalgate.appliance;
 import io.metalgate.evidence.AuditCli;
 import io.quarkus.runtime.Application;
 import io.quarkus.runtime.Quarkus;
-import io.quarkus.runtime.annotations.QuarkusMain;
 import io.smallrye.config.PropertiesConfigSource;
-import org.apache.camel.quarkus.main.CamelMainApplication;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import java.io.IOException;
@@ -16,7 +14,8 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The appliance's entry point.
+ * The appliance's entry point, set by {@code quarkus.package.main-class} (not {@code @QuarkusMain}: with
+ * that annotation Camel Quarkus would not start its context by itself, in tests neither).
  *
  * <ul>
  * <li>{@code metalgate audit verify FILE [--key FINGERPRINT]}: checks an audit export offline; starts
@@ -26,7 +25,6 @@ import java.util.concurrent.TimeUnit;
  * credentials to Quarkus as system properties; the database is stopped after Quarkus has shut down.</li>
  * </ul>
  */
-@QuarkusMain
 public final class MetalgateMain {
 
     private MetalgateMain() {
@@ -63,9 +61,7 @@ public final class MetalgateMain {
             }, "metalgate-embedded-postgres-stop"));
         }
         try {
-            // Camel Quarkus starts its context itself only without a custom @QuarkusMain; with one,
-            // CamelMainApplication starts Camel and runs until Quarkus shuts down.
-            Quarkus.run(CamelMainApplication.class, args);
+            Quarkus.run(args);
         } finally {
             if (database != null) {
                 database.close();
