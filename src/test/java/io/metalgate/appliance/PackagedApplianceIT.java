@@ -1,0 +1,167 @@
+package io.metalgate.appliance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Black-box tests of the packaged appliance ({@code java -jar target/quarkus-app/quarkus-run.jar}) as a
+ * newcomer runs it: embedded PostgreSQL in the data directory, admin password printed once, data kept
+ * across a restart, database stopped with the appliance; and the offline {@code audit verify} command.
+ */
+class PackagedApplianceIT {
+
+    private static final Path JAR = Path.of(System.getProperty("quarkus-run.jar", "target/quarkus-app/quarkus-run.jar"));
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private record Running(Process process, List<String> output, int port) {
+    }
+
+    @Test
+    void runsOnItsOwnPostgresKeepsDataAcrossRestartsAndExportsAVerifiableLog() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "it-data-");
+        Running first = start(dataDir);
+        String password;
+        Path export = dataDir.resolve("export.jsonl");
+        try {
+            String printed = first.output().stream().filter(l -> l.contains("created user 'admin' with password")).findFirst()
+                    .orElseThrow(() -> new AssertionError("admin password not printed: " + first.output()));
+            password = Files.readString(dataDir.resolve("admin.password")).strip();
+            assertTrue(printed.contains(password));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dataDir.resolve("admin.password"))));
+            HttpResponse<String> enrolled = send(first.port(), password, "POST", "/api/machines",
+                    "{\"name\":\"it-001\",\"bmc\":{\"protocol\":\"IPMI\",\"host\":\"127.0.0.1\",\"port\":6230,"
+                            + "\"username\":\"ADMIN\",\"password\":\"it-bmc-secret\"}}");
+            assertEquals(201, enrolled.statusCode(), enrolled.body());
+            HttpResponse<Path> exported = http.send(request(first.port(), password, "GET", "/api/audit/export", null),
+                    HttpResponse.BodyHandlers.ofFile(export));
+            assertEquals(200, exported.statusCode());
+        } finally {
+            stop(first);
+        }
+        assertFalse(Files.exists(dataDir.resolve("postgres/postmaster.pid")), "PostgreSQL must stop with the appliance");
+        for (String line : first.output()) {
+            assertFalse(line.contains("it-bmc-secret"), "BMC secret in output: " + line);
+        }
+
+        Running second = start(dataDir);
+        try {
+            assertTrue(second.output().stream().noneMatch(l -> l.contains("created user 'admin'")), "printed only once");
+            HttpResponse<String> list = send(second.port(), password, "GET", "/api/machines?name=it-001", null);
+            assertEquals(200, list.statusCode());
+            assertTrue(list.body().contains("\"total\":1"), list.body());
+        } finally {
+            stop(second);
+        }
+
+        // offline verification: no database, no server
+        Cli ok = cli("audit", "verify", export.toString());
+        assertEquals(0, ok.exit(), ok.output());
+        assertTrue(ok.output().startsWith("OK: "), ok.output());
+
+        List<String> lines = Files.readAllLines(export);
+        int entryLine = 1; // the first entry (seq 1) follows the header
+        byte[] bytes = Files.readAllBytes(export);
+        int offset = lines.get(0).getBytes(StandardCharsets.UTF_8).length + 1 + 20;
+        bytes[offset] ^= 0x01;
+        Path tampered = dataDir.resolve("tampered.jsonl");
+        Files.write(tampered, bytes);
+        Cli bad = cli("audit", "verify", tampered.toString());
+        assertEquals(1, bad.exit(), bad.output());
+        assertTrue(bad.output().contains("entry seq 1"), bad.output() + " (line " + entryLine + ")");
+
+        Cli missing = cli("audit", "verify", dataDir.resolve("nope.jsonl").toString());
+        assertEquals(2, missing.exit(), missing.output());
+    }
+
+    private record Cli(int exit, String output) {
+    }
+
+    private static Cli cli(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", JAR.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertFalse(out.contains("Quarkus"), "verify must not start the appliance: " + out);
+        return new Cli(p.exitValue(), out);
+    }
+
+    private static Running start(Path dataDir) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toString()).redirectErrorStream(true);
+        pb.environment().put("METALGATE_DATA_DIR", dataDir.toString());
+        pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        Process p = pb.start();
+        List<String> output = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    output.add(line);
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (output.stream().noneMatch(l -> l.startsWith("metalgate is running"))
+                || output.stream().noneMatch(l -> l.contains("Listening on: http://0.0.0.0:" + port))) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new AssertionError("appliance did not start: " + String.join("\n", output));
+            }
+            Thread.sleep(100);
+        }
+        return new Running(p, output, port);
+    }
+
+    private static void stop(Running r) throws InterruptedException {
+        r.process().destroy(); // SIGTERM, as an init system would
+        if (!r.process().waitFor(90, TimeUnit.SECONDS)) {
+            r.process().destroyForcibly();
+            throw new AssertionError("appliance did not stop on SIGTERM");
+        }
+    }
+
+    private HttpResponse<String> send(int port, String password, String method, String path, String json) throws Exception {
+        return http.send(request(port, password, method, path, json), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest request(int port, String password, String method, String path, String json) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(("admin:" + password).getBytes()))
+                .header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json))
+                .build();
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+}
