@@ -10,6 +10,8 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -20,6 +22,10 @@ import java.util.Optional;
  * previous entry, and sequence numbers run 1, 2, 3 without gaps; every checkpoint and the final seal are
  * signed by the key in the header (compare its fingerprint with the appliance's published one, or pass
  * it as {@code expectedKeyFingerprint}); and the seal pins the last entry, so a cut-off tail fails.
+ *
+ * <p>Lines are read in batches; the work that depends on one line only (parsing, canonical form, the
+ * entry's own hash) runs in parallel, the chain is then checked in order, so the first failure reported
+ * is the first in the file.
  */
 public final class AuditVerifier {
 
@@ -28,6 +34,8 @@ public final class AuditVerifier {
             String keyFingerprint) {
     }
 
+    private static final int BATCH = 8192;
+
     private static final class Failure extends Exception {
         final Long seq;
 
@@ -35,6 +43,18 @@ public final class AuditVerifier {
             super(message, null, false, false);
             this.seq = seq;
         }
+    }
+
+    /** What can be learnt from one line alone. */
+    private record Prepared(String line, ObjectNode node, String type, Entry entry, String problem, Boolean signatureValid) {
+
+        Prepared(String line, ObjectNode node, String type, Entry entry, String problem) {
+            this(line, node, type, entry, problem, null);
+        }
+    }
+
+    /** An entry line's fields, its recomputed hash, and whether the line is exactly its canonical form. */
+    private record Entry(long seq, String prevHash, String claimedHash, String computedHash, boolean canonical) {
     }
 
     private final ObjectMapper mapper = new ObjectMapper();
@@ -46,149 +66,435 @@ public final class AuditVerifier {
 
     public Result verify(Reader input) throws IOException {
         BufferedReader reader = input instanceof BufferedReader b ? b : new BufferedReader(input, 1 << 16);
-        long lineNo = 0;
-        long entries = 0;
-        long checkpoints = 0;
-        long lastSeq = 0;
-        String lastHash = AuditHashes.GENESIS;
-        PublicKey key = null;
-        String fingerprint = null;
-        boolean sealed = false;
-        String line;
-        try {
-            while ((line = reader.readLine()) != null) {
-                lineNo++;
-                if (sealed) {
-                    throw new Failure("content after the seal", null);
+        State st = new State();
+        // One thread reads and decodes the file while the others check the previous batch.
+        java.util.concurrent.BlockingQueue<List<String>> batches = new java.util.concurrent.ArrayBlockingQueue<>(4);
+        IOException[] readFailure = new IOException[1];
+        Thread readerThread = new Thread(() -> {
+            try {
+                while (true) {
+                    List<String> batch = new ArrayList<>(BATCH);
+                    String line;
+                    while (batch.size() < BATCH && (line = reader.readLine()) != null) {
+                        batch.add(line);
+                    }
+                    batches.put(batch);
+                    if (batch.isEmpty()) {
+                        return;
+                    }
                 }
-                ObjectNode node = parseCanonical(line, lastSeq + 1);
-                String type = text(node, "type", lastSeq + 1);
-                if (lineNo == 1) {
-                    if (!"header".equals(type)) {
-                        throw new Failure("the first line must be the export header, found \"" + type + "\"", null);
+            } catch (IOException e) {
+                readFailure[0] = e;
+                batches.offer(List.of());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "audit-verify-reader");
+        readerThread.setDaemon(true);
+        readerThread.start();
+        try {
+            while (true) {
+                List<String> batch;
+                try {
+                    batch = batches.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", e);
+                }
+                if (batch.isEmpty()) {
+                    if (readFailure[0] != null) {
+                        throw readFailure[0];
                     }
-                    if (!AuditExportFormat.FORMAT.equals(text(node, "format", null))) {
-                        throw new Failure("unknown export format " + node.get("format"), null);
+                    break;
+                }
+                if (st.lineNo == 0) {
+                    // The header first: it carries the key the parallel stage checks checkpoint signatures with.
+                    st.lineNo++;
+                    check(prepare(batch.get(0), null), st);
+                    batch = batch.subList(1, batch.size());
+                }
+                PublicKey key = st.key;
+                List<Prepared> prepared = batch.parallelStream().map(l -> prepare(l, key)).toList();
+                for (Prepared p : prepared) {
+                    st.lineNo++;
+                    check(p, st);
+                }
+            }
+            if (st.lineNo == 0) {
+                throw new Failure("the file is empty", null);
+            }
+            if (!st.sealed) {
+                throw new Failure("the export ends without its seal (it was cut off)", st.lastSeq + 1);
+            }
+        } catch (Failure f) {
+            readerThread.interrupt();
+            String where = f.seq != null ? "entry seq " + f.seq + " (line " + st.lineNo + ")" : "line " + st.lineNo;
+            return new Result(false, "FAILED at " + where + ": " + f.getMessage(), st.lineNo, f.seq, st.entries,
+                    st.checkpoints, st.fingerprint);
+        }
+        return new Result(true, "OK: " + st.entries + " entries (seq 1.." + st.lastSeq + "), " + st.checkpoints
+                + " signed checkpoints, sealed; last hash " + st.lastHash + "; signing key SHA-256 " + st.fingerprint,
+                st.lineNo, null, st.entries, st.checkpoints, st.fingerprint);
+    }
+
+    private static final class State {
+        long lineNo;
+        long entries;
+        long checkpoints;
+        long lastSeq;
+        String lastHash = AuditHashes.GENESIS;
+        PublicKey key;
+        String fingerprint;
+        boolean sealed;
+    }
+
+    /** The per-line work; runs in parallel, so it only reads the line. */
+    private Prepared prepare(String line, PublicKey key) {
+        if (line.startsWith(ENTRY_START) && line.endsWith(ENTRY_END)) {
+            Prepared fast = prepareEntry(line);
+            if (fast != null) {
+                return fast;
+            }
+        }
+        JsonNode parsed;
+        try {
+            parsed = mapper.readTree(line);
+        } catch (JsonProcessingException e) {
+            return new Prepared(line, null, null, null, "not valid JSON");
+        }
+        if (!(parsed instanceof ObjectNode node)) {
+            return new Prepared(line, null, null, null, "not a JSON object");
+        }
+        JsonNode typeNode = node.get("type");
+        String type = typeNode != null && typeNode.isTextual() ? typeNode.textValue() : null;
+        if (!"entry".equals(type)) {
+            boolean canonical = CanonicalJson.write(node).equals(line);
+            Boolean signatureValid = null;
+            if ("checkpoint".equals(type) && key != null && canonical) {
+                // Ed25519 verification is the costliest step per checkpoint: done here, in parallel.
+                JsonNode seq = node.get("seq");
+                String hash = str(node, "hash");
+                String time = str(node, "time");
+                String signature = str(node, "signature");
+                signatureValid = seq != null && seq.canConvertToLong() && hash != null && time != null && signature != null
+                        && Ed25519Keys.verify(key, AuditHashes.checkpointSigningInput(seq.longValue(), hash, time), signature);
+            }
+            return new Prepared(line, node, type, null, canonical ? null : "not in canonical form (the line was edited)",
+                    signatureValid);
+        }
+        JsonNode seq = node.get("seq");
+        String time = str(node, "time");
+        String actor = str(node, "actor");
+        String action = str(node, "action");
+        String subject = str(node, "subject");
+        String prevHash = str(node, "prevHash");
+        String claimed = str(node, "hash");
+        JsonNode payload = node.get("payload");
+        if (seq == null || !seq.isIntegralNumber() || !seq.canConvertToLong() || time == null || actor == null
+                || action == null || subject == null || prevHash == null || claimed == null || payload == null) {
+            return new Prepared(line, node, type, null, "an entry field is missing or of the wrong type");
+        }
+        String canonicalPayload = CanonicalJson.write(payload);
+        // Rebuilding the line from its fields proves it canonical and free of extra fields.
+        boolean canonical = AuditExportFormat.entry(seq.longValue(), time, actor, action, subject, canonicalPayload, prevHash,
+                claimed).equals(line);
+        String computed = AuditHashes.entryHash(seq.longValue(), time, actor, action, subject, canonicalPayload, prevHash);
+        return new Prepared(line, node, type, new Entry(seq.longValue(), prevHash, claimed, computed, canonical), null);
+    }
+
+    /** Stands for "parsed" on the fast path, where no tree of the line is built. */
+    private static final ObjectNode PARSED = new ObjectMapper().createObjectNode();
+    private static final String ENTRY_START = "{\"action\":\"";
+    private static final String ENTRY_END = ",\"type\":\"entry\"}";
+
+    /**
+     * An entry line read field by field in its canonical order, without building a tree of the whole
+     * line (the payload alone is parsed). Returns null when the line does not have that exact shape; the
+     * general path then says what is wrong with it.
+     */
+    private Prepared prepareEntry(String line) {
+        Scanner sc = new Scanner(line);
+        if (!sc.literal("{\"action\":")) {
+            return null;
+        }
+        String action = sc.string();
+        String actor = sc.literal(",\"actor\":") ? sc.string() : null;
+        String claimed = actor != null && sc.literal(",\"hash\":") ? sc.string() : null;
+        if (claimed == null || !sc.literal(",\"payload\":")) {
+            return null;
+        }
+        int payloadStart = sc.pos;
+        if (!sc.skipValue()) {
+            return null;
+        }
+        String payloadText = line.substring(payloadStart, sc.pos);
+        String prevHash = sc.literal(",\"prevHash\":") ? sc.string() : null;
+        long seq = prevHash != null && sc.literal(",\"seq\":") ? sc.integer() : -1;
+        String subject = seq >= 0 && sc.literal(",\"subject\":") ? sc.string() : null;
+        String time = subject != null && sc.literal(",\"time\":") ? sc.string() : null;
+        if (time == null || action == null || !sc.literal(ENTRY_END) || sc.pos != line.length()) {
+            return null;
+        }
+        JsonNode payload;
+        try {
+            payload = mapper.readTree(payloadText);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+        String canonicalPayload = CanonicalJson.write(payload);
+        boolean canonical = canonicalPayload.equals(payloadText)
+                && AuditExportFormat.entry(seq, time, actor, action, subject, canonicalPayload, prevHash, claimed).equals(line);
+        String computed = AuditHashes.entryHash(seq, time, actor, action, subject, canonicalPayload, prevHash);
+        return new Prepared(line, PARSED, "entry", new Entry(seq, prevHash, claimed, computed, canonical), null);
+    }
+
+    /** A cursor over one line of canonical JSON. */
+    private static final class Scanner {
+        final String s;
+        int pos;
+
+        Scanner(String s) {
+            this.s = s;
+        }
+
+        boolean literal(String lit) {
+            if (s.startsWith(lit, pos)) {
+                pos += lit.length();
+                return true;
+            }
+            return false;
+        }
+
+        /** A JSON string at the cursor, decoded; null if there is none. */
+        String string() {
+            if (pos >= s.length() || s.charAt(pos) != '"') {
+                return null;
+            }
+            StringBuilder out = null;
+            int i = pos + 1;
+            int runStart = i;
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c == '"') {
+                    String v = out == null ? s.substring(runStart, i) : out.append(s, runStart, i).toString();
+                    pos = i + 1;
+                    return v;
+                }
+                if (c == '\\') {
+                    if (out == null) {
+                        out = new StringBuilder();
                     }
-                    try {
-                        key = Ed25519Keys.publicKeyFromBase64(text(node, "publicKey", null));
-                    } catch (GeneralSecurityException | IllegalArgumentException e) {
-                        throw new Failure("the header's public key is not an Ed25519 key", null);
+                    out.append(s, runStart, i);
+                    if (i + 1 >= s.length()) {
+                        return null;
                     }
-                    fingerprint = Ed25519Keys.fingerprint(key);
-                    if (!fingerprint.equals(text(node, "keyFingerprint", null))) {
-                        throw new Failure("the header's key fingerprint does not match its key", null);
+                    char e = s.charAt(i + 1);
+                    switch (e) {
+                        case '"', '\\', '/' -> out.append(e);
+                        case 'b' -> out.append('\b');
+                        case 'f' -> out.append('\f');
+                        case 'n' -> out.append('\n');
+                        case 'r' -> out.append('\r');
+                        case 't' -> out.append('\t');
+                        case 'u' -> {
+                            if (i + 6 > s.length()) {
+                                return null;
+                            }
+                            try {
+                                out.append((char) Integer.parseInt(s.substring(i + 2, i + 6), 16));
+                            } catch (NumberFormatException bad) {
+                                return null;
+                            }
+                            i += 4;
+                        }
+                        default -> {
+                            return null;
+                        }
                     }
-                    if (expectedKeyFingerprint.isPresent() && !expectedKeyFingerprint.get().equals(fingerprint)) {
-                        throw new Failure("signed with key " + fingerprint + ", expected " + expectedKeyFingerprint.get(), null);
+                    i += 2;
+                    runStart = i;
+                    continue;
+                }
+                if (c < 0x20) {
+                    return null;
+                }
+                i++;
+            }
+            return null;
+        }
+
+        long integer() {
+            int start = pos;
+            while (pos < s.length() && Character.isDigit(s.charAt(pos))) {
+                pos++;
+            }
+            if (start == pos || pos - start > 18) {
+                return -1;
+            }
+            return Long.parseLong(s, start, pos, 10);
+        }
+
+        /** Skips one JSON value (object, array, string or scalar); false if the line ends first. */
+        boolean skipValue() {
+            int depth = 0;
+            while (pos < s.length()) {
+                char c = s.charAt(pos);
+                if (c == '"') {
+                    if (string() == null) {
+                        return false;
+                    }
+                    if (depth == 0) {
+                        return true;
                     }
                     continue;
                 }
-                switch (type) {
-                    case "entry" -> {
-                        long seq = number(node, "seq", lastSeq + 1);
-                        if (seq != lastSeq + 1) {
-                            throw new Failure("expected entry seq " + (lastSeq + 1) + " but found seq " + seq
-                                    + " (an entry is missing, duplicated or out of order)", lastSeq + 1);
-                        }
-                        String prevHash = text(node, "prevHash", seq);
-                        if (!prevHash.equals(lastHash)) {
-                            throw new Failure("prevHash does not match the hash of entry " + lastSeq, seq);
-                        }
-                        JsonNode payload = node.get("payload");
-                        if (payload == null) {
-                            throw new Failure("missing field \"payload\"", seq);
-                        }
-                        String hash = AuditHashes.entryHash(seq, text(node, "time", seq), text(node, "actor", seq),
-                                text(node, "action", seq), text(node, "subject", seq), CanonicalJson.write(payload), prevHash);
-                        if (!hash.equals(text(node, "hash", seq))) {
-                            throw new Failure("content does not match its hash (the entry was altered)", seq);
-                        }
-                        lastSeq = seq;
-                        lastHash = hash;
-                        entries++;
+                if (c == '{' || c == '[') {
+                    depth++;
+                } else if (c == '}' || c == ']') {
+                    depth--;
+                    if (depth < 0) {
+                        return false;
                     }
-                    case "checkpoint" -> {
-                        long seq = number(node, "seq", null);
-                        if (seq > lastSeq) {
-                            throw new Failure("checkpoint for seq " + seq + " but the last entry is seq " + lastSeq
-                                    + " (entries are missing)", lastSeq + 1);
-                        }
-                        if (seq != lastSeq || seq == 0) {
-                            throw new Failure("checkpoint for seq " + seq + " does not follow entry " + seq, seq);
-                        }
-                        String hash = text(node, "hash", seq);
-                        if (!hash.equals(lastHash)) {
-                            throw new Failure("checkpoint hash differs from entry " + seq, seq);
-                        }
-                        byte[] signed = AuditHashes.checkpointSigningInput(seq, hash, text(node, "time", seq));
-                        if (!Ed25519Keys.verify(key, signed, text(node, "signature", seq))) {
-                            throw new Failure("checkpoint signature is invalid", seq);
-                        }
-                        checkpoints++;
+                    if (depth == 0) {
+                        pos++;
+                        return true;
                     }
-                    case "seal" -> {
-                        long sealEntries = number(node, "entries", null);
-                        long firstSeq = number(node, "firstSeq", null);
-                        long sealLast = number(node, "lastSeq", null);
-                        String sealHash = text(node, "lastHash", null);
-                        String body = AuditExportFormat.sealBody(sealEntries, firstSeq, sealLast, sealHash,
-                                text(node, "keyFingerprint", null), text(node, "exportedAt", null));
-                        if (!Ed25519Keys.verify(key, body.getBytes(StandardCharsets.UTF_8), text(node, "signature", null))) {
-                            throw new Failure("the export seal's signature is invalid", null);
-                        }
-                        if (sealLast != lastSeq || !sealHash.equals(lastHash) || sealEntries != entries) {
-                            throw new Failure("the seal covers " + sealEntries + " entries up to seq " + sealLast
-                                    + " but the file holds " + entries + " up to seq " + lastSeq
-                                    + " (entries were removed or added)", lastSeq + 1);
-                        }
-                        sealed = true;
-                    }
-                    case "header" -> throw new Failure("a second header", null);
-                    default -> throw new Failure("unknown line type \"" + type + "\"", lastSeq + 1);
+                } else if (depth == 0 && (c == ',')) {
+                    return true;
                 }
+                pos++;
             }
-            if (lineNo == 0) {
-                throw new Failure("the file is empty", null);
-            }
-            if (!sealed) {
-                throw new Failure("the export ends without its seal (it was cut off)", lastSeq + 1);
-            }
-        } catch (Failure f) {
-            String where = f.seq != null ? "entry seq " + f.seq + " (line " + lineNo + ")" : "line " + lineNo;
-            return new Result(false, "FAILED at " + where + ": " + f.getMessage(), lineNo, f.seq, entries, checkpoints,
-                    fingerprint);
+            return false;
         }
-        return new Result(true, "OK: " + entries + " entries (seq 1.." + lastSeq + "), " + checkpoints
-                + " signed checkpoints, sealed; last hash " + lastHash + "; signing key SHA-256 " + fingerprint, lineNo,
-                null, entries, checkpoints, fingerprint);
     }
 
-    private ObjectNode parseCanonical(String line, long seqHint) throws Failure {
-        JsonNode node;
+    /** The ordered checks; the first one that fails names the line and entry. */
+    private void check(Prepared p, State st) throws Failure {
+        if (st.sealed) {
+            throw new Failure("content after the seal", null);
+        }
+        long expected = st.lastSeq + 1;
+        if (p.node() == null) {
+            throw new Failure(p.problem() + " (expected entry seq " + expected + " or its checkpoint)", expected);
+        }
+        if (st.lineNo == 1) {
+            header(p, st);
+            return;
+        }
+        String type = p.type() == null ? "(none)" : p.type();
+        switch (type) {
+            case "entry" -> {
+                Entry e = p.entry();
+                if (e == null) {
+                    throw new Failure(p.problem(), seqOf(p.node(), expected));
+                }
+                if (e.seq() != expected) {
+                    throw new Failure("expected entry seq " + expected + " but found seq " + e.seq()
+                            + " (an entry is missing, duplicated or out of order)", expected);
+                }
+                if (!e.canonical()) {
+                    throw new Failure("not in canonical form or has unknown fields (the line was edited)", e.seq());
+                }
+                if (!e.prevHash().equals(st.lastHash)) {
+                    throw new Failure("prevHash does not match the hash of entry " + st.lastSeq, e.seq());
+                }
+                if (!e.computedHash().equals(e.claimedHash())) {
+                    throw new Failure("content does not match its hash (the entry was altered)", e.seq());
+                }
+                st.lastSeq = e.seq();
+                st.lastHash = e.computedHash();
+                st.entries++;
+            }
+            case "checkpoint" -> {
+                requireCanonical(p, null);
+                long seq = number(p.node(), "seq", null);
+                if (seq > st.lastSeq) {
+                    throw new Failure("checkpoint for seq " + seq + " but the last entry is seq " + st.lastSeq
+                            + " (entries are missing)", st.lastSeq + 1);
+                }
+                if (seq != st.lastSeq || seq == 0) {
+                    throw new Failure("checkpoint for seq " + seq + " does not follow entry " + seq, seq);
+                }
+                String hash = text(p.node(), "hash", seq);
+                if (!hash.equals(st.lastHash)) {
+                    throw new Failure("checkpoint hash differs from entry " + seq, seq);
+                }
+                byte[] signed = AuditHashes.checkpointSigningInput(seq, hash, text(p.node(), "time", seq));
+                boolean valid = p.signatureValid() != null ? p.signatureValid()
+                        : Ed25519Keys.verify(st.key, signed, text(p.node(), "signature", seq));
+                if (!valid) {
+                    throw new Failure("checkpoint signature is invalid", seq);
+                }
+                st.checkpoints++;
+            }
+            case "seal" -> {
+                requireCanonical(p, null);
+                ObjectNode node = p.node();
+                long sealEntries = number(node, "entries", null);
+                long firstSeq = number(node, "firstSeq", null);
+                long sealLast = number(node, "lastSeq", null);
+                String sealHash = text(node, "lastHash", null);
+                String body = AuditExportFormat.sealBody(sealEntries, firstSeq, sealLast, sealHash,
+                        text(node, "keyFingerprint", null), text(node, "exportedAt", null));
+                if (!Ed25519Keys.verify(st.key, body.getBytes(StandardCharsets.UTF_8), text(node, "signature", null))) {
+                    throw new Failure("the export seal's signature is invalid", null);
+                }
+                if (sealLast != st.lastSeq || !sealHash.equals(st.lastHash) || sealEntries != st.entries) {
+                    throw new Failure("the seal covers " + sealEntries + " entries up to seq " + sealLast
+                            + " but the file holds " + st.entries + " up to seq " + st.lastSeq
+                            + " (entries were removed or added)", st.lastSeq + 1);
+                }
+                st.sealed = true;
+            }
+            case "header" -> throw new Failure("a second header", null);
+            default -> throw new Failure("unknown line type \"" + type + "\"", seqOf(p.node(), expected));
+        }
+    }
+
+    private void header(Prepared p, State st) throws Failure {
+        if (!"header".equals(p.type())) {
+            throw new Failure("the first line must be the export header, found \"" + p.type() + "\"", null);
+        }
+        requireCanonical(p, null);
+        if (!AuditExportFormat.FORMAT.equals(text(p.node(), "format", null))) {
+            throw new Failure("unknown export format " + p.node().get("format"), null);
+        }
         try {
-            node = mapper.readTree(line);
-        } catch (JsonProcessingException e) {
-            throw new Failure("not valid JSON (expected entry seq " + seqHint + " or its checkpoint)", seqHint);
+            st.key = Ed25519Keys.publicKeyFromBase64(text(p.node(), "publicKey", null));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new Failure("the header's public key is not an Ed25519 key", null);
         }
-        if (!(node instanceof ObjectNode object)) {
-            throw new Failure("not a JSON object (expected entry seq " + seqHint + " or its checkpoint)", seqHint);
+        st.fingerprint = Ed25519Keys.fingerprint(st.key);
+        if (!st.fingerprint.equals(text(p.node(), "keyFingerprint", null))) {
+            throw new Failure("the header's key fingerprint does not match its key", null);
         }
-        if (!CanonicalJson.write(object).equals(line)) {
-            JsonNode seq = object.get("seq");
-            boolean isEntry = object.has("prevHash") || (object.get("type") != null && "entry".equals(object.get("type").asText()));
-            throw new Failure("not in canonical form (the line was edited)",
-                    seq != null && seq.canConvertToLong() ? Long.valueOf(seq.longValue()) : isEntry ? Long.valueOf(seqHint) : null);
+        if (expectedKeyFingerprint.isPresent() && !expectedKeyFingerprint.get().equals(st.fingerprint)) {
+            throw new Failure("signed with key " + st.fingerprint + ", expected " + expectedKeyFingerprint.get(), null);
         }
-        return object;
+    }
+
+    private static void requireCanonical(Prepared p, Long seq) throws Failure {
+        if (p.problem() != null) {
+            throw new Failure(p.problem(), seq);
+        }
+    }
+
+    private static Long seqOf(ObjectNode node, long fallback) {
+        JsonNode seq = node.get("seq");
+        return seq != null && seq.canConvertToLong() ? Long.valueOf(seq.longValue()) : Long.valueOf(fallback);
+    }
+
+    private static String str(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v != null && v.isTextual() ? v.textValue() : null;
     }
 
     private static String text(JsonNode node, String field, Long seq) throws Failure {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isTextual()) {
+        String v = str(node, field);
+        if (v == null) {
             throw new Failure("missing or non-text field \"" + field + "\"", seq);
         }
-        return v.textValue();
+        return v;
     }
 
     private static long number(JsonNode node, String field, Long seq) throws Failure {

@@ -71,11 +71,21 @@ public final class CanonicalJson {
         }
     }
 
-    /** Appends a JSON string literal with JCS escaping. */
+    /** Appends a JSON string literal with JCS escaping. Runs without escapes are copied whole (hot path). */
     public static void writeString(String s, StringBuilder out) {
         out.append('"');
+        if (!needsEscape(s)) {
+            out.append(s).append('"');
+            return;
+        }
+        int run = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            out.append(s, run, i);
+            run = i + 1;
             switch (c) {
                 case '"' -> out.append("\\\"");
                 case '\\' -> out.append("\\\\");
@@ -84,16 +94,21 @@ public final class CanonicalJson {
                 case '\n' -> out.append("\\n");
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        out.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xF, 16));
-                    } else {
-                        out.append(c);
-                    }
-                }
+                default -> out.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xF, 16));
             }
         }
+        out.append(s, run, s.length());
         out.append('"');
+    }
+
+    private static boolean needsEscape(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == '"' || c == '\\') {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void writeNumber(JsonNode node, StringBuilder out) {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.DoubleNode;
 import java.util.HexFormat;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -31,12 +29,11 @@ class CanonicalJsonTest {
         String input = "{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\\ufb33\": \"Hebrew Letter Dalet With Dagesh\","
                 + " \"1\": \"One\", \"\\ud83d\\ude00\": \"Emoji: Grinning Face\", \"\\u0080\": \"Control\","
                 + " \"\\u00f6\": \"Latin Small Letter O With Diaeresis\"}";
-        String values = MAPPER.readTree(CanonicalJson.write(MAPPER.readTree(input))).findValuesAsText("x").toString();
         var node = MAPPER.readTree(CanonicalJson.write(MAPPER.readTree(input)));
         StringBuilder order = new StringBuilder();
         node.fields().forEachRemaining(e -> order.append(e.getValue().asText()).append('|'));
         assertEquals("Carriage Return|One|Control|Latin Small Letter O With Diaeresis|Euro Sign|Emoji: Grinning Face|"
-                + "Hebrew Letter Dalet With Dagesh|", order.toString(), values);
+                + "Hebrew Letter Dalet With Dagesh|", order.toString());
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -55,15 +52,25 @@ class CanonicalJsonTest {
         assertEquals(expected, CanonicalJson.write(DoubleNode.valueOf(d)));
     }
 
-    @Property(tries = 500)
-    void canonicalFormIsAFixedPoint(@ForAll double d, @ForAll String s, @ForAll long n) throws Exception {
-        if (Double.isNaN(d) || Double.isInfinite(d)) {
-            return;
+    /** Randomised round trip (seeded, so a failure is reproducible): canonical form is a fixed point. */
+    @Test
+    void canonicalFormIsAFixedPoint() throws Exception {
+        java.util.Random random = new java.util.Random(8785);
+        for (int i = 0; i < 2000; i++) {
+            double d = Double.longBitsToDouble(random.nextLong());
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                continue;
+            }
+            StringBuilder s = new StringBuilder();
+            for (int k = random.nextInt(12); k > 0; k--) {
+                s.append((char) random.nextInt(i % 2 == 0 ? 0x80 : 0xD800)); // controls, quotes, non-ASCII
+            }
+            var node = MAPPER.createObjectNode().put("s", s.toString()).put("d", d).put("n", random.nextLong() % 9007199254740991L);
+            node.putArray("a").add(s.toString()).add(d);
+            node.putObject("k" + s).put("z", 1);
+            String once = CanonicalJson.write(node);
+            assertEquals(once, CanonicalJson.write(MAPPER.readTree(once)), "round trip of " + once);
+            assertEquals(d == 0 ? 0.0 : d, MAPPER.readTree(once).get("d").doubleValue());
         }
-        var node = MAPPER.createObjectNode().put("s", s).put("d", d).put("n", n % 9007199254740991L);
-        node.putArray("a").add(s).add(d);
-        String once = CanonicalJson.write(node);
-        assertEquals(once, CanonicalJson.write(MAPPER.readTree(once)));
-        assertEquals(d == 0 ? 0.0 : d, MAPPER.readTree(once).get("d").doubleValue());
     }
 }

@@ -25,7 +25,9 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        postgres = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, java.util.Optional.empty(), true));
+        // Benchmarks run with -Dmetalgate.test.durable-db=true: fsync on, as in production.
+        boolean durable = Boolean.getBoolean("metalgate.test.durable-db");
+        postgres = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, java.util.Optional.empty(), !durable));
         Map<String, String> config = new HashMap<>(postgres.quarkusProperties());
         config.put("metalgate.data-dir", dataDir.toString());
         return config;
