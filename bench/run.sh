@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -f target/bench-results.txt
-./mvnw -B -q -Pbench test -Dmetalgate.test.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
+./mvnw -B -q -Pbench test -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
 echo "== results (target/bench-results.txt) =="
 cat target/bench-results.txt
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(java -version 2>&1 | head -1)"

@@ -23,6 +23,7 @@ public class AuditLog {
     @Inject
     AuditSequencer sequencer;
 
+
     /**
      * Records an entry in the current Hibernate Reactive transaction.
      *
@@ -48,9 +49,14 @@ public class AuditLog {
         return sequencer.flush();
     }
 
-    /** Records and chains one entry in a transaction of its own. */
+    /**
+     * Records and chains one entry that stands alone (no other change to commit with it). It travels in
+     * memory to the sequencer and is written in the sequencer's own transaction together with whatever
+     * else is waiting: one commit for many appends. Completes when that commit is done; on failure
+     * nothing was written and the caller is told.
+     */
     public Uni<Void> append(String actor, String action, String subject, Object payload) {
-        return Panache.withTransaction(() -> record(actor, action, subject, payload)).chain(this::sequenced);
+        return sequencer.appendStandalone(AuditHashes.truncate(Instant.now()), actor, action, subject, canonical(payload));
     }
 
     /** RFC 8785 canonical JSON of a payload. */

@@ -36,10 +36,12 @@ public class AuditSequencer {
 
     private static final Logger LOG = Logger.getLogger(AuditSequencer.class);
 
-    private record Waiter(CompletableFuture<Void> done, Context context) {
+    /** A caller waiting for a pass; {@code entry} is set for a standalone append carried in memory. */
+    private record Waiter(CompletableFuture<Void> done, Context context, Pending entry) {
     }
 
-    private record Pending(long id, Instant occurredAt, String actor, String action, String subject, String payload) {
+    /** An entry to chain: a row of audit_pending ({@code id} > 0) or a standalone append ({@code id} = 0). */
+    record Pending(long id, Instant occurredAt, String actor, String action, String subject, String payload) {
     }
 
     @Inject
@@ -55,7 +57,19 @@ public class AuditSequencer {
 
     /** Completes once every pending record committed before this call is in the chain. */
     public Uni<Void> flush() {
-        Waiter w = new Waiter(new CompletableFuture<>(), Vertx.currentContext());
+        return enqueue(null);
+    }
+
+    /**
+     * Chains an entry that has no transaction of its own to join: it is written by the next pass, in that
+     * pass's transaction, so many standalone appends share one commit. Completes when that commit is done.
+     */
+    Uni<Void> appendStandalone(Instant occurredAt, String actor, String action, String subject, String canonicalPayload) {
+        return enqueue(new Pending(0, occurredAt, actor, action, subject, canonicalPayload));
+    }
+
+    private Uni<Void> enqueue(Pending entry) {
+        Waiter w = new Waiter(new CompletableFuture<>(), Vertx.currentContext(), entry);
         boolean start;
         synchronized (lock) {
             waiting.add(w);
@@ -81,7 +95,13 @@ public class AuditSequencer {
             batch = waiting;
             waiting = new ArrayList<>();
         }
-        drain().subscribe().with(ignored -> finish(batch, null), failure -> finish(batch, failure));
+        List<Pending> standalone = new ArrayList<>();
+        for (Waiter w : batch) {
+            if (w.entry() != null) {
+                standalone.add(w.entry());
+            }
+        }
+        drain(standalone).subscribe().with(ignored -> finish(batch, null), failure -> finish(batch, failure));
     }
 
     private void finish(List<Waiter> batch, Throwable failure) {
@@ -103,14 +123,15 @@ public class AuditSequencer {
         }
     }
 
-    /** Chains batches until a batch comes back smaller than the limit. */
-    private Uni<Void> drain() {
+    /** Chains batches until a batch of pending rows comes back smaller than the limit. */
+    private Uni<Void> drain(List<Pending> standalone) {
         int limit = config.audit().batchLimit();
-        return pool.withTransaction(this::chainOnce)
-                .chain(n -> n >= limit ? drain() : Uni.createFrom().voidItem());
+        return pool.withTransaction(tx -> chainOnce(tx, standalone))
+                .chain(n -> n >= limit ? drain(List.of()) : Uni.createFrom().voidItem());
     }
 
-    private Uni<Integer> chainOnce(SqlConnection tx) {
+    /** One pass: pending rows (oldest first), then the standalone appends; returns the number of rows taken. */
+    private Uni<Integer> chainOnce(SqlConnection tx, List<Pending> standalone) {
         int limit = config.audit().batchLimit();
         return tx.query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").execute()
                 .chain(headRows -> {
@@ -125,11 +146,13 @@ public class AuditSequencer {
                                 rows.forEach(r -> pending.add(new Pending(r.getLong("id"),
                                         r.getOffsetDateTime("occurred_at").toInstant(), r.getString("actor"),
                                         r.getString("action"), r.getString("subject"), r.getString("payload"))));
+                                int taken = pending.size();
+                                pending.sort(Comparator.comparingLong(Pending::id));
+                                pending.addAll(standalone);
                                 if (pending.isEmpty()) {
                                     return Uni.createFrom().item(0);
                                 }
-                                pending.sort(Comparator.comparingLong(Pending::id));
-                                return append(tx, headSeq, headHash, pending).replaceWith(pending.size());
+                                return append(tx, headSeq, headHash, pending).replaceWith(taken);
                             });
                 });
     }

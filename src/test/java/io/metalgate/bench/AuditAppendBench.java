@@ -4,7 +4,6 @@ import io.metalgate.evidence.AuditLog;
 import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.vertx.VertxContextSupport;
 import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,9 +12,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Tag;
@@ -52,36 +48,35 @@ class AuditAppendBench {
         Files.writeString(Path.of("target", "bench-results.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
+    /**
+     * 16 writers, each appending one entry after the other (the next only once the previous is chained),
+     * as asynchronous loops, the way concurrent requests run on the event loop.
+     */
     private double run(long seconds) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(WRITERS);
         LongAdder done = new LongAdder();
         AtomicBoolean stop = new AtomicBoolean();
-        List<Future<?>> futures = new ArrayList<>();
+        List<java.util.concurrent.CompletableFuture<Void>> writers = new ArrayList<>();
         long start = System.nanoTime();
         for (int w = 0; w < WRITERS; w++) {
             int writer = w;
-            futures.add(pool.submit(() -> {
-                long i = 0;
-                while (!stop.get()) {
-                    long n = i++;
-                    try {
-                        VertxContextSupport.subscribeAndAwait(() -> audit.append("bench-" + writer, "bench.appended",
-                                "machine:bench-" + (n % 1000), Map.of("writer", writer, "i", n, "note", "benchmark entry")));
-                    } catch (Throwable t) {
-                        throw new IllegalStateException(t);
-                    }
-                    done.increment();
-                }
-                return null;
-            }));
+            java.util.concurrent.atomic.AtomicLong i = new java.util.concurrent.atomic.AtomicLong();
+            writers.add(io.smallrye.mutiny.Multi.createBy().repeating()
+                    .uni(() -> {
+                        long n = i.getAndIncrement();
+                        return audit.append("bench-" + writer, "bench.appended", "machine:bench-" + (n % 1000),
+                                Map.of("writer", writer, "i", n, "note", "benchmark entry")).invoke(done::increment)
+                                .replaceWith(n); // a non-null item, so that until() sees each round
+                    })
+                    .until(x -> stop.get())
+                    .collect().last().replaceWithVoid()
+                    .subscribeAsCompletionStage());
         }
         Thread.sleep(seconds * 1000);
         stop.set(true);
-        for (Future<?> f : futures) {
+        for (var f : writers) {
             f.get();
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
-        pool.shutdown();
         return done.sum() / elapsed;
     }
 }

@@ -25,8 +25,8 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        // Benchmarks run with -Dmetalgate.test.durable-db=true: fsync on, as in production.
-        boolean durable = Boolean.getBoolean("metalgate.test.durable-db");
+        // Benchmarks run with -Dbench.durable-db=true: fsync on, as in production.
+        boolean durable = Boolean.getBoolean("bench.durable-db");
         postgres = EmbeddedPostgres.start(new EmbeddedPostgres.Options(dataDir, java.util.Optional.empty(), !durable));
         Map<String, String> config = new HashMap<>(postgres.quarkusProperties());
         config.put("metalgate.data-dir", dataDir.toString());
