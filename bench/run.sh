@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 rm -f target/bench-results.txt
 # the verify benchmark also times the packaged CLI, as an auditor runs it
 ./mvnw -B -q package -DskipTests
-./mvnw -B -q -Pbench test -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
+./mvnw -B -q test -Dgroups=bench -DexcludedGroups=none -DskipITs -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
 echo "== results (target/bench-results.txt) =="
 cat target/bench-results.txt
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(java -version 2>&1 | head -1)"
