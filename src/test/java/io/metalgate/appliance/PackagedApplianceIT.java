@@ -94,6 +94,32 @@ class PackagedApplianceIT {
         assertEquals(2, missing.exit(), missing.output());
     }
 
+    @Test
+    void usesAConfiguredExternalDatabaseAsIsAndLogsJsonOnRequest() throws Exception {
+        Path external = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "it-external-db-");
+        Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "it-data-ext-");
+        try (EmbeddedPostgres db = EmbeddedPostgres.start(new EmbeddedPostgres.Options(external, java.util.Optional.empty(), true))) {
+            java.util.Map<String, String> env = new java.util.HashMap<>();
+            db.quarkusProperties().forEach((k, v) -> env.put(k.toUpperCase().replace('.', '_').replace('-', '_'), v));
+            env.put("METALGATE_LOG_JSON", "true");
+            Running app = start(dataDir, env);
+            try {
+                assertFalse(Files.exists(dataDir.resolve("postgres")), "no embedded database with an external one configured");
+                String password = Files.readString(dataDir.resolve("admin.password")).strip();
+                HttpResponse<String> list = send(app.port(), password, "GET", "/api/machines", null);
+                assertEquals(200, list.statusCode(), list.body());
+                assertTrue(app.output().stream().anyMatch(l -> l.startsWith("{") && l.contains("\"message\"")
+                        && l.contains("Listening on")), "JSON log lines expected: " + app.output());
+            } finally {
+                stop(app);
+            }
+            try (var c = db.ownerConnection(); var rs = c.createStatement().executeQuery("SELECT count(*) FROM app_user")) {
+                rs.next();
+                assertEquals(1, rs.getLong(1), "the appliance's users live in the external database");
+            }
+        }
+    }
+
     private record Cli(int exit, String output) {
     }
 
@@ -108,6 +134,10 @@ class PackagedApplianceIT {
     }
 
     private static Running start(Path dataDir) throws Exception {
+        return start(dataDir, java.util.Map.of());
+    }
+
+    private static Running start(Path dataDir, java.util.Map<String, String> env) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -115,6 +145,7 @@ class PackagedApplianceIT {
         ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toString()).redirectErrorStream(true);
         pb.environment().put("METALGATE_DATA_DIR", dataDir.toString());
         pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        pb.environment().putAll(env);
         Process p = pb.start();
         List<String> output = new CopyOnWriteArrayList<>();
         Thread reader = new Thread(() -> {
