@@ -1,20 +1,19 @@
 package io.metalgate.lease;
 
-import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import io.metalgate.common.TrackedEntity;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
-import jakarta.persistence.Version;
 import java.time.Instant;
 import java.util.UUID;
 
 /** A contract of a tenant for a set of machines ({@link LeaseMachine}). */
 @Entity
 @Table(name = "lease")
-public class Lease extends PanacheEntityBase {
+public class Lease extends TrackedEntity {
 
     @Id
     public UUID id;
@@ -28,12 +27,6 @@ public class Lease extends PanacheEntityBase {
     public Instant startsAt;
     @Column(name = "ends_at")
     public Instant endsAt;
-    @Column(name = "created_at")
-    public Instant createdAt;
-    @Column(name = "updated_at")
-    public Instant updatedAt;
-    @Version
-    public long version;
 
     public String subject() {
         return "lease:" + id;

@@ -12,7 +12,6 @@ import io.metalgate.machine.Machine;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
-import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -87,9 +86,8 @@ public class LeaseService {
             where.add("state = :state");
             params.put("state", state);
         }
-        var q = Lease.<Lease>find(String.join(" and ", where), Sort.by("createdAt").and("id"), params).page(Page.of(page, size));
-        return q.list().chain(this::views)
-                .chain(items -> q.count().map(total -> new PageView<>(items, page, size, total)));
+        return PageView.fetch(Lease.<Lease>find(String.join(" and ", where), Sort.by("createdAt").and("id"), params), page, size,
+                this::views);
     }
 
     @WithTransaction

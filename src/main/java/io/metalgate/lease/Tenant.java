@@ -1,18 +1,16 @@
 package io.metalgate.lease;
 
-import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import io.metalgate.common.TrackedEntity;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
-import jakarta.persistence.Version;
-import java.time.Instant;
 import java.util.UUID;
 
 /** A customer of the provider: holds leases, receives notices. */
 @Entity
 @Table(name = "tenant")
-public class Tenant extends PanacheEntityBase {
+public class Tenant extends TrackedEntity {
 
     @Id
     public UUID id;
@@ -21,12 +19,6 @@ public class Tenant extends PanacheEntityBase {
     public String externalRef;
     @Column(name = "contact_email")
     public String contactEmail;
-    @Column(name = "created_at")
-    public Instant createdAt;
-    @Column(name = "updated_at")
-    public Instant updatedAt;
-    @Version
-    public long version;
 
     public String subject() {
         return "tenant:" + id;

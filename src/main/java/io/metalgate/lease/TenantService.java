@@ -10,7 +10,6 @@ import io.metalgate.lease.LeaseApi.TenantView;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
-import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -55,10 +54,7 @@ public class TenantService {
     public Uni<PageView<TenantView>> list(String name, int page, int size) {
         var q = name == null ? Tenant.<Tenant>findAll(Sort.by("name"))
                 : Tenant.<Tenant>find("lower(name) like ?1", Sort.by("name"), "%" + name.toLowerCase(java.util.Locale.ROOT) + "%");
-        q = q.page(Page.of(page, size));
-        var query = q;
-        return query.list().chain(items -> query.count()
-                .map(total -> new PageView<>(items.stream().map(TenantView::of).toList(), page, size, total)));
+        return PageView.fetch(q, page, size, items -> Uni.createFrom().item(items.stream().map(TenantView::of).toList()));
     }
 
     @WithTransaction

@@ -1,14 +1,12 @@
 package io.metalgate.machine;
 
-import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import io.metalgate.common.TrackedEntity;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
-import jakarta.persistence.Version;
-import java.time.Instant;
 import java.util.UUID;
 
 /**
@@ -18,7 +16,7 @@ import java.util.UUID;
  */
 @Entity
 @Table(name = "machine")
-public class Machine extends PanacheEntityBase {
+public class Machine extends TrackedEntity {
 
     @Id
     public UUID id;
@@ -44,12 +42,6 @@ public class Machine extends PanacheEntityBase {
     public boolean maintenance;
     @Column(name = "maintenance_reason")
     public String maintenanceReason;
-    @Column(name = "created_at")
-    public Instant createdAt;
-    @Column(name = "updated_at")
-    public Instant updatedAt;
-    @Version
-    public long version;
 
     /** The reference used as audit subject. */
     public String subject() {

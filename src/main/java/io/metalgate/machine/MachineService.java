@@ -11,7 +11,6 @@ import io.metalgate.security.SecretCipher;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
-import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -101,9 +100,8 @@ public class MachineService {
             params.put("maintenance", f.maintenance());
         }
         String query = String.join(" and ", where);
-        var q = Machine.<Machine>find(query, Sort.by("name"), params).page(Page.of(page, size));
-        return q.list().chain(items -> q.count()
-                .map(total -> new PageView<>(items.stream().map(MachineView::of).toList(), page, size, total)));
+        return PageView.fetch(Machine.<Machine>find(query, Sort.by("name"), params), page, size,
+                items -> Uni.createFrom().item(items.stream().map(MachineView::of).toList()));
     }
 
     @WithTransaction
