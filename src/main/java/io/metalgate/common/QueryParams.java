@@ -19,4 +19,15 @@ public final class QueryParams {
             throw ApiException.badRequest(param, "must be one of " + Arrays.toString(type.getEnumConstants()));
         }
     }
+
+    public static java.time.Instant instant(String value, String param) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return java.time.Instant.parse(value.strip());
+        } catch (java.time.format.DateTimeParseException e) {
+            throw ApiException.badRequest(param, "must be an ISO-8601 instant such as 2026-11-23T10:00:00Z");
+        }
+    }
 }

@@ -2,7 +2,9 @@ package io.metalgate.evidence;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.metalgate.common.QueryParams;
 import io.metalgate.security.Roles;
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.quarkus.vertx.VertxContextSupport;
 import io.smallrye.common.annotation.Blocking;
@@ -69,41 +71,42 @@ public class AuditResource {
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Audit entries in sequence order, filtered by subject, actor, action and time")
+    @WithSession
     public Uni<AuditPage> list(@QueryParam("subject") String subject, @QueryParam("actor") String actor,
-            @QueryParam("action") String action, @QueryParam("from") Instant from, @QueryParam("to") Instant to,
+            @QueryParam("action") String action, @QueryParam("from") String fromParam, @QueryParam("to") String toParam,
             @QueryParam("afterSeq") @DefaultValue("0") @Min(0) long afterSeq,
             @QueryParam("limit") @DefaultValue("100") @Min(1) @Max(1000) int limit) {
-        StringBuilder sql = new StringBuilder("SELECT seq, time, actor, action, subject, payload, prev_hash, hash "
-                + "FROM audit_entry WHERE seq > $1");
-        List<Object> args = new ArrayList<>();
-        args.add(afterSeq);
+        Instant from = QueryParams.instant(fromParam, "from");
+        Instant to = QueryParams.instant(toParam, "to");
+        StringBuilder query = new StringBuilder("seq > :after");
+        Map<String, Object> params = new java.util.HashMap<>();
+        params.put("after", afterSeq);
         if (subject != null) {
-            args.add(subject);
-            sql.append(" AND subject = $").append(args.size());
+            query.append(" and subject = :subject");
+            params.put("subject", subject);
         }
         if (actor != null) {
-            args.add(actor);
-            sql.append(" AND actor = $").append(args.size());
+            query.append(" and actor = :actor");
+            params.put("actor", actor);
         }
         if (action != null) {
-            args.add(action);
-            sql.append(" AND action = $").append(args.size());
+            query.append(" and action = :action");
+            params.put("action", action);
         }
         if (from != null) {
-            args.add(from.atOffset(java.time.ZoneOffset.UTC));
-            sql.append(" AND time >= $").append(args.size());
+            query.append(" and time >= :from");
+            params.put("from", from);
         }
         if (to != null) {
-            args.add(to.atOffset(java.time.ZoneOffset.UTC));
-            sql.append(" AND time < $").append(args.size());
+            query.append(" and time < :to");
+            params.put("to", to);
         }
-        args.add(limit);
-        sql.append(" ORDER BY seq LIMIT $").append(args.size());
-        return pool.preparedQuery(sql.toString()).execute(Tuple.from(args)).map(rows -> {
-            List<AuditEntryView> items = new ArrayList<>();
-            rows.forEach(r -> items.add(view(r)));
-            return new AuditPage(items, items.isEmpty() ? afterSeq : items.get(items.size() - 1).seq());
-        });
+        return AuditEntry.<AuditEntry>find(query.toString(), io.quarkus.panache.common.Sort.by("seq"), params)
+                .range(0, limit - 1).list()
+                .map(entries -> {
+                    List<AuditEntryView> items = entries.stream().map(this::view).toList();
+                    return new AuditPage(items, items.isEmpty() ? afterSeq : items.get(items.size() - 1).seq());
+                });
     }
 
     @GET
@@ -194,15 +197,14 @@ public class AuditResource {
                 .header("Content-Disposition", "attachment; filename=\"metalgate-audit-" + headSeq + ".jsonl\"").build();
     }
 
-    private AuditEntryView view(Row r) {
+    private AuditEntryView view(AuditEntry e) {
         JsonNode payload;
         try {
-            payload = mapper.readTree(r.getString("payload"));
-        } catch (Exception e) {
-            throw new IllegalStateException("stored payload of entry " + r.getLong("seq") + " is not JSON", e);
+            payload = mapper.readTree(e.payload);
+        } catch (Exception ex) {
+            throw new IllegalStateException("stored payload of entry " + e.seq + " is not JSON", ex);
         }
-        return new AuditEntryView(r.getLong("seq"), AuditHashes.formatTime(r.getOffsetDateTime("time").toInstant()),
-                r.getString("actor"), r.getString("action"), r.getString("subject"), payload, r.getString("prev_hash"),
-                r.getString("hash"));
+        return new AuditEntryView(e.seq, AuditHashes.formatTime(e.time), e.actor, e.action, e.subject, payload, e.prevHash,
+                e.hash);
     }
 }

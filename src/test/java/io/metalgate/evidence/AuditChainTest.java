@@ -125,6 +125,24 @@ class AuditChainTest {
     }
 
     @Test
+    void listFiltersBySubjectActorActionAndTime() {
+        String name = unique("flt");
+        String before = java.time.Instant.now().minusSeconds(1).toString();
+        String id = operator().body(enrollment(name, "pw")).post("/api/machines").then().statusCode(201).extract().path("id");
+        String after = java.time.Instant.now().plusSeconds(1).toString();
+        as("viewer").queryParam("subject", "machine:" + id).queryParam("actor", "test-operator")
+                .queryParam("from", before).queryParam("to", after).get("/api/audit")
+                .then().statusCode(200).body("items.action", org.hamcrest.Matchers.contains("machine.enrolled"));
+        as("viewer").queryParam("subject", "machine:" + id).queryParam("from", after).get("/api/audit")
+                .then().statusCode(200).body("items.size()", org.hamcrest.Matchers.equalTo(0));
+        as("viewer").queryParam("subject", "machine:" + id).queryParam("actor", "someone-else").get("/api/audit")
+                .then().statusCode(200).body("items.size()", org.hamcrest.Matchers.equalTo(0));
+        as("viewer").queryParam("from", "yesterday").get("/api/audit").then().statusCode(400)
+                .contentType("application/problem+json").body("errors[0].field", org.hamcrest.Matchers.equalTo("from"));
+        as("viewer").queryParam("limit", 0).get("/api/audit").then().statusCode(400);
+    }
+
+    @Test
     void exportIsForLegalAndAuditedAndTheKeyIsPublished() {
         String fingerprint = as("viewer").get("/api/audit/key").then().statusCode(200).extract().path("fingerprint");
         String export = as("legal").get("/api/audit/export").then().statusCode(200).extract().asString();
