@@ -1,0 +1,86 @@
+package io.metalgate.gate;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Everything the gate may look at, gathered before it is asked (it does no I/O). Built by the caller
+ * from the database; recorded with every decision, so that the decision can be replayed and explained.
+ */
+public record Facts(MachineFacts machine, Optional<LeaseFacts> lease, List<HoldFact> holds, List<NoticeFact> notices,
+        RequestFacts request, List<ApprovalFact> approvals, BulkFacts bulk) {
+
+    public Facts {
+        holds = List.copyOf(holds);
+        notices = List.copyOf(notices);
+        approvals = List.copyOf(approvals);
+    }
+
+    /**
+     * @param state                  lifecycle state name (machine.LifecycleState)
+     * @param leasedSinceLastErase   false for a machine never leased since it was last erased
+     * @param diskSerials            serial numbers of every disk in the inventory
+     * @param certificate            the latest erase certificate, if any
+     */
+    public record MachineFacts(String id, String state, boolean leasedSinceLastErase, Set<String> diskSerials,
+            Optional<CertificateFact> certificate) {
+    }
+
+    /** An erase certificate: which disks it covers and whether its signature checked out. */
+    public record CertificateFact(Set<String> diskSerials, boolean valid) {
+    }
+
+    /** @param terminatedAt when the lease entered TERMINATED, if it did */
+    public record LeaseFacts(String id, String tenantId, String state, Optional<Instant> terminatedAt) {
+    }
+
+    /** A hold that covers this machine (by tenant, lease or machine set), placed and not released. */
+    public record HoldFact(String id, String kind, Instant placedAt) {
+    }
+
+    /** A notice to the tenant with its attempts. */
+    public record NoticeFact(String id, String kind, List<AttemptFact> attempts) {
+
+        public NoticeFact {
+            attempts = List.copyOf(attempts);
+        }
+    }
+
+    /** One attempt to deliver a notice on one channel, and what came of it. */
+    public record AttemptFact(String channel, Instant at, Outcome outcome) {
+    }
+
+    public enum Outcome {
+        SENT, DELIVERED, BOUNCED, ACKNOWLEDGED
+    }
+
+    /**
+     * Who asks, and on what grounds.
+     *
+     * @param tenantRequested  the tenant itself asked for this (power-off)
+     * @param emergencyReason  an approver's emergency override, with its reason (power-off)
+     */
+    public record RequestFacts(String requester, boolean tenantRequested, Optional<String> emergencyReason,
+            Optional<String> emergencyApprover) {
+    }
+
+    /** An approval of this request by someone, with the roles they held when approving. */
+    public record ApprovalFact(String approver, Set<String> roles, Instant at) {
+    }
+
+    /**
+     * The batch this action belongs to, for blast-radius limits.
+     *
+     * @param machinesInWindow        machines of the action in the window, this batch included
+     * @param tenantMachinesInWindow  of them, machines of this machine's tenant
+     * @param tenantFleetSize         all machines of this machine's tenant
+     */
+    public record BulkFacts(int machinesInWindow, int tenantMachinesInWindow, int tenantFleetSize) {
+
+        public static BulkFacts single() {
+            return new BulkFacts(1, 1, 1);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.metalgate.gate;
+
+import io.metalgate.gate.Decision.Code;
+import io.metalgate.gate.Decision.Reason;
+import io.metalgate.gate.Facts.ApprovalFact;
+import io.metalgate.gate.Facts.AttemptFact;
+import io.metalgate.gate.Facts.Outcome;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The gate: {@code decide(action, facts, policy, now)}, a pure function. It reads no clock, database or
+ * configuration; the same arguments always give the same decision, which lists <em>every</em> reason
+ * that blocks (so "why can't I erase this?" has a complete answer). Rules: domain.md "The gate".
+ */
+public final class Gate {
+
+    /** The role that approves actions (and, for bulk actions, the second approval). */
+    public static final String APPROVER_ROLE = "approver";
+    static final String TERMINATION_NOTICE = "TERMINATION";
+
+    private Gate() {
+    }
+
+    public static Decision decide(Action action, Facts facts, Policy policy, Instant now) {
+        List<Reason> reasons = new ArrayList<>();
+        switch (action) {
+            case POWER_OFF -> powerOff(facts, reasons);
+            case ERASE -> erase(facts, policy, now, reasons);
+            case REASSIGN -> reassign(facts, reasons);
+            default -> throw new IllegalArgumentException("unknown action " + action);
+        }
+        return new Decision(action, reasons.isEmpty(), reasons);
+    }
+
+    /** An ACTIVE lease's machine goes off only at the tenant's request, or by an approver's emergency override. */
+    private static void powerOff(Facts f, List<Reason> reasons) {
+        if (f.lease().isEmpty()) {
+            return;
+        }
+        String state = f.lease().get().state();
+        if (state.equals("SUSPENDED") || state.equals("TERMINATED") || state.equals("CLOSED")) {
+            return;
+        }
+        if (f.request().tenantRequested()) {
+            return;
+        }
+        var approver = f.request().emergencyApprover();
+        boolean approverHoldsRole = approver.isPresent()
+                && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
+        boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
+        if (approverHoldsRole && hasReason) {
+            return;
+        }
+        if (approverHoldsRole) {
+            reasons.add(new Reason(Code.EMERGENCY_WITHOUT_REASON, "an emergency override needs a reason"));
+        }
+        reasons.add(new Reason(Code.LEASE_ACTIVE, "the lease is " + state + ": power-off needs the tenant's request, a "
+                + "SUSPENDED or TERMINATED lease, or an approver's emergency override with a reason"));
+    }
+
+    private static void erase(Facts f, Policy p, Instant now, List<Reason> reasons) {
+        var m = f.machine();
+        Set<String> eraseStates = m.leasedSinceLastErase() ? Set.of("RETAINED", "ERASE_FAILED")
+                : Set.of("RETAINED", "ERASE_FAILED", "AVAILABLE", "MANAGEABLE");
+        if (!eraseStates.contains(m.state())) {
+            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + m.state() + "; an erase starts from "
+                    + new TreeSet<>(eraseStates)));
+        }
+        holds(f, reasons);
+        if (m.leasedSinceLastErase()) {
+            var lease = f.lease();
+            var terminatedAt = lease.flatMap(Facts.LeaseFacts::terminatedAt);
+            boolean terminated = lease.isPresent() && (lease.get().state().equals("TERMINATED") || lease.get().state().equals("CLOSED"))
+                    && terminatedAt.isPresent();
+            if (!terminated) {
+                reasons.add(new Reason(Code.LEASE_NOT_TERMINATED, "the lease is "
+                        + lease.map(Facts.LeaseFacts::state).orElse("unknown") + "; only a TERMINATED lease's machines are erased"));
+            } else if (terminatedAt.get().plus(p.retention()).isAfter(now)) {
+                reasons.add(new Reason(Code.RETENTION, "the retention period runs until " + terminatedAt.get().plus(p.retention())
+                        + " (" + p.retention().toDays() + " days after termination)"));
+            }
+            notice(f, p, now, reasons);
+        }
+        approvals(f, p, reasons);
+    }
+
+    private static void reassign(Facts f, List<Reason> reasons) {
+        var m = f.machine();
+        if (!m.state().equals("ERASED")) {
+            reasons.add(new Reason(Code.NOT_ERASED, "the machine is " + m.state() + "; only an ERASED machine is reassigned"));
+        }
+        if (m.certificate().isEmpty()) {
+            reasons.add(new Reason(Code.NO_CERTIFICATE, "there is no erase certificate"));
+        } else {
+            var cert = m.certificate().get();
+            if (!cert.valid()) {
+                reasons.add(new Reason(Code.CERTIFICATE_INVALID, "the erase certificate's signature does not verify"));
+            }
+            Set<String> missing = new TreeSet<>(m.diskSerials());
+            missing.removeAll(cert.diskSerials());
+            if (!missing.isEmpty() || m.diskSerials().isEmpty()) {
+                reasons.add(new Reason(Code.CERTIFICATE_INCOMPLETE, m.diskSerials().isEmpty()
+                        ? "the inventory lists no disks, so no certificate can be shown to cover them"
+                        : "the erase certificate does not cover disks " + missing));
+            }
+        }
+        holds(f, reasons);
+    }
+
+    private static void holds(Facts f, List<Reason> reasons) {
+        for (var h : f.holds()) {
+            reasons.add(new Reason(Code.HOLD, h.kind() + " hold " + h.id() + " (placed " + h.placedAt() + ") covers this machine"));
+        }
+    }
+
+    /**
+     * Proof of notice: a termination notice delivered or acknowledged at least {@code noticeLead} ago; or,
+     * when no delivery can be proven at all, enough attempts on enough channels, the first long enough ago.
+     */
+    private static void notice(Facts f, Policy p, Instant now, List<Reason> reasons) {
+        List<AttemptFact> attempts = f.notices().stream().filter(n -> n.kind().equals(TERMINATION_NOTICE))
+                .flatMap(n -> n.attempts().stream()).toList();
+        List<AttemptFact> delivered = attempts.stream()
+                .filter(a -> a.outcome() == Outcome.DELIVERED || a.outcome() == Outcome.ACKNOWLEDGED).toList();
+        if (!delivered.isEmpty()) {
+            Instant first = delivered.stream().map(AttemptFact::at).min(Instant::compareTo).orElseThrow();
+            if (first.plus(p.noticeLead()).isAfter(now)) {
+                reasons.add(new Reason(Code.NOTICE_NOT_PROVEN, "the termination notice was delivered " + first
+                        + "; the erase may follow from " + first.plus(p.noticeLead())));
+            }
+            return;
+        }
+        Set<String> channels = new HashSet<>();
+        attempts.forEach(a -> channels.add(a.channel()));
+        Instant firstAttempt = attempts.stream().map(AttemptFact::at).min(Instant::compareTo).orElse(null);
+        boolean escalated = attempts.size() >= p.escalationAttempts() && channels.size() >= p.escalationChannels()
+                && firstAttempt != null && !firstAttempt.plus(p.escalationWait()).isAfter(now);
+        if (!escalated) {
+            reasons.add(new Reason(Code.NOTICE_NOT_PROVEN, "no delivery of a termination notice is proven, and the fallback "
+                    + "needs " + p.escalationAttempts() + " attempts on " + p.escalationChannels() + " channels over "
+                    + p.escalationWait().toDays() + " days (so far " + attempts.size() + " on " + channels.size()
+                    + (firstAttempt == null ? "" : ", first " + firstAttempt) + ")"));
+        }
+    }
+
+    /** Two people: an approver who is not the requester; a bulk action beyond the limits needs two. */
+    private static void approvals(Facts f, Policy p, List<Reason> reasons) {
+        String requester = f.request().requester();
+        Set<String> approvers = new TreeSet<>();
+        boolean selfApproved = false;
+        for (ApprovalFact a : f.approvals()) {
+            if (!a.roles().contains(APPROVER_ROLE)) {
+                continue;
+            }
+            if (a.approver().equals(requester)) {
+                selfApproved = true;
+            } else {
+                approvers.add(a.approver());
+            }
+        }
+        if (approvers.isEmpty()) {
+            reasons.add(selfApproved ? new Reason(Code.SELF_APPROVAL, requester + " cannot approve their own request")
+                    : new Reason(Code.APPROVAL_MISSING, "an approver other than " + requester + " must approve"));
+        }
+        var b = f.bulk();
+        boolean overMachines = b.machinesInWindow() > p.bulkMachines();
+        // The share rule is about bulk: one machine alone (even a tenant's only one) is not a bulk action.
+        boolean overShare = b.tenantMachinesInWindow() > 1 && b.tenantFleetSize() > 0
+                && b.tenantMachinesInWindow() > p.bulkTenantShare() * b.tenantFleetSize();
+        if ((overMachines || overShare) && approvers.size() < 2) {
+            reasons.add(new Reason(Code.BULK_SECOND_APPROVAL, "this erase is part of " + b.machinesInWindow() + " machines ("
+                    + b.tenantMachinesInWindow() + " of the tenant's " + b.tenantFleetSize() + ") within "
+                    + p.bulkWindow().toHours() + " h, beyond " + p.bulkMachines() + " machines or "
+                    + Math.round(p.bulkTenantShare() * 100) + " % of a tenant's fleet: a second approver is needed"));
+        }
+    }
+}

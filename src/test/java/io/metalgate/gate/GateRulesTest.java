@@ -1,0 +1,142 @@
+package io.metalgate.gate;
+
+import static io.metalgate.gate.FactsBuilder.days;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.gate.Decision.Code;
+import io.metalgate.gate.Facts.ApprovalFact;
+import io.metalgate.gate.Facts.AttemptFact;
+import io.metalgate.gate.Facts.Outcome;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/** One case per rule of domain.md "The gate": the change that trips it, and the reason it must give. */
+class GateRulesTest {
+
+    record Case(String name, Action action, Consumer<FactsBuilder> change, List<Code> expected) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        ApprovalFact bob = new ApprovalFact("bob", Set.of("approver"), days(-1));
+        ApprovalFact carol = new ApprovalFact("carol", Set.of("approver"), days(-1));
+        return Stream.of(
+                new Case("erase: the baseline is allowed", Action.ERASE, b -> { }, List.of()),
+                new Case("erase: lease still ACTIVE", Action.ERASE, b -> b.lease("ACTIVE", null), List.of(Code.LEASE_NOT_TERMINATED)),
+                new Case("erase: lease SUSPENDED", Action.ERASE, b -> b.lease("SUSPENDED", null), List.of(Code.LEASE_NOT_TERMINATED)),
+                new Case("erase: no lease known", Action.ERASE, b -> b.lease = Optional.empty(), List.of(Code.LEASE_NOT_TERMINATED)),
+                new Case("erase: retention not elapsed (29 days)", Action.ERASE, b -> b.lease("TERMINATED", days(-29)), List.of(Code.RETENTION)),
+                new Case("erase: retention just elapsed (30 days)", Action.ERASE, b -> b.lease("TERMINATED", days(-30)), List.of()),
+                new Case("erase: legal hold", Action.ERASE, b -> b.hold("LEGAL_HOLD"), List.of(Code.HOLD)),
+                new Case("erase: preservation request", Action.ERASE, b -> b.hold("PRESERVATION_REQUEST"), List.of(Code.HOLD)),
+                new Case("erase: two holds, two reasons", Action.ERASE, b -> b.hold("LEGAL_HOLD").hold("DISPUTE"), List.of(Code.HOLD, Code.HOLD)),
+                new Case("erase: notice delivered 13 days ago", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("email", days(-13), Outcome.DELIVERED)), List.of(Code.NOTICE_NOT_PROVEN)),
+                new Case("erase: notice acknowledged 14 days ago", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("link", days(-14), Outcome.ACKNOWLEDGED)), List.of()),
+                new Case("erase: no notice at all", Action.ERASE, b -> b.attempts(), List.of(Code.NOTICE_NOT_PROVEN)),
+                new Case("erase: bounced only, 3 attempts, 2 channels, 30 days: escalation holds", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("email", days(-31), Outcome.BOUNCED), new AttemptFact("email", days(-25), Outcome.BOUNCED),
+                                new AttemptFact("ticket", days(-20), Outcome.SENT)), List.of()),
+                new Case("erase: bounced only, one channel", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("email", days(-31), Outcome.BOUNCED), new AttemptFact("email", days(-25), Outcome.BOUNCED),
+                                new AttemptFact("email", days(-20), Outcome.BOUNCED)), List.of(Code.NOTICE_NOT_PROVEN)),
+                new Case("erase: bounced only, 2 attempts", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("email", days(-31), Outcome.BOUNCED), new AttemptFact("ticket", days(-25), Outcome.SENT)),
+                        List.of(Code.NOTICE_NOT_PROVEN)),
+                new Case("erase: bounced only, first attempt 29 days ago", Action.ERASE,
+                        b -> b.attempts(new AttemptFact("email", days(-29), Outcome.BOUNCED), new AttemptFact("email", days(-25), Outcome.BOUNCED),
+                                new AttemptFact("ticket", days(-20), Outcome.SENT)), List.of(Code.NOTICE_NOT_PROVEN)),
+                new Case("erase: no approval", Action.ERASE, b -> b.approvals(), List.of(Code.APPROVAL_MISSING)),
+                new Case("erase: approved by the requester", Action.ERASE,
+                        b -> b.approvals(new ApprovalFact("alice", Set.of("approver"), days(-1))), List.of(Code.SELF_APPROVAL)),
+                new Case("erase: approved by someone without the approver role", Action.ERASE,
+                        b -> b.approvals(new ApprovalFact("dave", Set.of("operator"), days(-1))), List.of(Code.APPROVAL_MISSING)),
+                new Case("erase: machine still ACTIVE", Action.ERASE, b -> b.state = "ACTIVE", List.of(Code.MACHINE_STATE)),
+                new Case("erase: never-leased AVAILABLE machine needs no lease or notice", Action.ERASE, b -> {
+                    b.leasedSinceLastErase = false;
+                    b.state = "AVAILABLE";
+                    b.lease = Optional.empty();
+                    b.attempts();
+                }, List.of()),
+                new Case("erase: 11 machines in 24 h with one approver", Action.ERASE,
+                        b -> b.bulk = new Facts.BulkFacts(11, 1, 100), List.of(Code.BULK_SECOND_APPROVAL)),
+                new Case("erase: 10 machines in 24 h with one approver", Action.ERASE,
+                        b -> b.bulk = new Facts.BulkFacts(10, 1, 100), List.of()),
+                new Case("erase: 26 % of a tenant's fleet with one approver", Action.ERASE,
+                        b -> b.bulk = new Facts.BulkFacts(5, 5, 19), List.of(Code.BULK_SECOND_APPROVAL)),
+                new Case("erase: 630 machines with two approvers", Action.ERASE, b -> {
+                    b.bulk = new Facts.BulkFacts(630, 630, 630);
+                    b.approvals(bob, carol);
+                }, List.of()),
+                new Case("erase: everything wrong at once gives every reason", Action.ERASE, b -> {
+                    b.state = "ACTIVE";
+                    b.lease("ACTIVE", null);
+                    b.hold("LEGAL_HOLD");
+                    b.attempts();
+                    b.approvals(new ApprovalFact("alice", Set.of("approver"), days(-1)));
+                    b.bulk = new Facts.BulkFacts(630, 630, 630);
+                }, List.of(Code.MACHINE_STATE, Code.HOLD, Code.LEASE_NOT_TERMINATED, Code.NOTICE_NOT_PROVEN, Code.SELF_APPROVAL,
+                        Code.BULK_SECOND_APPROVAL)),
+                new Case("reassign: erased with a valid certificate of every disk", Action.REASSIGN,
+                        b -> b.erased(Set.of("S1", "S2"), true), List.of()),
+                new Case("reassign: certificate misses a disk", Action.REASSIGN,
+                        b -> b.erased(Set.of("S1"), true), List.of(Code.CERTIFICATE_INCOMPLETE)),
+                new Case("reassign: certificate signature invalid", Action.REASSIGN,
+                        b -> b.erased(Set.of("S1", "S2"), false), List.of(Code.CERTIFICATE_INVALID)),
+                new Case("reassign: no certificate, not erased", Action.REASSIGN, b -> { }, List.of(Code.NOT_ERASED, Code.NO_CERTIFICATE)),
+                new Case("reassign: hold", Action.REASSIGN, b -> b.erased(Set.of("S1", "S2"), true).hold("DISPUTE"), List.of(Code.HOLD)),
+                new Case("power-off: lease ACTIVE, nobody asked", Action.POWER_OFF, b -> b.lease("ACTIVE", null), List.of(Code.LEASE_ACTIVE)),
+                new Case("power-off: lease ACTIVE, tenant asked", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.tenantRequested = true;
+                }, List.of()),
+                new Case("power-off: lease SUSPENDED", Action.POWER_OFF, b -> b.lease("SUSPENDED", null), List.of()),
+                new Case("power-off: emergency by an approver with a reason", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.emergencyApprover = Optional.of("bob");
+                    b.emergencyReason = Optional.of("machine is attacking others");
+                }, List.of()),
+                new Case("power-off: emergency without a reason", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.emergencyApprover = Optional.of("bob");
+                    b.emergencyReason = Optional.of(" ");
+                }, List.of(Code.EMERGENCY_WITHOUT_REASON, Code.LEASE_ACTIVE)),
+                new Case("power-off: emergency by a non-approver", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.emergencyApprover = Optional.of("alice");
+                    b.emergencyReason = Optional.of("urgent");
+                }, List.of(Code.LEASE_ACTIVE)),
+                new Case("power-off: unleased machine", Action.POWER_OFF, b -> b.lease = Optional.empty(), List.of()))
+                .map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void rule(Case c) {
+        FactsBuilder b = new FactsBuilder();
+        c.change().accept(b);
+        Decision d = b.decide(c.action());
+        assertEquals(c.expected(), d.reasons().stream().map(Decision.Reason::code).toList(), d.reasons().toString());
+        assertEquals(c.expected().isEmpty(), d.allowed());
+        d.reasons().forEach(r -> assertFalse(r.message().isBlank()));
+    }
+
+    @Test
+    void reasonsExplainWhen() {
+        Decision d = new FactsBuilder().lease("TERMINATED", days(-10)).decide(Action.ERASE);
+        assertTrue(d.reasons().get(0).message().contains(days(20).toString()), d.reasons().toString());
+    }
+}
