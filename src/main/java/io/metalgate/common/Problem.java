@@ -10,7 +10,12 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @RegisterForReflection
-public record Problem(String type, String title, int status, String detail, String instance, List<FieldError> errors) {
+public record Problem(String type, String title, int status, String detail, String instance, List<FieldError> errors,
+        List<String> allowedEvents) {
+
+    public Problem(String type, String title, int status, String detail, String instance, List<FieldError> errors) {
+        this(type, title, status, detail, instance, errors, null);
+    }
 
     public static final String MEDIA_TYPE = "application/problem+json";
 
@@ -23,10 +28,15 @@ public record Problem(String type, String title, int status, String detail, Stri
     }
 
     public Problem withErrors(List<FieldError> fieldErrors) {
-        return new Problem(type, title, status, detail, instance, fieldErrors);
+        return new Problem(type, title, status, detail, instance, fieldErrors, allowedEvents);
+    }
+
+    /** For an illegal transition: the events the current state allows. */
+    public Problem withAllowedEvents(List<String> events) {
+        return new Problem(type, title, status, detail, instance, errors, events);
     }
 
     public Problem withInstance(String path) {
-        return new Problem(type, title, status, detail, path, errors);
+        return new Problem(type, title, status, detail, path, errors, allowedEvents);
     }
 }

@@ -27,6 +27,9 @@ public class Lease extends TrackedEntity {
     public Instant startsAt;
     @Column(name = "ends_at")
     public Instant endsAt;
+    /** When the lease entered TERMINATED: the retention period runs from here. */
+    @Column(name = "terminated_at")
+    public Instant terminatedAt;
 
     public String subject() {
         return "lease:" + id;

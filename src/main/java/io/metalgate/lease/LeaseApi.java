@@ -46,6 +46,10 @@ public final class LeaseApi {
     }
 
     public record LeaseView(UUID id, UUID tenantId, String externalRef, LeaseState state, Instant startsAt, Instant endsAt,
-            List<LeasedMachine> machines, Instant createdAt, Instant updatedAt, long version) {
+            Instant terminatedAt, List<LeasedMachine> machines, Instant createdAt, Instant updatedAt, long version) {
+    }
+
+    /** A lease event through the API (billing's own events arrive through the intake route). */
+    public record LeaseEventRequest(@NotNull LeaseLifecycle.Event event, @Size(max = 1000) String reason) {
     }
 }

@@ -89,6 +89,14 @@ public class LeaseResource {
         return leases.removeMachine(id, machineId, actor()).call(audit::sequenced);
     }
 
+    @POST
+    @Path("/{id}/events")
+    @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Move the lease by an event; 409 lists the events its state allows")
+    public Uni<LeaseView> event(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.LeaseEventRequest body) {
+        return leases.fire(id, body.event(), body.reason(), actor()).call(audit::sequenced);
+    }
+
     @DELETE
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)

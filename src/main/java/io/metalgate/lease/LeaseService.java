@@ -136,6 +136,41 @@ public class LeaseService {
         });
     }
 
+    /**
+     * Moves a lease by the transition table: persisted (lease + state_transition row) and audited in one
+     * transaction. An event the current state does not allow is a 409 naming the events it does allow.
+     */
+    @WithTransaction
+    public Uni<LeaseView> fire(UUID id, LeaseLifecycle.Event event, String reason, String actor) {
+        return Lease.<Lease>findById(id).chain(found -> {
+            Lease l = require(found, id);
+            var row = LeaseLifecycle.TABLE.find(l.state, event).orElseThrow(() -> new ApiException(io.metalgate.common.Problem
+                    .of(409, "illegal-transition", "Illegal transition", "a " + l.state + " lease does not accept " + event)
+                    .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", "not allowed in " + l.state)))
+                    .withAllowedEvents(LeaseLifecycle.TABLE.allowedEvents(l.state).stream().map(Enum::name).toList())));
+            LeaseState from = l.state;
+            Instant now = micros(Instant.now());
+            l.state = row.to();
+            l.updatedAt = now;
+            if (row.to() == LeaseState.TERMINATED) {
+                l.terminatedAt = now;
+            }
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("from", from.name());
+            payload.put("event", event.name());
+            payload.put("to", row.to().name());
+            payload.put("reason", reason);
+            return Panache.flush()
+                    .chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO state_transition (id, subject_type, "
+                            + "subject_id, from_state, event, to_state, actor, reason, at) VALUES (:id, 'LEASE', :sid, :f, :e, :t, :a, :r, :at)")
+                            .setParameter("id", UUID.randomUUID()).setParameter("sid", l.id).setParameter("f", from.name())
+                            .setParameter("e", event.name()).setParameter("t", row.to().name()).setParameter("a", actor)
+                            .setParameter("r", reason).setParameter("at", now.atOffset(java.time.ZoneOffset.UTC)).executeUpdate()))
+                    .call(() -> audit.record(actor, "lease.transitioned", l.subject(), payload))
+                    .chain(v -> views(List.of(l))).map(list -> list.get(0));
+        });
+    }
+
     /** Only a lease that never started may be deleted; others are evidence and end through the lifecycle. */
     @WithTransaction
     public Uni<Void> delete(UUID id, String actor) {
@@ -183,7 +218,7 @@ public class LeaseService {
     }
 
     private static LeaseView view(Lease l, List<Machine> machines) {
-        return new LeaseView(l.id, l.tenantId, l.externalRef, l.state, l.startsAt, l.endsAt,
+        return new LeaseView(l.id, l.tenantId, l.externalRef, l.state, l.startsAt, l.endsAt, l.terminatedAt,
                 machines.stream().map(m -> new LeasedMachine(m.id, m.name)).toList(), l.createdAt, l.updatedAt, l.version);
     }
 

@@ -1,6 +1,7 @@
 package io.metalgate.lease;
 
 import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.enrollment;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
@@ -63,6 +64,39 @@ class TenantLeaseApiTest {
         operator().delete("/api/leases/" + id).then().statusCode(204);
         operator().delete("/api/machines/" + m2).then().statusCode(204);
         operator().delete("/api/tenants/" + t).then().statusCode(204);
+    }
+
+    @Test
+    void leaseEventsFollowTheTransitionTableAndAreRecorded() throws Exception {
+        String t = tenant(unique("life"));
+        String id = operator().body(Map.of("tenantId", t, "externalRef", unique("L"))).post("/api/leases").then().statusCode(201)
+                .extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
+                .body("state", equalTo("ACTIVE"));
+        operator().body(Map.of("event", "PAYMENT_OVERDUE", "reason", "invoice INV-1 unpaid")).post("/api/leases/" + id + "/events")
+                .then().statusCode(200).body("state", equalTo("OVERDUE"));
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(409)
+                .contentType("application/problem+json").body("type", equalTo("urn:metalgate:problem:illegal-transition"))
+                .body("allowedEvents", org.hamcrest.Matchers.containsInAnyOrder("SUSPENDED", "PAYMENT_RECEIVED", "TERMINATED"))
+                .body("errors.field", hasItem("event"));
+        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
+                .body("state", equalTo("TERMINATED")).body("terminatedAt", org.hamcrest.Matchers.notNullValue());
+        operator().body(Map.of("event", "PAYMENT_RECEIVED")).post("/api/leases/" + id + "/events").then().statusCode(409)
+                .body("allowedEvents", contains("CLOSED"));
+        operator().body(Map.of("event", "EXPLODE")).post("/api/leases/" + id + "/events").then().statusCode(400)
+                .body("errors.field", hasItem("event"));
+        as("viewer").body(Map.of("event", "CLOSED")).post("/api/leases/" + id + "/events").then().statusCode(403);
+
+        admin().queryParam("subject", "lease:" + id).queryParam("action", "lease.transitioned").get("/api/audit").then()
+                .body("items.payload.to", contains("ACTIVE", "OVERDUE", "TERMINATED"))
+                .body("items[1].payload.reason", equalTo("invoice INV-1 unpaid"));
+        try (var c = io.metalgate.testing.PostgresTestResource.postgres().ownerConnection();
+                var ps = c.prepareStatement("SELECT count(*) FROM state_transition WHERE subject_id = ?::uuid")) {
+            ps.setString(1, id);
+            var rs = ps.executeQuery();
+            rs.next();
+            org.junit.jupiter.api.Assertions.assertEquals(3, rs.getLong(1));
+        }
     }
 
     @Test
