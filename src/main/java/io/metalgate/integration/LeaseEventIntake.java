@@ -5,6 +5,8 @@ import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.metalgate.evidence.AuditHashes;
 import io.metalgate.evidence.AuditLog;
+import io.metalgate.lease.LeaseLifecycle;
+import io.metalgate.lease.LeaseService;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -17,8 +19,8 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Persists inbound lease events before anything acts on them, idempotently, and keeps what cannot be
- * accepted as a dead letter. Acting on an event (moving the lease) belongs to the lease lifecycle.
+ * Persists inbound lease events before anything acts on them, idempotently, then acts on them (moves
+ * the lease by its transition table); keeps what cannot be accepted as a dead letter.
  */
 @ApplicationScoped
 public class LeaseEventIntake {
@@ -28,12 +30,16 @@ public class LeaseEventIntake {
     }
 
     public static final String STATUS_RECEIVED = "RECEIVED";
+    public static final String STATUS_APPLIED = "APPLIED";
+    public static final String STATUS_REJECTED = "REJECTED";
     public static final String STATUS_UNKNOWN_LEASE = "UNKNOWN_LEASE";
 
     @Inject
     AuditLog audit;
     @Inject
     ObjectMapper mapper;
+    @Inject
+    LeaseService leases;
 
     /** Stores a valid event once; a repeat answers the first one's id. */
     public Uni<Outcome> accept(LeaseEvent event, String body, String actor) {
@@ -68,6 +74,24 @@ public class LeaseEventIntake {
                     });
                 }))
                 .call(audit::sequenced);
+    }
+
+    /**
+     * Acts on a stored event: moves its lease by the transition table. An event the lease's state does not
+     * accept is kept as REJECTED and its ApiException (409 with the allowed events) is passed on.
+     */
+    public Uni<Outcome> apply(UUID eventId, LeaseEvent event, String actor) {
+        LeaseLifecycle.Event transition = LeaseLifecycle.Event.valueOf(event.type().name());
+        String reason = "lease event " + event.source() + "/" + event.externalId();
+        return leases.fireByExternalRef(event.leaseRef(), transition, reason, actor)
+                .chain(view -> status(eventId, STATUS_APPLIED).replaceWith(new Outcome(202, eventId, STATUS_APPLIED, false)))
+                .onFailure(ApiException.class).call(e -> status(eventId, STATUS_REJECTED));
+    }
+
+    private Uni<Void> status(UUID eventId, String status) {
+        return Panache.withTransaction(() -> Panache.getSession().chain(s -> s
+                .createNativeQuery("UPDATE inbound_event SET status = :st WHERE id = :id")
+                .setParameter("st", status).setParameter("id", eventId).executeUpdate())).replaceWithVoid();
     }
 
     /** Keeps a message that could not be accepted, whole, with the reason; audits that it arrived. */

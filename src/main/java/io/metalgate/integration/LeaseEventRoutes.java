@@ -74,7 +74,20 @@ public class LeaseEventRoutes extends RouteBuilder {
             return;
         }
         try {
-            LeaseEventIntake.Outcome outcome = VertxContextSupport.subscribeAndAwait(() -> intake.accept(event, body, actor));
+            LeaseEventIntake.Outcome stored = VertxContextSupport.subscribeAndAwait(() -> intake.accept(event, body, actor));
+            LeaseEventIntake.Outcome outcome = stored;
+            if (stored.status() == 202) {
+                try {
+                    outcome = VertxContextSupport.subscribeAndAwait(() -> intake.apply(stored.eventId(), event, actor));
+                } catch (ApiException refused) {
+                    // valid, stored, but the lease's state does not accept it: kept as REJECTED, not dead-lettered
+                    Map<String, Object> extra = new LinkedHashMap<>();
+                    extra.put("eventId", stored.eventId().toString());
+                    extra.put("status", LeaseEventIntake.STATUS_REJECTED);
+                    reply(exchange, refused.problem().withInstance(path), extra);
+                    return;
+                }
+            }
             if (outcome.status() == 422) {
                 Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \""
                         + event.leaseRef() + "\"; the event is kept as " + outcome.eventId())

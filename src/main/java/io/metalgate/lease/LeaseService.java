@@ -171,6 +171,17 @@ public class LeaseService {
         });
     }
 
+    /** {@link #fire} for the lease with this external reference (billing's name for it). */
+    public Uni<LeaseView> fireByExternalRef(String externalRef, LeaseLifecycle.Event event, String reason, String actor) {
+        return Panache.withSession(() -> Lease.<Lease>find("externalRef", externalRef).firstResult())
+                .chain(l -> {
+                    if (l == null) {
+                        throw ApiException.notFound("lease with external reference", externalRef);
+                    }
+                    return fire(l.id, event, reason, actor);
+                });
+    }
+
     /** Only a lease that never started may be deleted; others are evidence and end through the lifecycle. */
     @WithTransaction
     public Uni<Void> delete(UUID id, String actor) {

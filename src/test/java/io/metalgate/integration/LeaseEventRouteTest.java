@@ -37,16 +37,23 @@ class LeaseEventRouteTest {
         String leaseRef = unique("L");
         operator().body(Map.of("tenantId", tenant, "externalRef", leaseRef)).post("/api/leases").then().statusCode(201);
         String ext = unique("evt");
-        Map<String, Object> event = Map.of("source", "billing", "externalId", ext, "type", "PAYMENT_OVERDUE",
+        Map<String, Object> event = Map.of("source", "billing", "externalId", ext, "type", "ACTIVATED",
                 "leaseRef", leaseRef, "occurredAt", "2026-11-20T09:00:00Z", "details", Map.of("invoice", "INV-7"));
 
         String id = billing(token).body(event).post("/api/integrations/lease-events").then().statusCode(202)
-                .body("status", equalTo("RECEIVED")).body("duplicate", equalTo(false)).extract().path("eventId");
+                .body("status", equalTo("APPLIED")).body("duplicate", equalTo(false)).extract().path("eventId");
         billing(token).body(event).post("/api/integrations/lease-events").then().statusCode(200)
                 .body("eventId", equalTo(id)).body("duplicate", equalTo(true));
+        operator().queryParam("tenantId", tenant).get("/api/leases").then().body("items[0].state", equalTo("ACTIVE"));
+        // valid but out of order for the lease's state: kept as REJECTED, answered with the allowed events
+        billing(token).body(Map.of("source", "billing", "externalId", unique("e"), "type", "ACTIVATED", "leaseRef", leaseRef))
+                .post("/api/integrations/lease-events").then().statusCode(409)
+                .body("type", equalTo("urn:metalgate:problem:illegal-transition")).body("status", equalTo("REJECTED"))
+                .body("allowedEvents", org.hamcrest.Matchers.containsInAnyOrder("PAYMENT_OVERDUE", "TERMINATED"))
+                .body("eventId", notNullValue());
         admin().queryParam("subject", "lease-ref:" + leaseRef).get("/api/audit").then()
-                .body("items.action", equalTo(List.of("lease.event.received")))
-                .body("items[0].payload.type", equalTo("PAYMENT_OVERDUE"))
+                .body("items.action", equalTo(List.of("lease.event.received", "lease.event.received")))
+                .body("items[0].payload.type", equalTo("ACTIVATED"))
                 .body("items[0].actor", org.hamcrest.Matchers.startsWith("test-operator/billing-"));
 
         // same external id, other content: refused and kept
