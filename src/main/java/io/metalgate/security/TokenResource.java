@@ -115,8 +115,6 @@ public class TokenResource {
     }
 
     private String ownerName() {
-        String name = identity.getPrincipal().getName();
-        int slash = name.indexOf('/');
-        return slash < 0 ? name : name.substring(0, slash);
+        return Actors.person(identity);
     }
 }
