@@ -22,6 +22,35 @@ public interface MetalgateConfig {
 
     Log log();
 
+    GatePolicy gate();
+
+    /** The gate's policy values (domain.md defaults); see gate.Policy. */
+    interface GatePolicy {
+        @WithDefault("P30D")
+        java.time.Duration retention();
+
+        @WithDefault("P14D")
+        java.time.Duration noticeLead();
+
+        @WithDefault("3")
+        int escalationAttempts();
+
+        @WithDefault("2")
+        int escalationChannels();
+
+        @WithDefault("P30D")
+        java.time.Duration escalationWait();
+
+        @WithDefault("10")
+        int bulkMachines();
+
+        @WithDefault("0.25")
+        double bulkTenantShare();
+
+        @WithDefault("PT24H")
+        java.time.Duration bulkWindow();
+    }
+
     interface Secrets {
         /** Base64 of a 32-byte AES key for BMC secrets; when absent one is generated into the data directory. */
         Optional<String> key();

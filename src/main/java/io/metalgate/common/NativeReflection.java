@@ -14,7 +14,14 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.lease.LeaseApi.TenantView.class, io.metalgate.lease.LeaseApi.LeaseView.class,
         io.metalgate.lease.LeaseApi.LeasedMachine.class,
         io.metalgate.evidence.AuditResource.AuditEntryView.class, io.metalgate.evidence.AuditResource.AuditPage.class,
-        io.metalgate.integration.LeaseEvent.class, io.metalgate.integration.LeaseEvent.Type.class })
+        io.metalgate.integration.LeaseEvent.class, io.metalgate.integration.LeaseEvent.Type.class,
+        io.metalgate.lease.HoldService.HoldView.class, io.metalgate.lease.NoticeService.NoticeView.class,
+        io.metalgate.lease.NoticeService.AttemptView.class,
+        io.metalgate.conductor.GateResource.Explanation.class, io.metalgate.gate.Decision.class, io.metalgate.gate.Decision.Reason.class,
+        io.metalgate.gate.Facts.class, io.metalgate.gate.Facts.MachineFacts.class, io.metalgate.gate.Facts.CertificateFact.class,
+        io.metalgate.gate.Facts.LeaseFacts.class, io.metalgate.gate.Facts.HoldFact.class, io.metalgate.gate.Facts.NoticeFact.class,
+        io.metalgate.gate.Facts.AttemptFact.class, io.metalgate.gate.Facts.RequestFacts.class, io.metalgate.gate.Facts.ApprovalFact.class,
+        io.metalgate.gate.Facts.BulkFacts.class })
 public final class NativeReflection {
 
     private NativeReflection() {

@@ -1,0 +1,73 @@
+package io.metalgate.lease;
+
+import io.metalgate.lease.NoticeService.NoticeView;
+import io.metalgate.security.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** {@code /api/notices}: notices to tenants and their attempts with proof. */
+@Path("/api/notices")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "notices")
+public class NoticeResource {
+
+    public record NoticeCreate(@NotNull NoticeService.Kind kind, @NotNull UUID tenantId, UUID leaseId, Instant deadline) {
+    }
+
+    public record AttemptCreate(@NotNull NoticeService.Channel channel, @NotNull NoticeService.Outcome outcome,
+            @NotBlank @Size(max = 4000) String proof, Instant at) {
+    }
+
+    @Inject
+    NoticeService notices;
+    @Inject
+    SecurityIdentity identity;
+
+    @POST
+    @RolesAllowed(Roles.OPERATOR)
+    public Uni<Response> create(@Valid @NotNull NoticeCreate body) {
+        return notices.create(body.kind(), body.tenantId(), body.leaseId(), body.deadline(), identity.getPrincipal().getName())
+                .map(n -> Response.created(URI.create("/api/notices/" + n.id())).entity(n).build());
+    }
+
+    @POST
+    @Path("/{id}/attempts")
+    @RolesAllowed(Roles.OPERATOR)
+    public Uni<NoticeView> attempt(@PathParam("id") UUID id, @Valid @NotNull AttemptCreate body) {
+        return notices.recordAttempt(id, body.channel(), body.outcome(), body.proof(), body.at(), identity.getPrincipal().getName());
+    }
+
+    @GET
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<List<NoticeView>> list(@NotNull @QueryParam("tenantId") UUID tenantId) {
+        return notices.forTenant(tenantId);
+    }
+
+    @GET
+    @Path("/{id}")
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<NoticeView> get(@PathParam("id") UUID id) {
+        return notices.get(id);
+    }
+}

@@ -1,0 +1,139 @@
+package io.metalgate.lease;
+
+import io.metalgate.common.ApiException;
+import io.metalgate.evidence.AuditLog;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Notices to tenants and their delivery attempts, each with its proof (SMTP reply and message id, HTTP
+ * status, ticket id, signed-link acknowledgement) and outcome. Recorded here; sending comes with the
+ * Camel integrations. Both are audited under the tenant.
+ */
+@ApplicationScoped
+public class NoticeService {
+
+    public enum Kind {
+        SUSPENSION, TERMINATION, ERASE
+    }
+
+    public enum Channel {
+        EMAIL, WEBHOOK, TICKET, LINK
+    }
+
+    public enum Outcome {
+        SENT, DELIVERED, BOUNCED, ACKNOWLEDGED
+    }
+
+    public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, String recordedBy) {
+    }
+
+    public record NoticeView(UUID id, Kind kind, UUID tenantId, UUID leaseId, Instant deadline, String createdBy, Instant createdAt,
+            List<AttemptView> attempts) {
+    }
+
+    @Inject
+    AuditLog audit;
+    @Inject
+    Pool pool;
+
+    public Uni<NoticeView> create(Kind kind, UUID tenantId, UUID leaseId, Instant deadline, String actor) {
+        UUID id = UUID.randomUUID();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("noticeId", id.toString());
+        payload.put("kind", kind.name());
+        payload.put("leaseId", leaseId == null ? null : leaseId.toString());
+        payload.put("deadline", deadline == null ? null : deadline.toString());
+        return Panache.withTransaction(() -> Tenant.<Tenant>findById(tenantId).chain(t -> {
+            if (t == null) {
+                throw ApiException.badRequest("tenantId", "no tenant " + tenantId);
+            }
+            return leaseId == null ? Uni.createFrom().voidItem() : Lease.<Lease>findById(leaseId).invoke(l -> {
+                if (l == null || !l.tenantId.equals(tenantId)) {
+                    throw ApiException.badRequest("leaseId", "no lease " + leaseId + " of this tenant");
+                }
+            }).replaceWithVoid();
+        }).chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO notice (id, kind, tenant_id, lease_id, deadline, "
+                + "created_by, created_at) VALUES (:id, :k, :t, CAST(:l AS uuid), CAST(:d AS timestamptz), :by, :at)")
+                .setParameter("id", id).setParameter("k", kind.name()).setParameter("t", tenantId)
+                .setParameter("l", leaseId == null ? null : leaseId.toString())
+                .setParameter("d", deadline == null ? null : deadline.atOffset(ZoneOffset.UTC))
+                .setParameter("by", actor).setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate()))
+                .chain(() -> audit.record(actor, "notice.created", "tenant:" + tenantId, payload)))
+                .chain(audit::sequenced).chain(() -> get(id));
+    }
+
+    public Uni<NoticeView> recordAttempt(UUID noticeId, Channel channel, Outcome outcome, String proof, Instant at, String actor) {
+        UUID id = UUID.randomUUID();
+        Instant when = (at == null ? Instant.now() : at).truncatedTo(ChronoUnit.MICROS);
+        return get(noticeId).chain(notice -> {
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("noticeId", noticeId.toString());
+            payload.put("attemptId", id.toString());
+            payload.put("kind", notice.kind().name());
+            payload.put("channel", channel.name());
+            payload.put("outcome", outcome.name());
+            payload.put("proof", proof);
+            payload.put("at", when.toString());
+            return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
+                    "INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by) VALUES (:id, :n, :c, :o, :p, :at, :by)")
+                    .setParameter("id", id).setParameter("n", noticeId).setParameter("c", channel.name())
+                    .setParameter("o", outcome.name()).setParameter("p", proof).setParameter("at", when.atOffset(ZoneOffset.UTC))
+                    .setParameter("by", actor).executeUpdate())
+                    .chain(() -> audit.record(actor, "notice.attempt-recorded", "tenant:" + notice.tenantId(), payload)))
+                    .chain(audit::sequenced).chain(() -> get(noticeId));
+        });
+    }
+
+    public Uni<NoticeView> get(UUID id) {
+        return list("WHERE n.id = $1", Tuple.of(id)).map(l -> {
+            if (l.isEmpty()) {
+                throw ApiException.notFound("notice", id);
+            }
+            return l.get(0);
+        });
+    }
+
+    public Uni<List<NoticeView>> forTenant(UUID tenantId) {
+        return list("WHERE n.tenant_id = $1", Tuple.of(tenantId));
+    }
+
+    private Uni<List<NoticeView>> list(String where, Tuple args) {
+        return pool.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
+                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.recorded_by FROM notice n "
+                + "LEFT JOIN notice_attempt a ON a.notice_id = n.id " + where + " ORDER BY n.created_at, n.id, a.at")
+                .execute(args).map(rows -> {
+                    Map<UUID, NoticeView> out = new LinkedHashMap<>();
+                    for (Row r : rows) {
+                        NoticeView n = out.computeIfAbsent(r.getUUID("id"), k -> new NoticeView(k, Kind.valueOf(r.getString("kind")),
+                                r.getUUID("tenant_id"), r.getUUID("lease_id"), instant(r.getOffsetDateTime("deadline")),
+                                r.getString("created_by"), instant(r.getOffsetDateTime("created_at")), new ArrayList<>()));
+                        if (r.getUUID("a_id") != null) {
+                            n.attempts().add(new AttemptView(r.getUUID("a_id"), Channel.valueOf(r.getString("channel")),
+                                    Outcome.valueOf(r.getString("outcome")), r.getString("proof"), instant(r.getOffsetDateTime("at")),
+                                    r.getString("recorded_by")));
+                        }
+                    }
+                    return List.copyOf(out.values());
+                });
+    }
+
+    private static Instant instant(OffsetDateTime t) {
+        return t == null ? null : t.toInstant();
+    }
+}
