@@ -49,6 +49,10 @@ public interface MetalgateConfig {
 
         @WithDefault("PT24H")
         java.time.Duration bulkWindow();
+
+        /** How long an action request waits for its approval. */
+        @WithDefault("PT72H")
+        java.time.Duration approvalExpiry();
     }
 
     interface Secrets {

@@ -1,0 +1,62 @@
+package io.metalgate.conductor;
+
+import io.metalgate.gate.Action;
+import io.metalgate.security.Actors;
+import io.metalgate.security.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** {@code /api/action-requests/{id}}: read, approve, reject (approver role, never one's own request). */
+@Path("/api/action-requests/{id}")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "gate")
+public class ActionRequestResource {
+
+    public record DecisionBody(@Size(max = 2000) String reason) {
+    }
+
+    @Inject
+    Approvals approvals;
+    @Inject
+    SecurityIdentity identity;
+
+    @GET
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<Approvals.RequestView> get(@PathParam("id") UUID id) {
+        return approvals.get(id);
+    }
+
+    @POST
+    @Path("/approve")
+    @RolesAllowed(Roles.APPROVER)
+    public Uni<Approvals.RequestView> approve(@PathParam("id") UUID id, @Valid DecisionBody body) {
+        return approvals.decide(id, true, body == null ? null : body.reason(), Actors.person(identity), identity.getRoles());
+    }
+
+    @POST
+    @Path("/reject")
+    @RolesAllowed(Roles.APPROVER)
+    public Uni<Approvals.RequestView> reject(@PathParam("id") UUID id, @Valid DecisionBody body) {
+        return approvals.decide(id, false, body == null ? null : body.reason(), Actors.person(identity), identity.getRoles());
+    }
+}

@@ -1,0 +1,54 @@
+package io.metalgate.conductor;
+
+import io.metalgate.common.QueryParams;
+import io.metalgate.gate.Action;
+import io.metalgate.security.Actors;
+import io.metalgate.security.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** {@code POST /api/machines/{id}/actions/{action}}: decide through the gate and, if allowed, act. */
+@Path("/api/machines/{id}/actions")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "gate")
+public class ActionResource {
+
+    public record ActionBody(UUID requestId, Boolean tenantRequested, @Size(max = 2000) String emergencyReason) {
+    }
+
+    @Inject
+    ActionService actions;
+    @Inject
+    SecurityIdentity identity;
+
+    @POST
+    @Path("/{action}")
+    @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
+    @Operation(summary = "Decide and, if allowed, act (power_off, erase, reassign); 409 lists every reason of a refusal")
+    public Uni<ActionService.ActionResult> act(@PathParam("id") UUID id, @PathParam("action") String actionParam, @Valid ActionBody body) {
+        Action action = QueryParams.enumValue(Action.class, actionParam, "action");
+        ActionBody b = body == null ? new ActionBody(null, false, null) : body;
+        return actions.execute(id, action, new ActionService.ActionInput(b.requestId(), Boolean.TRUE.equals(b.tenantRequested()),
+                b.emergencyReason()), Actors.person(identity), identity.getRoles());
+    }
+}

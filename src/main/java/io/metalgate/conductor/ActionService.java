@@ -1,0 +1,146 @@
+package io.metalgate.conductor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.metalgate.common.ApiException;
+import io.metalgate.common.Problem;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.gate.Action;
+import io.metalgate.gate.Decision;
+import io.metalgate.gate.Facts;
+import io.metalgate.gate.Gate;
+import io.metalgate.machine.LifecycleState;
+import io.metalgate.machine.Machine;
+import io.metalgate.machine.MachineLifecycle;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Asks the gate and, when it allows, moves the machine's lifecycle: one transaction holds the audited
+ * decision (with the facts it saw), the transition and its audit entry. A refusal is audited too, then
+ * answered with every reason. The BMC and boot work behind a transition comes with the driver issues.
+ */
+@ApplicationScoped
+public class ActionService {
+
+    /** What the caller brings besides the action. */
+    public record ActionInput(UUID requestId, boolean tenantRequested, String emergencyReason) {
+    }
+
+    public record ActionResult(Decision decision, LifecycleState state, UUID requestId) {
+    }
+
+    @Inject
+    GateFacts gateFacts;
+    @Inject
+    Approvals approvals;
+    @Inject
+    AuditLog audit;
+    @Inject
+    ObjectMapper mapper;
+
+    public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
+        Uni<Optional<Approvals.RequestView>> request = in.requestId() == null ? Uni.createFrom().item(Optional.empty())
+                : approvals.get(in.requestId()).map(r -> {
+                    if (!r.machineId().equals(machineId) || r.action() != action) {
+                        throw ApiException.badRequest("requestId", "request " + r.id() + " is for " + r.action() + " of machine "
+                                + r.machineId());
+                    }
+                    return Optional.of(r);
+                });
+        return request.chain(req -> {
+            String requester = req.map(Approvals.RequestView::requestedBy).orElse(person);
+            return gateFacts.forMachine(machineId, requester).chain(f -> {
+                boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null && roles.contains(Gate.APPROVER_ROLE);
+                List<Facts.ApprovalFact> approvalFacts = req.map(Approvals::facts).orElse(List.of());
+                if (emergency) {
+                    approvalFacts = List.of(new Facts.ApprovalFact(person, roles, Instant.now()));
+                }
+                Facts facts = new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
+                        new Facts.RequestFacts(requester, in.tenantRequested(), Optional.ofNullable(in.emergencyReason()),
+                                emergency ? Optional.of(person) : Optional.empty()),
+                        approvalFacts, f.bulk());
+                Instant now = Instant.now();
+                Decision decision = Gate.decide(action, facts, gateFacts.policy(), now);
+                return record(machineId, action, facts, decision, req, person, now);
+            });
+        });
+    }
+
+    private Uni<ActionResult> record(UUID machineId, Action action, Facts facts, Decision decision,
+            Optional<Approvals.RequestView> req, String person, Instant now) {
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("action", action.name());
+        payload.put("allowed", decision.allowed());
+        payload.put("reasons", decision.reasons());
+        payload.put("requestId", req.map(r -> r.id().toString()).orElse(null));
+        payload.put("facts", mapper.valueToTree(facts));
+        payload.put("decidedAt", now.toString());
+        String subject = "machine:" + machineId;
+        Uni<LifecycleState> work = Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
+                .chain(() -> decision.allowed() ? transition(machineId, action, facts, person, req) : Uni.createFrom().nullItem()));
+        return work.call(audit::sequenced).map(state -> {
+            if (!decision.allowed()) {
+                throw new ApiException(Problem.of(409, "gate-refused", "Refused by the gate", action + " of machine " + machineId
+                        + " is not allowed: " + decision.reasons().size() + " reason(s)")
+                        .withErrors(decision.reasons().stream().map(r -> new Problem.FieldError(r.code().name(), r.message())).toList()));
+            }
+            return new ActionResult(decision, state, req.map(Approvals.RequestView::id).orElse(null));
+        });
+    }
+
+    /** The lifecycle step an allowed action means, if any (a power-off of an unleased machine changes no state). */
+    private Uni<LifecycleState> transition(UUID machineId, Action action, Facts facts, String person,
+            Optional<Approvals.RequestView> req) {
+        return Machine.<Machine>findById(machineId).chain(m -> {
+            MachineLifecycle.Event event = switch (action) {
+                case ERASE -> m.lifecycleState == LifecycleState.ERASE_FAILED ? MachineLifecycle.Event.RETRY : MachineLifecycle.Event.ERASE;
+                case REASSIGN -> MachineLifecycle.Event.REASSIGN;
+                case POWER_OFF -> facts.lease().map(l -> switch (l.state()) {
+                    case "SUSPENDED" -> MachineLifecycle.Event.SUSPEND;
+                    case "TERMINATED", "CLOSED" -> MachineLifecycle.Event.RETAIN;
+                    default -> null;
+                }).orElse(null);
+            };
+            var row = event == null ? Optional.<io.metalgate.common.Transitions.Row<LifecycleState, MachineLifecycle.Event>>empty()
+                    : MachineLifecycle.TABLE.find(m.lifecycleState, event);
+            Uni<Void> executed = req.isPresent() ? approvals.markExecuted(req.get().id()) : Uni.createFrom().voidItem();
+            if (row.isEmpty()) {
+                if (action != Action.POWER_OFF) {
+                    throw new ApiException(Problem.of(409, "illegal-transition", "Illegal transition", "a " + m.lifecycleState
+                            + " machine has no " + event + " transition")
+                            .withAllowedEvents(MachineLifecycle.TABLE.allowedEvents(m.lifecycleState).stream().map(Enum::name).toList()));
+                }
+                return executed.replaceWith(m.lifecycleState);
+            }
+            LifecycleState from = m.lifecycleState;
+            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            m.lifecycleState = row.get().to();
+            m.updatedAt = now;
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("from", from.name());
+            payload.put("event", event.name());
+            payload.put("to", m.lifecycleState.name());
+            payload.put("guard", row.get().guard());
+            return Panache.flush()
+                    .chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO state_transition (id, subject_type, "
+                            + "subject_id, from_state, event, to_state, actor, reason, at) VALUES (:id, 'MACHINE', :sid, :f, :e, :t, :a, :r, :at)")
+                            .setParameter("id", UUID.randomUUID()).setParameter("sid", machineId).setParameter("f", from.name())
+                            .setParameter("e", event.name()).setParameter("t", m.lifecycleState.name()).setParameter("a", person)
+                            .setParameter("r", "gate allowed " + action).setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate()))
+                    .chain(() -> audit.record(person, "machine.transitioned", "machine:" + machineId, payload))
+                    .chain(() -> executed)
+                    .replaceWith(m.lifecycleState);
+        });
+    }
+}

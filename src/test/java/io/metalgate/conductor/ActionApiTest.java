@@ -1,0 +1,111 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.enrollment;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** From a terminated lease to an erase that starts: power-off, notice, retention, approval, and the refusals on the way. */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class ActionApiTest {
+
+    private static void sql(String statement, String id) {
+        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(statement)) {
+            ps.setString(1, id);
+            ps.executeUpdate();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void eraseRunsOnlyWhenEveryRuleHoldsAndEveryDecisionIsAudited() {
+        String tenant = operator().body(Map.of("name", unique("act"))).post("/api/tenants").then().extract().path("id");
+        String machine = operator().body(enrollment(unique("am"), "pw")).post("/api/machines").then().extract().path("id");
+        // deployment comes with the drivers; here the machine is put in service directly
+        sql("UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE id = ?::uuid", machine);
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
+                .post("/api/leases").then().extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+
+        // power-off of an active lease's machine: refused, with the reason, and audited
+        operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(409)
+                .body("type", equalTo("urn:metalgate:problem:gate-refused")).body("errors.field", contains("LEASE_ACTIVE"));
+        // unless the tenant asked
+        operator().body(Map.of("tenantRequested", true)).post("/api/machines/" + machine + "/actions/power_off").then()
+                .statusCode(200).body("decision.allowed", equalTo(true)).body("state", equalTo("ACTIVE"));
+
+        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(200).body("state", equalTo("RETAINED"));
+
+        // erase right after termination: refused for retention, notice and approval
+        operator().post("/api/machines/" + machine + "/actions/erase").then().statusCode(409)
+                .body("errors.field", containsInAnyOrder("RETENTION", "NOTICE_NOT_PROVEN", "APPROVAL_MISSING"));
+
+        // forty days later, with a notice delivered twenty days ago
+        sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
+                .then().extract().path("id");
+        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 2.0.0 OK id=77",
+                "at", Instant.now().minus(Duration.ofDays(20)).toString())).post("/api/notices/" + notice + "/attempts")
+                .then().statusCode(200);
+
+        String request = operator().body(Map.of("action", "ERASE", "reason", "lease ended, retention over"))
+                .post("/api/machines/" + machine + "/action-requests").then().statusCode(201).extract().path("id");
+        // the requester cannot approve (an operator lacks the role; an approver-requester is refused as self-approval)
+        operator().body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(403);
+        as("approver").body(Map.of("reason", "checked")).post("/api/action-requests/" + request + "/approve").then()
+                .statusCode(200).body("status", equalTo("APPROVED"));
+        as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(409);
+
+        // a hold placed now stops it
+        String hold = as("legal").body(Map.of("kind", "LEGAL_HOLD", "tenantId", tenant, "reason", "subpoena"))
+                .post("/api/holds").then().statusCode(201).extract().path("id");
+        operator().body(Map.of("requestId", request)).post("/api/machines/" + machine + "/actions/erase").then().statusCode(409)
+                .body("errors.field", contains("HOLD"));
+        operator().body(Map.of("reason", "withdrawn")).post("/api/holds/" + hold + "/release").then().statusCode(200);
+        as("legal").body(Map.of("reason", "subpoena withdrawn")).post("/api/holds/" + hold + "/release").then().statusCode(200);
+
+        operator().body(Map.of("requestId", request)).post("/api/machines/" + machine + "/actions/erase").then().statusCode(200)
+                .body("decision.allowed", equalTo(true)).body("state", equalTo("ERASING"));
+        operator().get("/api/machines/" + machine).then().body("state", equalTo("ERASING"));
+        as("viewer").get("/api/action-requests/" + request).then().body("status", equalTo("EXECUTED"));
+
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "gate.decided").get("/api/audit").then()
+                .body("items.payload.allowed", contains(false, true, true, false, false, true))
+                .body("items[5].payload.facts.lease.state", equalTo("TERMINATED"));
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.transitioned").get("/api/audit").then()
+                .body("items.payload.to", contains("RETAINED", "ERASING"));
+    }
+
+    @Test
+    void selfApprovalExpiryAndBadActionsAreRefused() {
+        String machine = operator().body(enrollment(unique("sa"), "pw")).post("/api/machines").then().extract().path("id");
+        String request = as("approver").body(Map.of("action", "ERASE", "reason", "test")).post("/api/machines/" + machine
+                + "/action-requests").then().statusCode(403).extract().path("type");
+        String r2 = operator().body(Map.of("action", "ERASE", "reason", "test")).post("/api/machines/" + machine + "/action-requests")
+                .then().statusCode(201).extract().path("id");
+        sql("UPDATE action_request SET expires_at = now() - interval '1 hour' WHERE id = ?::uuid", r2);
+        as("approver").body(Map.of()).post("/api/action-requests/" + r2 + "/approve").then().statusCode(409)
+                .body("detail", org.hamcrest.Matchers.containsString("expired"));
+        operator().post("/api/machines/" + machine + "/actions/detonate").then().statusCode(400).body("errors.field", hasItem("action"));
+        operator().post("/api/machines/00000000-0000-0000-0000-000000000000/actions/erase").then().statusCode(404);
+        as("viewer").post("/api/machines/" + machine + "/actions/erase").then().statusCode(403);
+        org.junit.jupiter.api.Assertions.assertNotNull(request);
+    }
+}
