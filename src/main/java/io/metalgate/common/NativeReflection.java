@@ -21,7 +21,10 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.gate.Facts.class, io.metalgate.gate.Facts.MachineFacts.class, io.metalgate.gate.Facts.CertificateFact.class,
         io.metalgate.gate.Facts.LeaseFacts.class, io.metalgate.gate.Facts.HoldFact.class, io.metalgate.gate.Facts.NoticeFact.class,
         io.metalgate.gate.Facts.AttemptFact.class, io.metalgate.gate.Facts.RequestFacts.class, io.metalgate.gate.Facts.ApprovalFact.class,
-        io.metalgate.gate.Facts.BulkFacts.class })
+        io.metalgate.gate.Facts.BulkFacts.class,
+        io.metalgate.conductor.Approvals.RequestView.class, io.metalgate.conductor.Approvals.ApprovalView.class,
+        io.metalgate.conductor.ActionService.ActionResult.class,
+        io.metalgate.evidence.TenantEvidence.Report.class, io.metalgate.evidence.TenantEvidence.Item.class })
 public final class NativeReflection {
 
     private NativeReflection() {

@@ -2,6 +2,7 @@ package io.metalgate.lease;
 
 import io.metalgate.common.PageView;
 import io.metalgate.evidence.AuditLog;
+import io.metalgate.evidence.TenantEvidence;
 import io.metalgate.lease.LeaseApi.LeaseView;
 import io.metalgate.lease.LeaseApi.TenantCreate;
 import io.metalgate.lease.LeaseApi.TenantUpdate;
@@ -45,6 +46,8 @@ public class TenantResource {
     @Inject
     AuditLog audit;
     @Inject
+    TenantEvidence evidence;
+    @Inject
     SecurityIdentity identity;
 
     @POST
@@ -76,6 +79,23 @@ public class TenantResource {
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
         return tenants.get(id).chain(t -> leases.list(id, null, page, size));
+    }
+
+    @GET
+    @Path("/{id}/evidence")
+    @RolesAllowed({ Roles.LEGAL, Roles.APPROVER })
+    @Produces(MediaType.APPLICATION_JSON)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Everything about the tenant in chain order, each with its audit sequence")
+    public Uni<TenantEvidence.Report> evidence(@PathParam("id") UUID id) {
+        return evidence.report(id);
+    }
+
+    @GET
+    @Path("/{id}/evidence")
+    @RolesAllowed({ Roles.LEGAL, Roles.APPROVER })
+    @Produces(MediaType.TEXT_HTML)
+    public Uni<String> evidenceHtml(@PathParam("id") UUID id) {
+        return evidence.report(id).map(TenantEvidence::html);
     }
 
     @PATCH

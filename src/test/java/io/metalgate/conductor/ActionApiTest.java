@@ -91,6 +91,24 @@ class ActionApiTest {
                 .body("items[5].payload.facts.lease.state", equalTo("TERMINATED"));
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.transitioned").get("/api/audit").then()
                 .body("items.payload.to", contains("RETAINED", "ERASING"));
+
+        // the tenant's evidence report tells the whole story in chain order, each line with its sequence
+        List<String> actions = as("legal").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200)
+                .body("signingKeyFingerprint", org.hamcrest.Matchers.matchesPattern("[0-9a-f]{64}"))
+                .extract().jsonPath().getList("items.action");
+        List<Long> seqs = as("legal").get("/api/tenants/" + tenant + "/evidence").then().extract().jsonPath()
+                .getList("items.seq", Long.class);
+        for (int i = 1; i < seqs.size(); i++) {
+            org.junit.jupiter.api.Assertions.assertTrue(seqs.get(i) > seqs.get(i - 1), "chain order");
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(List.of("tenant.created", "machine.enrolled", "lease.created", "lease.transitioned",
+                "gate.decided", "gate.decided", "lease.transitioned", "gate.decided", "machine.transitioned", "gate.decided",
+                "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "hold.placed", "gate.decided",
+                "hold.release-requested", "hold.released", "gate.decided", "machine.transitioned"), actions);
+        String html = as("legal").accept("text/html").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200)
+                .contentType("text/html").extract().asString();
+        org.junit.jupiter.api.Assertions.assertTrue(html.contains("<td>hold.placed</td>") && html.contains("subpoena"), html);
+        operator().get("/api/tenants/" + tenant + "/evidence").then().statusCode(403);
     }
 
     @Test
