@@ -24,7 +24,10 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.gate.Facts.BulkFacts.class,
         io.metalgate.conductor.Approvals.RequestView.class, io.metalgate.conductor.Approvals.ApprovalView.class,
         io.metalgate.conductor.ActionService.ActionResult.class,
-        io.metalgate.evidence.TenantEvidence.Report.class, io.metalgate.evidence.TenantEvidence.Item.class })
+        io.metalgate.evidence.TenantEvidence.Report.class, io.metalgate.evidence.TenantEvidence.Item.class,
+        io.metalgate.conductor.BulkPlans.Plan.class, io.metalgate.conductor.BulkPlans.MachineDecision.class,
+        io.metalgate.conductor.BulkPlans.BlastRadius.class, io.metalgate.conductor.BulkPlans.TenantRadius.class,
+        io.metalgate.conductor.BulkPlans.Selector.class })
 public final class NativeReflection {
 
     private NativeReflection() {

@@ -77,6 +77,11 @@ public class ActionService {
         });
     }
 
+    /** Acts on a decision already made (a bulk plan's), auditing it like a single action. */
+    Uni<ActionResult> executeDecided(UUID machineId, Action action, Facts facts, Decision decision, String person) {
+        return record(machineId, action, facts, decision, Optional.empty(), person, Instant.now());
+    }
+
     private Uni<ActionResult> record(UUID machineId, Action action, Facts facts, Decision decision,
             Optional<Approvals.RequestView> req, String person, Instant now) {
         Map<String, Object> payload = new LinkedHashMap<>();

@@ -1,0 +1,79 @@
+package io.metalgate.conductor;
+
+import io.metalgate.common.QueryParams;
+import io.metalgate.gate.Action;
+import io.metalgate.security.Actors;
+import io.metalgate.security.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** {@code /api/bulk}: plan a bulk action, approve the plan, execute it by its id. */
+@Path("/api/bulk")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@Tag(name = "gate")
+public class BulkResource {
+
+    public record SelectorBody(UUID tenantId, UUID leaseId, @Size(max = 100000) List<@NotNull UUID> machineIds) {
+    }
+
+    public record PlanBody(@NotNull @Valid SelectorBody selector, @NotBlank @Size(max = 2000) String reason) {
+    }
+
+    @Inject
+    BulkPlans plans;
+    @Inject
+    SecurityIdentity identity;
+
+    @POST
+    @Path("/{action}")
+    @RolesAllowed(Roles.OPERATOR)
+    @Operation(summary = "Plan a bulk action: per-machine decisions and the blast radius")
+    public Uni<Response> plan(@PathParam("action") String actionParam, @Valid @NotNull PlanBody body) {
+        Action action = QueryParams.enumValue(Action.class, actionParam, "action");
+        var s = body.selector();
+        return plans.plan(action, new BulkPlans.Selector(s.tenantId(), s.leaseId(), s.machineIds()), body.reason(), Actors.person(identity))
+                .map(p -> Response.created(URI.create("/api/bulk/plans/" + p.id())).entity(p).build());
+    }
+
+    @GET
+    @Path("/plans/{id}")
+    @RolesAllowed(Roles.VIEWER)
+    public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id) {
+        return plans.get(id, Actors.person(identity));
+    }
+
+    @POST
+    @Path("/plans/{id}/approve")
+    @RolesAllowed(Roles.APPROVER)
+    public Uni<BulkPlans.Plan> approve(@PathParam("id") UUID id) {
+        return plans.approve(id, Actors.person(identity), identity.getRoles());
+    }
+
+    @POST
+    @Path("/plans/{id}/execute")
+    @RolesAllowed(Roles.OPERATOR)
+    @Operation(summary = "Execute a plan by its id: refused if its facts changed (stale) or the gate refuses every machine")
+    public Uni<BulkPlans.Plan> execute(@PathParam("id") UUID id) {
+        return plans.execute(id, Actors.person(identity));
+    }
+}

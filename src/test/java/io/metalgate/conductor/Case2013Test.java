@@ -1,0 +1,138 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The 2013 case, end to end through the API: a tenant with 630 machines stops paying, its e-mail notices
+ * bounce, a preservation request arrives, an operator asks for a bulk erase — refused, with reasons —
+ * and the tenant's evidence report shows the whole story in order.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class Case2013Test {
+
+    private static final int FLEET = 630;
+
+    @Test
+    void the630MachinesAreNotErased() throws Exception {
+        String tenant = operator().body(Map.of("name", unique("customer-2013"), "contactEmail", "it@customer.example"))
+                .post("/api/tenants").then().statusCode(201).extract().path("id");
+        String prefix = unique("c13");
+        List<String> machines = new ArrayList<>();
+        for (int i = 0; i < FLEET; i++) {
+            machines.add(operator().body(Map.of("name", prefix + "-" + i, "rack", "R" + (i / 42),
+                    "bmc", Map.of("protocol", i % 2 == 0 ? "REDFISH" : "IPMI", "host", prefix + "-bmc-" + i + ".dc", "username", "root",
+                            "password", "pw-" + i))).post("/api/machines").then().statusCode(201).extract().path("id"));
+        }
+        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(
+                "UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE name LIKE ?")) {
+            ps.setString(1, prefix + "-%"); // in service (deployment comes with the drivers)
+            assertEquals(FLEET, ps.executeUpdate());
+        }
+        String leaseRef = unique("contract");
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", leaseRef, "machineIds", machines))
+                .post("/api/leases").then().statusCode(201).extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+
+        // billing: unpaid, suspended (through the Camel route, with an API token)
+        String token = operator().body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
+        for (String type : List.of("PAYMENT_OVERDUE", "SUSPENDED")) {
+            given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
+                    .body(Map.of("source", "billing", "externalId", unique(type), "type", type, "leaseRef", leaseRef))
+                    .post("/api/integrations/lease-events").then().statusCode(202);
+        }
+        // the suspended lease's machines are powered off, in bulk
+        String powerOff = operator().body(Map.of("selector", Map.of("leaseId", lease), "reason", "lease suspended for non-payment"))
+                .post("/api/bulk/power_off").then().statusCode(201).body("allowed", equalTo(FLEET)).extract().path("id");
+        operator().post("/api/bulk/plans/" + powerOff + "/execute").then().statusCode(200).body("status", equalTo("EXECUTED"));
+
+        given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
+                .body(Map.of("source", "billing", "externalId", unique("term"), "type", "TERMINATED", "leaseRef", leaseRef))
+                .post("/api/integrations/lease-events").then().statusCode(202);
+
+        // termination notice by e-mail: every attempt bounces
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
+                .then().statusCode(201).extract().path("id");
+        for (int i = 0; i < 3; i++) {
+            operator().body(Map.of("channel", "EMAIL", "outcome", "BOUNCED", "proof", "550 5.1.1 <it@customer.example>: mailbox unavailable"))
+                    .post("/api/notices/" + notice + "/attempts").then().statusCode(200);
+        }
+        // the customer's lawyers ask for preservation
+        as("legal").body(Map.of("kind", "PRESERVATION_REQUEST", "tenantId", tenant,
+                "reason", "letter from counsel asking to preserve all data")).post("/api/holds").then().statusCode(201);
+
+        // an operator asks for a bulk erase of the whole fleet
+        var plan = operator().body(Map.of("selector", Map.of("tenantId", tenant), "reason", "reclaim hardware"))
+                .post("/api/bulk/erase").then().statusCode(201)
+                .body("allowed", equalTo(0)).body("refused", equalTo(FLEET))
+                .body("blastRadius.machines", equalTo(FLEET)).body("blastRadius.tenants", equalTo(1))
+                .body("blastRadius.perTenant[0].share", equalTo(1.0f))
+                .extract().jsonPath();
+        List<String> reasons = plan.getList("decisions[0].reasons.code");
+        for (String expected : List.of("MACHINE_STATE", "HOLD", "RETENTION", "NOTICE_NOT_PROVEN", "APPROVAL_MISSING", "BULK_SECOND_APPROVAL")) {
+            assertTrue(reasons.contains(expected), expected + " missing from " + reasons);
+        }
+        operator().post("/api/bulk/plans/" + plan.getString("id") + "/execute").then().statusCode(409)
+                .body("type", equalTo("urn:metalgate:problem:gate-refused"));
+        operator().queryParam("name", prefix).queryParam("state", "ERASING").get("/api/machines").then().body("total", equalTo(0));
+
+        // the evidence report tells the story in order
+        List<String> story = as("legal").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200).extract().jsonPath()
+                .getList("items.action");
+        List<String> milestones = List.of("tenant.created", "lease.created", "lease.event.received", "bulk.planned",
+                "notice.created", "notice.attempt-recorded", "hold.placed", "bulk.refused");
+        int at = -1;
+        for (String m : milestones) {
+            int next = indexAfter(story, m, at);
+            assertTrue(next > at, m + " not found after position " + at + " in the evidence report");
+            at = next;
+        }
+        assertEquals(FLEET, story.stream().filter("machine.enrolled"::equals).count());
+        assertEquals(3, story.stream().filter("notice.attempt-recorded"::equals).count());
+    }
+
+    @Test
+    void aPlanWhoseFactsChangedIsStale() {
+        String tenant = operator().body(Map.of("name", unique("stale"))).post("/api/tenants").then().extract().path("id");
+        List<String> machines = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            machines.add(operator().body(io.metalgate.testing.Api.enrollment(unique("st"), "pw")).post("/api/machines").then()
+                    .extract().path("id"));
+        }
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
+                .post("/api/leases").then().extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        String plan = operator().body(Map.of("selector", Map.of("leaseId", lease), "reason", "maintenance window"))
+                .post("/api/bulk/power_off").then().statusCode(201).body("allowed", equalTo(0)).extract().path("id");
+        operator().body(Map.of("event", "PAYMENT_OVERDUE")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        operator().post("/api/bulk/plans/" + plan + "/execute").then().statusCode(409)
+                .body("type", equalTo("urn:metalgate:problem:stale-plan"));
+        as("approver").post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200).body("approvers", org.hamcrest.Matchers.contains("test-approver"));
+        operator().body(Map.of("selector", Map.of(), "reason", "x")).post("/api/bulk/erase").then().statusCode(400);
+        operator().body(Map.of("selector", Map.of("tenantId", tenant), "reason", "x")).post("/api/bulk/detonate").then().statusCode(400);
+    }
+
+    private static int indexAfter(List<String> list, String value, int after) {
+        for (int i = after + 1; i < list.size(); i++) {
+            if (list.get(i).equals(value)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}
