@@ -3,6 +3,7 @@ package io.metalgate.conductor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
+import io.metalgate.common.StateTransitionLog;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Decision;
@@ -138,11 +139,8 @@ public class ActionService {
             payload.put("to", m.lifecycleState.name());
             payload.put("guard", row.get().guard());
             return Panache.flush()
-                    .chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO state_transition (id, subject_type, "
-                            + "subject_id, from_state, event, to_state, actor, reason, at) VALUES (:id, 'MACHINE', :sid, :f, :e, :t, :a, :r, :at)")
-                            .setParameter("id", UUID.randomUUID()).setParameter("sid", machineId).setParameter("f", from.name())
-                            .setParameter("e", event.name()).setParameter("t", m.lifecycleState.name()).setParameter("a", person)
-                            .setParameter("r", "gate allowed " + action).setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate()))
+                    .chain(() -> StateTransitionLog.record(StateTransitionLog.SubjectType.MACHINE, machineId, from.name(), event.name(),
+                            m.lifecycleState.name(), person, "gate allowed " + action, now))
                     .chain(() -> audit.record(person, "machine.transitioned", "machine:" + machineId, payload))
                     .chain(() -> executed)
                     .replaceWith(m.lifecycleState);

@@ -3,6 +3,7 @@ package io.metalgate.lease;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.ChangeSet;
 import io.metalgate.common.PageView;
+import io.metalgate.common.StateTransitionLog;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.lease.LeaseApi.LeaseCreate;
 import io.metalgate.lease.LeaseApi.LeaseUpdate;
@@ -161,11 +162,8 @@ public class LeaseService {
             payload.put("to", row.to().name());
             payload.put("reason", reason);
             return Panache.flush()
-                    .chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO state_transition (id, subject_type, "
-                            + "subject_id, from_state, event, to_state, actor, reason, at) VALUES (:id, 'LEASE', :sid, :f, :e, :t, :a, :r, :at)")
-                            .setParameter("id", UUID.randomUUID()).setParameter("sid", l.id).setParameter("f", from.name())
-                            .setParameter("e", event.name()).setParameter("t", row.to().name()).setParameter("a", actor)
-                            .setParameter("r", reason).setParameter("at", now.atOffset(java.time.ZoneOffset.UTC)).executeUpdate()))
+                    .chain(() -> StateTransitionLog.record(StateTransitionLog.SubjectType.LEASE, l.id, from.name(), event.name(),
+                            row.to().name(), actor, reason, now))
                     .call(() -> audit.record(actor, "lease.transitioned", l.subject(), payload))
                     .chain(v -> views(List.of(l))).map(list -> list.get(0));
         });
