@@ -86,7 +86,6 @@ public class BulkPlans {
                 payload.put("reason", reason);
                 payload.put("fingerprint", ev.fingerprint());
                 payload.put("blastRadius", ev.radius());
-                payload.put("decisions", decisionsPayload(ids, ev.decisions()));
                 return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                         "INSERT INTO bulk_plan (id, action, selector, machine_ids, fingerprint, requested_by, reason, created_at, status) "
                                 + "VALUES (:id, :a, :sel, :ids, :fp, :by, :r, :at, 'PLANNED')")
@@ -94,7 +93,7 @@ public class BulkPlans {
                         .setParameter("ids", ids.toArray(new UUID[0]))
                         .setParameter("fp", ev.fingerprint()).setParameter("by", person).setParameter("r", reason)
                         .setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate())
-                        .chain(() -> auditUnder(person, "bulk.planned", ids, payload)))
+                        .chain(() -> auditPerTenant(person, "bulk.planned", ids, ev, payload)))
                         .chain(audit::sequenced)
                         .map(v -> view(id, action, person, now, "PLANNED", ids, ev, List.of()));
             });
@@ -140,8 +139,7 @@ public class BulkPlans {
                 if (allowed == 0) {
                     Map<String, Object> payload = new LinkedHashMap<>();
                     payload.put("planId", planId.toString());
-                    payload.put("decisions", decisionsPayload(p.ids(), ev.decisions()));
-                    return Panache.withTransaction(() -> auditUnder(person, "bulk.refused", p.ids(), payload)).chain(audit::sequenced)
+                    return Panache.withTransaction(() -> auditPerTenant(person, "bulk.refused", p.ids(), ev, payload)).chain(audit::sequenced)
                             .map(v -> {
                                 throw new ApiException(Problem.of(409, "gate-refused", "Refused by the gate", "no machine of plan "
                                         + planId + " may be acted on: " + summary(ev.decisions())));
@@ -218,8 +216,12 @@ public class BulkPlans {
 
     /** Facts of every machine, the blast radius put into each, and one decision per machine. */
     private Uni<Evaluation> evaluate(Action action, List<UUID> ids, String requester, List<Facts.ApprovalFact> approvals) {
-        return Multi.createFrom().iterable(ids).onItem().transformToUniAndConcatenate(id -> gateFacts.forMachine(id, requester))
-                .collect().asList().chain(base -> fleetSizes(base).map(fleet -> {
+        return gateFacts.forMachines(ids, requester).invoke(base -> {
+            if (base.size() != ids.size()) {
+                throw new ApiException(Problem.of(409, "stale-plan", "Stale plan", (ids.size() - base.size())
+                        + " machine(s) of the plan no longer exist; make a new plan"));
+            }
+        }).chain(base -> fleetSizes(base).map(fleet -> {
                     Map<String, Integer> perTenant = new TreeMap<>();
                     base.forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
                     List<TenantRadius> radius = perTenant.entrySet().stream().map(e -> {
@@ -258,6 +260,27 @@ public class BulkPlans {
                     rows.forEach(r -> out.put(r.getUUID(0).toString(), r.getLong(1).intValue()));
                     return out;
                 });
+    }
+
+    /**
+     * One audit entry per tenant the plan touches, holding that tenant's machines' decisions (reason
+     * codes): the tenant's evidence shows them, and no entry grows with the size of the whole fleet.
+     */
+    private Uni<Void> auditPerTenant(String actor, String action, List<UUID> ids, Evaluation ev, Map<String, Object> common) {
+        Map<String, List<Integer>> byTenant = new TreeMap<>();
+        for (int i = 0; i < ids.size(); i++) {
+            String tenant = ev.facts().get(i).lease().map(Facts.LeaseFacts::tenantId).map(t -> "tenant:" + t)
+                    .orElse("bulk:" + common.get("planId"));
+            byTenant.computeIfAbsent(tenant, k -> new ArrayList<>()).add(i);
+        }
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (var e : byTenant.entrySet()) {
+            Map<String, Object> payload = new LinkedHashMap<>(common);
+            payload.put("decisions", decisionsPayload(e.getValue().stream().map(ids::get).toList(),
+                    e.getValue().stream().map(ev.decisions()::get).toList()));
+            chain = chain.chain(() -> audit.record(actor, action, e.getKey(), payload));
+        }
+        return chain;
     }
 
     /** A plan's audit entries go under every tenant it touches and under the plan. */

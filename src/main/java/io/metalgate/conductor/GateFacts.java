@@ -12,7 +12,11 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.OffsetDateTime;
+import io.vertx.mutiny.sqlclient.RowSet;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -40,41 +44,86 @@ public class GateFacts {
     }
 
     public Uni<Facts> forMachine(UUID machineId, String requester) {
+        return forMachines(List.of(machineId), requester).map(all -> {
+            if (all.isEmpty()) {
+                throw ApiException.notFound("machine", machineId);
+            }
+            return all.get(0);
+        });
+    }
+
+    /**
+     * Facts of many machines in four set-based queries (machines with their leases, holds by tenant or
+     * lease, holds by machine, notices with attempts), in the order of {@code machineIds}; unknown ids are
+     * left out.
+     */
+    public Uni<List<Facts>> forMachines(List<UUID> machineIds, String requester) {
+        UUID[] ids = machineIds.toArray(new UUID[0]);
         return pool.preparedQuery("SELECT m.id, m.lifecycle_state, l.id AS lease_id, l.tenant_id, l.state AS lease_state, "
                 + "l.terminated_at FROM machine m LEFT JOIN lease_machine lm ON lm.machine_id = m.id "
-                + "LEFT JOIN lease l ON l.id = lm.lease_id WHERE m.id = $1").execute(Tuple.of(machineId))
-                .chain(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw ApiException.notFound("machine", machineId);
+                + "LEFT JOIN lease l ON l.id = lm.lease_id WHERE m.id = ANY($1)").execute(Tuple.of(ids)).chain(rows -> {
+                    Map<UUID, Row> byId = new HashMap<>();
+                    Set<UUID> tenants = new LinkedHashSet<>();
+                    for (Row r : rows) {
+                        byId.put(r.getUUID("id"), r);
+                        if (r.getUUID("tenant_id") != null) {
+                            tenants.add(r.getUUID("tenant_id"));
+                        }
                     }
-                    Row m = rows.iterator().next();
-                    UUID leaseId = m.getUUID("lease_id");
-                    UUID tenantId = m.getUUID("tenant_id");
-                    Optional<Facts.LeaseFacts> lease = leaseId == null ? Optional.empty()
-                            : Optional.of(new Facts.LeaseFacts(leaseId.toString(), tenantId.toString(), m.getString("lease_state"),
-                                    Optional.ofNullable(m.getOffsetDateTime("terminated_at")).map(OffsetDateTime::toInstant)));
-                    Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), m.getString("lifecycle_state"),
-                            leaseId != null, Set.of(), Optional.empty());
-                    Uni<List<Facts.HoldFact>> holds = pool.preparedQuery("SELECT h.id, h.kind, h.placed_at FROM hold h "
-                            + "WHERE h.released_at IS NULL AND ((h.scope = 'TENANT' AND h.tenant_id = $2) "
-                            + "OR (h.scope = 'LEASE' AND h.lease_id = $3) OR (h.scope = 'MACHINES' AND EXISTS "
-                            + "(SELECT 1 FROM hold_machine hm WHERE hm.hold_id = h.id AND hm.machine_id = $1))) ORDER BY h.placed_at")
-                            .execute(Tuple.of(machineId, tenantId, leaseId)).map(hr -> {
-                                List<Facts.HoldFact> out = new ArrayList<>();
-                                hr.forEach(h -> out.add(new Facts.HoldFact(h.getUUID("id").toString(), h.getString("kind"),
-                                        h.getOffsetDateTime("placed_at").toInstant())));
-                                return out;
-                            });
-                    Uni<List<Facts.NoticeFact>> noticeFacts = tenantId == null ? Uni.createFrom().item(List.of())
-                            : notices.forTenant(tenantId).map(all -> all.stream()
-                                    .filter(n -> n.leaseId() == null || n.leaseId().equals(leaseId))
-                                    .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
-                                            .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name())))
-                                            .toList()))
-                                    .toList());
-                    return Uni.combine().all().unis(holds, noticeFacts).asTuple().map(t -> new Facts(machine, lease, t.getItem1(),
-                            t.getItem2(), new Facts.RequestFacts(requester, false, Optional.empty(), Optional.empty()), List.of(),
-                            Facts.BulkFacts.single()));
+                    UUID[] tenantIds = tenants.toArray(new UUID[0]);
+                    Uni<RowSet<Row>> scopedHolds = pool.preparedQuery("SELECT id, kind, placed_at, scope, tenant_id, lease_id FROM hold "
+                            + "WHERE released_at IS NULL AND scope <> 'MACHINES' AND tenant_id = ANY($1) ORDER BY placed_at")
+                            .execute(Tuple.of(tenantIds));
+                    Uni<RowSet<Row>> machineHolds = pool.preparedQuery("SELECT h.id, h.kind, h.placed_at, hm.machine_id FROM hold h "
+                            + "JOIN hold_machine hm ON hm.hold_id = h.id WHERE h.released_at IS NULL AND hm.machine_id = ANY($1) "
+                            + "ORDER BY h.placed_at").execute(Tuple.of(ids));
+                    Uni<List<NoticeService.NoticeView>> noticeViews = tenants.isEmpty() ? Uni.createFrom().item(List.of())
+                            : notices.forTenants(tenantIds);
+                    return Uni.combine().all().unis(scopedHolds, machineHolds, noticeViews).asTuple().map(t -> {
+                        Map<UUID, List<Row>> holdsByTenant = new HashMap<>();
+                        t.getItem1().forEach(h -> holdsByTenant.computeIfAbsent(h.getUUID("tenant_id"), k -> new ArrayList<>()).add(h));
+                        Map<UUID, List<Facts.HoldFact>> holdsByMachine = new HashMap<>();
+                        t.getItem2().forEach(h -> holdsByMachine.computeIfAbsent(h.getUUID("machine_id"), k -> new ArrayList<>())
+                                .add(new Facts.HoldFact(h.getUUID("id").toString(), h.getString("kind"), h.getOffsetDateTime("placed_at").toInstant())));
+                        Map<UUID, List<NoticeService.NoticeView>> noticesByTenant = new HashMap<>();
+                        t.getItem3().forEach(n -> noticesByTenant.computeIfAbsent(n.tenantId(), k -> new ArrayList<>()).add(n));
+                        List<Facts> out = new ArrayList<>(machineIds.size());
+                        for (UUID id : machineIds) {
+                            Row m = byId.get(id);
+                            if (m != null) {
+                                out.add(facts(id, m, requester, holdsByTenant, holdsByMachine, noticesByTenant));
+                            }
+                        }
+                        return out;
+                    });
                 });
+    }
+
+    private static Facts facts(UUID machineId, Row m, String requester, Map<UUID, List<Row>> holdsByTenant,
+            Map<UUID, List<Facts.HoldFact>> holdsByMachine, Map<UUID, List<NoticeService.NoticeView>> noticesByTenant) {
+        UUID leaseId = m.getUUID("lease_id");
+        UUID tenantId = m.getUUID("tenant_id");
+        Optional<Facts.LeaseFacts> lease = leaseId == null ? Optional.empty()
+                : Optional.of(new Facts.LeaseFacts(leaseId.toString(), tenantId.toString(), m.getString("lease_state"),
+                        Optional.ofNullable(m.getOffsetDateTime("terminated_at")).map(OffsetDateTime::toInstant)));
+        List<Facts.HoldFact> holds = new ArrayList<>();
+        if (tenantId != null) {
+            for (Row h : holdsByTenant.getOrDefault(tenantId, List.of())) {
+                boolean covers = h.getString("scope").equals("TENANT") || leaseId != null && leaseId.equals(h.getUUID("lease_id"));
+                if (covers) {
+                    holds.add(new Facts.HoldFact(h.getUUID("id").toString(), h.getString("kind"), h.getOffsetDateTime("placed_at").toInstant()));
+                }
+            }
+        }
+        holds.addAll(holdsByMachine.getOrDefault(machineId, List.of()));
+        List<Facts.NoticeFact> noticeFacts = tenantId == null ? List.of() : noticesByTenant.getOrDefault(tenantId, List.of()).stream()
+                .filter(n -> n.leaseId() == null || n.leaseId().equals(leaseId))
+                .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
+                        .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
+                .toList();
+        Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), m.getString("lifecycle_state"), leaseId != null,
+                Set.of(), Optional.empty());
+        return new Facts(machine, lease, holds, noticeFacts, new Facts.RequestFacts(requester, false, Optional.empty(), Optional.empty()),
+                List.of(), Facts.BulkFacts.single());
     }
 }

@@ -113,6 +113,10 @@ public class NoticeService {
         return list("WHERE n.tenant_id = $1", Tuple.of(tenantId));
     }
 
+    public Uni<List<NoticeView>> forTenants(UUID[] tenantIds) {
+        return list("WHERE n.tenant_id = ANY($1)", Tuple.of(tenantIds));
+    }
+
     private Uni<List<NoticeView>> list(String where, Tuple args) {
         return pool.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
                 + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.recorded_by FROM notice n "
