@@ -1,0 +1,104 @@
+package io.metalgate.bench;
+
+import io.metalgate.conductor.BulkPlans;
+import io.metalgate.conductor.GateFacts;
+import io.metalgate.gate.Action;
+import io.metalgate.gate.Facts;
+import io.metalgate.gate.Gate;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import jakarta.inject.Inject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A bulk erase plan over 60,000 machines of 2,000 tenants (LeaseWeb's fleet size), facts loaded from
+ * PostgreSQL: end to end (select, load facts, decide, store the plan, audit it per tenant, chain the
+ * entries), and its parts. Target: < 2 s end to end, < 200 ms for the pure decisions.
+ *
+ * <p>The default size is 100 tenants (3,000 machines): at 2,000 tenants (-Dbench.tenants=2000) the end-to-end
+ * plan did not finish within 10 minutes on the CI machine (docs/benchmarks.md) — the target is not met yet.
+ */
+@Tag("bench")
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class BulkPlanBench {
+
+    static final int TENANTS = Integer.getInteger("bench.tenants", 100);
+
+    @Inject
+    BulkPlans plans;
+    @Inject
+    GateFacts gateFacts;
+
+    @Test
+    void bulkErasePlanOver60000Machines() throws Throwable {
+        List<UUID> ids = seed();
+        List<String> endToEnd = new ArrayList<>();
+        List<String> load = new ArrayList<>();
+        List<String> decide = new ArrayList<>();
+        int refused = 0;
+        for (int round = 0; round < Integer.getInteger("bench.rounds", 3); round++) {
+            long t0 = System.nanoTime();
+            BulkPlans.Plan plan = VertxContextSupport.subscribeAndAwait(() -> plans.plan(Action.ERASE,
+                    new BulkPlans.Selector(null, null, ids), "benchmark", "bench-operator"));
+            endToEnd.add(String.format("%.0f", (System.nanoTime() - t0) / 1e6));
+            refused = plan.refused();
+            long t1 = System.nanoTime();
+            List<Facts> facts = VertxContextSupport.subscribeAndAwait(() -> gateFacts.forMachines(ids, "bench-operator"));
+            load.add(String.format("%.0f", (System.nanoTime() - t1) / 1e6));
+            long t2 = System.nanoTime();
+            Instant now = Instant.now();
+            for (Facts f : facts) {
+                Gate.decide(Action.ERASE, f, gateFacts.policy(), now);
+            }
+            decide.add(String.format("%.0f", (System.nanoTime() - t2) / 1e6));
+        }
+        String line = String.format("%s bulk-plan machines=%d refused=%d end-to-end-ms=%s load-facts-ms=%s decide-ms=%s%n", Instant.now(),
+                ids.size(), refused, endToEnd, load, decide);
+        System.out.print(line);
+        Files.writeString(Path.of("target", "bench-results.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** 2,000 tenants, each with one terminated lease of 30 retained machines, a delivered notice; 5 % under a hold. */
+    private static List<UUID> seed() throws Exception {
+        try (Connection c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement()) {
+            st.execute("INSERT INTO tenant (id, name, created_at, updated_at) SELECT gen_random_uuid(), 'bench-t-' || g, now(), now() "
+                    + "FROM generate_series(1, " + TENANTS + ") g");
+            st.execute("INSERT INTO lease (id, tenant_id, external_ref, state, created_at, updated_at, terminated_at) "
+                    + "SELECT gen_random_uuid(), id, 'bench-l-' || name, 'TERMINATED', now(), now(), now() - interval '40 days' "
+                    + "FROM tenant WHERE name LIKE 'bench-t-%'");
+            st.execute("INSERT INTO machine (id, name, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, lifecycle_state, "
+                    + "created_at, updated_at) SELECT gen_random_uuid(), 'bench-m-' || lpad(g::text, 5, '0'), 'IPMI', 'bench-' || g, 623, "
+                    + "'ADMIN', 'v1:none', 'RETAINED', now(), now() FROM generate_series(1, " + TENANTS * 30 + ") g");
+            st.execute("INSERT INTO lease_machine (lease_id, machine_id) SELECT l.id, m.id FROM machine m "
+                    + "JOIN lease l ON l.external_ref = 'bench-l-bench-t-' || ((substr(m.name, 9)::int - 1) / 30 + 1) "
+                    + "WHERE m.name LIKE 'bench-m-%'");
+            st.execute("INSERT INTO notice (id, kind, tenant_id, lease_id, created_by, created_at) SELECT gen_random_uuid(), "
+                    + "'TERMINATION', l.tenant_id, l.id, 'bench', now() - interval '30 days' FROM lease l WHERE l.external_ref LIKE 'bench-l-%'");
+            st.execute("INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by) SELECT gen_random_uuid(), n.id, "
+                    + "'EMAIL', 'DELIVERED', '250 OK', now() - interval '20 days', 'bench' FROM notice n WHERE n.created_by = 'bench'");
+            st.execute("INSERT INTO hold (id, kind, scope, tenant_id, reason, placed_by, placed_at) SELECT gen_random_uuid(), "
+                    + "'PRESERVATION_REQUEST', 'TENANT', id, 'bench', 'bench', now() FROM tenant WHERE name LIKE 'bench-t-%' "
+                    + "AND substr(name, 9)::int % 20 = 0");
+            st.execute("ANALYZE");
+            List<UUID> ids = new ArrayList<>();
+            try (var rs = st.executeQuery("SELECT id FROM machine WHERE name LIKE 'bench-m-%' ORDER BY name")) {
+                while (rs.next()) {
+                    ids.add(rs.getObject(1, UUID.class));
+                }
+            }
+            return ids;
+        }
+    }
+}
