@@ -76,8 +76,27 @@ public class Approvals {
                 .chain(audit::sequenced).chain(() -> get(id));
     }
 
-    /** Approves or rejects; the approver must not be the requester and must hold the approver role. */
+    /**
+     * Approves or rejects; the approver must not be the requester and must hold the approver role. A
+     * refused attempt is audited before it is answered.
+     */
     public Uni<RequestView> decide(UUID id, boolean approve, String reason, String approver, Set<String> roles) {
+        return decideStep(id, approve, reason, approver, roles).onFailure(ApiException.class).call(e -> {
+            ApiException refused = (ApiException) e;
+            if (refused.problem().status() == 404) {
+                return Uni.createFrom().voidItem();
+            }
+            return get(id).chain(req -> {
+                Map<String, Object> payload = new LinkedHashMap<>();
+                payload.put("requestId", id.toString());
+                payload.put("decision", approve ? "APPROVE" : "REJECT");
+                payload.put("refusal", refused.problem().detail());
+                return audit.append(approver, "action.approval-refused", "machine:" + req.machineId(), payload);
+            });
+        });
+    }
+
+    private Uni<RequestView> decideStep(UUID id, boolean approve, String reason, String approver, Set<String> roles) {
         return get(id).chain(req -> {
             if (req.requestedBy().equals(approver)) {
                 throw new ApiException(Problem.of(409, "self-approval", "Own request",

@@ -95,8 +95,20 @@ public class HoldService {
      * Release: the first person asks (with a reason), a second, different person confirms; one of the
      * two must hold the legal role. Each step is audited.
      */
-    @WithTransaction
+    /** {@link #releaseStep}; a refused attempt (two-person rule) is audited before it is answered. */
     public Uni<HoldView> release(UUID id, String reason, String actor, boolean actorIsLegal) {
+        return releaseStep(id, reason, actor, actorIsLegal).onFailure(ApiException.class).call(e -> {
+            ApiException refused = (ApiException) e;
+            if (!refused.problem().type().endsWith("two-person-rule")) {
+                return Uni.createFrom().voidItem();
+            }
+            return Hold.<Hold>findById(id).chain(h -> audit.append(actor, "hold.release-refused", "tenant:" + h.tenantId,
+                    Map.of("holdId", id.toString(), "reason", reason, "refusal", refused.problem().detail())));
+        });
+    }
+
+    @WithTransaction
+    Uni<HoldView> releaseStep(UUID id, String reason, String actor, boolean actorIsLegal) {
         return Hold.<Hold>findById(id).chain(found -> {
             if (found == null) {
                 throw ApiException.notFound("hold", id);

@@ -103,7 +103,8 @@ class ActionApiTest {
         }
         org.junit.jupiter.api.Assertions.assertEquals(List.of("tenant.created", "machine.enrolled", "lease.created", "lease.transitioned",
                 "gate.decided", "gate.decided", "lease.transitioned", "gate.decided", "machine.transitioned", "gate.decided",
-                "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "hold.placed", "gate.decided",
+                "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
+                "gate.decided",
                 "hold.release-requested", "hold.released", "gate.decided", "machine.transitioned"), actions);
         String html = as("legal").accept("text/html").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200)
                 .contentType("text/html").extract().asString();
@@ -121,6 +122,8 @@ class ActionApiTest {
         sql("UPDATE action_request SET expires_at = now() - interval '1 hour' WHERE id = ?::uuid", r2);
         as("approver").body(Map.of()).post("/api/action-requests/" + r2 + "/approve").then().statusCode(409)
                 .body("detail", org.hamcrest.Matchers.containsString("expired"));
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "action.approval-refused").get("/api/audit").then()
+                .body("items.size()", equalTo(1)).body("items[0].actor", equalTo("test-approver"));
         operator().post("/api/machines/" + machine + "/actions/detonate").then().statusCode(400).body("errors.field", hasItem("action"));
         operator().post("/api/machines/00000000-0000-0000-0000-000000000000/actions/erase").then().statusCode(404);
         as("viewer").post("/api/machines/" + machine + "/actions/erase").then().statusCode(403);

@@ -51,7 +51,8 @@ class HoldApiTest {
         counsel.body(Map.of("reason", "twice")).post("/api/holds/" + id + "/release").then().statusCode(409);
 
         admin().queryParam("subject", "tenant:" + tenant).get("/api/audit").then()
-                .body("items.action", contains("tenant.created", "hold.placed", "hold.release-requested", "hold.released"));
+                .body("items.action", contains("tenant.created", "hold.placed", "hold.release-requested", "hold.release-refused",
+                        "hold.release-refused", "hold.released"));
         operator().queryParam("tenantId", tenant).queryParam("active", false).get("/api/holds").then()
                 .body("id", contains(id));
     }
