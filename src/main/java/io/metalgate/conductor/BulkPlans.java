@@ -79,13 +79,22 @@ public class BulkPlans {
             return evaluate(action, ids, person, List.of()).chain(ev -> {
                 UUID id = UUID.randomUUID();
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                // The whole plan once (subject bulk:<id>); per tenant only what concerns it, so no entry
+                // grows with the size of the fleet times the number of tenants.
+                Map<String, Object> whole = new LinkedHashMap<>();
+                whole.put("planId", id.toString());
+                whole.put("action", action.name());
+                whole.put("selector", selector);
+                whole.put("reason", reason);
+                whole.put("fingerprint", ev.fingerprint());
+                whole.put("blastRadius", ev.radius());
                 Map<String, Object> payload = new LinkedHashMap<>();
                 payload.put("planId", id.toString());
                 payload.put("action", action.name());
-                payload.put("selector", selector);
                 payload.put("reason", reason);
                 payload.put("fingerprint", ev.fingerprint());
-                payload.put("blastRadius", ev.radius());
+                payload.put("machines", ev.radius().machines());
+                payload.put("tenants", ev.radius().tenants());
                 return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                         "INSERT INTO bulk_plan (id, action, selector, machine_ids, fingerprint, requested_by, reason, created_at, status) "
                                 + "VALUES (:id, :a, :sel, :ids, :fp, :by, :r, :at, 'PLANNED')")
@@ -93,6 +102,7 @@ public class BulkPlans {
                         .setParameter("ids", ids.toArray(new UUID[0]))
                         .setParameter("fp", ev.fingerprint()).setParameter("by", person).setParameter("r", reason)
                         .setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate())
+                        .chain(() -> audit.record(person, "bulk.planned", "bulk:" + id, whole))
                         .chain(() -> auditPerTenant(person, "bulk.planned", ids, ev, payload)))
                         .chain(audit::sequenced)
                         .map(v -> view(id, action, person, now, "PLANNED", ids, ev, List.of()));
