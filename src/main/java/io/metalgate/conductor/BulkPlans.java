@@ -204,7 +204,7 @@ public class BulkPlans {
 
     private Uni<List<UUID>> select(Selector s) {
         if (s.machineIds() != null && !s.machineIds().isEmpty()) {
-            return pool.preparedQuery("SELECT id FROM machine WHERE id = ANY($1) ORDER BY name")
+            return pool.preparedQuery("SELECT m.id FROM unnest($1::uuid[]) AS sel(id) JOIN machine m ON m.id = sel.id ORDER BY m.name")
                     .execute(Tuple.of(s.machineIds().toArray(new UUID[0]))).map(BulkPlans::ids);
         }
         if (s.leaseId() != null) {
@@ -296,7 +296,7 @@ public class BulkPlans {
     /** A plan's audit entries go under every tenant it touches and under the plan. */
     private Uni<Void> auditUnder(String actor, String action, List<UUID> ids, Map<String, Object> payload) {
         return pool.preparedQuery("SELECT DISTINCT l.tenant_id FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id "
-                + "WHERE lm.machine_id = ANY($1)").execute(Tuple.of(ids.toArray(new UUID[0]))).chain(rows -> {
+                + "JOIN unnest($1::uuid[]) AS sel(id) ON sel.id = lm.machine_id").execute(Tuple.of(ids.toArray(new UUID[0]))).chain(rows -> {
                     List<String> subjects = new ArrayList<>();
                     rows.forEach(r -> subjects.add("tenant:" + r.getUUID(0)));
                     if (subjects.isEmpty()) {

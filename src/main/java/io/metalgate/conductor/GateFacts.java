@@ -60,8 +60,8 @@ public class GateFacts {
     public Uni<List<Facts>> forMachines(List<UUID> machineIds, String requester) {
         UUID[] ids = machineIds.toArray(new UUID[0]);
         return pool.preparedQuery("SELECT m.id, m.lifecycle_state, l.id AS lease_id, l.tenant_id, l.state AS lease_state, "
-                + "l.terminated_at FROM machine m LEFT JOIN lease_machine lm ON lm.machine_id = m.id "
-                + "LEFT JOIN lease l ON l.id = lm.lease_id WHERE m.id = ANY($1)").execute(Tuple.of(ids)).chain(rows -> {
+                + "l.terminated_at FROM unnest($1::uuid[]) AS sel(id) JOIN machine m ON m.id = sel.id "
+                + "LEFT JOIN lease_machine lm ON lm.machine_id = m.id LEFT JOIN lease l ON l.id = lm.lease_id").execute(Tuple.of(ids)).chain(rows -> {
                     Map<UUID, Row> byId = new HashMap<>();
                     Set<UUID> tenants = new LinkedHashSet<>();
                     for (Row r : rows) {
@@ -75,7 +75,8 @@ public class GateFacts {
                             + "WHERE released_at IS NULL AND scope <> 'MACHINES' AND tenant_id = ANY($1) ORDER BY placed_at")
                             .execute(Tuple.of(tenantIds));
                     Uni<RowSet<Row>> machineHolds = pool.preparedQuery("SELECT h.id, h.kind, h.placed_at, hm.machine_id FROM hold h "
-                            + "JOIN hold_machine hm ON hm.hold_id = h.id WHERE h.released_at IS NULL AND hm.machine_id = ANY($1) "
+                            + "JOIN hold_machine hm ON hm.hold_id = h.id JOIN unnest($1::uuid[]) AS sel(id) ON sel.id = hm.machine_id "
+                            + "WHERE h.released_at IS NULL "
                             + "ORDER BY h.placed_at").execute(Tuple.of(ids));
                     Uni<List<NoticeService.NoticeView>> noticeViews = tenants.isEmpty() ? Uni.createFrom().item(List.of())
                             : notices.forTenants(tenantIds);
