@@ -98,13 +98,7 @@ public class Approvals {
 
     private Uni<RequestView> decideStep(UUID id, boolean approve, String reason, String approver, Set<String> roles) {
         return get(id).chain(req -> {
-            if (req.requestedBy().equals(approver)) {
-                throw new ApiException(Problem.of(409, "self-approval", "Own request",
-                        approver + " requested this; someone else must " + (approve ? "approve" : "reject") + " it"));
-            }
-            if (!roles.contains(Gate.APPROVER_ROLE)) {
-                throw new ApiException(Problem.of(403, "forbidden", "Forbidden", "approving needs the approver role"));
-            }
+            ApproverRule.check(req.requestedBy(), approver, roles, "request", approve ? "approve" : "reject");
             if (req.expired()) {
                 throw ApiException.conflict("request " + id + " expired at " + req.expiresAt() + "; ask again", "id");
             }

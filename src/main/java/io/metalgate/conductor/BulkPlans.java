@@ -112,12 +112,7 @@ public class BulkPlans {
 
     public Uni<Plan> approve(UUID planId, String approver, Set<String> roles) {
         return load(planId).chain(p -> {
-            if (p.requestedBy().equals(approver)) {
-                throw new ApiException(Problem.of(409, "self-approval", "Own plan", approver + " made this plan; someone else must approve it"));
-            }
-            if (!roles.contains(Gate.APPROVER_ROLE)) {
-                throw new ApiException(Problem.of(403, "forbidden", "Forbidden", "approving needs the approver role"));
-            }
+            ApproverRule.check(p.requestedBy(), approver, roles, "plan", "approve");
             if (p.approvers().contains(approver)) {
                 throw ApiException.conflict(approver + " has already approved plan " + planId, "id");
             }
