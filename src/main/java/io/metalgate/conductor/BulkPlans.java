@@ -1,14 +1,18 @@
 package io.metalgate.conductor;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.metalgate.evidence.AuditHashes;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.gate.Action;
+import io.metalgate.machine.BmcProtocol;
+import io.metalgate.machine.LifecycleState;
 import io.metalgate.gate.Decision;
 import io.metalgate.gate.Facts;
 import io.metalgate.gate.Gate;
+import io.metalgate.gate.Policy;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -17,6 +21,7 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -41,7 +46,15 @@ import java.util.UUID;
 @ApplicationScoped
 public class BulkPlans {
 
-    public record Selector(UUID tenantId, UUID leaseId, List<UUID> machineIds) {
+    /**
+     * Which machines a plan covers: exactly one of a tenant's leased machines, a lease's, a list of ids,
+     * or a query (the filters of the machine listing).
+     */
+    public record Selector(UUID tenantId, UUID leaseId, List<UUID> machineIds, MachineQuery query) {
+    }
+
+    /** Filters as in {@code GET /api/machines}; null means any. {@code name} matches a part of the name. */
+    public record MachineQuery(String name, String rack, LifecycleState state, BmcProtocol protocol, Boolean maintenance) {
     }
 
     public record MachineDecision(UUID machineId, boolean allowed, List<Decision.Reason> reasons) {
@@ -53,11 +66,44 @@ public class BulkPlans {
     public record BlastRadius(int machines, int tenants, List<TenantRadius> perTenant) {
     }
 
+    /** Machines that share an outcome: allowed or not, and the same reason codes. */
+    public record Outcome(boolean allowed, List<Decision.Code> reasons, int machines) {
+    }
+
+    /**
+     * A plan as answered: the summary ({@code outcomes} grouped by reason codes) and, unless only the
+     * summary was asked for, every machine's decision with its reasons.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Plan(UUID id, Action action, String requestedBy, Instant createdAt, String status, String fingerprint, int allowed,
-            int refused, BlastRadius blastRadius, List<String> approvers, List<MachineDecision> decisions) {
+            int refused, BlastRadius blastRadius, List<String> approvers, List<Outcome> outcomes, List<MachineDecision> decisions) {
+
+        /** The same plan without the per-machine decisions (60,000 of them are tens of megabytes of JSON). */
+        public Plan summary() {
+            return new Plan(id, action, requestedBy, createdAt, status, fingerprint, allowed, refused, blastRadius, approvers, outcomes, null);
+        }
     }
 
     private record Evaluation(List<Facts> facts, List<Decision> decisions, BlastRadius radius, String fingerprint) {
+    }
+
+    private static final Logger LOG = Logger.getLogger(BulkPlans.class);
+
+    /** Milliseconds spent in each stage of making a plan, logged at DEBUG (see docs/benchmarks.md). */
+    static final class Stages {
+        private long last = System.nanoTime();
+        private final StringBuilder text = new StringBuilder();
+
+        void mark(String stage) {
+            long now = System.nanoTime();
+            text.append(text.isEmpty() ? "" : ", ").append(stage).append('=').append((now - last) / 1_000_000).append("ms");
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return text.toString();
+        }
     }
 
     @Inject
@@ -72,11 +118,13 @@ public class BulkPlans {
     ActionService actions;
 
     public Uni<Plan> plan(Action action, Selector selector, String reason, String person) {
+        Stages stages = new Stages();
         return select(selector).chain(ids -> {
             if (ids.isEmpty()) {
                 throw ApiException.badRequest("selector", "selects no machines");
             }
-            return evaluate(action, ids, person, List.of()).chain(ev -> {
+            stages.mark("select");
+            return evaluate(action, ids, person, List.of(), stages).chain(ev -> {
                 UUID id = UUID.randomUUID();
                 Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 // The whole plan once (subject bulk:<id>); per tenant only what concerns it, so no entry
@@ -84,7 +132,7 @@ public class BulkPlans {
                 Map<String, Object> whole = new LinkedHashMap<>();
                 whole.put("planId", id.toString());
                 whole.put("action", action.name());
-                whole.put("selector", selector);
+                whole.put("selector", selectorEvidence(selector));
                 whole.put("reason", reason);
                 whole.put("fingerprint", ev.fingerprint());
                 whole.put("blastRadius", ev.radius());
@@ -98,14 +146,22 @@ public class BulkPlans {
                 return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                         "INSERT INTO bulk_plan (id, action, selector, machine_ids, fingerprint, requested_by, reason, created_at, status) "
                                 + "VALUES (:id, :a, :sel, :ids, :fp, :by, :r, :at, 'PLANNED')")
-                        .setParameter("id", id).setParameter("a", action.name()).setParameter("sel", audit.canonical(selector))
+                        .setParameter("id", id).setParameter("a", action.name()).setParameter("sel", audit.canonical(selectorEvidence(selector)))
                         .setParameter("ids", ids.toArray(new UUID[0]))
                         .setParameter("fp", ev.fingerprint()).setParameter("by", person).setParameter("r", reason)
                         .setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate())
+                        .invoke(() -> stages.mark("store"))
                         .chain(() -> audit.record(person, "bulk.planned", "bulk:" + id, whole))
-                        .chain(() -> auditPerTenant(person, "bulk.planned", ids, ev, payload)))
+                        .chain(() -> auditPerTenant(person, "bulk.planned", ids, ev, payload))
+                        .invoke(() -> stages.mark("audit")))
+                        .invoke(() -> stages.mark("commit"))
                         .chain(audit::sequenced)
-                        .map(v -> view(id, action, person, now, "PLANNED", ids, ev, List.of()));
+                        .invoke(() -> stages.mark("chain"))
+                        .map(v -> view(id, action, person, now, "PLANNED", ids, ev, List.of()))
+                        .invoke(() -> {
+                            stages.mark("view");
+                            LOG.debugf("bulk plan %s over %d machines: %s", id, ids.size(), stages);
+                        });
             });
         });
     }
@@ -150,15 +206,15 @@ public class BulkPlans {
                                         + planId + " may be acted on: " + summary(ev.decisions())));
                             });
                 }
-                List<UUID> go = new ArrayList<>();
+                List<Integer> go = new ArrayList<>();
                 for (int i = 0; i < p.ids().size(); i++) {
                     if (ev.decisions().get(i).allowed()) {
-                        go.add(p.ids().get(i));
+                        go.add(i);
                     }
                 }
                 return Multi.createFrom().iterable(go)
-                        .onItem().transformToUniAndConcatenate(m -> actions.executeDecided(m, p.action(), ev.facts().get(p.ids().indexOf(m)),
-                                ev.decisions().get(p.ids().indexOf(m)), person))
+                        .onItem().transformToUniAndConcatenate(i -> actions.executeDecided(p.ids().get(i), p.action(), ev.facts().get(i),
+                                ev.decisions().get(i), person))
                         .collect().asList()
                         .chain(x -> Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                                 "UPDATE bulk_plan SET status = 'EXECUTED' WHERE id = :id").setParameter("id", planId).executeUpdate())))
@@ -198,6 +254,11 @@ public class BulkPlans {
     }
 
     private Uni<List<UUID>> select(Selector s) {
+        int named = (s.tenantId() != null ? 1 : 0) + (s.leaseId() != null ? 1 : 0) + (s.machineIds() != null && !s.machineIds().isEmpty() ? 1 : 0)
+                + (s.query() != null ? 1 : 0);
+        if (named > 1) {
+            throw ApiException.badRequest("selector", "name exactly one of tenantId, leaseId, machineIds, query (got " + named + ")");
+        }
         if (s.machineIds() != null && !s.machineIds().isEmpty()) {
             return pool.preparedQuery("SELECT m.id FROM unnest($1::uuid[]) AS sel(id) JOIN machine m ON m.id = sel.id ORDER BY m.name")
                     .execute(Tuple.of(s.machineIds().toArray(new UUID[0]))).map(BulkPlans::ids);
@@ -210,7 +271,37 @@ public class BulkPlans {
             return pool.preparedQuery("SELECT m.id FROM lease l JOIN lease_machine lm ON lm.lease_id = l.id JOIN machine m "
                     + "ON m.id = lm.machine_id WHERE l.tenant_id = $1 ORDER BY m.name").execute(Tuple.of(s.tenantId())).map(BulkPlans::ids);
         }
-        throw ApiException.badRequest("selector", "name a tenantId, leaseId or machineIds");
+        if (s.query() != null) {
+            MachineQuery q = s.query();
+            List<String> where = new ArrayList<>();
+            List<Object> params = new ArrayList<>();
+            if (q.name() != null) {
+                params.add("%" + q.name().toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%");
+                where.add("lower(name) LIKE $" + params.size());
+            }
+            if (q.rack() != null) {
+                params.add(q.rack());
+                where.add("rack = $" + params.size());
+            }
+            if (q.state() != null) {
+                params.add(q.state().name());
+                where.add("lifecycle_state = $" + params.size());
+            }
+            if (q.protocol() != null) {
+                params.add(q.protocol().name());
+                where.add("bmc_protocol = $" + params.size());
+            }
+            if (q.maintenance() != null) {
+                params.add(q.maintenance());
+                where.add("maintenance = $" + params.size());
+            }
+            if (where.isEmpty()) {
+                throw ApiException.badRequest("selector.query", "name at least one filter (name, rack, state, protocol, maintenance)");
+            }
+            return pool.preparedQuery("SELECT id FROM machine WHERE " + String.join(" AND ", where) + " ORDER BY name")
+                    .execute(Tuple.from(params)).map(BulkPlans::ids);
+        }
+        throw ApiException.badRequest("selector", "name a tenantId, leaseId, machineIds or query");
     }
 
     private static List<UUID> ids(io.vertx.mutiny.sqlclient.RowSet<Row> rows) {
@@ -221,12 +312,18 @@ public class BulkPlans {
 
     /** Facts of every machine, the blast radius put into each, and one decision per machine. */
     private Uni<Evaluation> evaluate(Action action, List<UUID> ids, String requester, List<Facts.ApprovalFact> approvals) {
+        return evaluate(action, ids, requester, approvals, new Stages());
+    }
+
+    private Uni<Evaluation> evaluate(Action action, List<UUID> ids, String requester, List<Facts.ApprovalFact> approvals, Stages stages) {
         return gateFacts.forMachines(ids, requester).invoke(base -> {
+            stages.mark("facts");
             if (base.size() != ids.size()) {
                 throw new ApiException(Problem.of(409, "stale-plan", "Stale plan", (ids.size() - base.size())
                         + " machine(s) of the plan no longer exist; make a new plan"));
             }
         }).chain(base -> fleetSizes(base).map(fleet -> {
+                    stages.mark("fleet");
                     Map<String, Integer> perTenant = new TreeMap<>();
                     base.forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
                     List<TenantRadius> radius = perTenant.entrySet().stream().map(e -> {
@@ -234,22 +331,23 @@ public class BulkPlans {
                         return new TenantRadius(e.getKey(), e.getValue(), size, size == 0 ? 0 : (double) e.getValue() / size);
                     }).toList();
                     Instant now = Instant.now();
-                    List<Facts> facts = new ArrayList<>();
-                    List<Decision> decisions = new ArrayList<>();
-                    StringBuilder fp = new StringBuilder();
+                    Policy policy = gateFacts.policy();
+                    List<Facts> facts = new ArrayList<>(base.size());
+                    List<Decision> decisions = new ArrayList<>(base.size());
+                    FactsFingerprint fingerprint = new FactsFingerprint();
                     for (Facts f : base) {
                         String tenant = f.lease().map(Facts.LeaseFacts::tenantId).orElse(null);
                         Facts withBulk = new Facts(f.machine(), f.lease(), f.holds(), f.notices(), f.request(), approvals,
                                 new Facts.BulkFacts(ids.size(), tenant == null ? 1 : perTenant.get(tenant),
                                         tenant == null ? 1 : fleet.getOrDefault(tenant, 1)));
                         facts.add(withBulk);
-                        decisions.add(Gate.decide(action, withBulk, gateFacts.policy(), now));
-                        // the fingerprint covers what a plan stands on: machine, lease, holds, notices
-                        fp.append(audit.canonical(Map.of("machine", f.machine(), "lease", f.lease().orElse(null) == null ? "none" : f.lease().get(),
-                                "holds", f.holds(), "notices", f.notices())));
+                        decisions.add(Gate.decide(action, withBulk, policy, now));
                     }
-                    return new Evaluation(facts, decisions, new BlastRadius(ids.size(), perTenant.size(), radius),
-                            AuditHashes.sha256Hex(fp.toString()));
+                    stages.mark("decide");
+                    // the fingerprint covers what a plan stands on (not the approvals, which it gathers)
+                    base.forEach(fingerprint::add);
+                    stages.mark("fingerprint");
+                    return new Evaluation(facts, decisions, new BlastRadius(ids.size(), perTenant.size(), radius), fingerprint.hex());
                 }));
     }
 
@@ -278,14 +376,14 @@ public class BulkPlans {
                     .orElse("bulk:" + common.get("planId"));
             byTenant.computeIfAbsent(tenant, k -> new ArrayList<>()).add(i);
         }
-        Uni<Void> chain = Uni.createFrom().voidItem();
+        List<AuditLog.Subject> entries = new ArrayList<>(byTenant.size());
         for (var e : byTenant.entrySet()) {
             Map<String, Object> payload = new LinkedHashMap<>(common);
-            payload.put("decisions", decisionsPayload(e.getValue().stream().map(ids::get).toList(),
+            payload.put("outcomes", decisionsPayload(e.getValue().stream().map(ids::get).toList(),
                     e.getValue().stream().map(ev.decisions()::get).toList()));
-            chain = chain.chain(() -> audit.record(actor, action, e.getKey(), payload));
+            entries.add(new AuditLog.Subject(e.getKey(), payload));
         }
-        return chain;
+        return audit.recordAll(actor, action, entries);
     }
 
     /** A plan's audit entries go under every tenant it touches and under the plan. */
@@ -297,23 +395,57 @@ public class BulkPlans {
                     if (subjects.isEmpty()) {
                         subjects.add("bulk:" + payload.get("planId"));
                     }
-                    Uni<Void> chain = Uni.createFrom().voidItem();
-                    for (String s : subjects) {
-                        chain = chain.chain(() -> audit.record(actor, action, s, payload));
-                    }
-                    return chain;
+                    return audit.recordAll(actor, action, subjects.stream().map(s -> new AuditLog.Subject(s, payload)).toList());
                 });
     }
 
-    private static List<Map<String, Object>> decisionsPayload(List<UUID> ids, List<Decision> decisions) {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (int i = 0; i < ids.size(); i++) {
-            Map<String, Object> d = new LinkedHashMap<>();
-            d.put("machineId", ids.get(i).toString());
-            d.put("allowed", decisions.get(i).allowed());
-            d.put("reasons", decisions.get(i).reasons().stream().map(r -> r.code().name()).toList());
-            out.add(d);
+    /**
+     * The selector as recorded: a tenant or lease as given; a list of machine ids by its count and the
+     * SHA-256 of the ids (one per line, in the given order) — the ids themselves are in the plan's
+     * per-tenant entries, and 60,000 of them need not be written twice.
+     */
+    static Map<String, Object> selectorEvidence(Selector s) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (s.tenantId() != null) {
+            out.put("tenantId", s.tenantId().toString());
         }
+        if (s.leaseId() != null) {
+            out.put("leaseId", s.leaseId().toString());
+        }
+        if (s.query() != null) {
+            out.put("query", s.query());
+        }
+        if (s.machineIds() != null && !s.machineIds().isEmpty()) {
+            StringBuilder joined = new StringBuilder(s.machineIds().size() * 37);
+            s.machineIds().forEach(id -> joined.append(id).append('\n'));
+            out.put("machineIdCount", s.machineIds().size());
+            out.put("machineIdsSha256", AuditHashes.sha256Hex(joined.toString()));
+        }
+        return out;
+    }
+
+    /**
+     * A tenant's decisions grouped by outcome: {@code [{"allowed", "reasons": [codes], "machines": [ids]}]}.
+     * Machines of one tenant mostly share an outcome, so this is about one id per machine instead of a
+     * whole decision object per machine (a plan over 60,000 machines would write 9 MB of audit payload).
+     */
+    static List<Map<String, Object>> decisionsPayload(List<UUID> ids, List<Decision> decisions) {
+        Map<List<String>, List<String>> machinesByOutcome = new LinkedHashMap<>();
+        for (int i = 0; i < ids.size(); i++) {
+            Decision d = decisions.get(i);
+            List<String> outcome = new ArrayList<>();
+            outcome.add(d.allowed() ? "allowed" : "refused");
+            d.reasons().forEach(r -> outcome.add(r.code().name()));
+            machinesByOutcome.computeIfAbsent(outcome, k -> new ArrayList<>()).add(ids.get(i).toString());
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        machinesByOutcome.forEach((outcome, machines) -> {
+            Map<String, Object> group = new LinkedHashMap<>();
+            group.put("allowed", outcome.get(0).equals("allowed"));
+            group.put("reasons", outcome.subList(1, outcome.size()));
+            group.put("machines", machines);
+            out.add(group);
+        });
         return out;
     }
 
@@ -330,8 +462,17 @@ public class BulkPlans {
             decisions.add(new MachineDecision(ids.get(i), ev.decisions().get(i).allowed(), ev.decisions().get(i).reasons()));
         }
         int allowed = (int) decisions.stream().filter(MachineDecision::allowed).count();
+        Map<List<Decision.Code>, int[]> counts = new LinkedHashMap<>();
+        Map<List<Decision.Code>, Boolean> allowedBy = new HashMap<>();
+        for (MachineDecision d : decisions) {
+            List<Decision.Code> codes = d.reasons().stream().map(Decision.Reason::code).toList();
+            counts.computeIfAbsent(codes, k -> new int[1])[0]++;
+            allowedBy.put(codes, d.allowed());
+        }
+        List<Outcome> outcomes = new ArrayList<>();
+        counts.forEach((codes, n) -> outcomes.add(new Outcome(allowedBy.get(codes), codes, n[0])));
         return new Plan(id, action, requester, createdAt, status, ev.fingerprint(), allowed, decisions.size() - allowed, ev.radius(),
-                approvers, decisions);
+                approvers, outcomes, decisions);
     }
 
 }

@@ -2,6 +2,8 @@ package io.metalgate.conductor;
 
 import io.metalgate.common.QueryParams;
 import io.metalgate.gate.Action;
+import io.metalgate.machine.BmcProtocol;
+import io.metalgate.machine.LifecycleState;
 import io.metalgate.security.Actors;
 import io.metalgate.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
@@ -17,6 +19,7 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -24,6 +27,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** {@code /api/bulk}: plan a bulk action, approve the plan, execute it by its id. */
@@ -33,7 +37,16 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "gate")
 public class BulkResource {
 
-    public record SelectorBody(UUID tenantId, UUID leaseId, @Size(max = 100000) List<@NotNull UUID> machineIds) {
+    public record SelectorBody(UUID tenantId, UUID leaseId, @Size(max = 100000) List<@NotNull UUID> machineIds, @Valid QueryBody query) {
+    }
+
+    /** The filters of {@code GET /api/machines}; {@code name} matches a part of the name. */
+    public record QueryBody(@Size(max = 200) String name, @Size(max = 100) String rack, String state, String protocol, Boolean maintenance) {
+
+        BulkPlans.MachineQuery toQuery() {
+            return new BulkPlans.MachineQuery(name, rack, QueryParams.enumValue(LifecycleState.class, state, "selector.query.state"),
+                    QueryParams.enumValue(BmcProtocol.class, protocol, "selector.query.protocol"), maintenance);
+        }
     }
 
     public record PlanBody(@NotNull @Valid SelectorBody selector, @NotBlank @Size(max = 2000) String reason) {
@@ -48,18 +61,21 @@ public class BulkResource {
     @Path("/{action}")
     @RolesAllowed(Roles.OPERATOR)
     @Operation(summary = "Plan a bulk action: per-machine decisions and the blast radius")
-    public Uni<Response> plan(@PathParam("action") String actionParam, @Valid @NotNull PlanBody body) {
+    public Uni<Response> plan(@PathParam("action") String actionParam, @Valid @NotNull PlanBody body,
+            @Parameter(description = "answer only the summary (outcomes, blast radius), not each machine's decision")
+            @QueryParam("summary") boolean summary) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
         var s = body.selector();
-        return plans.plan(action, new BulkPlans.Selector(s.tenantId(), s.leaseId(), s.machineIds()), body.reason(), Actors.person(identity))
-                .map(p -> Response.created(URI.create("/api/bulk/plans/" + p.id())).entity(p).build());
+        return plans.plan(action, new BulkPlans.Selector(s.tenantId(), s.leaseId(), s.machineIds(),
+                s.query() == null ? null : s.query().toQuery()), body.reason(), Actors.person(identity))
+                .map(p -> Response.created(URI.create("/api/bulk/plans/" + p.id())).entity(summary ? p.summary() : p).build());
     }
 
     @GET
     @Path("/plans/{id}")
     @RolesAllowed(Roles.VIEWER)
-    public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id) {
-        return plans.get(id, Actors.person(identity));
+    public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id, @QueryParam("summary") boolean summary) {
+        return plans.get(id, Actors.person(identity)).map(p -> summary ? p.summary() : p);
     }
 
     @POST

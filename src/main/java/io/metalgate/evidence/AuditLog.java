@@ -44,6 +44,36 @@ public class AuditLog {
                 .replaceWithVoid();
     }
 
+    /** One entry of {@link #recordAll}: what was done to which subject, with its payload. */
+    public record Subject(String subject, Object payload) {
+    }
+
+    /**
+     * Records many entries by one actor and action in the current transaction with a single statement
+     * (a bulk plan writes one per tenant: 2,000 round trips would dominate the plan). Entries keep the
+     * order of {@code entries} in the chain.
+     */
+    public Uni<Void> recordAll(String actor, String action, java.util.List<Subject> entries) {
+        if (entries.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        String[] subjects = new String[entries.size()];
+        String[] payloads = new String[entries.size()];
+        for (int i = 0; i < subjects.length; i++) {
+            subjects[i] = entries.get(i).subject();
+            payloads[i] = canonical(entries.get(i).payload());
+        }
+        return Panache.getSession().chain(session -> session
+                .createNativeQuery("INSERT INTO audit_pending (occurred_at, actor, action, subject, payload) "
+                        + "SELECT :t, :actor, :action, e.subject, e.payload FROM unnest(CAST(:subjects AS text[]), "
+                        + "CAST(:payloads AS text[])) WITH ORDINALITY AS e(subject, payload, n) ORDER BY e.n")
+                .setParameter("t", AuditHashes.truncate(Instant.now()).atOffset(ZoneOffset.UTC))
+                .setParameter("actor", actor).setParameter("action", action)
+                .setParameter("subjects", subjects).setParameter("payloads", payloads)
+                .executeUpdate())
+                .replaceWithVoid();
+    }
+
     /** Completes when every entry recorded by transactions that committed before this call is chained. */
     public Uni<Void> sequenced() {
         return sequencer.flush();

@@ -135,11 +135,14 @@ public class AuditSequencer {
         int limit = config.audit().batchLimit();
         return tx.query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").execute()
                 .chain(headRows -> {
+                    long t0 = System.nanoTime();
                     Row head = headRows.iterator().next();
                     long headSeq = head.getLong("seq");
                     String headHash = head.getString("hash");
-                    return tx.preparedQuery("DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id "
-                            + "LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, occurred_at, actor, action, subject, payload")
+                    // = ANY(ARRAY(...)) and not IN (...): with IN, a planner that believes the queue is
+                    // empty joins by scanning it once per taken row (0.6 s for 2,000 rows of a bulk plan)
+                    return tx.preparedQuery("DELETE FROM audit_pending WHERE id = ANY(ARRAY(SELECT id FROM audit_pending ORDER BY id "
+                            + "LIMIT $1 FOR UPDATE SKIP LOCKED)) RETURNING id, occurred_at, actor, action, subject, payload")
                             .execute(Tuple.of(limit))
                             .chain(rows -> {
                                 List<Pending> pending = new ArrayList<>(rows.rowCount());
@@ -152,7 +155,13 @@ public class AuditSequencer {
                                 if (pending.isEmpty()) {
                                     return Uni.createFrom().item(0);
                                 }
-                                return append(tx, headSeq, headHash, pending).replaceWith(taken);
+                                long t1 = System.nanoTime();
+                                return append(tx, headSeq, headHash, pending).replaceWith(taken).invoke(() -> {
+                                    if (LOG.isDebugEnabled()) {
+                                        LOG.debugf("audit pass: %d entries, taking pending %d ms, hashing and inserting %d ms",
+                                                pending.size(), (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+                                    }
+                                });
                             });
                 });
     }

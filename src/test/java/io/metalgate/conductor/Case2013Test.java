@@ -127,6 +127,37 @@ class Case2013Test {
         operator().body(Map.of("selector", Map.of("tenantId", tenant), "reason", "x")).post("/api/bulk/detonate").then().statusCode(400);
     }
 
+    @Test
+    void aQuerySelectsByTheMachineListingFiltersAndTheSummaryLeavesOutEachDecision() {
+        String prefix = unique("qsel");
+        List<String> machines = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            machines.add(operator().body(io.metalgate.testing.Api.enrollment(prefix + "-" + i, "pw")).post("/api/machines").then()
+                    .statusCode(201).extract().path("id"));
+        }
+        operator().body(Map.of("rack", "R-" + prefix)).patch("/api/machines/" + machines.get(3)).then().statusCode(200);
+        var plan = operator().body(Map.of("selector", Map.of("query", Map.of("name", prefix.toUpperCase(), "state", "enrolled")),
+                "reason", "reclaim")).queryParam("summary", true).post("/api/bulk/erase").then().statusCode(201)
+                .body("blastRadius.machines", equalTo(4)).body("decisions", org.hamcrest.Matchers.nullValue())
+                .body("outcomes.machines.sum()", equalTo(4)).extract().jsonPath();
+        // every decision is there without ?summary, in name order
+        List<String> decided = operator().get("/api/bulk/plans/" + plan.getString("id")).then().statusCode(200).extract().jsonPath()
+                .getList("decisions.machineId");
+        assertEquals(machines, decided);
+        operator().body(Map.of("selector", Map.of("query", Map.of("name", prefix, "rack", "R-" + prefix)), "reason", "x"))
+                .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.machines", equalTo(1))
+                .body("decisions[0].machineId", equalTo(machines.get(3)));
+        // a LIKE wildcard in the name is taken literally
+        operator().body(Map.of("selector", Map.of("query", Map.of("name", "%")), "reason", "x")).post("/api/bulk/erase").then()
+                .statusCode(400).body("errors[0].field", equalTo("selector"));
+        operator().body(Map.of("selector", Map.of("query", Map.of()), "reason", "x")).post("/api/bulk/erase").then()
+                .statusCode(400).body("errors[0].field", equalTo("selector.query"));
+        operator().body(Map.of("selector", Map.of("query", Map.of("state", "melting")), "reason", "x")).post("/api/bulk/erase").then()
+                .statusCode(400).body("errors[0].field", equalTo("selector.query.state"));
+        operator().body(Map.of("selector", Map.of("query", Map.of("name", prefix), "machineIds", machines), "reason", "x"))
+                .post("/api/bulk/erase").then().statusCode(400).body("detail", org.hamcrest.Matchers.containsString("exactly one"));
+    }
+
     private static int indexAfter(List<String> list, String value, int after) {
         for (int i = after + 1; i < list.size(); i++) {
             if (list.get(i).equals(value)) {
