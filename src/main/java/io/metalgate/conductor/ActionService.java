@@ -51,6 +51,21 @@ public class ActionService {
     ObjectMapper mapper;
 
     public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
+        Instant now = Instant.now();
+        return decide(machineId, action, in, person, roles, now)
+                .chain(d -> record(machineId, action, d.facts(), d.decision(), d.request(), person, now));
+    }
+
+    /** What {@link #execute} would decide now, with the facts it would see; changes and records nothing. */
+    public Uni<Decided> explain(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
+        return decide(machineId, action, in, person, roles, now);
+    }
+
+    /** A decision with the facts it was made on, and the approval request it was made under. */
+    public record Decided(Decision decision, Facts facts, Optional<Approvals.RequestView> request) {
+    }
+
+    private Uni<Decided> decide(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
         Uni<Optional<Approvals.RequestView>> request = in.requestId() == null ? Uni.createFrom().item(Optional.empty())
                 : approvals.get(in.requestId()).map(r -> {
                     if (!r.machineId().equals(machineId) || r.action() != action) {
@@ -61,19 +76,17 @@ public class ActionService {
                 });
         return request.chain(req -> {
             String requester = req.map(Approvals.RequestView::requestedBy).orElse(person);
-            return gateFacts.forMachine(machineId, requester).chain(f -> {
+            return gateFacts.forAction(machineId, action, requester, now).map(f -> {
                 boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null && roles.contains(Gate.APPROVER_ROLE);
                 List<Facts.ApprovalFact> approvalFacts = req.map(Approvals::facts).orElse(List.of());
                 if (emergency) {
-                    approvalFacts = List.of(new Facts.ApprovalFact(person, roles, Instant.now()));
+                    approvalFacts = List.of(new Facts.ApprovalFact(person, roles, now));
                 }
                 Facts facts = new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
                         new Facts.RequestFacts(requester, in.tenantRequested(), Optional.ofNullable(in.emergencyReason()),
                                 emergency ? Optional.of(person) : Optional.empty()),
                         approvalFacts, f.bulk());
-                Instant now = Instant.now();
-                Decision decision = Gate.decide(action, facts, gateFacts.policy(), now);
-                return record(machineId, action, facts, decision, req, person, now);
+                return new Decided(Gate.decide(action, facts, gateFacts.policy(), now), facts, req);
             });
         });
     }

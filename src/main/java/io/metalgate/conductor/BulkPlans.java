@@ -63,7 +63,8 @@ public class BulkPlans {
     public record TenantRadius(String tenantId, int machines, int fleet, double share) {
     }
 
-    public record BlastRadius(int machines, int tenants, List<TenantRadius> perTenant) {
+    /** @param erasedInWindow machines other than these whose erase started within the bulk window (24 h) */
+    public record BlastRadius(int machines, int tenants, List<TenantRadius> perTenant, int erasedInWindow) {
     }
 
     /** Machines that share an outcome: allowed or not, and the same reason codes. */
@@ -322,15 +323,21 @@ public class BulkPlans {
                 throw new ApiException(Problem.of(409, "stale-plan", "Stale plan", (ids.size() - base.size())
                         + " machine(s) of the plan no longer exist; make a new plan"));
             }
-        }).chain(base -> fleetSizes(base).map(fleet -> {
-                    stages.mark("fleet");
+        }).chain(base -> {
+            Set<UUID> tenants = new LinkedHashSet<>();
+            base.forEach(f -> f.lease().ifPresent(l -> tenants.add(UUID.fromString(l.tenantId()))));
+            Instant now = Instant.now();
+            // only erases count against the blast-radius window (domain.md); other actions see their batch alone
+            Uni<GateFacts.EraseWindow> window = action == Action.ERASE ? gateFacts.eraseWindow(tenants, ids, now)
+                    : Uni.createFrom().item(GateFacts.EraseWindow.NONE);
+            return window.map(w -> {
+                    stages.mark("window");
                     Map<String, Integer> perTenant = new TreeMap<>();
                     base.forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
                     List<TenantRadius> radius = perTenant.entrySet().stream().map(e -> {
-                        int size = fleet.getOrDefault(e.getKey(), e.getValue());
+                        int size = w.fleet().getOrDefault(e.getKey(), e.getValue());
                         return new TenantRadius(e.getKey(), e.getValue(), size, size == 0 ? 0 : (double) e.getValue() / size);
                     }).toList();
-                    Instant now = Instant.now();
                     Policy policy = gateFacts.policy();
                     List<Facts> facts = new ArrayList<>(base.size());
                     List<Decision> decisions = new ArrayList<>(base.size());
@@ -338,8 +345,7 @@ public class BulkPlans {
                     for (Facts f : base) {
                         String tenant = f.lease().map(Facts.LeaseFacts::tenantId).orElse(null);
                         Facts withBulk = new Facts(f.machine(), f.lease(), f.holds(), f.notices(), f.request(), approvals,
-                                new Facts.BulkFacts(ids.size(), tenant == null ? 1 : perTenant.get(tenant),
-                                        tenant == null ? 1 : fleet.getOrDefault(tenant, 1)));
+                                w.with(ids.size(), tenant, tenant == null ? 1 : perTenant.get(tenant)));
                         facts.add(withBulk);
                         decisions.add(Gate.decide(action, withBulk, policy, now));
                     }
@@ -347,22 +353,10 @@ public class BulkPlans {
                     // the fingerprint covers what a plan stands on (not the approvals, which it gathers)
                     base.forEach(fingerprint::add);
                     stages.mark("fingerprint");
-                    return new Evaluation(facts, decisions, new BlastRadius(ids.size(), perTenant.size(), radius), fingerprint.hex());
-                }));
-    }
-
-    private Uni<Map<String, Integer>> fleetSizes(List<Facts> facts) {
-        Set<UUID> tenants = new LinkedHashSet<>();
-        facts.forEach(f -> f.lease().ifPresent(l -> tenants.add(UUID.fromString(l.tenantId()))));
-        if (tenants.isEmpty()) {
-            return Uni.createFrom().item(Map.of());
-        }
-        return pool.preparedQuery("SELECT l.tenant_id, count(*) FROM lease l JOIN lease_machine lm ON lm.lease_id = l.id "
-                + "WHERE l.tenant_id = ANY($1) GROUP BY l.tenant_id").execute(Tuple.of(tenants.toArray(new UUID[0]))).map(rows -> {
-                    Map<String, Integer> out = new HashMap<>();
-                    rows.forEach(r -> out.put(r.getUUID(0).toString(), r.getLong(1).intValue()));
-                    return out;
+                    return new Evaluation(facts, decisions, new BlastRadius(ids.size(), perTenant.size(), radius, w.machines()),
+                            fingerprint.hex());
                 });
+        });
     }
 
     /**

@@ -43,6 +43,70 @@ public class GateFacts {
                 g.bulkMachines(), g.bulkTenantShare(), g.bulkWindow());
     }
 
+    /**
+     * Erases started within the policy's bulk window before {@code now} (machines that moved to ERASING),
+     * in all and per tenant, leaving out {@code excluding} (the machines being decided now); and the fleet
+     * size of each of {@code tenants}. The blast-radius rule counts these together with the machines at hand:
+     * eleven single erases in a day need the same second approver as one bulk erase of eleven.
+     */
+    public Uni<EraseWindow> eraseWindow(Set<UUID> tenants, List<UUID> excluding, java.time.Instant now) {
+        UUID[] tenantIds = tenants.toArray(new UUID[0]);
+        Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
+                : pool.preparedQuery("SELECT l.tenant_id, count(*) FROM lease l JOIN lease_machine lm ON lm.lease_id = l.id "
+                        + "WHERE l.tenant_id = ANY($1) GROUP BY l.tenant_id").execute(Tuple.of(tenantIds)).map(GateFacts::countsByTenant);
+        Uni<Map<String, Integer>> recent = pool.preparedQuery("SELECT l.tenant_id, count(DISTINCT st.subject_id) FROM state_transition st "
+                + "LEFT JOIN lease_machine lm ON lm.machine_id = st.subject_id LEFT JOIN lease l ON l.id = lm.lease_id "
+                + "WHERE st.subject_type = 'MACHINE' AND st.to_state = 'ERASING' AND st.at > $1 AND st.at <= $2 "
+                + "AND NOT (st.subject_id = ANY($3)) GROUP BY l.tenant_id")
+                .execute(Tuple.of(now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC), now.atOffset(java.time.ZoneOffset.UTC),
+                        excluding.toArray(new UUID[0])))
+                .map(GateFacts::countsByTenant);
+        return Uni.combine().all().unis(fleet, recent).asTuple().map(t -> {
+            int total = t.getItem2().values().stream().mapToInt(Integer::intValue).sum();
+            Map<String, Integer> perTenant = new HashMap<>(t.getItem2());
+            perTenant.remove(NO_TENANT);
+            return new EraseWindow(total, perTenant, t.getItem1());
+        });
+    }
+
+    /** Erases already in the window: {@code machines} in all, {@code perTenant} by tenant id; {@code fleet}: machines per tenant. */
+    public record EraseWindow(int machines, Map<String, Integer> perTenant, Map<String, Integer> fleet) {
+
+        public static final EraseWindow NONE = new EraseWindow(0, Map.of(), Map.of());
+
+        /** The blast-radius facts of one machine of {@code tenant} decided in a batch with these counts. */
+        public Facts.BulkFacts with(int batchMachines, String tenant, int batchTenantMachines) {
+            if (tenant == null) {
+                return new Facts.BulkFacts(machines + batchMachines, 1, 1);
+            }
+            return new Facts.BulkFacts(machines + batchMachines, perTenant.getOrDefault(tenant, 0) + batchTenantMachines,
+                    fleet.getOrDefault(tenant, batchTenantMachines));
+        }
+    }
+
+    private static final String NO_TENANT = "";
+
+    private static Map<String, Integer> countsByTenant(RowSet<Row> rows) {
+        Map<String, Integer> out = new HashMap<>();
+        rows.forEach(r -> out.put(r.getUUID(0) == null ? NO_TENANT : r.getUUID(0).toString(), r.getLong(1).intValue()));
+        return out;
+    }
+
+    /**
+     * The facts of one machine for one action; for an erase with the erases already started in the
+     * bulk window, so a single erase counts toward the blast radius like a bulk one.
+     */
+    public Uni<Facts> forAction(UUID machineId, io.metalgate.gate.Action action, String requester, java.time.Instant now) {
+        return forMachine(machineId, requester).chain(f -> {
+            if (action != io.metalgate.gate.Action.ERASE) {
+                return Uni.createFrom().item(f);
+            }
+            Set<UUID> tenant = f.lease().map(l -> Set.of(UUID.fromString(l.tenantId()))).orElse(Set.of());
+            return eraseWindow(tenant, List.of(machineId), now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
+                    f.request(), f.approvals(), w.with(1, f.lease().map(Facts.LeaseFacts::tenantId).orElse(null), 1)));
+        });
+    }
+
     public Uni<Facts> forMachine(UUID machineId, String requester) {
         return forMachines(List.of(machineId), requester).map(all -> {
             if (all.isEmpty()) {

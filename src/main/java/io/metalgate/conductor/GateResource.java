@@ -4,7 +4,6 @@ import io.metalgate.common.QueryParams;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Decision;
 import io.metalgate.gate.Facts;
-import io.metalgate.gate.Gate;
 import io.metalgate.security.Actors;
 import io.metalgate.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
@@ -20,6 +19,7 @@ import jakarta.ws.rs.core.MediaType;
 import java.time.Instant;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /** "Why can't I erase this?": the gate's answer for one machine, with the facts it saw. Changes nothing. */
@@ -31,7 +31,7 @@ public class GateResource {
     }
 
     @Inject
-    GateFacts facts;
+    ActionService actions;
     @Inject
     SecurityIdentity identity;
 
@@ -39,13 +39,14 @@ public class GateResource {
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Explain whether an action (power_off, erase, reassign) is allowed now, with every reason")
-    public Uni<Explanation> explain(@PathParam("id") UUID id, @QueryParam("action") String actionParam) {
+    public Uni<Explanation> explain(@PathParam("id") UUID id, @QueryParam("action") String actionParam,
+            @Parameter(description = "explain as under this approval request (its requester and approvals)") @QueryParam("requestId") UUID requestId) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
         if (action == null) {
             throw io.metalgate.common.ApiException.badRequest("action", "required: one of POWER_OFF, ERASE, REASSIGN");
         }
         Instant now = Instant.now();
-        return facts.forMachine(id, Actors.person(identity))
-                .map(f -> new Explanation(Gate.decide(action, f, facts.policy(), now), f, now));
+        return actions.explain(id, action, new ActionService.ActionInput(requestId, false, null), Actors.person(identity),
+                identity.getRoles(), now).map(d -> new Explanation(d.decision(), d.facts(), now));
     }
 }

@@ -113,6 +113,52 @@ class ActionApiTest {
     }
 
     @Test
+    void singleErasesOfOneTenantWithinTheWindowCountTowardTheBlastRadius() {
+        // a tenant of four machines past retention, notice delivered: 25 % of its fleet is one machine
+        String tenant = operator().body(Map.of("name", unique("win"))).post("/api/tenants").then().extract().path("id");
+        List<String> machines = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String m = operator().body(enrollment(unique("wm"), "pw")).post("/api/machines").then().extract().path("id");
+            sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", m);
+            machines.add(m);
+        }
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
+                .post("/api/leases").then().extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
+                .then().extract().path("id");
+        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK",
+                "at", Instant.now().minus(Duration.ofDays(20)).toString())).post("/api/notices/" + notice + "/attempts").then().statusCode(200);
+
+        // the first erase is one machine: one approver suffices
+        String first = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + machines.get(0)
+                + "/action-requests").then().statusCode(201).extract().path("id");
+        as("approver").body(Map.of()).post("/api/action-requests/" + first + "/approve").then().statusCode(200);
+        operator().body(Map.of("requestId", first)).post("/api/machines/" + machines.get(0) + "/actions/erase").then().statusCode(200)
+                .body("state", equalTo("ERASING"));
+
+        // the second, alone, makes two of four within 24 h: beyond 25 %, so it needs a second approver
+        String second = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + machines.get(1)
+                + "/action-requests").then().statusCode(201).extract().path("id");
+        as("approver").body(Map.of()).post("/api/action-requests/" + second + "/approve").then().statusCode(200);
+        operator().get("/api/machines/" + machines.get(1) + "/gate?action=erase&requestId=" + second).then().statusCode(200)
+                .body("decision.allowed", equalTo(false)).body("decision.reasons.code", contains("BULK_SECOND_APPROVAL"))
+                .body("facts.bulk.tenantMachinesInWindow", equalTo(2)).body("facts.bulk.tenantFleetSize", equalTo(4));
+        operator().body(Map.of("requestId", second)).post("/api/machines/" + machines.get(1) + "/actions/erase").then().statusCode(409)
+                .body("errors.field", contains("BULK_SECOND_APPROVAL"));
+        as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + second + "/approve").then().statusCode(200);
+        operator().body(Map.of("requestId", second)).post("/api/machines/" + machines.get(1) + "/actions/erase").then().statusCode(200)
+                .body("state", equalTo("ERASING"));
+
+        // a plan over the other two counts the two erases already started
+        operator().body(Map.of("selector", Map.of("machineIds", machines.subList(2, 4)), "reason", "rest")).queryParam("summary", true)
+                .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.erasedInWindow", org.hamcrest.Matchers.greaterThanOrEqualTo(2))
+                .body("outcomes[0].reasons", hasItem("BULK_SECOND_APPROVAL"));
+    }
+
+    @Test
     void selfApprovalExpiryAndBadActionsAreRefused() {
         String machine = operator().body(enrollment(unique("sa"), "pw")).post("/api/machines").then().extract().path("id");
         String request = as("approver").body(Map.of("action", "ERASE", "reason", "test")).post("/api/machines/" + machine

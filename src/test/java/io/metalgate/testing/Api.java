@@ -34,7 +34,11 @@ public final class Api {
 
     /** A user holding exactly {@code role} (created the first time it is asked for). */
     public static RequestSpecification as(String role) {
-        String name = "test-" + role;
+        return as(role, "test-" + role);
+    }
+
+    /** The user {@code name}, holding exactly {@code role} (created the first time it is asked for): a second person in a role. */
+    public static RequestSpecification as(String role, String name) {
         CREATED.computeIfAbsent(name, n -> {
             admin().body(Map.of("username", n, "password", PASSWORD, "roles", List.of(role)))
                     .post("/api/users").then().statusCode(201);
