@@ -24,6 +24,52 @@ public interface MetalgateConfig {
 
     GatePolicy gate();
 
+    Redfish redfish();
+
+    PowerSync powerSync();
+
+    /** The Redfish client: per-BMC limits, timeouts, retries and the circuit breaker. */
+    interface Redfish {
+        /** Concurrent connections to one BMC (real BMCs serve few). */
+        @WithDefault("2")
+        int connectionsPerBmc();
+
+        @WithDefault("PT5S")
+        java.time.Duration connectTimeout();
+
+        /** No answer within this time is a timeout. */
+        @WithDefault("PT30S")
+        java.time.Duration requestTimeout();
+
+        /** Further attempts after a timeout, an unreachable BMC or a 5xx. */
+        @WithDefault("2")
+        int retries();
+
+        /** The first wait before a retry; it doubles each time. */
+        @WithDefault("PT0.5S")
+        java.time.Duration retryBackoff();
+
+        /** Consecutive failures after which calls to the BMC fail fast. */
+        @WithDefault("5")
+        int breakerFailures();
+
+        /** How long they fail fast before one trial call. */
+        @WithDefault("PT30S")
+        java.time.Duration breakerCooldown();
+
+        /** PEM file of a CA that signs the BMCs' certificates; when set it replaces trust on first use. */
+        Optional<String> trustCa();
+    }
+
+    /** Keeping every machine's observed power state fresh. */
+    interface PowerSync {
+        @WithDefault("true")
+        boolean enabled();
+
+        @WithDefault("PT60S")
+        java.time.Duration interval();
+    }
+
     /** The gate's policy values (domain.md defaults); see gate.Policy. */
     interface GatePolicy {
         @WithDefault("P30D")

@@ -42,6 +42,10 @@ public final class RedfishMock implements AutoCloseable {
             return new Options(bmcs, profiles, bindHost, p, username, password, keystore, eventLoops);
         }
 
+        public Options withBind(String host) {
+            return new Options(bmcs, profiles, host, port, username, password, keystore, eventLoops);
+        }
+
         public Options withKeystore(Path k) {
             return new Options(bmcs, profiles, bindHost, port, username, password, k, eventLoops);
         }

@@ -1,0 +1,59 @@
+package io.metalgate.driver.api;
+
+import io.smallrye.mutiny.Uni;
+import java.util.List;
+
+/**
+ * The hardware interfaces (after Ironic's {@code PowerInterface}, {@code ManagementInterface}, …). A
+ * protocol implements those it can; {@link Driver} bundles them. Every method fails only with
+ * {@link DriverException}.
+ */
+public final class Interfaces {
+
+    private Interfaces() {
+    }
+
+    public interface Power {
+        /** The power state now. */
+        Uni<PowerState> powerState(BmcEndpoint bmc);
+
+        /** Asks for a power change; completes when the BMC accepted it. */
+        Uni<Void> setPower(BmcEndpoint bmc, PowerAction action);
+    }
+
+    public interface Management {
+        /** Sets the boot device for the next boot ({@code persistent} false) or until changed. */
+        Uni<Void> setBootDevice(BmcEndpoint bmc, BootOverride override);
+
+        Uni<BootOverride> bootDevice(BmcEndpoint bmc);
+    }
+
+    public interface VirtualMedia {
+        /** Inserts a CD/DVD image the BMC fetches from {@code imageUrl}. */
+        Uni<Void> insert(BmcEndpoint bmc, String imageUrl);
+
+        Uni<Void> eject(BmcEndpoint bmc);
+    }
+
+    public interface Inspect {
+        Uni<Inventory> inspect(BmcEndpoint bmc);
+    }
+
+    /** BMC-side secure erase where the hardware offers it (the erase agent is the other way). */
+    public interface Erase {
+        /** Erases every disk that offers a BMC-side erase; fails UNSUPPORTED if none does. */
+        Uni<List<DiskErase>> secureErase(BmcEndpoint bmc);
+    }
+
+    /** What happened to one disk: the technique used and the BMC's final task state. */
+    public record DiskErase(String diskId, String serialNumber, String technique, String result) {
+    }
+
+    /** One protocol's implementations of the interfaces. */
+    public interface Driver extends Power, Management, VirtualMedia, Inspect, Erase {
+        String protocol();
+
+        /** Ends any session held with this BMC (logout). */
+        Uni<Void> release(BmcEndpoint bmc);
+    }
+}

@@ -1,0 +1,418 @@
+package io.metalgate.driver.redfish;
+
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.BootOverride;
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.DriverException.Kind;
+import io.metalgate.driver.api.Interfaces;
+import io.metalgate.driver.api.Inventory;
+import io.metalgate.driver.api.PowerAction;
+import io.metalgate.driver.api.PowerState;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The hardware interfaces over Redfish (DSP0266, schemas of DSP8010). Paths are discovered from the
+ * service root and collections, never assumed (a Dell system is System.Embedded.1, an HPE one is 1). The
+ * quirks handled (docs/bmc-quirks.md): reset types taken from {@code ResetType@Redfish.AllowableValues}
+ * with fallbacks; boot overrides always with their mode, conditional on the ETag where one is given and
+ * re-read on 412; virtual media by action where offered, by PATCH otherwise, under the System or the
+ * Manager; session tables that refuse logins (the client falls back to Basic).
+ */
+@ApplicationScoped
+public class RedfishDriver implements Interfaces.Driver {
+
+    /** Attempts of a conditional PATCH that loses to another writer (412) before giving up. */
+    static final int PRECONDITION_ATTEMPTS = 3;
+    static final Duration TASK_POLL = Duration.ofMillis(200);
+    static final Duration TASK_LIMIT = Duration.ofMinutes(30);
+
+    @Inject
+    RedfishClient client;
+
+    private final Map<String, String> systemUris = new ConcurrentHashMap<>();
+
+    @Override
+    public String protocol() {
+        return "REDFISH";
+    }
+
+    /** The BMC family of this endpoint, from its service root. */
+    public Uni<VendorProfile> vendor(BmcEndpoint bmc) {
+        return client.serviceRoot(bmc).map(VendorProfile::detect);
+    }
+
+    @Override
+    public Uni<Void> release(BmcEndpoint bmc) {
+        systemUris.remove(bmc.key());
+        return client.release(bmc);
+    }
+
+    // ---------------------------------------------------------------- power
+
+    @Override
+    public Uni<PowerState> powerState(BmcEndpoint bmc) {
+        return system(bmc).map(s -> powerStateOf(bmc, s.body()));
+    }
+
+    static PowerState powerStateOf(BmcEndpoint bmc, JsonObject system) {
+        Object state = system.getValue("PowerState");
+        if (state == null) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the ComputerSystem has no PowerState");
+        }
+        return switch (String.valueOf(state)) {
+            case "On", "PoweringOn", "Paused" -> PowerState.ON;
+            case "Off", "PoweringOff" -> PowerState.OFF;
+            default -> throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": unknown PowerState " + state);
+        };
+    }
+
+    @Override
+    public Uni<Void> setPower(BmcEndpoint bmc, PowerAction action) {
+        return system(bmc).chain(s -> {
+            JsonObject reset = Optional.ofNullable(s.body().getJsonObject("Actions")).map(a -> a.getJsonObject("#ComputerSystem.Reset"))
+                    .orElseThrow(() -> new DriverException(Kind.UNSUPPORTED, bmc + ": the ComputerSystem offers no #ComputerSystem.Reset"));
+            String target = reset.getString("target");
+            if (target == null) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": #ComputerSystem.Reset has no target");
+            }
+            JsonArray allowed = reset.getJsonArray("ResetType@Redfish.AllowableValues");
+            PowerState now = powerStateOf(bmc, s.body());
+            List<String> steps = resetSteps(action, now, allowed == null ? null : allowed.getList());
+            if (steps.isEmpty()) {
+                throw new DriverException(Kind.UNSUPPORTED, bmc + ": none of the reset types for " + action + " is offered (" + allowed + ")");
+            }
+            Uni<Void> chain = Uni.createFrom().voidItem();
+            for (String step : steps) {
+                chain = chain.chain(() -> client.post(bmc, target, new JsonObject().put("ResetType", step)).chain(r -> awaitTask(bmc, r)));
+            }
+            return chain;
+        });
+    }
+
+    /**
+     * The reset types that carry out {@code action}, in order, given what the BMC allows ({@code null}: it
+     * does not say, so the standard one is tried). Without PowerCycle (iLO), a cycle is ForceOff then On.
+     */
+    static List<String> resetSteps(PowerAction action, PowerState now, List<?> allowed) {
+        java.util.function.Predicate<String> ok = t -> allowed == null || allowed.contains(t);
+        return switch (action) {
+            case ON -> ok.test("On") ? List.of("On") : ok.test("PushPowerButton") && now == PowerState.OFF ? List.of("PushPowerButton") : List.of();
+            case OFF -> ok.test("ForceOff") ? List.of("ForceOff") : List.of();
+            case GRACEFUL_OFF -> ok.test("GracefulShutdown") ? List.of("GracefulShutdown") : List.of();
+            case RESET -> ok.test("ForceRestart") ? List.of("ForceRestart") : ok.test("GracefulRestart") ? List.of("GracefulRestart")
+                    : ok.test("ForceOff") && ok.test("On") ? List.of("ForceOff", "On") : List.of();
+            case CYCLE -> now == PowerState.OFF ? (ok.test("On") ? List.of("On") : List.of())
+                    : ok.test("PowerCycle") ? List.of("PowerCycle")
+                    : ok.test("ForceOff") && ok.test("On") ? List.of("ForceOff", "On") : List.of();
+        };
+    }
+
+    // ---------------------------------------------------------------- management
+
+    @Override
+    public Uni<Void> setBootDevice(BmcEndpoint bmc, BootOverride o) {
+        JsonObject boot = new JsonObject().put("BootSourceOverrideTarget", switch (o.device()) {
+            case NONE -> "None";
+            case PXE -> "Pxe";
+            case DISK -> "Hdd";
+            case CD -> "Cd";
+            case UEFI_HTTP -> "UefiHttp";
+        }).put("BootSourceOverrideEnabled", o.device() == BootOverride.Device.NONE ? "Disabled" : o.persistent() ? "Continuous" : "Once")
+                // Supermicro refuses a target without the mode; sending it always is valid everywhere
+                .put("BootSourceOverrideMode", o.mode() == BootOverride.Mode.UEFI ? "UEFI" : "Legacy");
+        return patchSystem(bmc, new JsonObject().put("Boot", boot), PRECONDITION_ATTEMPTS);
+    }
+
+    private Uni<Void> patchSystem(BmcEndpoint bmc, JsonObject body, int attemptsLeft) {
+        return system(bmc).chain(s -> client.patch(bmc, s.body().getString("@odata.id"), body, s.header("ETag")).replaceWithVoid()
+                .onFailure(f -> f instanceof DriverException d && d.status() == 412).recoverWithUni(f -> {
+                    if (attemptsLeft <= 1) {
+                        return Uni.createFrom().failure(new DriverException(Kind.CONFLICT, 412, bmc + ": the system kept changing under "
+                                + "the boot override (412 Precondition Failed " + PRECONDITION_ATTEMPTS + " times)", f));
+                    }
+                    return patchSystem(bmc, body, attemptsLeft - 1); // re-read: new ETag, then try again
+                }));
+    }
+
+    @Override
+    public Uni<BootOverride> bootDevice(BmcEndpoint bmc) {
+        return system(bmc).map(s -> {
+            JsonObject boot = s.body().getJsonObject("Boot");
+            if (boot == null) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the ComputerSystem has no Boot");
+            }
+            String enabled = boot.getString("BootSourceOverrideEnabled", "Disabled");
+            BootOverride.Device device = enabled.equals("Disabled") ? BootOverride.Device.NONE : switch (boot.getString("BootSourceOverrideTarget", "None")) {
+                case "Pxe" -> BootOverride.Device.PXE;
+                case "Hdd" -> BootOverride.Device.DISK;
+                case "Cd" -> BootOverride.Device.CD;
+                case "UefiHttp" -> BootOverride.Device.UEFI_HTTP;
+                default -> BootOverride.Device.NONE;
+            };
+            return new BootOverride(device, enabled.equals("Continuous"),
+                    "Legacy".equals(boot.getString("BootSourceOverrideMode")) ? BootOverride.Mode.LEGACY : BootOverride.Mode.UEFI);
+        });
+    }
+
+    // ---------------------------------------------------------------- virtual media
+
+    @Override
+    public Uni<Void> insert(BmcEndpoint bmc, String imageUrl) {
+        return cdDrive(bmc).chain(vm -> {
+            JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.InsertMedia")).orElse(null);
+            if (action != null && action.getString("target") != null) {
+                return client.post(bmc, action.getString("target"), new JsonObject().put("Image", imageUrl).put("Inserted", true)
+                        .put("WriteProtected", true)).chain(r -> awaitTask(bmc, r));
+            }
+            // no InsertMedia action (Supermicro): set the properties instead
+            return client.patch(bmc, vm.getString("@odata.id"), new JsonObject().put("Image", imageUrl).put("Inserted", true), Optional.empty())
+                    .replaceWithVoid();
+        });
+    }
+
+    @Override
+    public Uni<Void> eject(BmcEndpoint bmc) {
+        return cdDrive(bmc).chain(vm -> {
+            if (!vm.getBoolean("Inserted", vm.getString("Image") != null)) {
+                return Uni.createFrom().voidItem();
+            }
+            JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.EjectMedia")).orElse(null);
+            if (action != null && action.getString("target") != null) {
+                return client.post(bmc, action.getString("target"), new JsonObject()).chain(r -> awaitTask(bmc, r));
+            }
+            return client.patch(bmc, vm.getString("@odata.id"), new JsonObject().putNull("Image").put("Inserted", false), Optional.empty())
+                    .replaceWithVoid();
+        });
+    }
+
+    /** The first virtual media device that takes CDs or DVDs, under the System (newer iDRAC) or a Manager. */
+    private Uni<JsonObject> cdDrive(BmcEndpoint bmc) {
+        return system(bmc).chain(s -> {
+            String underSystem = link(s.body(), "VirtualMedia");
+            if (underSystem != null) {
+                return cdIn(bmc, underSystem);
+            }
+            return client.serviceRoot(bmc).chain(root -> members(bmc, required(bmc, root, "Managers")))
+                    .chain(managers -> {
+                        Uni<JsonObject> found = Uni.createFrom().nullItem();
+                        for (String m : managers) {
+                            found = found.chain(prev -> prev != null ? Uni.createFrom().item(prev)
+                                    : client.get(bmc, m).chain(mr -> {
+                                        String vm = link(mr.body(), "VirtualMedia");
+                                        return vm == null ? Uni.createFrom().nullItem() : cdIn(bmc, vm);
+                                    }));
+                        }
+                        return found;
+                    })
+                    .onItem().ifNull().failWith(() -> new DriverException(Kind.UNSUPPORTED, bmc + ": no virtual media that takes a CD"));
+        });
+    }
+
+    private Uni<JsonObject> cdIn(BmcEndpoint bmc, String collection) {
+        return members(bmc, collection).chain(ids -> {
+            Uni<JsonObject> found = Uni.createFrom().nullItem();
+            for (String id : ids) {
+                found = found.chain(prev -> prev != null ? Uni.createFrom().item(prev) : client.get(bmc, id).map(r -> {
+                    JsonArray types = r.body().getJsonArray("MediaTypes", new JsonArray());
+                    return types.contains("CD") || types.contains("DVD") ? r.body() : null;
+                }));
+            }
+            return found;
+        });
+    }
+
+    // ---------------------------------------------------------------- inspect
+
+    @Override
+    public Uni<Inventory> inspect(BmcEndpoint bmc) {
+        return system(bmc).chain(s -> {
+            JsonObject sys = s.body();
+            Uni<List<Inventory.Processor>> cpus = each(bmc, link(sys, "Processors"), p -> new Inventory.Processor(p.getString("Id"),
+                    p.getString("Model"), p.getInteger("TotalCores", 0), p.getInteger("TotalThreads", 0)));
+            Uni<List<Inventory.MemoryModule>> memory = each(bmc, link(sys, "Memory"), m -> new Inventory.MemoryModule(m.getString("Id"),
+                    m.getLong("CapacityMiB", 0L), m.getString("MemoryDeviceType"), m.getString("SerialNumber")));
+            Uni<List<Inventory.Nic>> nics = each(bmc, link(sys, "EthernetInterfaces"), n -> new Inventory.Nic(n.getString("Id"),
+                    Optional.ofNullable(n.getString("PermanentMACAddress")).orElse(n.getString("MACAddress")), n.getInteger("SpeedMbps")));
+            return Uni.combine().all().unis(cpus, memory, disks(bmc, sys), nics).asTuple().map(t -> new Inventory(sys.getString("Manufacturer"),
+                    sys.getString("Model"), sys.getString("SerialNumber"), t.getItem1(), t.getItem2(), t.getItem3(), t.getItem4()));
+        });
+    }
+
+    /** Drives through Storage; through SimpleStorage's Devices where there is no Storage (older BMCs). */
+    private Uni<List<Inventory.Disk>> disks(BmcEndpoint bmc, JsonObject sys) {
+        String storage = link(sys, "Storage");
+        if (storage != null) {
+            return drives(bmc, sys).map(list -> list.stream().map(d -> disk(d)).toList());
+        }
+        String simple = link(sys, "SimpleStorage");
+        if (simple == null) {
+            return Uni.createFrom().item(List.of());
+        }
+        return members(bmc, simple).chain(ids -> Multi.createFrom().iterable(ids).onItem().transformToUniAndConcatenate(id -> client.get(bmc, id))
+                .collect().asList()).map(replies -> {
+                    List<Inventory.Disk> out = new ArrayList<>();
+                    for (var r : replies) {
+                        JsonArray devices = r.body().getJsonArray("Devices", new JsonArray());
+                        for (int i = 0; i < devices.size(); i++) {
+                            JsonObject d = devices.getJsonObject(i);
+                            out.add(new Inventory.Disk(r.body().getString("Id") + "/" + i, d.getString("Model"), d.getString("SerialNumber"),
+                                    d.getLong("CapacityBytes", 0L), null, null));
+                        }
+                    }
+                    return out;
+                });
+    }
+
+    private static Inventory.Disk disk(JsonObject d) {
+        return new Inventory.Disk(d.getString("Id"), d.getString("Model"), d.getString("SerialNumber"), d.getLong("CapacityBytes", 0L),
+                d.getString("Protocol"), d.getString("MediaType"));
+    }
+
+    /** Every Drive resource of every Storage of the system. */
+    private Uni<List<JsonObject>> drives(BmcEndpoint bmc, JsonObject sys) {
+        return members(bmc, link(sys, "Storage")).chain(storages -> Multi.createFrom().iterable(storages)
+                .onItem().transformToUniAndConcatenate(st -> client.get(bmc, st)).collect().asList())
+                .chain(storages -> {
+                    List<String> driveIds = new ArrayList<>();
+                    for (var st : storages) {
+                        JsonArray drives = st.body().getJsonArray("Drives", new JsonArray());
+                        for (int i = 0; i < drives.size(); i++) {
+                            driveIds.add(drives.getJsonObject(i).getString("@odata.id"));
+                        }
+                    }
+                    return Multi.createFrom().iterable(driveIds).onItem().transformToUniAndConcatenate(id -> client.get(bmc, id))
+                            .map(RedfishClient.Reply::body).collect().asList();
+                });
+    }
+
+    // ---------------------------------------------------------------- erase
+
+    @Override
+    public Uni<List<Interfaces.DiskErase>> secureErase(BmcEndpoint bmc) {
+        return system(bmc).chain(s -> link(s.body(), "Storage") == null ? Uni.createFrom().item(List.<JsonObject>of()) : drives(bmc, s.body()))
+                .chain(drives -> {
+                    List<JsonObject> erasable = drives.stream().filter(d -> d.getJsonObject("Actions", new JsonObject())
+                            .getJsonObject("#Drive.SecureErase") != null).toList();
+                    if (erasable.isEmpty()) {
+                        throw new DriverException(Kind.UNSUPPORTED, bmc + ": no drive offers #Drive.SecureErase; the erase agent must do it");
+                    }
+                    return Multi.createFrom().iterable(erasable).onItem().transformToUniAndConcatenate(d -> client.post(bmc,
+                            d.getJsonObject("Actions").getJsonObject("#Drive.SecureErase").getString("target"), new JsonObject())
+                            .chain(r -> taskResult(bmc, r))
+                            .map(result -> new Interfaces.DiskErase(d.getString("Id"), d.getString("SerialNumber"), "Drive.SecureErase", result)))
+                            .collect().asList();
+                });
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Waits for an action's task monitor when the BMC answered 202 with one; fails if the task did not complete. */
+    private Uni<Void> awaitTask(BmcEndpoint bmc, RedfishClient.Reply r) {
+        return taskResult(bmc, r).map(result -> {
+            if (!result.equals("Completed")) {
+                throw new DriverException(Kind.BMC_ERROR, bmc + ": the BMC's task ended " + result);
+            }
+            return null;
+        });
+    }
+
+    /** "Completed" for a synchronous answer; otherwise the final TaskState of the task monitor, polled. */
+    private Uni<String> taskResult(BmcEndpoint bmc, RedfishClient.Reply r) {
+        if (r.status() != 202) {
+            return Uni.createFrom().item("Completed");
+        }
+        String monitor = r.header("Location").orElseThrow(() -> new DriverException(Kind.MALFORMED_RESPONSE,
+                bmc + ": 202 Accepted without a Location to poll"));
+        long deadline = System.nanoTime() + TASK_LIMIT.toNanos();
+        return poll(bmc, monitor, deadline);
+    }
+
+    private Uni<String> poll(BmcEndpoint bmc, String monitor, long deadline) {
+        return Uni.createFrom().voidItem().onItem().delayIt().by(TASK_POLL).chain(() -> client.get(bmc, monitor)).chain(t -> {
+            String state = t.body().getString("TaskState", t.status() == 200 ? "Completed" : "Running");
+            boolean done = t.status() != 202 && !List.of("New", "Starting", "Running", "Pending", "Stopping", "Suspended").contains(state);
+            if (done) {
+                return Uni.createFrom().item(state);
+            }
+            if (System.nanoTime() - deadline > 0) {
+                return Uni.createFrom().failure(new DriverException(Kind.TIMEOUT, bmc + ": task " + monitor + " still " + state + " after "
+                        + TASK_LIMIT.toMinutes() + " min"));
+            }
+            return poll(bmc, monitor, deadline);
+        });
+    }
+
+    /** The one ComputerSystem, found through the Systems collection (cached per BMC), read now. */
+    private Uni<RedfishClient.Reply> system(BmcEndpoint bmc) {
+        String cached = systemUris.get(bmc.key());
+        Uni<String> uri = cached != null ? Uni.createFrom().item(cached)
+                : client.serviceRoot(bmc).chain(root -> members(bmc, required(bmc, root, "Systems"))).map(ids -> {
+                    if (ids.isEmpty()) {
+                        throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the Systems collection is empty");
+                    }
+                    systemUris.put(bmc.key(), ids.get(0));
+                    return ids.get(0);
+                });
+        return uri.chain(u -> client.get(bmc, u)).invoke(r -> requireType(bmc, r.body(), "ComputerSystem"));
+    }
+
+    /** Refuses a resource of another type or of a major schema version we do not know (v1 is all there is). */
+    static void requireType(BmcEndpoint bmc, JsonObject body, String type) {
+        String t = body.getString("@odata.type");
+        if (t == null) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the " + type + " has no @odata.type");
+        }
+        if (!t.startsWith("#" + type + ".")) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": expected a " + type + ", got " + t);
+        }
+        if (!t.startsWith("#" + type + ".v1_") && !t.equals("#" + type + "." + type)) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": unknown schema version " + t + " (metalgate reads v1_x)");
+        }
+    }
+
+    private Uni<List<String>> members(BmcEndpoint bmc, String collection) {
+        if (collection == null) {
+            return Uni.createFrom().item(List.of());
+        }
+        return client.get(bmc, collection).map(r -> {
+            JsonArray m = r.body().getJsonArray("Members");
+            if (m == null) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": " + collection + " has no Members");
+            }
+            List<String> ids = new ArrayList<>(m.size());
+            for (int i = 0; i < m.size(); i++) {
+                ids.add(m.getJsonObject(i).getString("@odata.id"));
+            }
+            return ids;
+        });
+    }
+
+    private <T> Uni<List<T>> each(BmcEndpoint bmc, String collection, java.util.function.Function<JsonObject, T> map) {
+        return members(bmc, collection).chain(ids -> Multi.createFrom().iterable(ids).onItem()
+                .transformToUniAndConcatenate(id -> client.get(bmc, id)).map(r -> map.apply(r.body())).collect().asList());
+    }
+
+    private static String link(JsonObject o, String name) {
+        JsonObject l = o.getJsonObject(name);
+        return l == null ? null : l.getString("@odata.id");
+    }
+
+    private static String required(BmcEndpoint bmc, JsonObject root, String name) {
+        String l = link(root, name);
+        if (l == null) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the service root has no " + name);
+        }
+        return l;
+    }
+}
