@@ -54,6 +54,17 @@ public class ProblemMappers {
         return respond(e.problem(), uri);
     }
 
+    /**
+     * A BMC that failed: 502 (504 for a timeout), the kind in the type (bmc-timeout, bmc-certificate-changed, …)
+     * and the driver's message, which names the BMC and never holds a credential.
+     */
+    @ServerExceptionMapper
+    public Response bmc(io.metalgate.driver.api.DriverException e, UriInfo uri) {
+        int status = e.kind() == io.metalgate.driver.api.DriverException.Kind.TIMEOUT ? 504 : 502;
+        String kind = "bmc-" + e.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return respond(Problem.of(status, kind, "The BMC failed: " + e.kind(), e.getMessage()), uri);
+    }
+
     @ServerExceptionMapper
     public Response validation(ConstraintViolationException e, UriInfo uri) {
         List<Problem.FieldError> errors = e.getConstraintViolations().stream()

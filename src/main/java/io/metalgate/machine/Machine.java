@@ -43,6 +43,19 @@ public class Machine extends TrackedEntity {
     @Column(name = "maintenance_reason")
     public String maintenanceReason;
 
+    // Written only by the conductor's power sync and inspection (SQL), read-only here so that an edit of
+    // the machine never writes back a stale observation.
+    @Column(name = "power_state", insertable = false, updatable = false)
+    public String powerState;
+    @Column(name = "power_checked_at", insertable = false, updatable = false)
+    public java.time.Instant powerCheckedAt;
+    @Column(name = "power_error", insertable = false, updatable = false)
+    public String powerError;
+    @Column(name = "power_drift", insertable = false, updatable = false)
+    public Boolean powerDrift;
+    @Column(name = "inspected_at", insertable = false, updatable = false)
+    public java.time.Instant inspectedAt;
+
     /** The reference used as audit subject. */
     public String subject() {
         return "machine:" + id;

@@ -73,13 +73,23 @@ public final class MachineApi {
             String tlsFingerprint) {
     }
 
+    /**
+     * What the last power sync observed: {@code state} ON or OFF, or null with {@code error} saying why the
+     * BMC did not answer; {@code drift}: on while the lifecycle says it must be off (an alarm).
+     */
+    public record PowerView(String state, Instant checkedAt, String error, boolean drift) {
+    }
+
     public record MachineView(UUID id, String name, String rack, String location, BmcView bmc, LifecycleState state,
-            boolean maintenance, String maintenanceReason, Instant createdAt, Instant updatedAt, long version) {
+            boolean maintenance, String maintenanceReason, PowerView power, Instant inspectedAt, Instant createdAt, Instant updatedAt,
+            long version) {
 
         static MachineView of(Machine m) {
             return new MachineView(m.id, m.name, m.rack, m.location,
                     new BmcView(m.bmcProtocol, m.bmcHost, m.bmcPort, m.bmcUsername, m.bmcSecret != null, m.bmcTlsFingerprint),
-                    m.lifecycleState, m.maintenance, m.maintenanceReason, m.createdAt, m.updatedAt, m.version);
+                    m.lifecycleState, m.maintenance, m.maintenanceReason,
+                    m.powerCheckedAt == null ? null : new PowerView(m.powerState, m.powerCheckedAt, m.powerError, Boolean.TRUE.equals(m.powerDrift)),
+                    m.inspectedAt, m.createdAt, m.updatedAt, m.version);
         }
     }
 

@@ -1,0 +1,91 @@
+package io.metalgate.conductor;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.metalgate.common.ApiException;
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.Inventory;
+import io.metalgate.driver.redfish.RedfishDriver;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.security.SecretCipher;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Inspection: reads a machine's hardware through its BMC and stores the inventory with the machine (the
+ * disks' serial numbers are what an erase certificate must cover before a reassignment). Changes nothing
+ * on the machine, so it needs no gate decision; it is audited with the disks it found.
+ */
+@ApplicationScoped
+public class Inspection {
+
+    @Inject
+    Pool pool;
+    @Inject
+    RedfishDriver redfish;
+    @Inject
+    SecretCipher cipher;
+    @Inject
+    AuditLog audit;
+    @Inject
+    ObjectMapper mapper;
+
+    /** The BMC endpoint of a machine (password decrypted, pinned certificate if any). */
+    public Uni<BmcEndpoint> endpoint(UUID machineId) {
+        return pool.preparedQuery("SELECT bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint FROM machine "
+                + "WHERE id = $1").execute(Tuple.of(machineId)).map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw ApiException.notFound("machine", machineId);
+                    }
+                    Row r = rows.iterator().next();
+                    if (!r.getString("bmc_protocol").equals("REDFISH")) {
+                        throw ApiException.conflict("machine " + machineId + " speaks " + r.getString("bmc_protocol")
+                                + "; only Redfish inspection exists yet", "bmc.protocol");
+                    }
+                    return new BmcEndpoint(machineId, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
+                            cipher.decrypt(r.getString("bmc_secret"), machineId.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")));
+                });
+    }
+
+    public Uni<Inventory> inspect(UUID machineId, String person) {
+        return endpoint(machineId).chain(bmc -> redfish.inspect(bmc)).chain(inv -> {
+            String json;
+            try {
+                json = mapper.writeValueAsString(inv);
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            Instant now = Instant.now();
+            return pool.preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3 WHERE id = $1")
+                    .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC)))
+                    .chain(() -> audit.append(person, "machine.inspected", "machine:" + machineId, Map.of("disks",
+                            inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model", String.valueOf(d.model()),
+                                    "capacityBytes", d.capacityBytes())).toList(), "nics", inv.nics().stream().map(Inventory.Nic::mac).toList())))
+                    .replaceWith(inv);
+        });
+    }
+
+    /** The stored inventory of a machine, if it was inspected. */
+    public Uni<Optional<Inventory>> stored(UUID machineId) {
+        return pool.preparedQuery("SELECT inventory FROM machine WHERE id = $1").execute(Tuple.of(machineId)).map(rows -> {
+            if (rows.rowCount() == 0) {
+                throw ApiException.notFound("machine", machineId);
+            }
+            String json = rows.iterator().next().getString("inventory");
+            try {
+                return json == null ? Optional.empty() : Optional.of(mapper.readValue(json, Inventory.class));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored inventory of " + machineId + " is not readable", e);
+            }
+        });
+    }
+}

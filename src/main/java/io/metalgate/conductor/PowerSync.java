@@ -1,0 +1,145 @@
+package io.metalgate.conductor;
+
+import io.metalgate.common.MetalgateConfig;
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.PowerState;
+import io.metalgate.driver.redfish.RedfishClient;
+import io.metalgate.driver.redfish.RedfishDriver;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.security.SecretCipher;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps every machine's observed power state fresh: a sweep asks every Redfish BMC at once (bounded only
+ * by {@link #CONCURRENCY}; the client keeps its per-BMC connection limit), stores what each answered or
+ * why it did not, and audits what needs a human: a machine that should be off (its lease suspended or
+ * terminated, its data held) found on — once when the drift starts, not on every sweep — a certificate
+ * pinned on first use, and a certificate that changed (refused).
+ */
+@ApplicationScoped
+public class PowerSync {
+
+    private static final Logger LOG = Logger.getLogger(PowerSync.class);
+
+    /** Requests in flight across the fleet in one sweep. */
+    static final int CONCURRENCY = 2048;
+
+    /** Lifecycle states in which a machine must be off: powered off by a gate-allowed action, data at rest. */
+    static final Set<String> MUST_BE_OFF = Set.of("SUSPENDED", "RETAINED");
+
+    /** What one BMC answered in a sweep. */
+    public record Observation(BmcEndpoint bmc, PowerState state, DriverException error) {
+        public boolean ok() {
+            return error == null;
+        }
+    }
+
+    @Inject
+    RedfishDriver redfish;
+    @Inject
+    RedfishClient client;
+    @Inject
+    Pool pool;
+    @Inject
+    AuditLog audit;
+    @Inject
+    SecretCipher cipher;
+    @Inject
+    MetalgateConfig config;
+
+    /** Asks every BMC for its power state, all at once; every BMC gets an observation, answered or failed. */
+    public Uni<List<Observation>> sweep(List<BmcEndpoint> bmcs) {
+        return Multi.createFrom().iterable(bmcs)
+                .onItem().transformToUni(b -> redfish.powerState(b).map(s -> new Observation(b, s, null))
+                        .onFailure(DriverException.class).recoverWithItem(e -> new Observation(b, null, (DriverException) e))
+                        .onFailure().recoverWithItem(e -> new Observation(b, null, new DriverException(DriverException.Kind.BMC_ERROR, 0,
+                                b + ": " + e, e))))
+                .merge(CONCURRENCY).collect().asList();
+    }
+
+    @Scheduled(every = "${metalgate.power-sync.interval:60s}", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> scheduled() {
+        if (!config.powerSync().enabled()) {
+            return Uni.createFrom().voidItem();
+        }
+        return syncAll().onFailure().invoke(e -> LOG.warn("power sync failed: " + e.getMessage())).onFailure().recoverWithNull().replaceWithVoid();
+    }
+
+    /** One sweep of every Redfish machine, its results stored and its alarms audited; returns the observations. */
+    public Uni<List<Observation>> syncAll() {
+        return sync(List.of());
+    }
+
+    /** A sweep of the given Redfish machines (all of them when {@code only} is empty). */
+    public Uni<List<Observation>> sync(List<UUID> only) {
+        return pool.preparedQuery("SELECT id, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint, lifecycle_state, power_drift, "
+                + "power_error FROM machine WHERE bmc_protocol = 'REDFISH' AND (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
+                .execute(Tuple.of(only.toArray(new UUID[0]))).chain(rows -> {
+                    List<BmcEndpoint> bmcs = new ArrayList<>();
+                    Map<UUID, Row> byId = new LinkedHashMap<>();
+                    for (Row r : rows) {
+                        UUID id = r.getUUID("id");
+                        byId.put(id, r);
+                        bmcs.add(new BmcEndpoint(id, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
+                                cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint"))));
+                    }
+                    return sweep(bmcs).chain(obs -> record(obs, byId).replaceWith(obs));
+                });
+    }
+
+    private Uni<Void> record(List<Observation> observations, Map<UUID, Row> machines) {
+        Instant now = Instant.now();
+        List<Tuple> updates = new ArrayList<>(observations.size());
+        List<Uni<Void>> alarms = new ArrayList<>();
+        for (Observation o : observations) {
+            Row m = machines.get(o.bmc().machineId());
+            String lifecycle = m.getString("lifecycle_state");
+            boolean drift = o.ok() && o.state() == PowerState.ON && MUST_BE_OFF.contains(lifecycle);
+            String learned = o.bmc().certificateSha256().isEmpty() ? client.pins().seen(o.bmc().key()).filter(s -> !s.changed())
+                    .map(s -> s.presentedSha256()).orElse(null) : null;
+            updates.add(Tuple.from(java.util.Arrays.asList(o.bmc().machineId(), o.ok() ? o.state().name() : null,
+                    now.atOffset(ZoneOffset.UTC), o.ok() ? null : truncate(o.error().getMessage()), drift, learned)));
+            String subject = "machine:" + o.bmc().machineId();
+            if (drift && !m.getBoolean("power_drift")) {
+                alarms.add(audit.append("system", "machine.power-drift", subject, Map.of("lifecycleState", lifecycle, "expected", "OFF",
+                        "observed", "ON")));
+            }
+            if (learned != null) {
+                alarms.add(audit.append("system", "bmc.certificate-pinned", subject, Map.of("sha256", learned, "endpoint", o.bmc().key())));
+            }
+            String before = m.getString("power_error");
+            if (!o.ok() && o.error().kind() == DriverException.Kind.CERTIFICATE_CHANGED && (before == null || !before.contains("certificate"))) {
+                alarms.add(audit.append("system", "bmc.certificate-changed", subject, Map.of("endpoint", o.bmc().key(),
+                        "detail", o.error().getMessage())));
+            }
+        }
+        if (updates.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        Uni<Void> store = pool.preparedQuery("UPDATE machine SET power_state = $2, power_checked_at = $3, power_error = $4, "
+                + "power_drift = $5, bmc_tls_fingerprint = COALESCE(bmc_tls_fingerprint, $6) WHERE id = $1").executeBatch(updates).replaceWithVoid();
+        return alarms.isEmpty() ? store : store.chain(() -> Uni.join().all(alarms).andCollectFailures().replaceWithVoid());
+    }
+
+    private static String truncate(String s) {
+        return s == null || s.length() <= 1000 ? s : s.substring(0, 997) + "...";
+    }
+}

@@ -1,0 +1,119 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Power sync and inspection through the API, against redfish-mocks BMCs over HTTPS. */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class PowerSyncApiTest {
+
+    private final List<RedfishMock> mocks = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        mocks.forEach(RedfishMock::close);
+    }
+
+    private RedfishMock mock(Profile p) {
+        RedfishMock m = RedfishMock.start(RedfishMock.Options.one(p).withBind(io.metalgate.driver.redfish.RedfishDriverTest.freshAddress()));
+        mocks.add(m);
+        return m;
+    }
+
+    private static String enrol(RedfishMock m) {
+        return operator().body(Map.of("name", unique("ps"), "bmc", Map.of("protocol", "REDFISH", "host", m.options().bindHost(),
+                "port", m.port(), "username", "admin", "password", "redfish-secret"))).post("/api/machines").then().statusCode(201)
+                .extract().path("id");
+    }
+
+    private static void sql(String statement, String id) {
+        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(statement)) {
+            ps.setString(1, id);
+            ps.executeUpdate();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aSweepStoresEachPowerStatePinsCertificatesAndAuditsDriftOnce() {
+        RedfishMock on = mock(Profile.IDRAC);
+        RedfishMock off = mock(Profile.ILO);
+        String retained = enrol(on);
+        String idle = enrol(off);
+        // the retained machine's data is held: it must be off, and someone switched it on
+        sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", retained);
+        on.bmc(0).setPowerState("On");
+
+        operator().queryParam("machine", retained).queryParam("machine", idle).post("/api/power-sync").then().statusCode(200)
+                .body("machines", equalTo(2)).body("on", equalTo(1)).body("off", equalTo(1));
+        operator().get("/api/machines/" + retained).then().body("power.state", equalTo("ON")).body("power.drift", equalTo(true))
+                .body("bmc.tlsFingerprint", equalTo(on.certificateSha256()));
+        operator().get("/api/machines/" + idle).then().body("power.state", equalTo("OFF")).body("power.drift", equalTo(false));
+
+        // a second sweep: still drifting, but no second alarm
+        operator().queryParam("machine", retained).post("/api/power-sync").then().statusCode(200);
+        admin().queryParam("subject", "machine:" + retained).queryParam("action", "machine.power-drift").get("/api/audit").then()
+                .body("items.size()", equalTo(1)).body("items[0].payload.observed", equalTo("ON"));
+        admin().queryParam("subject", "machine:" + retained).queryParam("action", "bmc.certificate-pinned").get("/api/audit").then()
+                .body("items.payload.sha256", contains(on.certificateSha256()));
+    }
+
+    @Test
+    void aChangedCertificateIsRecordedAsTheMachinesErrorAndAuditedOnce() {
+        RedfishMock first = mock(Profile.GENERIC);
+        String machine = enrol(first);
+        operator().queryParam("machine", machine).post("/api/power-sync").then().body("off", equalTo(1));
+        String host = first.options().bindHost();
+        int port = first.port();
+        first.close();
+        mocks.remove(first);
+        RedfishMock impostor = RedfishMock.start(RedfishMock.Options.one(Profile.GENERIC).withBind(host).withPort(port));
+        mocks.add(impostor);
+
+        operator().queryParam("machine", machine).post("/api/power-sync").then().body("failures.CERTIFICATE_CHANGED", equalTo(1));
+        operator().queryParam("machine", machine).post("/api/power-sync").then().body("failures.CERTIFICATE_CHANGED", equalTo(1));
+        operator().get("/api/machines/" + machine).then().body("power.state", org.hamcrest.Matchers.nullValue())
+                .body("power.error", containsString("not the pinned " + first.certificateSha256()))
+                .body("bmc.tlsFingerprint", equalTo(first.certificateSha256()));
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "bmc.certificate-changed").get("/api/audit").then()
+                .body("items.size()", equalTo(1));
+        assertEquals(0, impostor.bmc(0).requests(), "nothing sent to the impostor");
+        // inspecting through it is refused the same way, as a precise problem
+        operator().post("/api/machines/" + machine + "/inventory").then().statusCode(502)
+                .body("type", equalTo("urn:metalgate:problem:bmc-certificate-changed"));
+    }
+
+    @Test
+    void inspectionStoresTheInventoryAndAuditsTheDisks() {
+        RedfishMock m = mock(Profile.SUPERMICRO);
+        String machine = enrol(m);
+        as("viewer").get("/api/machines/" + machine + "/inventory").then().statusCode(404);
+        operator().post("/api/machines/" + machine + "/inventory").then().statusCode(200)
+                .body("disks.serialNumber", contains(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)));
+        as("viewer").get("/api/machines/" + machine + "/inventory").then().statusCode(200).body("nics.mac", contains(m.bmc(0).mac(1),
+                m.bmc(0).mac(2)));
+        operator().get("/api/machines/" + machine).then().body("inspectedAt", org.hamcrest.Matchers.notNullValue());
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.inspected").get("/api/audit").then()
+                .body("items[0].payload.disks.serialNumber", contains(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)));
+        as("viewer").post("/api/machines/" + machine + "/inventory").then().statusCode(403);
+    }
+}
