@@ -33,7 +33,7 @@ class PowerSyncApiTest {
     }
 
     private RedfishMock mock(Profile p) {
-        RedfishMock m = RedfishMock.start(RedfishMock.Options.one(p).withBind(io.metalgate.driver.redfish.RedfishDriverTest.freshAddress()));
+        RedfishMock m = io.metalgate.testing.RedfishMocks.start(p);
         mocks.add(m);
         return m;
     }
@@ -98,7 +98,7 @@ class PowerSyncApiTest {
                 .body("items.size()", equalTo(1));
         assertEquals(0, impostor.bmc(0).requests(), "nothing sent to the impostor");
         // inspecting through it is refused the same way, as a precise problem
-        operator().post("/api/machines/" + machine + "/inventory").then().statusCode(502)
+        operator().post("/api/machines/" + machine + "/inventory").then().log().ifValidationFails().statusCode(502)
                 .body("type", equalTo("urn:metalgate:problem:bmc-certificate-changed"));
     }
 

@@ -78,6 +78,7 @@ public final class CertificatePins extends X509ExtendedTrustManager {
             throw new CertificateException("no peer or no certificate to check");
         }
         String presented = sha256(chain[0]);
+        org.jboss.logging.Logger.getLogger(CertificatePins.class).tracef("TLS peer %s presents %s", key, presented);
         String pinned = pins.putIfAbsent(key, presented); // first use: this one is the pin from now on
         seen.put(key, new Seen(presented, pinned));
         if (pinned != null && !pinned.equals(presented)) {

@@ -173,7 +173,7 @@ public class RedfishClient {
                     st.breaker.success();
                     return Uni.createFrom().item(reply);
                 }
-                if (failure instanceof DriverException d && (d.transient_() || d.kind() == Kind.CERTIFICATE_CHANGED)) {
+                if (failure instanceof DriverException d && d.transient_()) {
                     st.breaker.failure(System.nanoTime());
                 } else {
                     st.breaker.success(); // the BMC answered: it is alive, the request was wrong
@@ -265,14 +265,21 @@ public class RedfishClient {
             ro.putHeader("Content-Type", "application/json");
         }
         Buffer payload = body == null ? null : body.toBuffer();
-        var future = http().request(ro).compose(req -> payload == null ? req.send() : req.send(payload))
-                .compose(resp -> resp.body().map(b -> toReply(bmc, method, path, resp, b)));
+        // how far the exchange got, for the error when the deadline passes
+        java.util.concurrent.atomic.AtomicReference<String> stage = new java.util.concurrent.atomic.AtomicReference<>("waiting for a connection");
+        var future = http().request(ro).compose(req -> {
+            stage.set("request sent on " + req.connection().localAddress() + ", waiting for the answer");
+            return payload == null ? req.send() : req.send(payload);
+        }).compose(resp -> {
+            stage.set("answer " + resp.statusCode() + " received, reading its body");
+            return resp.body().map(b -> toReply(bmc, method, path, resp, b));
+        });
         // a hard deadline over the whole exchange (waiting for a pooled connection included): a call
         // always ends, whatever the BMC or the pool do
         Duration deadline = timeout.plus(config.redfish().connectTimeout());
         return Uni.createFrom().completionStage(future.toCompletionStage())
                 .ifNoItem().after(deadline).failWith(() -> new DriverException(Kind.TIMEOUT, 0, bmc + ": " + method + " " + path
-                        + ": no answer within " + deadline.toMillis() + " ms (connection and request)", null))
+                        + ": no answer within " + deadline.toMillis() + " ms (" + stage.get() + ")", null))
                 .onFailure().transform(f -> f instanceof DriverException ? f : translate(bmc, method, path, f));
     }
 

@@ -61,17 +61,8 @@ class RedfishDriverTest {
         started.clear();
     }
 
-    /**
-     * A random loopback address, so no two mocks of a run share one (a counter would not do: Quarkus loads
-     * test classes in more than one class loader): each BMC is a host of its own, as in a fleet.
-     */
-    static String freshAddress() {
-        var r = java.util.concurrent.ThreadLocalRandom.current();
-        return "127." + r.nextInt(4, 250) + "." + r.nextInt(0, 256) + "." + r.nextInt(1, 255);
-    }
-
     private RedfishMock mock(Profile p) {
-        RedfishMock m = RedfishMock.start(RedfishMock.Options.one(p).withKeystore(keystore).withBind(freshAddress()));
+        RedfishMock m = RedfishMock.start(RedfishMock.Options.one(p).withKeystore(keystore).withBind(io.metalgate.testing.RedfishMocks.freshAddress()));
         started.add(m);
         return m;
     }
@@ -283,7 +274,7 @@ class RedfishDriverTest {
 
     @Test
     void aChangedCertificateIsRefusedBeforeAnythingIsSent() throws Exception {
-        String host = freshAddress();
+        String host = io.metalgate.testing.RedfishMocks.freshAddress();
         RedfishMock first = RedfishMock.start(RedfishMock.Options.one(Profile.GENERIC).withBind(host));
         int port = first.port();
         BmcEndpoint bmc = new BmcEndpoint(UUID.randomUUID(), host, port, "admin", "redfish-secret", Optional.empty());

@@ -1,0 +1,25 @@
+package io.metalgate.testing;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+
+/** Starting redfish-mocks BMCs in tests, each on a loopback address of its own. */
+public final class RedfishMocks {
+
+    private RedfishMocks() {
+    }
+
+    /**
+     * A random loopback address, so no two mocks of a run share one (a counter would not do: Quarkus loads
+     * test classes in more than one class loader): each BMC is a host of its own, as in a fleet, and the
+     * client's per-BMC state (pool, session, pin, breaker) never carries over between tests.
+     */
+    public static String freshAddress() {
+        var r = java.util.concurrent.ThreadLocalRandom.current();
+        return "127." + r.nextInt(4, 250) + "." + r.nextInt(0, 256) + "." + r.nextInt(1, 255);
+    }
+
+    public static RedfishMock start(Profile p) {
+        return RedfishMock.start(RedfishMock.Options.one(p).withBind(freshAddress()));
+    }
+}
