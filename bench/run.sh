@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 rm -f target/bench-results.txt
 # the verify benchmark also times the packaged CLI, as an auditor runs it
 ./mvnw -B -q package -DskipTests
+# the Redfish emulator runs as a process of its own in PowerSweepBench
+./mvnw -B -q -f redfish-mocks/pom.xml package
 ./mvnw -B -q test -Dgroups=bench -DexcludedGroups=none -DskipITs -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
 echo "== results (target/bench-results.txt) =="
 cat target/bench-results.txt

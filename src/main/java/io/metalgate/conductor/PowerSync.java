@@ -39,8 +39,11 @@ public class PowerSync {
 
     private static final Logger LOG = Logger.getLogger(PowerSync.class);
 
-    /** Requests in flight across the fleet in one sweep. */
-    static final int CONCURRENCY = 2048;
+    /**
+     * BMCs asked at once in a sweep. Enough to keep the event loops busy; more only queues TLS handshakes
+     * (2,048 at once made the cold 10,000-BMC benchmark collapse into timeouts: docs/benchmarks.md).
+     */
+    static final int CONCURRENCY = 256;
 
     /** Lifecycle states in which a machine must be off: powered off by a gate-allowed action, data at rest. */
     static final Set<String> MUST_BE_OFF = Set.of("SUSPENDED", "RETAINED");

@@ -66,6 +66,8 @@ public final class MockBmc {
     private final Map<String, Long> tasks = new ConcurrentHashMap<>(); // task id -> completes at (ms)
     private final Map<String, Integer> erasedDrives = new ConcurrentHashMap<>();
     private final AtomicInteger requests = new AtomicInteger();
+    /** Requests being served right now (the server counts them, to check clients keep their per-BMC limit). */
+    final AtomicInteger inFlight = new AtomicInteger();
 
     public MockBmc(int index, Profile profile, String username, String password) {
         this.index = index;

@@ -89,7 +89,10 @@ public final class RedfishMock implements AutoCloseable {
                     .setKeyCertOptions(new PfxOptions().setPath(keystore.toString()).setPassword(STORE_PASSWORD))
                     .setAcceptBacklog(4096).setIdleTimeout(120).setIdleTimeoutUnit(TimeUnit.SECONDS);
             RedfishMock[] self = new RedfishMock[1];
-            HttpServer server = vertx.createHttpServer(so).requestHandler(req -> self[0].serve(req));
+            HttpServer server = vertx.createHttpServer(so).requestHandler(req -> self[0].serve(req)).connectionHandler(c -> {
+                self[0].connections.incrementAndGet();
+                c.closeHandler(v -> self[0].connections.decrementAndGet());
+            });
             self[0] = new RedfishMock(vertx, server, bmcs, o, fingerprint(keystore));
             server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             return self[0];
@@ -98,7 +101,26 @@ public final class RedfishMock implements AutoCloseable {
         }
     }
 
+    private final java.util.concurrent.atomic.AtomicInteger maxInFlightPerBmc = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The most requests one BMC had in flight at once, over all BMCs since the start (or the last reset). */
+    public int maxInFlightPerBmc() {
+        return maxInFlightPerBmc.get();
+    }
+
     private void serve(HttpServerRequest req) {
+        if (req.path().equals("/mock/stats")) {
+            // the emulator's own counters, for benchmarks in another process (not part of Redfish)
+            if (req.method().name().equals("DELETE")) {
+                maxInFlightPerBmc.set(0);
+            }
+            req.response().putHeader("Content-Type", "application/json").end(new io.vertx.core.json.JsonObject()
+                    .put("bmcs", bmcs.size()).put("requests", served.get()).put("maxInFlightPerBmc", maxInFlightPerBmc.get())
+                    .put("openConnections", connections.get()).encode());
+            return;
+        }
         MockBmc bmc = bmcs.size() == 1 ? bmcs.get(0) : byAddress.get(req.connection().localAddress().hostAddress());
         if (bmc == null) {
             req.response().setStatusCode(421).end("no BMC at " + req.connection().localAddress().hostAddress());
@@ -108,11 +130,15 @@ public final class RedfishMock implements AutoCloseable {
             Map<String, String> headers = new LinkedHashMap<>();
             req.headers().forEach(h -> headers.put(h.getKey(), h.getValue()));
             String body = ar.succeeded() && ar.result().length() > 0 ? ar.result().toString() : null;
+            int inFlight = bmc.inFlight.incrementAndGet();
+            maxInFlightPerBmc.accumulateAndGet(inFlight, Math::max);
+            served.incrementAndGet();
             MockBmc.Response r = bmc.handle(req.method().name(), req.uri(), headers, body);
             if (r.hang()) {
-                return; // never answered; the client's timeout must fire
+                return; // never answered; the client's timeout must fire (and it stays in flight)
             }
             Runnable answer = () -> {
+                bmc.inFlight.decrementAndGet();
                 var resp = req.response().setStatusCode(r.status());
                 r.headers().forEach(resp::putHeader);
                 if (r.body() != null) {
