@@ -302,6 +302,10 @@ public final class MockBmc {
         if (boot == null) {
             return error(400, "Base.1.8.PropertyUnknown", "only Boot can be changed here");
         }
+        if (profile.bootModeReadOnly() && boot.containsKey("BootSourceOverrideMode")) {
+            return error(400, "Base.1.8.PropertyNotWritable", "The property BootSourceOverrideMode is a read only property and cannot be "
+                    + "assigned a value.");
+        }
         if (profile.bootModeRequired() && boot.getString("BootSourceOverrideMode") == null) {
             return error(400, "Base.1.8.PropertyMissing", "BootSourceOverrideMode is required with BootSourceOverrideTarget");
         }

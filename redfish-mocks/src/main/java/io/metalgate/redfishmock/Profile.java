@@ -18,30 +18,34 @@ import java.util.List;
  * @param sessionLimit       concurrent sessions before the BMC refuses a login
  * @param sessionLimitStatus HTTP status of the refusal when the limit is reached
  * @param secureErase        Drives offer {@code #Drive.SecureErase} (answered 202 with a task monitor)
+ * @param bootModeReadOnly   a boot override PATCH that names {@code BootSourceOverrideMode} is refused (400)
  */
 public record Profile(String name, String vendor, String product, String systemId, String managerId, List<String> resetTypes,
         boolean etags, boolean bootModeRequired, boolean insertMediaAction, boolean virtualMediaUnderSystem, int sessionLimit,
-        int sessionLimitStatus, boolean secureErase) {
+        int sessionLimitStatus, boolean secureErase, boolean bootModeReadOnly) {
 
     /** A DMTF-schema rack server that does what the specification says and little more. */
     public static final Profile GENERIC = new Profile("generic", "Contoso", "Contoso Rack Server R1", "1", "bmc",
             List.of("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "Nmi"), true, false, true, false,
-            16, 503, true);
+            16, 503, true, false);
 
     /** Dell iDRAC 9: Embedded ids, ETags, a small session table (400 when it is full), virtual media under the Manager. */
     public static final Profile IDRAC = new Profile("idrac", "Dell", "Integrated Dell Remote Access Controller", "System.Embedded.1",
             "iDRAC.Embedded.1", List.of("On", "ForceOff", "ForceRestart", "GracefulRestart", "GracefulShutdown", "PushPowerButton", "Nmi",
-                    "PowerCycle"), true, false, true, false, 8, 400, true);
+                    "PowerCycle"), true, false, true, false, 8, 400, true, false);
 
-    /** HPE iLO 5/6: no PowerCycle (clients fall back to ForceOff then On), ETags, virtual media under the Manager. */
+    /**
+     * HPE iLO 5/6: no PowerCycle (clients fall back to ForceOff then On), ETags, virtual media under the
+     * Manager, and BootSourceOverrideMode not writable (a PATCH naming it is refused).
+     */
     public static final Profile ILO = new Profile("ilo", "HPE", "ProLiant DL360 Gen10", "1", "1",
             List.of("On", "ForceOff", "GracefulShutdown", "ForceRestart", "Nmi", "PushPowerButton", "GracefulRestart"), true, false, true,
-            false, 10, 503, false);
+            false, 10, 503, false, true);
 
     /** Supermicro X11/X12: no ETags, BootSourceOverrideMode required in a boot PATCH, virtual media by PATCH only. */
     public static final Profile SUPERMICRO = new Profile("supermicro", "Supermicro", "X12DPi-NT6", "1", "1",
             List.of("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "Nmi", "PowerCycle"), false, true, false, false,
-            4, 503, false);
+            4, 503, false, false);
 
     public static final List<Profile> ALL = List.of(GENERIC, IDRAC, ILO, SUPERMICRO);
 

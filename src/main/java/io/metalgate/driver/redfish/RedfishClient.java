@@ -174,6 +174,7 @@ public class RedfishClient {
                     return Uni.createFrom().item(reply);
                 }
                 if (failure instanceof DriverException d && d.transient_()) {
+                    LOG.debugf("%s", d.getMessage());
                     st.breaker.failure(System.nanoTime());
                 } else {
                     st.breaker.success(); // the BMC answered: it is alive, the request was wrong
@@ -267,12 +268,15 @@ public class RedfishClient {
         Buffer payload = body == null ? null : body.toBuffer();
         // how far the exchange got, for the error when the deadline passes
         java.util.concurrent.atomic.AtomicReference<String> stage = new java.util.concurrent.atomic.AtomicReference<>("waiting for a connection");
+        // body() is called in the same callback that receives the response, on the connection's event
+        // loop: composed one step later, the end of a short answer could pass before it (a call then
+        // waited for its deadline with the whole answer received)
         var future = http().request(ro).compose(req -> {
             stage.set("request sent on " + req.connection().localAddress() + ", waiting for the answer");
-            return payload == null ? req.send() : req.send(payload);
-        }).compose(resp -> {
-            stage.set("answer " + resp.statusCode() + " received, reading its body");
-            return resp.body().map(b -> toReply(bmc, method, path, resp, b));
+            return (payload == null ? req.send() : req.send(payload)).compose(resp -> {
+                stage.set("answer " + resp.statusCode() + " received, reading its body");
+                return resp.body().map(b -> toReply(bmc, method, path, resp, b));
+            });
         });
         // a hard deadline over the whole exchange (waiting for a pooled connection included): a call
         // always ends, whatever the BMC or the pool do

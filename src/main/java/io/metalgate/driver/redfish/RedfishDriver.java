@@ -128,10 +128,18 @@ public class RedfishDriver implements Interfaces.Driver {
             case DISK -> "Hdd";
             case CD -> "Cd";
             case UEFI_HTTP -> "UefiHttp";
-        }).put("BootSourceOverrideEnabled", o.device() == BootOverride.Device.NONE ? "Disabled" : o.persistent() ? "Continuous" : "Once")
-                // Supermicro refuses a target without the mode; sending it always is valid everywhere
-                .put("BootSourceOverrideMode", o.mode() == BootOverride.Mode.UEFI ? "UEFI" : "Legacy");
-        return patchSystem(bmc, new JsonObject().put("Boot", boot), PRECONDITION_ATTEMPTS);
+        }).put("BootSourceOverrideEnabled", o.device() == BootOverride.Device.NONE ? "Disabled" : o.persistent() ? "Continuous" : "Once");
+        JsonObject withMode = boot.copy().put("BootSourceOverrideMode", o.mode() == BootOverride.Mode.UEFI ? "UEFI" : "Legacy");
+        // Supermicro refuses a target without its mode, some iLOs refuse the mode (read only): send what
+        // the vendor takes first, and the other form if the BMC names the mode in a 400 (docs/bmc-quirks.md 3, 11)
+        return vendor(bmc).chain(v -> {
+            boolean modeFirst = v != VendorProfile.ILO;
+            JsonObject first = modeFirst ? withMode : boot;
+            JsonObject second = modeFirst ? boot : withMode;
+            return patchSystem(bmc, new JsonObject().put("Boot", first), PRECONDITION_ATTEMPTS)
+                    .onFailure(f -> f instanceof DriverException d && d.status() == 400 && d.getMessage().contains("BootSourceOverrideMode"))
+                    .recoverWithUni(f -> patchSystem(bmc, new JsonObject().put("Boot", second), PRECONDITION_ATTEMPTS));
+        });
     }
 
     private Uni<Void> patchSystem(BmcEndpoint bmc, JsonObject body, int attemptsLeft) {
