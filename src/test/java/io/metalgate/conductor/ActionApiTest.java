@@ -24,21 +24,13 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class ActionApiTest {
 
-    private static void sql(String statement, String id) {
-        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(statement)) {
-            ps.setString(1, id);
-            ps.executeUpdate();
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @Test
     void eraseRunsOnlyWhenEveryRuleHoldsAndEveryDecisionIsAudited() {
         String tenant = operator().body(Map.of("name", unique("act"))).post("/api/tenants").then().extract().path("id");
         String machine = operator().body(enrollment(unique("am"), "pw")).post("/api/machines").then().extract().path("id");
         // deployment comes with the drivers; here the machine is put in service directly
-        sql("UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE id = ?::uuid", machine);
+        PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE id = ?::uuid", machine);
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
                 .post("/api/leases").then().extract().path("id");
         operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
@@ -58,7 +50,7 @@ class ActionApiTest {
                 .body("errors.field", containsInAnyOrder("RETENTION", "NOTICE_NOT_PROVEN", "APPROVAL_MISSING"));
 
         // forty days later, with a notice delivered twenty days ago
-        sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
                 .then().extract().path("id");
         operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 2.0.0 OK id=77",
@@ -119,14 +111,14 @@ class ActionApiTest {
         List<String> machines = new java.util.ArrayList<>();
         for (int i = 0; i < 4; i++) {
             String m = operator().body(enrollment(unique("wm"), "pw")).post("/api/machines").then().extract().path("id");
-            sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", m);
+            PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", m);
             machines.add(m);
         }
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
                 .post("/api/leases").then().extract().path("id");
         operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
-        sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
                 .then().extract().path("id");
         operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK",
@@ -165,7 +157,7 @@ class ActionApiTest {
                 + "/action-requests").then().statusCode(403).extract().path("type");
         String r2 = operator().body(Map.of("action", "ERASE", "reason", "test")).post("/api/machines/" + machine + "/action-requests")
                 .then().statusCode(201).extract().path("id");
-        sql("UPDATE action_request SET expires_at = now() - interval '1 hour' WHERE id = ?::uuid", r2);
+        PostgresTestResource.sql("UPDATE action_request SET expires_at = now() - interval '1 hour' WHERE id = ?::uuid", r2);
         as("approver").body(Map.of()).post("/api/action-requests/" + r2 + "/approve").then().statusCode(409)
                 .body("detail", org.hamcrest.Matchers.containsString("expired"));
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "action.approval-refused").get("/api/audit").then()

@@ -44,14 +44,6 @@ class PowerSyncApiTest {
                 .extract().path("id");
     }
 
-    private static void sql(String statement, String id) {
-        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(statement)) {
-            ps.setString(1, id);
-            ps.executeUpdate();
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @Test
     void aSweepStoresEachPowerStatePinsCertificatesAndAuditsDriftOnce() {
@@ -60,7 +52,7 @@ class PowerSyncApiTest {
         String retained = enrol(on);
         String idle = enrol(off);
         // the retained machine's data is held: it must be off, and someone switched it on
-        sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", retained);
+        PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", retained);
         on.bmc(0).setPowerState("On");
 
         operator().queryParam("machine", retained).queryParam("machine", idle).post("/api/power-sync").then().statusCode(200)

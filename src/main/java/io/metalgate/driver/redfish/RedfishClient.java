@@ -277,6 +277,14 @@ public class RedfishClient {
                 stage.set("answer " + resp.statusCode() + " received, reading its body");
                 return resp.body().map(b -> toReply(bmc, method, path, resp, b));
             });
+        }).compose(reply -> {
+            // hand the answer on at the next turn of the event loop: by then the connection is back in
+            // the pool, so the caller's next request reuses it instead of opening a second one (which
+            // doubled the TLS handshakes and sockets of a fleet sweep)
+            io.vertx.core.Promise<Reply> next = io.vertx.core.Promise.promise();
+            io.vertx.core.Context ctx = vertx.getOrCreateContext();
+            ctx.runOnContext(v -> next.complete(reply));
+            return next.future();
         });
         // a hard deadline over the whole exchange (waiting for a pooled connection included): a call
         // always ends, whatever the BMC or the pool do
