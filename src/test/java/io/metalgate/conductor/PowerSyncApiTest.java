@@ -55,8 +55,16 @@ class PowerSyncApiTest {
         PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", retained);
         on.bmc(0).setPowerState("On");
 
-        operator().queryParam("machine", retained).queryParam("machine", idle).post("/api/power-sync").then().statusCode(200)
-                .body("machines", equalTo(2)).body("on", equalTo(1)).body("off", equalTo(1));
+        // a BMC that answers garbage is marked on its machine; the sweep goes on for the others
+        RedfishMock broken = mock(Profile.GENERIC);
+        String garbled = enrol(broken);
+        broken.bmc(0).faults.malformedJson = true;
+
+        operator().queryParam("machine", retained).queryParam("machine", idle).queryParam("machine", garbled).post("/api/power-sync").then()
+                .statusCode(200).body("machines", equalTo(3)).body("on", equalTo(1)).body("off", equalTo(1))
+                .body("failures.MALFORMED_RESPONSE", equalTo(1));
+        operator().get("/api/machines/" + garbled).then().body("power.state", org.hamcrest.Matchers.nullValue())
+                .body("power.error", containsString("not JSON"));
         operator().get("/api/machines/" + retained).then().body("power.state", equalTo("ON")).body("power.drift", equalTo(true))
                 .body("bmc.tlsFingerprint", equalTo(on.certificateSha256()));
         operator().get("/api/machines/" + idle).then().body("power.state", equalTo("OFF")).body("power.drift", equalTo(false));
