@@ -24,6 +24,8 @@ public final class Faults {
     public volatile boolean forgetSessions;
     /** The ETag changes behind the client's back once (another writer), so its If-Match PATCH gets 412. */
     public volatile boolean concurrentWriter;
+    /** The system links only SimpleStorage (as older BMCs do), no Storage. */
+    public volatile boolean onlySimpleStorage;
 
     public void clear() {
         latencyMillis = 0;
@@ -35,5 +37,6 @@ public final class Faults {
         sessionsExhausted = false;
         forgetSessions = false;
         concurrentWriter = false;
+        onlySimpleStorage = false;
     }
 }

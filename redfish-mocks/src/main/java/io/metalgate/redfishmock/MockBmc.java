@@ -271,7 +271,8 @@ public final class MockBmc {
                 .put("ProcessorSummary", new JsonObject().put("Count", 2).put("Model", "Mock Xeon 4314"))
                 .put("MemorySummary", new JsonObject().put("TotalSystemMemoryGiB", 128))
                 .put("Processors", link(system + "/Processors")).put("Memory", link(system + "/Memory"))
-                .put("Storage", link(system + "/Storage")).put("EthernetInterfaces", link(system + "/EthernetInterfaces"))
+                .put(faults.onlySimpleStorage ? "SimpleStorage" : "Storage", link(system + (faults.onlySimpleStorage ? "/SimpleStorage" : "/Storage")))
+                .put("EthernetInterfaces", link(system + "/EthernetInterfaces"))
                 .put("Actions", new JsonObject().put("#ComputerSystem.Reset", new JsonObject()
                         .put("target", system + "/Actions/ComputerSystem.Reset")
                         .put("ResetType@Redfish.AllowableValues", new JsonArray(profile.resetTypes()))));
@@ -455,6 +456,19 @@ public final class MockBmc {
                 d.put("Actions", new JsonObject().put("#Drive.SecureErase", new JsonObject().put("target", p + "/Actions/Drive.SecureErase")));
             }
             return d;
+        }
+        if (p.equals(system + "/SimpleStorage")) {
+            return collectionBody("SimpleStorageCollection", "Simple Storage", p, p + "/1");
+        }
+        if (p.equals(system + "/SimpleStorage/1")) {
+            JsonArray devices = new JsonArray();
+            for (int n = 1; n <= 2; n++) {
+                devices.add(new JsonObject().put("Name", "Disk " + n).put("Model", n == 1 ? "MOCK NVMe 1.92TB" : "MOCK SATA 3.84TB")
+                        .put("SerialNumber", driveSerial(n)).put("CapacityBytes", n == 1 ? 1_920_383_410_176L : 3_840_755_982_336L)
+                        .put("Status", new JsonObject().put("State", "Enabled")));
+            }
+            return odata("#SimpleStorage.v1_3_0.SimpleStorage", p).put("Id", "1").put("Name", "Simple Storage Controller")
+                    .put("Devices", devices);
         }
         if (p.equals(system + "/EthernetInterfaces")) {
             return collectionBody("EthernetInterfaceCollection", "Ethernet Interfaces", p, p + "/NIC1", p + "/NIC2");

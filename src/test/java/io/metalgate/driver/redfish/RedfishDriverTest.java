@@ -176,6 +176,17 @@ class RedfishDriverTest {
     }
 
     @Test
+    void anOlderBmcWithOnlySimpleStorageStillGivesItsDisks() {
+        RedfishMock m = mock(Profile.SUPERMICRO);
+        m.bmc(0).faults.onlySimpleStorage = true;
+        Inventory inv = await(driver.inspect(ep(m)));
+        assertEquals(List.of(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)), inv.disks().stream().map(Inventory.Disk::serialNumber).toList());
+        assertEquals(3_840_755_982_336L, inv.disks().get(1).capacityBytes());
+        // and a BMC-side erase is then not possible: the erase agent's job
+        assertEquals(Kind.UNSUPPORTED, failure(driver.secureErase(ep(m))).kind());
+    }
+
+    @Test
     void secureEraseFollowsTheTaskMonitorsOrSaysItIsUnsupported() {
         RedfishMock m = mock(Profile.GENERIC);
         List<Interfaces.DiskErase> erased = await(driver.secureErase(ep(m)));
