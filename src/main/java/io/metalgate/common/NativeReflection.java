@@ -27,7 +27,13 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.evidence.TenantEvidence.Report.class, io.metalgate.evidence.TenantEvidence.Item.class,
         io.metalgate.conductor.BulkPlans.Plan.class, io.metalgate.conductor.BulkPlans.MachineDecision.class,
         io.metalgate.conductor.BulkPlans.BlastRadius.class, io.metalgate.conductor.BulkPlans.TenantRadius.class,
-        io.metalgate.conductor.BulkPlans.Selector.class })
+        io.metalgate.conductor.BulkPlans.Selector.class, io.metalgate.conductor.BulkPlans.MachineQuery.class,
+        io.metalgate.conductor.BulkPlans.Outcome.class, io.metalgate.conductor.BulkResource.SelectorBody.class,
+        io.metalgate.conductor.BulkResource.QueryBody.class, io.metalgate.conductor.BulkResource.PlanBody.class,
+        io.metalgate.machine.MachineApi.PowerView.class,
+        io.metalgate.driver.api.Inventory.class, io.metalgate.driver.api.Inventory.Processor.class,
+        io.metalgate.driver.api.Inventory.MemoryModule.class, io.metalgate.driver.api.Inventory.Disk.class,
+        io.metalgate.driver.api.Inventory.Nic.class, io.metalgate.conductor.PowerSyncResource.SweepSummary.class })
 public final class NativeReflection {
 
     private NativeReflection() {
