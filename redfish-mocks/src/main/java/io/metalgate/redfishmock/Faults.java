@@ -24,6 +24,8 @@ public final class Faults {
     public volatile boolean forgetSessions;
     /** The ETag changes behind the client's back once (another writer), so its If-Match PATCH gets 412. */
     public volatile boolean concurrentWriter;
+    /** Basic authentication is refused (only sessions work). */
+    public volatile boolean basicRefused;
     /** The system links only SimpleStorage (as older BMCs do), no Storage. */
     public volatile boolean onlySimpleStorage;
 
@@ -38,5 +40,6 @@ public final class Faults {
         forgetSessions = false;
         concurrentWriter = false;
         onlySimpleStorage = false;
+        basicRefused = false;
     }
 }

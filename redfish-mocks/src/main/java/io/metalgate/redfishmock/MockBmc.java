@@ -514,7 +514,7 @@ public final class MockBmc {
             return sessionTokens.get(token);
         }
         String auth = header(headers, "Authorization");
-        if (auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+        if (auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6) && !faults.basicRefused) {
             String decoded = new String(Base64.getDecoder().decode(auth.substring(6).trim()), StandardCharsets.UTF_8);
             if (decoded.equals(username + ":" + password)) {
                 return "basic";

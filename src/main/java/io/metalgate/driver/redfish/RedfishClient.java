@@ -59,6 +59,8 @@ public class RedfishClient {
         volatile String token;
         volatile String sessionUri;
         volatile boolean basicOnly;
+        /** Why the session login was refused when Basic took its place: a full session table, or none at all. */
+        volatile boolean sessionTableFull;
         volatile JsonObject serviceRoot;
 
         BmcState(CircuitBreaker breaker) {
@@ -207,6 +209,16 @@ public class RedfishClient {
                     // the session is gone (timed out, BMC rebooted): log in again, once
                     st.token = null;
                     return credentials(bmc, st).chain(again -> send(bmc, method, path, body, merge(headers, again)));
+                })
+                .onFailure(f -> f instanceof DriverException d && d.status() == 401 && st.token == null && st.basicOnly)
+                .transform(f -> {
+                    // Basic refused too: say why there was no session (the table is full) rather than blame the password
+                    st.basicOnly = false; // try a session again next time
+                    return st.sessionTableFull
+                            ? new DriverException(Kind.SESSION_LIMIT, 401, bmc + ": the BMC's session table is full and it refuses "
+                                    + "Basic authentication; close sessions on the BMC or wait for them to expire", f)
+                            : new DriverException(Kind.AUTHENTICATION, 401, bmc + ": the BMC refused the credentials of " + bmc.username()
+                                    + " (Basic; it has no usable session service)", f);
                 }));
     }
 
@@ -238,6 +250,7 @@ public class RedfishClient {
                 // no session service, or its table is full: Basic on every request (DSP0266 allows both)
                 LOG.debugf("%s: session login failed (%s); using Basic authentication", bmc, f.getMessage());
                 st.basicOnly = true;
+                st.sessionTableFull = f.getMessage().contains("SessionLimitExceeded") || ((DriverException) f).status() == 503;
                 return basic(bmc);
             }).onFailure(f -> f instanceof DriverException d && d.status() == 401).transform(f -> new DriverException(Kind.AUTHENTICATION,
                     401, bmc + ": the BMC refused the credentials of " + bmc.username(), null));

@@ -212,6 +212,14 @@ class RedfishDriverTest {
         assertEquals(0, m.bmc(0).openSessions(), "Basic, no session");
         await(driver.release(bmc));
 
+        m.bmc(0).faults.basicRefused = true; // and no Basic either: the operator must learn why
+        DriverException full = failure(driver.powerState(bmc));
+        assertEquals(Kind.SESSION_LIMIT, full.kind(), full.getMessage());
+        m.bmc(0).faults.clear();
+        assertEquals(PowerState.OFF, await(driver.powerState(bmc)), "a session again once the table has room");
+        assertEquals(1, m.bmc(0).openSessions());
+        await(driver.release(bmc));
+
         DriverException wrong = failure(driver.powerState(ep(m, "not-the-password")));
         assertEquals(Kind.AUTHENTICATION, wrong.kind());
         assertTrue(!wrong.getMessage().contains("not-the-password"), "no password in errors");
