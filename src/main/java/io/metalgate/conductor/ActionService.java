@@ -5,6 +5,7 @@ import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.metalgate.common.StateTransitionLog;
 import io.metalgate.evidence.AuditLog;
+import io.metalgate.driver.api.DriverException;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Decision;
 import io.metalgate.gate.Facts;
@@ -43,6 +44,8 @@ public class ActionService {
 
     @Inject
     GateFacts gateFacts;
+    @Inject
+    BmcPower bmcPower;
     @Inject
     Approvals approvals;
     @Inject
@@ -106,6 +109,19 @@ public class ActionService {
         payload.put("facts", mapper.valueToTree(facts));
         payload.put("decidedAt", now.toString());
         String subject = "machine:" + machineId;
+        if (decision.allowed() && action == Action.POWER_OFF) {
+            // the BMC first: the lifecycle says "off" only once the machine is; a failure is audited with
+            // the decision and answered as the BMC's problem, the lifecycle unchanged
+            return bmcPower.powerOff(machineId)
+                    .onFailure(DriverException.class).call(e -> Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
+                            .chain(() -> audit.record(person, "bmc.power-off-failed", subject, Map.of("kind", ((DriverException) e).kind().name(),
+                                    "detail", e.getMessage())))).call(audit::sequenced))
+                    .chain(done -> Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
+                            .chain(() -> audit.record(person, "bmc.powered-off", subject, Map.of("how", done)))
+                            .chain(() -> transition(machineId, action, facts, person, req))))
+                    .call(audit::sequenced)
+                    .map(state -> new ActionResult(decision, state, req.map(Approvals.RequestView::id).orElse(null)));
+        }
         Uni<LifecycleState> work = Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
                 .chain(() -> decision.allowed() ? transition(machineId, action, facts, person, req) : Uni.createFrom().nullItem()));
         return work.call(audit::sequenced).map(state -> {

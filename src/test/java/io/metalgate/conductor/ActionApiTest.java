@@ -28,7 +28,10 @@ class ActionApiTest {
     @Test
     void eraseRunsOnlyWhenEveryRuleHoldsAndEveryDecisionIsAudited() {
         String tenant = operator().body(Map.of("name", unique("act"))).post("/api/tenants").then().extract().path("id");
-        String machine = operator().body(enrollment(unique("am"), "pw")).post("/api/machines").then().extract().path("id");
+        io.metalgate.redfishmock.RedfishMock bmc = io.metalgate.testing.RedfishMocks.start(io.metalgate.redfishmock.Profile.IDRAC);
+        bmc.bmc(0).setPowerState("On");
+        String machine = operator().body(Map.of("name", unique("am"), "bmc", Map.of("protocol", "REDFISH", "host", bmc.options().bindHost(),
+                "port", bmc.port(), "username", "admin", "password", "redfish-secret"))).post("/api/machines").then().extract().path("id");
         // deployment comes with the drivers; here the machine is put in service directly
         PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE id = ?::uuid", machine);
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
@@ -43,7 +46,23 @@ class ActionApiTest {
                 .statusCode(200).body("decision.allowed", equalTo(true)).body("state", equalTo("ACTIVE"));
 
         operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        // the BMC is down: the power-off is not done and the lifecycle does not pretend it is
+        bmc.bmc(0).faults.brokenForever = true;
+        operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(502)
+                .body("type", equalTo("urn:metalgate:problem:bmc-bmc-error"));
+        operator().get("/api/machines/" + machine).then().body("state", equalTo("ACTIVE"));
+        bmc.bmc(0).faults.clear();
+        bmc.bmc(0).setPowerState("On");
+        try {
+            Thread.sleep(1200); // the failures opened the BMC's breaker: it lets a trial through after its cooldown (1 s in tests)
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(200).body("state", equalTo("RETAINED"));
+        org.junit.jupiter.api.Assertions.assertEquals("Off", bmc.bmc(0).powerState(), "the BMC powered it off");
+        admin().queryParam("subject", "machine:" + machine).queryParam("action", "bmc.power-off-failed").get("/api/audit").then()
+                .body("items.size()", equalTo(1));
+        bmc.close();
 
         // erase right after termination: refused for retention, notice and approval
         operator().post("/api/machines/" + machine + "/actions/erase").then().statusCode(409)
@@ -79,8 +98,8 @@ class ActionApiTest {
         as("viewer").get("/api/action-requests/" + request).then().body("status", equalTo("EXECUTED"));
 
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "gate.decided").get("/api/audit").then()
-                .body("items.payload.allowed", contains(false, true, true, false, false, true))
-                .body("items[5].payload.facts.lease.state", equalTo("TERMINATED"));
+                .body("items.payload.allowed", contains(false, true, true, true, false, false, true))
+                .body("items[6].payload.facts.lease.state", equalTo("TERMINATED"));
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.transitioned").get("/api/audit").then()
                 .body("items.payload.to", contains("RETAINED", "ERASING"));
 
@@ -94,7 +113,8 @@ class ActionApiTest {
             org.junit.jupiter.api.Assertions.assertTrue(seqs.get(i) > seqs.get(i - 1), "chain order");
         }
         org.junit.jupiter.api.Assertions.assertEquals(List.of("tenant.created", "machine.enrolled", "lease.created", "lease.transitioned",
-                "gate.decided", "gate.decided", "lease.transitioned", "gate.decided", "machine.transitioned", "gate.decided",
+                "gate.decided", "gate.decided", "bmc.powered-off", "lease.transitioned", "gate.decided", "bmc.power-off-failed",
+                "gate.decided", "bmc.powered-off", "machine.transitioned", "gate.decided",
                 "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
                 "gate.decided",
                 "hold.release-requested", "hold.released", "gate.decided", "machine.transitioned"), actions);

@@ -28,16 +28,34 @@ class Case2013Test {
 
     private static final int FLEET = 630;
 
+    private io.metalgate.redfishmock.RedfishMock bmcs;
+
+    @org.junit.jupiter.api.AfterEach
+    void stopBmcs() {
+        if (bmcs != null) {
+            bmcs.close();
+        }
+    }
+
     @Test
     void the630MachinesAreNotErased() throws Exception {
         String tenant = operator().body(Map.of("name", unique("customer-2013"), "contactEmail", "it@customer.example"))
                 .post("/api/tenants").then().statusCode(201).extract().path("id");
         String prefix = unique("c13");
         List<String> machines = new ArrayList<>();
+        // half the fleet has Redfish BMCs (emulated, one loopback address each, all on), half IPMI (no driver yet: not driven)
+        bmcs = io.metalgate.redfishmock.RedfishMock.start(new io.metalgate.redfishmock.RedfishMock.Options(FLEET / 2,
+                List.of(io.metalgate.redfishmock.Profile.GENERIC), "0.0.0.0", 0, "admin", "redfish-secret", null, 1));
         for (int i = 0; i < FLEET; i++) {
+            boolean redfish = i % 2 == 0;
+            if (redfish) {
+                bmcs.bmc(i / 2).setPowerState("On");
+            }
             machines.add(operator().body(Map.of("name", prefix + "-" + i, "rack", "R" + (i / 42),
-                    "bmc", Map.of("protocol", i % 2 == 0 ? "REDFISH" : "IPMI", "host", prefix + "-bmc-" + i + ".dc", "username", "root",
-                            "password", "pw-" + i))).post("/api/machines").then().statusCode(201).extract().path("id"));
+                    "bmc", redfish ? Map.of("protocol", "REDFISH", "host", io.metalgate.redfishmock.RedfishMock.address(i / 2), "port", bmcs.port(),
+                            "username", "admin", "password", "redfish-secret")
+                            : Map.of("protocol", "IPMI", "host", prefix + "-bmc-" + i + ".dc", "username", "root", "password", "pw-" + i)))
+                    .post("/api/machines").then().statusCode(201).extract().path("id"));
         }
         try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(
                 "UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE name LIKE ?")) {
@@ -60,6 +78,9 @@ class Case2013Test {
         String powerOff = operator().body(Map.of("selector", Map.of("leaseId", lease), "reason", "lease suspended for non-payment"))
                 .post("/api/bulk/power_off").then().statusCode(201).body("allowed", equalTo(FLEET)).extract().path("id");
         operator().post("/api/bulk/plans/" + powerOff + "/execute").then().statusCode(200).body("status", equalTo("EXECUTED"));
+        for (int i = 0; i < FLEET / 2; i++) {
+            assertEquals("Off", bmcs.bmc(i).powerState(), "Redfish machine " + i + " powered off through its BMC");
+        }
 
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                 .body(Map.of("source", "billing", "externalId", unique("term"), "type", "TERMINATED", "leaseRef", leaseRef))
