@@ -3,8 +3,6 @@ package io.metalgate.conductor;
 import io.metalgate.driver.api.PowerAction;
 import io.metalgate.driver.redfish.RedfishDriver;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.UUID;
@@ -18,20 +16,13 @@ import java.util.UUID;
 class BmcPower {
 
     @Inject
-    Pool pool;
-    @Inject
-    Inspection inspection;
+    BmcEndpoints endpoints;
     @Inject
     RedfishDriver redfish;
 
     /** Powers the machine off; returns what was done, for the audit. Fails with the driver's exception. */
     Uni<String> powerOff(UUID machineId) {
-        return pool.preparedQuery("SELECT bmc_protocol FROM machine WHERE id = $1").execute(Tuple.of(machineId)).chain(rows -> {
-            String protocol = rows.rowCount() == 0 ? "" : rows.iterator().next().getString("bmc_protocol");
-            if (!protocol.equals("REDFISH")) {
-                return Uni.createFrom().item("not driven: no " + protocol + " driver yet");
-            }
-            return inspection.endpoint(machineId).chain(bmc -> redfish.setPower(bmc, PowerAction.OFF)).replaceWith("REDFISH ForceOff");
-        });
+        return endpoints.redfish(machineId).chain(e -> e.isEmpty() ? Uni.createFrom().item("not driven: no driver for its BMC protocol yet")
+                : redfish.setPower(e.get(), PowerAction.OFF).replaceWith("REDFISH ForceOff"));
     }
 }

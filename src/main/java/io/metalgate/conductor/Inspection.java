@@ -7,10 +7,8 @@ import io.metalgate.driver.api.BmcEndpoint;
 import io.metalgate.driver.api.Inventory;
 import io.metalgate.driver.redfish.RedfishDriver;
 import io.metalgate.evidence.AuditLog;
-import io.metalgate.security.SecretCipher;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -33,27 +31,16 @@ public class Inspection {
     @Inject
     RedfishDriver redfish;
     @Inject
-    SecretCipher cipher;
+    BmcEndpoints endpoints;
     @Inject
     AuditLog audit;
     @Inject
     ObjectMapper mapper;
 
-    /** The BMC endpoint of a machine (password decrypted, pinned certificate if any). */
+    /** The BMC endpoint of a Redfish machine (password decrypted, pinned certificate if any); 409 for another protocol. */
     public Uni<BmcEndpoint> endpoint(UUID machineId) {
-        return pool.preparedQuery("SELECT bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint FROM machine "
-                + "WHERE id = $1").execute(Tuple.of(machineId)).map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw ApiException.notFound("machine", machineId);
-                    }
-                    Row r = rows.iterator().next();
-                    if (!r.getString("bmc_protocol").equals("REDFISH")) {
-                        throw ApiException.conflict("machine " + machineId + " speaks " + r.getString("bmc_protocol")
-                                + "; only Redfish inspection exists yet", "bmc.protocol");
-                    }
-                    return new BmcEndpoint(machineId, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
-                            cipher.decrypt(r.getString("bmc_secret"), machineId.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")));
-                });
+        return endpoints.redfish(machineId).map(e -> e.orElseThrow(() -> ApiException.conflict("machine " + machineId
+                + " does not speak Redfish; only Redfish inspection exists yet", "bmc.protocol")));
     }
 
     public Uni<Inventory> inspect(UUID machineId, String person) {

@@ -7,7 +7,6 @@ import io.metalgate.driver.api.PowerState;
 import io.metalgate.driver.redfish.RedfishClient;
 import io.metalgate.driver.redfish.RedfishDriver;
 import io.metalgate.evidence.AuditLog;
-import io.metalgate.security.SecretCipher;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -22,7 +21,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.jboss.logging.Logger;
@@ -64,7 +62,7 @@ public class PowerSync {
     @Inject
     AuditLog audit;
     @Inject
-    SecretCipher cipher;
+    BmcEndpoints endpoints;
     @Inject
     MetalgateConfig config;
 
@@ -93,16 +91,14 @@ public class PowerSync {
 
     /** A sweep of the given Redfish machines (all of them when {@code only} is empty). */
     public Uni<List<Observation>> sync(List<UUID> only) {
-        return pool.preparedQuery("SELECT id, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint, lifecycle_state, power_drift, "
+        return pool.preparedQuery("SELECT " + BmcEndpoints.COLUMNS + ", lifecycle_state, power_drift, "
                 + "power_error FROM machine WHERE bmc_protocol = 'REDFISH' AND (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
                 .execute(Tuple.of(only.toArray(new UUID[0]))).chain(rows -> {
                     List<BmcEndpoint> bmcs = new ArrayList<>();
                     Map<UUID, Row> byId = new LinkedHashMap<>();
                     for (Row r : rows) {
-                        UUID id = r.getUUID("id");
-                        byId.put(id, r);
-                        bmcs.add(new BmcEndpoint(id, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
-                                cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint"))));
+                        byId.put(r.getUUID("id"), r);
+                        bmcs.add(endpoints.of(r));
                     }
                     return sweep(bmcs).chain(obs -> record(obs, byId).replaceWith(obs));
                 });

@@ -1,0 +1,43 @@
+package io.metalgate.conductor;
+
+import io.metalgate.common.ApiException;
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.security.SecretCipher;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Optional;
+import java.util.UUID;
+
+/** A machine's BMC endpoint from its row: the one place the BMC password is decrypted for a driver. */
+@ApplicationScoped
+class BmcEndpoints {
+
+    /** The columns {@link #of(Row)} reads. */
+    static final String COLUMNS = "id, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint";
+
+    @Inject
+    Pool pool;
+    @Inject
+    SecretCipher cipher;
+
+    BmcEndpoint of(Row r) {
+        UUID id = r.getUUID("id");
+        return new BmcEndpoint(id, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
+                cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")));
+    }
+
+    /** The machine's endpoint if its BMC speaks Redfish, empty for another protocol; 404 for an unknown machine. */
+    Uni<Optional<BmcEndpoint>> redfish(UUID machineId) {
+        return pool.preparedQuery("SELECT " + COLUMNS + " FROM machine WHERE id = $1").execute(Tuple.of(machineId)).map(rows -> {
+            if (rows.rowCount() == 0) {
+                throw ApiException.notFound("machine", machineId);
+            }
+            Row r = rows.iterator().next();
+            return r.getString("bmc_protocol").equals("REDFISH") ? Optional.of(of(r)) : Optional.empty();
+        });
+    }
+}
