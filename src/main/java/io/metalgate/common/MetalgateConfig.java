@@ -59,6 +59,14 @@ public interface MetalgateConfig {
 
         /** PEM file of a CA that signs the BMCs' certificates; when set it replaces trust on first use. */
         Optional<String> trustCa();
+
+        /**
+         * Base URL at which the BMCs reach this appliance (e.g. {@code https://metalgate.example:8443}). When
+         * set, power sync subscribes each BMC that has an EventService to push power events to
+         * {@code <url>/api/redfish-events/<machine>}, and a pushed event refreshes that machine at once; the
+         * periodic sweep goes on either way. Unset: polling only.
+         */
+        Optional<String> eventDestination();
     }
 
     /** Keeping every machine's observed power state fresh. */

@@ -65,6 +65,8 @@ public class PowerSync {
     BmcEndpoints endpoints;
     @Inject
     MetalgateConfig config;
+    @Inject
+    jakarta.enterprise.inject.Instance<PowerEvents> events;
 
     /** Asks every BMC for its power state, all at once; every BMC gets an observation, answered or failed. */
     public Uni<List<Observation>> sweep(List<BmcEndpoint> bmcs) {
@@ -92,7 +94,7 @@ public class PowerSync {
     /** A sweep of the given Redfish machines (all of them when {@code only} is empty). */
     public Uni<List<Observation>> sync(List<UUID> only) {
         return pool.preparedQuery("SELECT " + BmcEndpoints.COLUMNS + ", lifecycle_state, power_drift, "
-                + "power_error FROM machine WHERE bmc_protocol = 'REDFISH' AND (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
+                + "power_error, bmc_event_subscription FROM machine WHERE bmc_protocol = 'REDFISH' AND (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
                 .execute(Tuple.of(only.toArray(new UUID[0]))).chain(rows -> {
                     List<BmcEndpoint> bmcs = new ArrayList<>();
                     Map<UUID, Row> byId = new LinkedHashMap<>();
@@ -100,7 +102,7 @@ public class PowerSync {
                         byId.put(r.getUUID("id"), r);
                         bmcs.add(endpoints.of(r));
                     }
-                    return sweep(bmcs).chain(obs -> record(obs, byId).replaceWith(obs));
+                    return sweep(bmcs).chain(obs -> record(obs, byId).chain(() -> subscribe(obs, byId)).replaceWith(obs));
                 });
     }
 
@@ -136,6 +138,17 @@ public class PowerSync {
         Uni<Void> store = pool.preparedQuery("UPDATE machine SET power_state = $2, power_checked_at = $3, power_error = $4, "
                 + "power_drift = $5, bmc_tls_fingerprint = COALESCE(bmc_tls_fingerprint, $6) WHERE id = $1").executeBatch(updates).replaceWithVoid();
         return alarms.isEmpty() ? store : store.chain(() -> Uni.join().all(alarms).andCollectFailures().replaceWithVoid());
+    }
+
+    /** BMCs that answered and were never asked for an event subscription are asked now (when events are on). */
+    private Uni<Void> subscribe(List<Observation> observations, Map<UUID, Row> machines) {
+        PowerEvents pe = events.get();
+        if (!pe.enabled()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<BmcEndpoint> unasked = observations.stream().filter(Observation::ok)
+                .filter(o -> machines.get(o.bmc().machineId()).getString("bmc_event_subscription") == null).map(Observation::bmc).toList();
+        return pe.subscribe(unasked);
     }
 
     private static String truncate(String s) {

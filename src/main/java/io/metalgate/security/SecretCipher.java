@@ -67,4 +67,28 @@ public class SecretCipher {
             throw new IllegalStateException("a stored secret does not decrypt with this appliance's key", e);
         }
     }
+
+    /**
+     * A keyed tag (HMAC-SHA-256, hex) of {@code data} for one {@code purpose}: lets the appliance hand out a
+     * value it can later recognise (the Context of a BMC's event subscription) without storing it. The
+     * purpose separates keys, so a tag made for one use is worthless for another.
+     */
+    public String tag(String purpose, String data) {
+        try {
+            javax.crypto.Mac derive = javax.crypto.Mac.getInstance("HmacSHA256");
+            derive.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
+            byte[] purposeKey = derive.doFinal(("metalgate tag: " + purpose).getBytes(StandardCharsets.UTF_8));
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(purposeKey, "HmacSHA256"));
+            return java.util.HexFormat.of().formatHex(mac.doFinal(data.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA-256 failed", e);
+        }
+    }
+
+    /** Whether {@code tag} is {@link #tag}{@code (purpose, data)}, compared in constant time. */
+    public boolean verifyTag(String purpose, String data, String tag) {
+        return tag != null && java.security.MessageDigest.isEqual(tag(purpose, data).getBytes(StandardCharsets.UTF_8),
+                tag.getBytes(StandardCharsets.UTF_8));
+    }
 }

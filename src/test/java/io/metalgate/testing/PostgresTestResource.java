@@ -57,4 +57,16 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
             throw new IllegalStateException(e);
         }
     }
+
+    /** The first column of the first row of a query with {@code id} as its only parameter (null if no row). */
+    public static String sqlValue(String query, String id) {
+        try (var c = postgres().ownerConnection(); var ps = c.prepareStatement(query)) {
+            ps.setString(1, id);
+            try (var rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -53,18 +53,21 @@ public final class MockBmc {
 
     // state, guarded by this
     private String powerState = "Off";
+    private volatile Host host;
     private String bootTarget = "None";
     private String bootEnabled = "Disabled";
     private String bootMode = "UEFI";
     private String lastBootTarget = "None";
     private int boots;
     private int etag = 1;
-    private String mediaImage;
-    private boolean mediaInserted;
+    private final Map<String, String> media = new LinkedHashMap<>(); // slot -> image inserted (null = empty)
     private final Map<String, String> sessionTokens = new ConcurrentHashMap<>(); // token -> session id
     private final AtomicInteger sessionCounter = new AtomicInteger();
     private final Map<String, Long> tasks = new ConcurrentHashMap<>(); // task id -> completes at (ms)
     private final Map<String, Integer> erasedDrives = new ConcurrentHashMap<>();
+    private final Map<String, String> initializedVolumes = new ConcurrentHashMap<>(); // volume id -> InitializeType
+    /** The EventService's subscriptions and pushes. */
+    public final Events events = new Events();
     private final AtomicInteger requests = new AtomicInteger();
     /** Requests being served right now (the server counts them, to check clients keep their per-BMC limit). */
     final AtomicInteger inFlight = new AtomicInteger();
@@ -77,6 +80,7 @@ public final class MockBmc {
         this.system = root + "/Systems/" + profile.systemId();
         this.manager = root + "/Managers/" + profile.managerId();
         this.virtualMedia = (profile.virtualMediaUnderSystem() ? system : manager) + "/VirtualMedia";
+        profile.mediaSlots().forEach(slot -> media.put(slot, null));
     }
 
     public Profile profile() {
@@ -84,13 +88,28 @@ public final class MockBmc {
     }
 
     public synchronized String powerState() {
-        return powerState;
+        return host != null ? (host.poweredOn() ? "On" : "Off") : powerState;
+    }
+
+    /** Puts a real machine (e.g. a {@link QemuHost}) behind this BMC: power actions and boots go to it. */
+    public synchronized MockBmc attach(Host machine) {
+        this.host = machine;
+        return this;
+    }
+
+    /** The machine behind this BMC, or null when it is simulated in memory. */
+    public Host host() {
+        return host;
     }
 
     /** Sets the power state as if someone pressed the button (for drift tests). */
     public synchronized void setPowerState(String state) {
+        String before = powerState();
         powerState = state;
         etag++;
+        if (!before.equals(state)) {
+            events.powerChanged(system, state);
+        }
     }
 
     /** The boot source the last power-on or restart used ("None" = the normal boot order). */
@@ -102,8 +121,20 @@ public final class MockBmc {
         return boots;
     }
 
+    /** The image inserted in any virtual media slot, or null. */
     public synchronized String mediaImage() {
-        return mediaInserted ? mediaImage : null;
+        return media.values().stream().filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
+
+    /** Slot → image, for every slot with an image inserted. */
+    public synchronized Map<String, String> insertedMedia() {
+        Map<String, String> m = new LinkedHashMap<>();
+        media.forEach((slot, image) -> {
+            if (image != null) {
+                m.put(slot, image);
+            }
+        });
+        return m;
     }
 
     public int openSessions() {
@@ -116,6 +147,11 @@ public final class MockBmc {
 
     public Map<String, Integer> erasedDrives() {
         return Map.copyOf(erasedDrives);
+    }
+
+    /** Volume id → InitializeType of every Volume.Initialize received. */
+    public Map<String, String> initializedVolumes() {
+        return Map.copyOf(initializedVolumes);
     }
 
     /** Serial number of drive {@code n} (1-based) of this BMC. */
@@ -214,13 +250,20 @@ public final class MockBmc {
                     .put("FirmwareVersion", "mock-1.0").put("VirtualMedia", profile.virtualMediaUnderSystem() ? null : link(virtualMedia)));
         }
         if (p.equals(virtualMedia) && method.equals("GET")) {
-            return collection("VirtualMediaCollection", "Virtual Media Services", virtualMedia, virtualMedia + "/CD1");
+            return collection("VirtualMediaCollection", "Virtual Media Services", virtualMedia,
+                    profile.mediaSlots().stream().map(slot -> virtualMedia + "/" + slot).toArray(String[]::new));
         }
-        if (p.equals(virtualMedia + "/CD1")) {
-            return virtualMediaResource(method, body);
-        }
-        if (p.startsWith(virtualMedia + "/CD1/Actions/") && method.equals("POST")) {
-            return virtualMediaAction(p.substring((virtualMedia + "/CD1/Actions/").length()), body);
+        if (p.startsWith(virtualMedia + "/")) {
+            String rest = p.substring(virtualMedia.length() + 1);
+            String slot = rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest;
+            if (media.containsKey(slot)) {
+                if (rest.equals(slot)) {
+                    return virtualMediaResource(slot, method, body);
+                }
+                if (rest.startsWith(slot + "/Actions/") && method.equals("POST")) {
+                    return virtualMediaAction(slot, rest.substring((slot + "/Actions/").length()), body);
+                }
+            }
         }
         if (method.equals("GET")) {
             JsonObject inventory = inventory(p);
@@ -231,18 +274,85 @@ public final class MockBmc {
                 return task(p.substring((root + "/TaskService/Tasks/").length()));
             }
         }
+        if (profile.eventService() && p.startsWith(root + "/EventService")) {
+            return eventService(method, p, body);
+        }
+        if (method.equals("POST") && profile.volumeInitialize() && p.startsWith(system + "/Storage/1/Volumes/")
+                && p.endsWith("/Actions/Volume.Initialize")) {
+            String volume = p.substring((system + "/Storage/1/Volumes/").length(), p.indexOf("/Actions/"));
+            String type = new JsonObject(body == null ? "{}" : body).getString("InitializeType", "Fast");
+            if (!List.of("1", "2").contains(volume)) {
+                return error(404, "Base.1.8.ResourceMissingAtURI", p + " does not exist");
+            }
+            if (!List.of("Fast", "Slow").contains(type)) {
+                return error(400, "Base.1.8.ActionParameterNotSupported", "InitializeType " + type + " is not supported");
+            }
+            initializedVolumes.put(volume, type);
+            return startTask();
+        }
         if (method.equals("POST") && p.startsWith(system + "/Storage/1/Drives/") && p.endsWith("/Actions/Drive.SecureErase")) {
             if (!profile.secureErase()) {
                 return error(404, "Base.1.8.ResourceMissingAtURI", p + " does not exist");
             }
             String drive = p.substring((system + "/Storage/1/Drives/").length(), p.indexOf("/Actions/"));
-            String taskId = String.valueOf(tasks.size() + 1);
-            tasks.put(taskId, System.currentTimeMillis() + 300);
             erasedDrives.merge(drive, 1, Integer::sum);
-            return Response.json(202, odata("#Task.v1_4_3.Task", root + "/TaskService/Tasks/" + taskId).put("TaskState", "Running"))
-                    .header("Location", root + "/TaskService/Tasks/" + taskId);
+            return startTask();
         }
         return error(404, "Base.1.8.ResourceMissingAtURI", p + " does not exist");
+    }
+
+    /** A task that completes 300 ms from now, answered 202 with its monitor. */
+    private synchronized Response startTask() {
+        String taskId = String.valueOf(tasks.size() + 1);
+        tasks.put(taskId, System.currentTimeMillis() + 300);
+        return Response.json(202, odata("#Task.v1_4_3.Task", root + "/TaskService/Tasks/" + taskId).put("TaskState", "Running"))
+                .header("Location", root + "/TaskService/Tasks/" + taskId);
+    }
+
+    private Response eventService(String method, String p, String body) {
+        String subs = root + "/EventService/Subscriptions";
+        if (p.equals(root + "/EventService") && method.equals("GET")) {
+            return Response.json(200, odata("#EventService.v1_7_0.EventService", p).put("Id", "EventService").put("ServiceEnabled", true)
+                    .put("DeliveryRetryAttempts", 3).put("EventTypesForSubscription", new JsonArray(List.of("StatusChange", "ResourceUpdated", "Alert")))
+                    .put("RegistryPrefixes", new JsonArray(List.of("ResourceEvent", "Base")))
+                    .put("Subscriptions", link(subs)));
+        }
+        if (p.equals(subs) && method.equals("GET")) {
+            return collection("EventDestinationCollection", "Event Subscriptions", subs,
+                    events.all().stream().map(s -> subs + "/" + s.id()).toArray(String[]::new));
+        }
+        if (p.equals(subs) && method.equals("POST")) {
+            JsonObject b = new JsonObject(body == null ? "{}" : body);
+            String destination = b.getString("Destination");
+            if (destination == null || !(destination.startsWith("https://") || destination.startsWith("http://"))) {
+                return error(400, "Base.1.8.PropertyMissing", "Destination must be an http(s) URI");
+            }
+            if (!"Redfish".equals(b.getString("Protocol", "Redfish"))) {
+                return error(400, "Base.1.8.PropertyValueNotInList", "Protocol " + b.getString("Protocol") + " is not supported");
+            }
+            Events.Subscription s = events.subscribe(destination, b.getString("Context"));
+            return Response.json(201, subscription(subs, s)).header("Location", subs + "/" + s.id());
+        }
+        if (p.startsWith(subs + "/")) {
+            String id = p.substring(subs.length() + 1);
+            Events.Subscription s = events.get(id);
+            if (s == null) {
+                return error(404, "Base.1.8.ResourceMissingAtURI", p + " does not exist");
+            }
+            if (method.equals("GET")) {
+                return Response.json(200, subscription(subs, s));
+            }
+            if (method.equals("DELETE")) {
+                events.remove(id);
+                return Response.empty(204);
+            }
+        }
+        return error(405, "Base.1.8.OperationNotAllowed", method + " is not allowed on " + p);
+    }
+
+    private static JsonObject subscription(String subs, Events.Subscription s) {
+        return odata("#EventDestination.v1_10_0.EventDestination", subs + "/" + s.id()).put("Id", s.id()).put("Destination", s.destination())
+                .put("Context", s.context()).put("Protocol", "Redfish").put("SubscriptionType", "RedfishEvent");
     }
 
     private JsonObject serviceRoot() {
@@ -250,6 +360,7 @@ public final class MockBmc {
                 .put("RedfishVersion", "1.11.0").put("UUID", uuid().toString()).put("Vendor", profile.vendor())
                 .put("Product", profile.product()).put("Systems", link(root + "/Systems")).put("Managers", link(root + "/Managers"))
                 .put("Chassis", link(root + "/Chassis")).put("SessionService", link(root + "/SessionService"))
+                .put("EventService", profile.eventService() ? link(root + "/EventService") : null)
                 .put("Links", new JsonObject().put("Sessions", link(sessions)));
         // vendors also announce themselves under Oem (iLO: Oem.Hpe, iDRAC: Oem.Dell) — older firmware has no Vendor property
         r.put("Oem", new JsonObject().put(profile.vendor().equals("HPE") ? "Hpe" : profile.vendor(), new JsonObject()));
@@ -280,7 +391,7 @@ public final class MockBmc {
             s.put("VirtualMedia", link(virtualMedia));
         }
         if (!faults.missingPowerState) {
-            s.put("PowerState", powerState);
+            s.put("PowerState", powerState());
         }
         Response r = Response.json(200, s);
         return profile.etags() ? r.header("ETag", etag()) : r;
@@ -335,55 +446,87 @@ public final class MockBmc {
             return error(400, "Base.1.8.ActionParameterNotSupported", "ResetType " + type + " is not supported; allowed: "
                     + profile.resetTypes());
         }
-        String before = powerState;
-        switch (type) {
-            case "On" -> powerState = "On";
-            case "ForceOff", "GracefulShutdown" -> powerState = "Off";
-            case "PushPowerButton" -> powerState = before.equals("On") ? "Off" : "On";
-            case "ForceRestart", "GracefulRestart", "PowerCycle" -> powerState = "On";
-            default -> {
-            }
-        }
-        boolean booted = powerState.equals("On") && (before.equals("Off") || List.of("ForceRestart", "GracefulRestart", "PowerCycle").contains(type));
+        String before = powerState();
+        boolean restart = List.of("ForceRestart", "GracefulRestart", "PowerCycle").contains(type);
+        boolean on = switch (type) {
+            case "On" -> true;
+            case "ForceOff", "GracefulShutdown" -> false;
+            case "PushPowerButton" -> !before.equals("On");
+            case "ForceRestart", "GracefulRestart", "PowerCycle" -> true;
+            default -> before.equals("On");
+        };
+        boolean booted = on && (before.equals("Off") || restart);
+        // the boot source of this boot: the override if one is set; a Once override is used up by it
+        String target = booted && !bootEnabled.equals("Disabled") ? bootTarget : "None";
         if (booted) {
             boots++;
-            lastBootTarget = bootEnabled.equals("Disabled") ? "None" : bootTarget;
+            lastBootTarget = target;
             if (bootEnabled.equals("Once")) {
                 bootEnabled = "Disabled";
                 bootTarget = "None";
             }
         }
+        if (host != null) {
+            try {
+                if (restart) {
+                    host.forceRestart(target);
+                } else if (booted) {
+                    host.powerOn(target);
+                } else if (type.equals("ForceOff")) {
+                    host.forceOff();
+                } else if (!on) {
+                    host.gracefulShutdown(); // the OS decides; the PowerState shows whether it did
+                }
+            } catch (RuntimeException e) {
+                return error(500, "Base.1.8.InternalError", "the machine did not follow: " + e.getMessage());
+            }
+        } else {
+            powerState = on ? "On" : "Off";
+        }
         etag++;
+        String after = powerState();
+        if (!after.equals(before)) {
+            events.powerChanged(system, after);
+        }
         return Response.empty(204);
     }
 
-    private synchronized Response virtualMediaResource(String method, String body) {
+    private synchronized Response virtualMediaResource(String slot, String method, String body) {
+        String self = virtualMedia + "/" + slot;
+        String image = media.get(slot);
         if (method.equals("GET")) {
-            JsonObject vm = odata("#VirtualMedia.v1_3_0.VirtualMedia", virtualMedia + "/CD1").put("Id", "CD1").put("Name", "Virtual CD")
-                    .put("MediaTypes", new JsonArray(List.of("CD", "DVD"))).put("Image", mediaInserted ? mediaImage : null)
-                    .put("Inserted", mediaInserted).put("WriteProtected", true).put("ConnectedVia", mediaInserted ? "URI" : "NotConnected");
+            JsonObject vm = odata("#VirtualMedia.v1_3_0.VirtualMedia", self).put("Id", slot).put("Name", "Virtual media " + slot)
+                    .put("MediaTypes", new JsonArray(slot.equals("RemovableDisk") ? List.of("USBStick") : List.of("CD", "DVD")))
+                    .put("Image", image).put("Inserted", image != null).put("WriteProtected", true)
+                    .put("ConnectedVia", image != null ? "URI" : "NotConnected");
             if (profile.insertMediaAction()) {
                 vm.put("Actions", new JsonObject()
-                        .put("#VirtualMedia.InsertMedia", new JsonObject().put("target", virtualMedia + "/CD1/Actions/VirtualMedia.InsertMedia"))
-                        .put("#VirtualMedia.EjectMedia", new JsonObject().put("target", virtualMedia + "/CD1/Actions/VirtualMedia.EjectMedia")));
+                        .put("#VirtualMedia.InsertMedia", new JsonObject().put("target", self + "/Actions/VirtualMedia.InsertMedia"))
+                        .put("#VirtualMedia.EjectMedia", new JsonObject().put("target", self + "/Actions/VirtualMedia.EjectMedia")));
             }
             return Response.json(200, vm);
         }
         if (method.equals("PATCH")) {
             JsonObject b = new JsonObject(body == null ? "{}" : body);
-            if (b.containsKey("Image")) {
-                mediaImage = b.getString("Image");
+            if (profile.patchNeedsInserted() && !b.containsKey("Inserted")) {
+                return error(400, "Base.1.8.PropertyMissing", "The property Inserted is a required property and must be included in the request.");
             }
-            mediaInserted = b.getBoolean("Inserted", mediaImage != null);
-            if (!mediaInserted) {
-                mediaImage = null;
+            String newImage = b.containsKey("Image") ? b.getString("Image") : image;
+            boolean inserted = b.getBoolean("Inserted", newImage != null);
+            if (inserted && uploadOnly(slot)) {
+                return error(400, "Base.1.8.ActionNotSupported", "slot " + slot + " mounts only uploaded images; use an EXT slot");
             }
+            media.put(slot, inserted ? newImage : null);
             return Response.empty(204);
         }
         return error(405, "Base.1.8.OperationNotAllowed", method + " is not allowed on virtual media");
     }
 
-    private synchronized Response virtualMediaAction(String action, String body) {
+    private static boolean uploadOnly(String slot) {
+        return slot.startsWith("RDOC") || slot.startsWith("Remote");
+    }
+
+    private synchronized Response virtualMediaAction(String slot, String action, String body) {
         if (!profile.insertMediaAction()) {
             return error(404, "Base.1.8.ResourceMissingAtURI", "action " + action + " does not exist");
         }
@@ -392,16 +535,17 @@ public final class MockBmc {
             if (image == null || !(image.startsWith("http://") || image.startsWith("https://"))) {
                 return error(400, "Base.1.8.ActionParameterMissing", "Image must be an http(s) URI");
             }
-            if (mediaInserted) {
+            if (media.get(slot) != null) {
                 return error(409, "Base.1.8.ResourceInUse", "a medium is already inserted; eject it first");
             }
-            mediaImage = image;
-            mediaInserted = true;
+            if (slot.equals("RemovableDisk")) {
+                return error(400, "Base.1.8.ActionParameterValueFormatError", "RemovableDisk takes USB stick images, not ISOs");
+            }
+            media.put(slot, image);
             return Response.empty(204);
         }
         if (action.equals("VirtualMedia.EjectMedia")) {
-            mediaImage = null;
-            mediaInserted = false;
+            media.put(slot, null);
             return Response.empty(204);
         }
         return error(404, "Base.1.8.ResourceMissingAtURI", "action " + action + " does not exist");
@@ -443,7 +587,18 @@ public final class MockBmc {
         if (p.equals(system + "/Storage/1")) {
             return odata("#Storage.v1_9_0.Storage", p).put("Id", "1").put("Name", "Storage Controller")
                     .put("Drives", new JsonArray().add(link(p + "/Drives/Disk1")).add(link(p + "/Drives/Disk2")))
-                    .put("Drives@odata.count", 2);
+                    .put("Drives@odata.count", 2).put("Volumes", profile.volumeInitialize() ? link(p + "/Volumes") : null);
+        }
+        if (profile.volumeInitialize() && p.equals(system + "/Storage/1/Volumes")) {
+            return collectionBody("VolumeCollection", "Volumes", p, p + "/1", p + "/2");
+        }
+        if (profile.volumeInitialize() && (p.equals(system + "/Storage/1/Volumes/1") || p.equals(system + "/Storage/1/Volumes/2"))) {
+            int n = Integer.parseInt(p.substring(p.length() - 1));
+            return odata("#Volume.v1_6_0.Volume", p).put("Id", String.valueOf(n)).put("Name", "Virtual Disk " + n).put("RAIDType", "RAID0")
+                    .put("CapacityBytes", n == 1 ? 1_920_383_410_176L : 3_840_755_982_336L)
+                    .put("Links", new JsonObject().put("Drives", new JsonArray().add(link(system + "/Storage/1/Drives/Disk" + n))))
+                    .put("Actions", new JsonObject().put("#Volume.Initialize", new JsonObject().put("target", p + "/Actions/Volume.Initialize")
+                            .put("InitializeType@Redfish.AllowableValues", new JsonArray(List.of("Fast", "Slow")))));
         }
         if (p.startsWith(system + "/Storage/1/Drives/Disk")) {
             String id = p.substring(p.lastIndexOf('/') + 1);

@@ -67,6 +67,33 @@ public final class RedfishMock implements AutoCloseable {
         for (int i = 0; i < bmcs.size(); i++) {
             byAddress.put(address(i), bmcs.get(i));
         }
+        // EventService pushes: a BMC POSTs each event to its subscriber, once, and never waits on it
+        var eventClient = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setTrustAll(true).setVerifyHost(false)
+                .setConnectTimeout(5000).setMaxPoolSize(16));
+        for (MockBmc bmc : bmcs) {
+            bmc.events.deliverWith((sub, event) -> {
+                java.net.URI to = java.net.URI.create(sub.destination());
+                boolean tls = to.getScheme().equals("https");
+                eventClient.request(new io.vertx.core.http.RequestOptions().setMethod(io.vertx.core.http.HttpMethod.POST)
+                        .setSsl(tls).setHost(to.getHost()).setPort(to.getPort() > 0 ? to.getPort() : tls ? 443 : 80)
+                        .setURI(to.getRawPath() + (to.getRawQuery() == null ? "" : "?" + to.getRawQuery()))
+                        .putHeader("Content-Type", "application/json"))
+                        .compose(req -> req.send(event.encode()))
+                        .onComplete(ar -> (ar.succeeded() && ar.result().statusCode() < 300 ? eventsDelivered : eventsFailed).incrementAndGet());
+            });
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger eventsDelivered = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger eventsFailed = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Events the subscribers accepted (2xx) and those that failed, since the start. */
+    public int eventsDelivered() {
+        return eventsDelivered.get();
+    }
+
+    public int eventsFailed() {
+        return eventsFailed.get();
     }
 
     /** Loopback address of BMC {@code i}. */
@@ -133,27 +160,37 @@ public final class RedfishMock implements AutoCloseable {
             int inFlight = bmc.inFlight.incrementAndGet();
             maxInFlightPerBmc.accumulateAndGet(inFlight, Math::max);
             served.incrementAndGet();
-            MockBmc.Response r = bmc.handle(req.method().name(), req.uri(), headers, body);
-            if (r.hang()) {
-                return; // never answered; the client's timeout must fire (and it stays in flight)
+            if (bmc.host() != null) {
+                // a real machine behind the BMC (QEMU) takes its time: keep it off the event loop
+                vertx.executeBlocking(() -> bmc.handle(req.method().name(), req.uri(), headers, body), true)
+                        .onComplete(done -> answer(req, bmc, done.succeeded() ? done.result()
+                                : MockBmc.error(500, "Base.1.8.InternalError", String.valueOf(done.cause()))));
+                return;
             }
-            Runnable answer = () -> {
-                bmc.inFlight.decrementAndGet();
-                var resp = req.response().setStatusCode(r.status());
-                r.headers().forEach(resp::putHeader);
-                if (r.body() != null) {
-                    resp.end(r.body());
-                } else {
-                    resp.end();
-                }
-            };
-            long latency = bmc.faults.latencyMillis;
-            if (latency > 0) {
-                vertx.setTimer(latency, t -> answer.run());
-            } else {
-                answer.run();
-            }
+            answer(req, bmc, bmc.handle(req.method().name(), req.uri(), headers, body));
         });
+    }
+
+    private void answer(HttpServerRequest req, MockBmc bmc, MockBmc.Response r) {
+        if (r.hang()) {
+            return; // never answered; the client's timeout must fire (and it stays in flight)
+        }
+        Runnable answer = () -> {
+            bmc.inFlight.decrementAndGet();
+            var resp = req.response().setStatusCode(r.status());
+            r.headers().forEach(resp::putHeader);
+            if (r.body() != null) {
+                resp.end(r.body());
+            } else {
+                resp.end();
+            }
+        };
+        long latency = bmc.faults.latencyMillis;
+        if (latency > 0) {
+            vertx.setTimer(latency, t -> answer.run());
+        } else {
+            answer.run();
+        }
     }
 
     public int port() {
@@ -179,6 +216,7 @@ public final class RedfishMock implements AutoCloseable {
 
     @Override
     public void close() {
+        bmcs.stream().map(MockBmc::host).filter(java.util.Objects::nonNull).forEach(Host::close);
         try {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -216,7 +254,7 @@ public final class RedfishMock implements AutoCloseable {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
     }
 
-    /** {@code --bmcs N --profile generic|idrac|ilo|supermicro|mixed --port P --user U --password W --latency-ms L --keystore F}. */
+    /** {@code --bmcs N --profile generic|idrac|ilo|supermicro|xcc|mixed --port P --user U --password W --latency-ms L --keystore F}. */
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -240,6 +278,13 @@ public final class RedfishMock implements AutoCloseable {
         for (int i = 0; i < mock.size(); i++) {
             mock.bmc(i).faults.latencyMillis = latency;
         }
+        if (a.containsKey("qemu")) {
+            // each BMC drives a QEMU VM of its own; --qemu DIR holds their logs and sockets
+            List<String> extra = a.containsKey("qemu-args") ? List.of(a.get("qemu-args").trim().split("\\s+")) : List.of();
+            for (int i = 0; i < mock.size(); i++) {
+                mock.bmc(i).attach(new QemuHost(Path.of(a.get("qemu"), "bmc-" + i), mock.bmc(i).mac(1), extra));
+            }
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(mock::close));
         System.out.printf("redfish-mocks: %d BMC(s) (%s) at https://%s … %s:%d, user %s, certificate SHA-256 %s%n", n, profile,
                 n == 1 ? o.bindHost() : address(0), address(n - 1), mock.port(), o.username(), mock.certificateSha256());
@@ -248,8 +293,9 @@ public final class RedfishMock implements AutoCloseable {
     }
 
     private static void usage(String problem) {
-        System.err.println("redfish-mocks: " + problem + "\nusage: run [--bmcs N] [--profile generic|idrac|ilo|supermicro|mixed] "
-                + "[--port 8443] [--user U] [--password W] [--latency-ms L] [--keystore FILE.p12] [--bind ADDR] [--event-loops N]");
+        System.err.println("redfish-mocks: " + problem + "\nusage: run [--bmcs N] [--profile generic|idrac|ilo|supermicro|xcc|mixed] "
+                + "[--port 8443] [--user U] [--password W] [--latency-ms L] [--keystore FILE.p12] [--bind ADDR] [--event-loops N]"
+                + " [--qemu DIR [--qemu-args 'QEMU ARGS']]");
         System.exit(2);
     }
 }

@@ -49,6 +49,12 @@ public final class Interfaces {
     public record DiskErase(String diskId, String serialNumber, String technique, String result) {
     }
 
+    /** Power events pushed by the BMC (Redfish EventService); protocols without them are polled. */
+    public interface PowerEvents {
+        /** Subscribes {@code destination}; the subscription's URI, or empty when the BMC cannot push events. */
+        Uni<java.util.Optional<String>> subscribe(BmcEndpoint bmc, String destination, String context);
+    }
+
     /** One protocol's implementations of the interfaces. */
     public interface Driver extends Power, Management, VirtualMedia, Inspect, Erase {
         String protocol();

@@ -262,7 +262,7 @@ public class RedfishClient {
                 .getBytes(StandardCharsets.UTF_8)));
     }
 
-    private static String pathOf(String location) {
+    static String pathOf(String location) {
         int i = location.indexOf("/redfish/");
         return i >= 0 ? location.substring(i) : location;
     }

@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Manager; session tables that refuse logins (the client falls back to Basic).
  */
 @ApplicationScoped
-public class RedfishDriver implements Interfaces.Driver {
+public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents {
 
     /** Attempts of a conditional PATCH that loses to another writer (412) before giving up. */
     static final int PRECONDITION_ATTEMPTS = 3;
@@ -177,67 +177,69 @@ public class RedfishDriver implements Interfaces.Driver {
 
     @Override
     public Uni<Void> insert(BmcEndpoint bmc, String imageUrl) {
-        return cdDrive(bmc).chain(vm -> {
-            JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.InsertMedia")).orElse(null);
-            if (action != null && action.getString("target") != null) {
-                return client.post(bmc, action.getString("target"), new JsonObject().put("Image", imageUrl).put("Inserted", true)
-                        .put("WriteProtected", true)).chain(r -> awaitTask(bmc, r));
-            }
-            // no InsertMedia action (Supermicro): set the properties instead
-            return client.patch(bmc, vm.getString("@odata.id"), new JsonObject().put("Image", imageUrl).put("Inserted", true), Optional.empty())
-                    .replaceWithVoid();
-        });
+        return vendor(bmc).chain(vendor -> cdDrives(bmc).map(all -> all.stream()
+                .filter(vm -> !vm.getBoolean("Inserted", vm.getString("Image") != null))
+                // XCC: RDOC and Remote slots take only uploaded images and the remote console's; URIs go to EXT slots
+                .filter(vm -> vendor != VendorProfile.XCC || !(vm.getString("Id", "").startsWith("RDOC") || vm.getString("Id", "").startsWith("Remote")))
+                .findFirst().orElseThrow(() -> new DriverException(Kind.CONFLICT, bmc + ": every virtual CD slot is in use; eject first"))))
+                .chain(vm -> {
+                    JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.InsertMedia")).orElse(null);
+                    if (action != null && action.getString("target") != null) {
+                        return client.post(bmc, action.getString("target"), new JsonObject().put("Image", imageUrl).put("Inserted", true)
+                                .put("WriteProtected", true)).chain(r -> awaitTask(bmc, r));
+                    }
+                    // no InsertMedia action (Supermicro, XCC): set the properties instead; XCC refuses a PATCH without Inserted
+                    return client.patch(bmc, vm.getString("@odata.id"), new JsonObject().put("Image", imageUrl).put("Inserted", true),
+                            Optional.empty()).replaceWithVoid();
+                });
     }
 
     @Override
     public Uni<Void> eject(BmcEndpoint bmc) {
-        return cdDrive(bmc).chain(vm -> {
-            if (!vm.getBoolean("Inserted", vm.getString("Image") != null)) {
-                return Uni.createFrom().voidItem();
+        return cdDrives(bmc).chain(all -> {
+            List<Uni<Void>> ejects = new ArrayList<>();
+            for (JsonObject vm : all) {
+                if (!vm.getBoolean("Inserted", vm.getString("Image") != null)) {
+                    continue;
+                }
+                JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.EjectMedia")).orElse(null);
+                ejects.add(action != null && action.getString("target") != null
+                        ? client.post(bmc, action.getString("target"), new JsonObject()).chain(r -> awaitTask(bmc, r))
+                        : client.patch(bmc, vm.getString("@odata.id"), new JsonObject().putNull("Image").put("Inserted", false), Optional.empty())
+                                .replaceWithVoid());
             }
-            JsonObject action = Optional.ofNullable(vm.getJsonObject("Actions")).map(a -> a.getJsonObject("#VirtualMedia.EjectMedia")).orElse(null);
-            if (action != null && action.getString("target") != null) {
-                return client.post(bmc, action.getString("target"), new JsonObject()).chain(r -> awaitTask(bmc, r));
-            }
-            return client.patch(bmc, vm.getString("@odata.id"), new JsonObject().putNull("Image").put("Inserted", false), Optional.empty())
-                    .replaceWithVoid();
+            return ejects.isEmpty() ? Uni.createFrom().voidItem() : Uni.join().all(ejects).andFailFast().replaceWithVoid();
         });
     }
 
-    /** The first virtual media device that takes CDs or DVDs, under the System (newer iDRAC) or a Manager. */
-    private Uni<JsonObject> cdDrive(BmcEndpoint bmc) {
+    /** Every virtual media device that takes CDs or DVDs, under the System (newer iDRAC) or the Managers. */
+    private Uni<List<JsonObject>> cdDrives(BmcEndpoint bmc) {
         return system(bmc).chain(s -> {
             String underSystem = link(s.body(), "VirtualMedia");
             if (underSystem != null) {
                 return cdIn(bmc, underSystem);
             }
             return client.serviceRoot(bmc).chain(root -> members(bmc, required(bmc, root, "Managers")))
-                    .chain(managers -> {
-                        Uni<JsonObject> found = Uni.createFrom().nullItem();
-                        for (String m : managers) {
-                            found = found.chain(prev -> prev != null ? Uni.createFrom().item(prev)
-                                    : client.get(bmc, m).chain(mr -> {
-                                        String vm = link(mr.body(), "VirtualMedia");
-                                        return vm == null ? Uni.createFrom().nullItem() : cdIn(bmc, vm);
-                                    }));
-                        }
-                        return found;
-                    })
-                    .onItem().ifNull().failWith(() -> new DriverException(Kind.UNSUPPORTED, bmc + ": no virtual media that takes a CD"));
+                    .chain(managers -> Multi.createFrom().iterable(managers).onItem().transformToUniAndConcatenate(m -> client.get(bmc, m)
+                            .chain(mr -> {
+                                String vm = link(mr.body(), "VirtualMedia");
+                                return vm == null ? Uni.createFrom().item(List.<JsonObject>of()) : cdIn(bmc, vm);
+                            })).collect().asList())
+                    .map(lists -> lists.stream().flatMap(List::stream).toList());
+        }).invoke(all -> {
+            if (all.isEmpty()) {
+                throw new DriverException(Kind.UNSUPPORTED, bmc + ": no virtual media that takes a CD");
+            }
         });
     }
 
-    private Uni<JsonObject> cdIn(BmcEndpoint bmc, String collection) {
-        return members(bmc, collection).chain(ids -> {
-            Uni<JsonObject> found = Uni.createFrom().nullItem();
-            for (String id : ids) {
-                found = found.chain(prev -> prev != null ? Uni.createFrom().item(prev) : client.get(bmc, id).map(r -> {
-                    JsonArray types = r.body().getJsonArray("MediaTypes", new JsonArray());
-                    return types.contains("CD") || types.contains("DVD") ? r.body() : null;
-                }));
-            }
-            return found;
-        });
+    private Uni<List<JsonObject>> cdIn(BmcEndpoint bmc, String collection) {
+        return members(bmc, collection).chain(ids -> Multi.createFrom().iterable(ids).onItem()
+                .transformToUniAndConcatenate(id -> client.get(bmc, id)).map(RedfishClient.Reply::body)
+                .filter(vm -> {
+                    JsonArray types = vm.getJsonArray("MediaTypes", new JsonArray());
+                    return types.contains("CD") || types.contains("DVD");
+                }).collect().asList());
     }
 
     // ---------------------------------------------------------------- inspect
@@ -306,21 +308,88 @@ public class RedfishDriver implements Interfaces.Driver {
 
     // ---------------------------------------------------------------- erase
 
+    /**
+     * Drive.SecureErase on every drive that offers it (a sanitize of the device: NIST SP 800-88 Purge where
+     * the drive implements it so); where no drive does, Volume.Initialize (Slow where offered: every block
+     * overwritten, a Clear of the logical volume) on every volume that offers it; UNSUPPORTED otherwise.
+     */
     @Override
     public Uni<List<Interfaces.DiskErase>> secureErase(BmcEndpoint bmc) {
-        return system(bmc).chain(s -> link(s.body(), "Storage") == null ? Uni.createFrom().item(List.<JsonObject>of()) : drives(bmc, s.body()))
-                .chain(drives -> {
-                    List<JsonObject> erasable = drives.stream().filter(d -> d.getJsonObject("Actions", new JsonObject())
-                            .getJsonObject("#Drive.SecureErase") != null).toList();
-                    if (erasable.isEmpty()) {
-                        throw new DriverException(Kind.UNSUPPORTED, bmc + ": no drive offers #Drive.SecureErase; the erase agent must do it");
-                    }
+        return system(bmc).chain(s -> {
+            if (link(s.body(), "Storage") == null) {
+                return Uni.createFrom().failure(new DriverException(Kind.UNSUPPORTED, bmc + ": no Storage; the erase agent must do it"));
+            }
+            return drives(bmc, s.body()).chain(drives -> {
+                List<JsonObject> erasable = drives.stream().filter(d -> d.getJsonObject("Actions", new JsonObject())
+                        .getJsonObject("#Drive.SecureErase") != null).toList();
+                if (!erasable.isEmpty()) {
                     return Multi.createFrom().iterable(erasable).onItem().transformToUniAndConcatenate(d -> client.post(bmc,
-                            d.getJsonObject("Actions").getJsonObject("#Drive.SecureErase").getString("target"), new JsonObject())
-                            .chain(r -> taskResult(bmc, r))
-                            .map(result -> new Interfaces.DiskErase(d.getString("Id"), d.getString("SerialNumber"), "Drive.SecureErase", result)))
+                                    d.getJsonObject("Actions").getJsonObject("#Drive.SecureErase").getString("target"), new JsonObject())
+                                    .chain(r -> taskResult(bmc, r))
+                                    .map(result -> new Interfaces.DiskErase(d.getString("Id"), d.getString("SerialNumber"), "Drive.SecureErase", result)))
                             .collect().asList();
+                }
+                return initializeVolumes(bmc, s.body(), drives);
+            });
+        });
+    }
+
+    private Uni<List<Interfaces.DiskErase>> initializeVolumes(BmcEndpoint bmc, JsonObject sys, List<JsonObject> drives) {
+        Map<String, String> serials = new java.util.HashMap<>();
+        drives.forEach(d -> serials.put(d.getString("@odata.id"), d.getString("SerialNumber")));
+        return members(bmc, link(sys, "Storage"))
+                .chain(storages -> Multi.createFrom().iterable(storages).onItem().transformToUniAndConcatenate(st -> client.get(bmc, st)
+                        .chain(sr -> members(bmc, link(sr.body(), "Volumes")))).collect().asList())
+                .chain(lists -> Multi.createFrom().iterable(lists.stream().flatMap(List::stream).toList()).onItem()
+                        .transformToUniAndConcatenate(v -> client.get(bmc, v)).map(RedfishClient.Reply::body)
+                        .filter(v -> v.getJsonObject("Actions", new JsonObject()).getJsonObject("#Volume.Initialize") != null).collect().asList())
+                .chain(volumes -> {
+                    if (volumes.isEmpty()) {
+                        return Uni.createFrom().failure(new DriverException(Kind.UNSUPPORTED,
+                                bmc + ": no drive offers #Drive.SecureErase and no volume #Volume.Initialize; the erase agent must do it"));
+                    }
+                    return Multi.createFrom().iterable(volumes).onItem().transformToUniAndConcatenate(v -> {
+                        JsonObject action = v.getJsonObject("Actions").getJsonObject("#Volume.Initialize");
+                        JsonArray allowed = action.getJsonArray("InitializeType@Redfish.AllowableValues", new JsonArray());
+                        String type = allowed.isEmpty() || allowed.contains("Slow") ? "Slow" : allowed.getString(0);
+                        List<String> disks = new ArrayList<>();
+                        JsonArray linked = v.getJsonObject("Links", new JsonObject()).getJsonArray("Drives", new JsonArray());
+                        for (int i = 0; i < linked.size(); i++) {
+                            disks.add(serials.getOrDefault(linked.getJsonObject(i).getString("@odata.id"), "?"));
+                        }
+                        return client.post(bmc, action.getString("target"), new JsonObject().put("InitializeType", type))
+                                .chain(r -> taskResult(bmc, r))
+                                .map(result -> new Interfaces.DiskErase("volume:" + v.getString("Id"), String.join(",", disks),
+                                        "Volume.Initialize(" + type + ")", result));
+                    }).collect().asList();
                 });
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /**
+     * Subscribes {@code destination} to this BMC's events (DMTF EventDestination, Redfish protocol) with
+     * {@code context} echoed in every event; empty when the BMC has no enabled EventService (poll it instead).
+     * Returns the subscription's URI.
+     */
+    @Override
+    public Uni<Optional<String>> subscribe(BmcEndpoint bmc, String destination, String context) {
+        return client.serviceRoot(bmc).chain(root -> {
+            String es = link(root, "EventService");
+            if (es == null) {
+                return Uni.createFrom().item(Optional.<String>empty());
+            }
+            return client.get(bmc, es).chain(r -> {
+                String subs = link(r.body(), "Subscriptions");
+                if (!r.body().getBoolean("ServiceEnabled", true) || subs == null) {
+                    return Uni.createFrom().item(Optional.<String>empty());
+                }
+                return client.post(bmc, subs, new JsonObject().put("Destination", destination).put("Protocol", "Redfish")
+                        .put("Context", context).put("EventFormatType", "Event"))
+                        .map(created -> Optional.of(created.header("Location").map(RedfishClient::pathOf).orElseThrow(() -> new DriverException(Kind.MALFORMED_RESPONSE,
+                                bmc + ": subscription created without a Location"))));
+            });
+        });
     }
 
     // ---------------------------------------------------------------- helpers

@@ -92,6 +92,7 @@ class RedfishDriverTest {
                 case "idrac" -> VendorProfile.IDRAC;
                 case "ilo" -> VendorProfile.ILO;
                 case "supermicro" -> VendorProfile.SUPERMICRO;
+                case "xcc" -> VendorProfile.XCC;
                 default -> VendorProfile.GENERIC;
             }, await(driver.vendor(bmc)), p.name());
             assertEquals(PowerState.OFF, await(driver.powerState(bmc)));
@@ -160,6 +161,53 @@ class RedfishDriverTest {
             assertNull(m.bmc(0).mediaImage(), p.name());
             await(driver.eject(bmc)); // ejecting nothing is fine
         }
+    }
+
+    @Test
+    void xccMountsByUriOnlyInAnExtSlotAndItsPatchNamesInserted() {
+        RedfishMock m = mock(Profile.XCC);
+        BmcEndpoint bmc = ep(m);
+        String iso = "http://192.0.2.10/agent.iso";
+        await(driver.insert(bmc, iso));
+        // RDOC1 and RDOC2 come first in the collection and would refuse a URI
+        assertEquals(java.util.Map.of("EXT1", iso), m.bmc(0).insertedMedia());
+        await(driver.insert(bmc, iso + "?second"));
+        assertEquals(java.util.Map.of("EXT1", iso, "EXT2", iso + "?second"), m.bmc(0).insertedMedia());
+        await(driver.eject(bmc));
+        assertEquals(java.util.Map.of(), m.bmc(0).insertedMedia(), "every slot we filled is ejected");
+    }
+
+    @Test
+    void idracsUsbSlotIsPassedOverForTheCdAndAFullSlotIsAConflict() {
+        RedfishMock m = mock(Profile.IDRAC);
+        BmcEndpoint bmc = ep(m);
+        await(driver.insert(bmc, "http://192.0.2.10/a.iso"));
+        assertEquals(java.util.Map.of("CD", "http://192.0.2.10/a.iso"), m.bmc(0).insertedMedia());
+        DriverException full = failure(driver.insert(bmc, "http://192.0.2.10/b.iso"));
+        assertEquals(Kind.CONFLICT, full.kind());
+        assertTrue(full.getMessage().contains("eject first"), full.getMessage());
+    }
+
+    @Test
+    void withoutDriveSecureEraseTheVolumesAreInitializedSlowly() {
+        RedfishMock m = mock(Profile.SUPERMICRO);
+        List<Interfaces.DiskErase> erased = await(driver.secureErase(ep(m)));
+        assertEquals(List.of("volume:1", "volume:2"), erased.stream().map(Interfaces.DiskErase::diskId).toList());
+        assertEquals(List.of(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)), erased.stream().map(Interfaces.DiskErase::serialNumber).toList());
+        assertEquals(List.of("Volume.Initialize(Slow)", "Volume.Initialize(Slow)"), erased.stream().map(Interfaces.DiskErase::technique).toList());
+        assertEquals(List.of("Completed", "Completed"), erased.stream().map(Interfaces.DiskErase::result).toList());
+        assertEquals(java.util.Map.of("1", "Slow", "2", "Slow"), m.bmc(0).initializedVolumes());
+        assertEquals(java.util.Map.of(), m.bmc(0).erasedDrives());
+    }
+
+    @Test
+    void aSubscriptionIsMadeWhereThereIsAnEventServiceAndNotElsewhere() {
+        RedfishMock m = mock(Profile.IDRAC);
+        java.util.Optional<String> sub = await(driver.subscribe(ep(m), "https://192.0.2.1/api/redfish-events/x", "ctx-1"));
+        assertTrue(sub.isPresent());
+        assertEquals(1, m.bmc(0).events.all().size());
+        assertEquals("ctx-1", m.bmc(0).events.all().get(0).context());
+        assertEquals(java.util.Optional.empty(), await(driver.subscribe(ep(mock(Profile.SUPERMICRO)), "https://192.0.2.1/e", "c")));
     }
 
     @Test
