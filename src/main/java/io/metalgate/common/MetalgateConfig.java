@@ -28,6 +28,27 @@ public interface MetalgateConfig {
 
     PowerSync powerSync();
 
+    Ipmi ipmi();
+
+    /** The IPMI 2.0 (RMCP+) client. */
+    interface Ipmi {
+        /** Cipher suites to propose, in order of preference; only 3 and 17 exist here (others are refused). */
+        @WithDefault("17,3")
+        java.util.List<Integer> cipherSuites();
+
+        /** Wait for an answer before a retransmission. */
+        @WithDefault("PT1S")
+        java.time.Duration timeout();
+
+        /** Retransmissions after the first try. */
+        @WithDefault("3")
+        int retries();
+
+        /** A session idle this long is opened afresh (BMCs drop idle sessions after about a minute). */
+        @WithDefault("PT30S")
+        java.time.Duration sessionIdle();
+    }
+
     /** The Redfish client: per-BMC limits, timeouts, retries and the circuit breaker. */
     interface Redfish {
         /** Concurrent connections to one BMC (real BMCs serve few). */

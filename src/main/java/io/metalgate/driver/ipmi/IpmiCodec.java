@@ -255,10 +255,15 @@ public final class IpmiCodec {
             int confAlg) {
     }
 
+    /** Error answers may stop after the status (ipmi_sim sends just tag and status): their session id is then 0. */
     public static OpenSessionResponse openSessionResponse(byte[] p) {
-        ByteBuffer b = payload(p, 8, "Open Session Response");
+        ByteBuffer b = payload(p, 2, "Open Session Response");
         int tag = b.get() & 0xff;
         int status = b.get() & 0xff;
+        if (status != 0 && p.length < 8) {
+            return new OpenSessionResponse(tag, status, 0, 0, 0, -1, -1, -1);
+        }
+        need(b, 6, "Open Session Response header");
         int priv = b.get() & 0xff;
         b.get();
         int consoleSid = b.getInt();
@@ -292,9 +297,13 @@ public final class IpmiCodec {
     }
 
     public static Rakp2 rakp2(byte[] p) {
-        ByteBuffer b = payload(p, 8, "RAKP 2");
+        ByteBuffer b = payload(p, 2, "RAKP 2");
         int tag = b.get() & 0xff;
         int status = b.get() & 0xff;
+        if (status != 0 && p.length < 8) {
+            return new Rakp2(tag, status, 0, null, null, null);
+        }
+        need(b, 6, "RAKP 2 header");
         b.getShort();
         int consoleSid = b.getInt();
         if (status != 0) {
@@ -319,9 +328,13 @@ public final class IpmiCodec {
     }
 
     public static Rakp4 rakp4(byte[] p) {
-        ByteBuffer b = payload(p, 8, "RAKP 4");
+        ByteBuffer b = payload(p, 2, "RAKP 4");
         int tag = b.get() & 0xff;
         int status = b.get() & 0xff;
+        if (status != 0 && p.length < 8) {
+            return new Rakp4(tag, status, 0, new byte[0]);
+        }
+        need(b, 6, "RAKP 4 header");
         b.getShort();
         int consoleSid = b.getInt();
         byte[] icv = new byte[b.remaining()];

@@ -1,0 +1,528 @@
+package io.metalgate.driver.ipmi;
+
+import io.metalgate.common.MetalgateConfig;
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.DriverException.Kind;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.datagram.DatagramSocket;
+import io.vertx.core.datagram.DatagramSocketOptions;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * IPMI 2.0 over one UDP socket for every BMC (Vert.x, no thread per BMC). Each BMC has one RMCP+
+ * session, opened on first use (Get Channel Authentication Capabilities, Open Session proposing the
+ * allowed suites in order — 17 before 3 — RAKP 1–4, Set Session Privilege Level administrator), reused
+ * while it is fresh and closed on release. A BMC has one exchange in flight at a time (BMCs serve one);
+ * others queue behind it. Each exchange is retransmitted after {@code metalgate.ipmi.timeout}, up to
+ * {@code retries} times, with a new session sequence number. Datagrams are matched by source address, then
+ * by session id, sequence and command; anything else — malformed, forged, replayed, late — is counted
+ * and dropped. All state is touched on the socket's event loop only.
+ */
+@ApplicationScoped
+public class IpmiClient {
+
+    /** Privilege level asked for: administrator (chassis control and boot options need operator or above). */
+    static final int ADMINISTRATOR = 0x04;
+    /** Role byte of RAKP 1: the privilege, with the name-only lookup bit. */
+    static final int ROLE = ADMINISTRATOR | 0x10;
+
+    @Inject
+    Vertx vertx;
+    @Inject
+    MetalgateConfig config;
+
+    private final SecureRandom random = new SecureRandom();
+    private volatile DatagramSocket socket;
+    private volatile Context context;
+    private final Map<String, Bmc> bmcs = new HashMap<>(); // by "ip:port" of the answers; event loop only
+    private final AtomicLong dropped = new AtomicLong();
+
+    /** Datagrams dropped since the start (malformed, forged, replayed, unexpected or late). */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    /** Sessions currently open. */
+    public int openSessions() {
+        return onLoop(() -> (int) bmcs.values().stream().filter(b -> b.session != null).count());
+    }
+
+    // ------------------------------------------------------------------ the socket
+
+    private synchronized void open() {
+        if (socket != null) {
+            return;
+        }
+        Context ctx = vertx.getOrCreateContext();
+        Promise<DatagramSocket> bound = Promise.promise();
+        ctx.runOnContext(v -> {
+            DatagramSocket s = vertx.createDatagramSocket(new DatagramSocketOptions().setReceiveBufferSize(4 << 20).setSendBufferSize(4 << 20));
+            s.handler(p -> received(p.sender().host() + ":" + p.sender().port(), p.data().getBytes()));
+            s.listen(0, "0.0.0.0").onComplete(bound);
+        });
+        try {
+            socket = bound.future().toCompletionStage().toCompletableFuture().get();
+            context = ctx;
+        } catch (Exception e) {
+            throw new DriverException(Kind.UNREACHABLE, 0, "cannot open the IPMI UDP socket: " + e.getMessage(), e);
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        if (socket != null) {
+            socket.close();
+        }
+    }
+
+    private <T> T onLoop(Supplier<T> s) {
+        if (context == null) {
+            return s.get();
+        }
+        Promise<T> p = Promise.promise();
+        context.runOnContext(v -> p.complete(s.get()));
+        return p.future().toCompletionStage().toCompletableFuture().join();
+    }
+
+    private void received(String from, byte[] datagram) {
+        Bmc bmc = bmcs.get(from);
+        if (bmc == null || bmc.pending == null) {
+            dropped.incrementAndGet(); // nobody asked this address anything now
+            return;
+        }
+        bmc.pending.offer(datagram);
+    }
+
+    // ------------------------------------------------------------------ per-BMC state
+
+    /** One BMC: its address, its session, the exchange in flight and the queue behind it. */
+    private final class Bmc {
+        BmcEndpoint endpoint;
+        final String address;
+        Session session;
+        Exchange<?> pending;
+        final Queue<Runnable> queue = new ArrayDeque<>();
+        boolean busy;
+        int rqSeq;
+
+        Bmc(BmcEndpoint endpoint, String address) {
+            this.endpoint = endpoint;
+            this.address = address;
+        }
+
+        int nextRqSeq() {
+            rqSeq = (rqSeq + 1) & 0x3f;
+            return rqSeq;
+        }
+    }
+
+    /** An established RMCP+ session. Sequence numbers: ours outbound, the highest seen inbound (replays are dropped). */
+    static final class Session {
+        final int consoleSid;
+        final int bmcSid;
+        final Rakp.SessionKeys keys;
+        int outSeq;
+        long inSeq = -1;
+        long lastUsed = System.nanoTime();
+
+        Session(int consoleSid, int bmcSid, Rakp.SessionKeys keys) {
+            this.consoleSid = consoleSid;
+            this.bmcSid = bmcSid;
+            this.keys = keys;
+        }
+
+        int nextOutSeq() {
+            outSeq = outSeq == -1 ? 1 : outSeq + 1; // 0 is reserved for packets outside a session
+            return outSeq;
+        }
+    }
+
+    /**
+     * One request and the answer that matches it. {@code build} makes the datagram for each attempt;
+     * {@code accept} returns the result for a datagram that answers it, null for one that does not (dropped).
+     */
+    private final class Exchange<T> {
+        final Bmc bmc;
+        final Supplier<byte[]> build;
+        final Function<byte[], T> accept;
+        final Promise<T> promise = Promise.promise();
+        final String what;
+        int attempts;
+        long timer = -1;
+
+        Exchange(Bmc bmc, String what, Supplier<byte[]> build, Function<byte[], T> accept) {
+            this.bmc = bmc;
+            this.what = what;
+            this.build = build;
+            this.accept = accept;
+        }
+
+        void send() {
+            attempts++;
+            byte[] d = build.get();
+            String[] hp = bmc.address.split(":");
+            socket.send(Buffer.buffer(d), Integer.parseInt(hp[1]), hp[0]).onFailure(e -> fail(new DriverException(Kind.UNREACHABLE, 0,
+                    bmc.endpoint + ": cannot send: " + e.getMessage(), e)));
+            timer = vertx.setTimer(config.ipmi().timeout().toMillis(), t -> {
+                timer = -1;
+                if (attempts <= config.ipmi().retries()) {
+                    send();
+                } else {
+                    fail(new DriverException(Kind.TIMEOUT, bmc.endpoint + ": no answer to " + what + " after " + attempts + " tries of "
+                            + config.ipmi().timeout().toMillis() + " ms"));
+                }
+            });
+        }
+
+        void offer(byte[] datagram) {
+            T result;
+            try {
+                result = accept.apply(datagram);
+            } catch (IpmiCodec.IpmiCodecException e) {
+                dropped.incrementAndGet();
+                return;
+            } catch (DriverException e) {
+                fail(e);
+                return;
+            }
+            if (result == null) {
+                dropped.incrementAndGet();
+                return;
+            }
+            cancel();
+            bmc.pending = null;
+            promise.complete(result);
+        }
+
+        void fail(DriverException e) {
+            cancel();
+            if (bmc.pending == this) {
+                bmc.pending = null;
+            }
+            promise.tryFail(e);
+        }
+
+        void cancel() {
+            if (timer != -1) {
+                vertx.cancelTimer(timer);
+                timer = -1;
+            }
+        }
+    }
+
+    /** Runs {@code exchange} when the BMC has nothing else in flight; answers on the event loop. */
+    private <T> io.vertx.core.Future<T> exchange(Bmc bmc, String what, Supplier<byte[]> build, Function<byte[], T> accept) {
+        Exchange<T> x = new Exchange<>(bmc, what, build, accept);
+        bmc.pending = x;
+        x.send();
+        return x.promise.future();
+    }
+
+    // ------------------------------------------------------------------ public calls
+
+    /**
+     * Sends one IPMI command inside the BMC's session (opening one if needed) and answers its response;
+     * completion codes other than 0 are the caller's to judge, except busy (0xC0), which is retried.
+     */
+    public Uni<IpmiCodec.Response> command(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
+        open();
+        Promise<IpmiCodec.Response> result = Promise.promise();
+        context.runOnContext(v -> {
+            String address;
+            try {
+                address = resolve(endpoint);
+            } catch (DriverException e) {
+                result.fail(e);
+                return;
+            }
+            Bmc bmc = bmcs.computeIfAbsent(address, k -> new Bmc(endpoint, address));
+            if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())) {
+                bmc.endpoint = endpoint; // new credentials: the next command opens a session with them
+                bmc.session = null;
+            }
+            Runnable task = () -> commandInSession(bmc, netFn, cmd, data, true, 0).onComplete(ar -> {
+                next(bmc);
+                if (ar.succeeded()) {
+                    result.complete(ar.result());
+                } else {
+                    result.fail(ar.cause());
+                }
+            });
+            if (bmc.busy) {
+                bmc.queue.add(task);
+            } else {
+                bmc.busy = true;
+                task.run();
+            }
+        });
+        return Uni.createFrom().completionStage(() -> result.future().toCompletionStage());
+    }
+
+    private void next(Bmc bmc) {
+        Runnable r = bmc.queue.poll();
+        if (r == null) {
+            bmc.busy = false;
+        } else {
+            r.run();
+        }
+    }
+
+    /** Closes the BMC's session (Close Session) and forgets it. */
+    public Uni<Void> release(BmcEndpoint endpoint) {
+        if (socket == null) {
+            return Uni.createFrom().voidItem();
+        }
+        Promise<Void> done = Promise.promise();
+        context.runOnContext(v -> {
+            Bmc bmc;
+            try {
+                bmc = bmcs.get(resolve(endpoint));
+            } catch (DriverException e) {
+                done.complete();
+                return;
+            }
+            if (bmc == null || bmc.session == null) {
+                done.complete();
+                return;
+            }
+            Runnable task = () -> {
+                Session s = bmc.session;
+                byte[] sid = Rakp.le32(s.bmcSid);
+                sessionCommand(bmc, s, 0x06, 0x3c, sid).onComplete(ar -> {
+                    bmc.session = null;
+                    next(bmc);
+                    done.complete();
+                });
+            };
+            if (bmc.busy) {
+                bmc.queue.add(task);
+            } else {
+                bmc.busy = true;
+                task.run();
+            }
+        });
+        return Uni.createFrom().completionStage(() -> done.future().toCompletionStage());
+    }
+
+    private static String resolve(BmcEndpoint e) {
+        try {
+            return java.net.InetAddress.getByName(e.host()).getHostAddress() + ":" + e.port();
+        } catch (java.net.UnknownHostException ex) {
+            throw new DriverException(Kind.UNREACHABLE, 0, e + ": unknown host", ex);
+        }
+    }
+
+    private io.vertx.core.Future<IpmiCodec.Response> commandInSession(Bmc bmc, int netFn, int cmd, byte[] data, boolean mayReopen, int busyRetries) {
+        Session s = bmc.session;
+        boolean stale = s != null && System.nanoTime() - s.lastUsed > config.ipmi().sessionIdle().toNanos();
+        io.vertx.core.Future<Session> session = s != null && !stale ? io.vertx.core.Future.succeededFuture(s) : openSession(bmc);
+        return session.compose(ss -> sessionCommand(bmc, ss, netFn, cmd, data).recover(e -> {
+            // the BMC may have dropped the session (reboot, expiry): open a new one, once
+            if (mayReopen && e instanceof DriverException de && de.kind() == Kind.TIMEOUT) {
+                bmc.session = null;
+                return commandInSession(bmc, netFn, cmd, data, false, busyRetries);
+            }
+            return io.vertx.core.Future.failedFuture(e);
+        })).compose(r -> {
+            if (r.completionCode() == 0xc0 && busyRetries < config.ipmi().retries()) {
+                Promise<IpmiCodec.Response> later = Promise.promise();
+                vertx.setTimer(config.ipmi().timeout().toMillis(), t -> commandInSession(bmc, netFn, cmd, data, mayReopen, busyRetries + 1)
+                        .onComplete(later));
+                return later.future();
+            }
+            return io.vertx.core.Future.succeededFuture(r);
+        });
+    }
+
+    private io.vertx.core.Future<IpmiCodec.Response> sessionCommand(Bmc bmc, Session s, int netFn, int cmd, byte[] data) {
+        int rqSeq = bmc.nextRqSeq();
+        byte[] message = IpmiCodec.request(netFn, cmd, rqSeq, data);
+        return exchange(bmc, String.format("command %02x/%02x", netFn, cmd),
+                () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_IPMI, s.bmcSid, s.nextOutSeq(), message, s.keys, this::iv),
+                d -> {
+                    IpmiCodec.Packet p = IpmiCodec.decode(d, s.keys);
+                    if (p.payloadType() != IpmiCodec.PAYLOAD_IPMI || p.sessionId() != s.consoleSid || !p.authenticated()) {
+                        return null;
+                    }
+                    long seq = Integer.toUnsignedLong(p.sequence());
+                    if (seq <= s.inSeq) {
+                        return null; // a replay or a late duplicate of an answer already taken
+                    }
+                    IpmiCodec.Response r = IpmiCodec.response(p.payload());
+                    if (r.rqSeq() != rqSeq || r.cmd() != cmd || r.netFn() != (netFn | 1)) {
+                        return null; // an answer to an earlier request
+                    }
+                    s.inSeq = seq;
+                    s.lastUsed = System.nanoTime();
+                    return r;
+                });
+    }
+
+    private byte[] iv() {
+        byte[] iv = new byte[16];
+        random.nextBytes(iv);
+        return iv;
+    }
+
+    // ------------------------------------------------------------------ session setup
+
+    private io.vertx.core.Future<Session> openSession(Bmc bmc) {
+        bmc.session = null;
+        BmcEndpoint ep = bmc.endpoint;
+        return exchange(bmc, "Get Channel Authentication Capabilities",
+                () -> IpmiCodec.v15(IpmiCodec.request(0x06, 0x38, 0, new byte[] {(byte) 0x8e, ADMINISTRATOR})),
+                d -> {
+                    IpmiCodec.Packet p = IpmiCodec.decode(d, null);
+                    if (p.authType() != 0 || p.payloadType() != IpmiCodec.PAYLOAD_IPMI) {
+                        return null;
+                    }
+                    IpmiCodec.Response r = IpmiCodec.response(p.payload());
+                    if (r.cmd() != 0x38) {
+                        return null;
+                    }
+                    if (r.completionCode() != 0 || r.data().length < 8) {
+                        throw new DriverException(Kind.BMC_ERROR, ep + ": Get Channel Authentication Capabilities failed: "
+                                + CompletionCodes.describe(r.completionCode()));
+                    }
+                    if ((r.data()[1] & 0x80) == 0 || (r.data()[3] & 0x02) == 0) {
+                        throw new DriverException(Kind.UNSUPPORTED, ep + ": the BMC does not speak IPMI 2.0 (RMCP+); IPMI 1.5 is not used");
+                    }
+                    return r;
+                })
+                .compose(caps -> proposeSuites(bmc, allowedSuites(), 0));
+    }
+
+    /** Tests narrow the suites proposed; null = {@code metalgate.ipmi.cipher-suites}. */
+    private volatile List<CipherSuite> suitesOverride;
+
+    void useSuites(List<CipherSuite> suites) {
+        suitesOverride = suites;
+    }
+
+    List<CipherSuite> allowedSuites() {
+        if (suitesOverride != null) {
+            return suitesOverride;
+        }
+        return config.ipmi().cipherSuites().stream().map(id -> CipherSuite.byId(id).orElseThrow(() -> new DriverException(Kind.UNSUPPORTED,
+                "cipher suite " + id + " is not allowed: metalgate speaks only suites with authentication, integrity and encryption (17, 3)")))
+                .toList();
+    }
+
+    private io.vertx.core.Future<Session> proposeSuites(Bmc bmc, List<CipherSuite> suites, int i) {
+        if (i >= suites.size()) {
+            return io.vertx.core.Future.failedFuture(new DriverException(Kind.UNSUPPORTED, bmc.endpoint + ": the BMC accepts none of the "
+                    + "allowed cipher suites " + suites.stream().map(s -> s.id).toList() + " (suites without integrity and encryption are refused)"));
+        }
+        CipherSuite suite = suites.get(i);
+        int consoleSid = random.nextInt() | 1; // never 0
+        int tag = random.nextInt(256);
+        return exchange(bmc, "Open Session (suite " + suite.id + ")",
+                () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_OPEN_SESSION_REQUEST, 0, 0, IpmiCodec.openSessionRequest(tag, ADMINISTRATOR, consoleSid, suite),
+                        null, null),
+                d -> {
+                    IpmiCodec.Packet p = IpmiCodec.decode(d, null);
+                    if (p.payloadType() != IpmiCodec.PAYLOAD_OPEN_SESSION_RESPONSE) {
+                        return null;
+                    }
+                    IpmiCodec.OpenSessionResponse r = IpmiCodec.openSessionResponse(p.payload());
+                    // an error may carry no session id: then the tag alone matches it
+                    return r.tag() == tag && (r.consoleSid() == consoleSid || r.status() != 0 && r.consoleSid() == 0) ? r : null;
+                })
+                .compose(r -> {
+                    if (r.status() == 0x01 || r.status() == 0x0b) {
+                        return io.vertx.core.Future.failedFuture(new DriverException(Kind.SESSION_LIMIT, bmc.endpoint + ": "
+                                + RakpStatus.describe(r.status())));
+                    }
+                    if (r.status() != 0) {
+                        return proposeSuites(bmc, suites, i + 1); // this suite is not offered: the next one
+                    }
+                    if (CipherSuite.byAlgorithms(r.authAlg(), r.integrityAlg(), r.confAlg()).orElse(null) != suite) {
+                        return io.vertx.core.Future.failedFuture(new DriverException(Kind.MALFORMED_RESPONSE, bmc.endpoint
+                                + ": the BMC answered other algorithms than proposed (" + r.authAlg() + "/" + r.integrityAlg() + "/" + r.confAlg() + ")"));
+                    }
+                    return rakp(bmc, suite, consoleSid, r.bmcSid());
+                });
+    }
+
+    private io.vertx.core.Future<Session> rakp(Bmc bmc, CipherSuite suite, int consoleSid, int bmcSid) {
+        BmcEndpoint ep = bmc.endpoint;
+        byte[] rm = new byte[16];
+        random.nextBytes(rm);
+        byte[] kuid = Rakp.userKey(ep.password());
+        int tag = random.nextInt(256);
+        return exchange(bmc, "RAKP 1", () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_RAKP1, 0, 0, IpmiCodec.rakp1(tag, bmcSid, rm, ROLE, ep.username()),
+                null, null), d -> {
+                    IpmiCodec.Packet p = IpmiCodec.decode(d, null);
+                    if (p.payloadType() != IpmiCodec.PAYLOAD_RAKP2) {
+                        return null;
+                    }
+                    IpmiCodec.Rakp2 r = IpmiCodec.rakp2(p.payload());
+                    if (r.tag() != tag || r.consoleSid() != consoleSid && !(r.status() != 0 && r.consoleSid() == 0)) {
+                        return null;
+                    }
+                    if (r.status() != 0) {
+                        throw new DriverException(r.status() == 0x01 || r.status() == 0x0b ? Kind.SESSION_LIMIT : Kind.AUTHENTICATION,
+                                ep + ": " + RakpStatus.describe(r.status()) + (r.status() == 0x0d ? " (user '" + ep.username() + "')" : ""));
+                    }
+                    byte[] expected = Rakp.rakp2Code(suite, kuid, consoleSid, bmcSid, rm, r.bmcRandom(), r.bmcGuid(), ROLE, ep.username());
+                    if (!MessageDigest.isEqual(expected, r.code())) {
+                        throw new DriverException(Kind.AUTHENTICATION, ep + ": wrong password for user '" + ep.username()
+                                + "' (the BMC's RAKP 2 does not verify with it)");
+                    }
+                    return r;
+                })
+                .compose(r2 -> {
+                    byte[] sik = Rakp.sik(suite, kuid, rm, r2.bmcRandom(), ROLE, ep.username());
+                    Rakp.SessionKeys keys = Rakp.keys(suite, sik);
+                    byte[] code = Rakp.rakp3Code(suite, kuid, r2.bmcRandom(), consoleSid, ROLE, ep.username());
+                    return exchange(bmc, "RAKP 3", () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_RAKP3, 0, 0, IpmiCodec.rakp3(tag, 0, bmcSid, code), null, null),
+                            d -> {
+                                IpmiCodec.Packet p = IpmiCodec.decode(d, null);
+                                if (p.payloadType() != IpmiCodec.PAYLOAD_RAKP4) {
+                                    return null;
+                                }
+                                IpmiCodec.Rakp4 r4 = IpmiCodec.rakp4(p.payload());
+                                if (r4.tag() != tag || r4.consoleSid() != consoleSid && !(r4.status() != 0 && r4.consoleSid() == 0)) {
+                                    return null;
+                                }
+                                if (r4.status() != 0) {
+                                    throw new DriverException(Kind.AUTHENTICATION, ep + ": " + RakpStatus.describe(r4.status()));
+                                }
+                                byte[] icv = Rakp.rakp4Icv(suite, sik, rm, bmcSid, r2.bmcGuid());
+                                if (r4.icv().length < icv.length || !MessageDigest.isEqual(icv, Arrays.copyOf(r4.icv(), icv.length))) {
+                                    throw new DriverException(Kind.AUTHENTICATION, ep + ": the BMC's RAKP 4 does not verify (not the BMC we talked to?)");
+                                }
+                                return new Session(consoleSid, bmcSid, keys);
+                            });
+                })
+                .compose(s -> {
+                    s.outSeq = 0;
+                    return sessionCommand(bmc, s, 0x06, 0x3b, new byte[] {ADMINISTRATOR}).compose(r -> {
+                        if (r.completionCode() != 0) {
+                            return io.vertx.core.Future.failedFuture(new DriverException(Kind.AUTHENTICATION, ep + ": user '" + ep.username()
+                                    + "' cannot act as administrator: " + CompletionCodes.describe(r.completionCode())));
+                        }
+                        bmc.session = s;
+                        return io.vertx.core.Future.succeededFuture(s);
+                    });
+                });
+    }
+}

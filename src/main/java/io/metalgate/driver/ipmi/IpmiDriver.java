@@ -1,0 +1,165 @@
+package io.metalgate.driver.ipmi;
+
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.BootOverride;
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.DriverException.Kind;
+import io.metalgate.driver.api.Interfaces;
+import io.metalgate.driver.api.Inventory;
+import io.metalgate.driver.api.PowerAction;
+import io.metalgate.driver.api.PowerState;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.List;
+
+/**
+ * The power and management interfaces over IPMI 2.0: Get Chassis Status, Chassis Control, Set / Get
+ * System Boot Options parameter 5 (IPMI v2.0 §28.2, §28.3, §28.12–28.13, table 28-14). IPMI has no
+ * standard virtual media, inventory of disks or BMC-side erase: those answer UNSUPPORTED (the erase agent
+ * does the erase).
+ */
+@ApplicationScoped
+public class IpmiDriver implements Interfaces.Driver {
+
+    static final int NETFN_CHASSIS = 0x00;
+    static final int NETFN_APP = 0x06;
+
+    @Inject
+    IpmiClient client;
+
+    @Override
+    public String protocol() {
+        return "IPMI";
+    }
+
+    @Override
+    public Uni<Void> release(BmcEndpoint bmc) {
+        return client.release(bmc);
+    }
+
+    /** Get Device ID: the BMC's device id, firmware revision and IPMI version (for enrolment checks). */
+    public Uni<String> deviceId(BmcEndpoint bmc) {
+        return ok(bmc, NETFN_APP, 0x01, new byte[0], "Get Device ID").map(d -> {
+            if (d.length < 6) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": Get Device ID answered " + d.length + " bytes");
+            }
+            return String.format("device 0x%02x, firmware %d.%02x, IPMI %d.%d", d[0] & 0xff, d[2] & 0x7f, d[3] & 0xff, d[4] & 0x0f,
+                    (d[4] & 0xf0) >> 4);
+        });
+    }
+
+    @Override
+    public Uni<PowerState> powerState(BmcEndpoint bmc) {
+        return ok(bmc, NETFN_CHASSIS, 0x01, new byte[0], "Get Chassis Status").map(d -> {
+            if (d.length < 3) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": Get Chassis Status answered " + d.length + " bytes (at least 3)");
+            }
+            return (d[0] & 0x01) != 0 ? PowerState.ON : PowerState.OFF;
+        });
+    }
+
+    /** Chassis Control's byte for an action given the power state now (a cycle or reset of a machine that is off powers it on). */
+    static int chassisControl(PowerAction action, PowerState now) {
+        return switch (action) {
+            case OFF -> 0x00;
+            case ON -> 0x01;
+            case CYCLE -> now == PowerState.OFF ? 0x01 : 0x02;
+            case RESET -> now == PowerState.OFF ? 0x01 : 0x03;
+            case GRACEFUL_OFF -> 0x05; // soft shutdown through ACPI
+        };
+    }
+
+    @Override
+    public Uni<Void> setPower(BmcEndpoint bmc, PowerAction action) {
+        Uni<PowerState> now = action == PowerAction.CYCLE || action == PowerAction.RESET ? powerState(bmc) : Uni.createFrom().item(PowerState.ON);
+        return now.chain(state -> ok(bmc, NETFN_CHASSIS, 0x02, new byte[] {(byte) chassisControl(action, state)}, "Chassis Control " + action))
+                .replaceWithVoid();
+    }
+
+    /** Boot flags (parameter 5) for an override: valid, persistent, EFI, and the device selector. */
+    static byte[] bootFlags(BootOverride o) {
+        if (o.device() == BootOverride.Device.NONE) {
+            return new byte[] {0x05, 0x00, 0x00, 0x00, 0x00, 0x00}; // not valid: the normal boot order
+        }
+        int device = switch (o.device()) {
+            case PXE -> 0x01;
+            case DISK -> 0x02;
+            case CD -> 0x05;
+            default -> throw new DriverException(Kind.UNSUPPORTED, "IPMI has no boot device selector for " + o.device());
+        };
+        int flags1 = 0x80 | (o.persistent() ? 0x40 : 0) | (o.mode() == BootOverride.Mode.UEFI ? 0x20 : 0);
+        return new byte[] {0x05, (byte) flags1, (byte) (device << 2), 0x00, 0x00, 0x00};
+    }
+
+    static BootOverride parseBootFlags(byte[] d) {
+        // response data: parameter version, parameter selector (bit 7: invalid/locked), then the five flag bytes
+        if (d.length < 4) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, "boot options parameter 5 answered " + d.length + " bytes");
+        }
+        int flags1 = d[2] & 0xff;
+        int selector = (d[3] & 0x3c) >> 2;
+        BootOverride.Device device = switch (selector) {
+            case 0x01 -> BootOverride.Device.PXE;
+            case 0x02, 0x03 -> BootOverride.Device.DISK;
+            case 0x05 -> BootOverride.Device.CD;
+            default -> BootOverride.Device.NONE;
+        };
+        if ((flags1 & 0x80) == 0 && device == BootOverride.Device.NONE) {
+            return new BootOverride(BootOverride.Device.NONE, false, BootOverride.Mode.LEGACY);
+        }
+        return new BootOverride(device, (flags1 & 0x40) != 0, (flags1 & 0x20) != 0 ? BootOverride.Mode.UEFI : BootOverride.Mode.LEGACY);
+    }
+
+    @Override
+    public Uni<Void> setBootDevice(BmcEndpoint bmc, BootOverride override) {
+        byte[] flags;
+        try {
+            flags = bootFlags(override);
+        } catch (DriverException e) {
+            return Uni.createFrom().failure(new DriverException(Kind.UNSUPPORTED, bmc + ": " + e.getMessage()));
+        }
+        return ok(bmc, NETFN_CHASSIS, 0x08, flags, "Set System Boot Options").replaceWithVoid();
+    }
+
+    @Override
+    public Uni<BootOverride> bootDevice(BmcEndpoint bmc) {
+        return ok(bmc, NETFN_CHASSIS, 0x09, new byte[] {0x05, 0x00, 0x00}, "Get System Boot Options").map(IpmiDriver::parseBootFlags);
+    }
+
+    @Override
+    public Uni<Void> insert(BmcEndpoint bmc, String imageUrl) {
+        return unsupported(bmc, "virtual media");
+    }
+
+    @Override
+    public Uni<Void> eject(BmcEndpoint bmc) {
+        return unsupported(bmc, "virtual media");
+    }
+
+    @Override
+    public Uni<Inventory> inspect(BmcEndpoint bmc) {
+        return unsupported(bmc, "inspection");
+    }
+
+    @Override
+    public Uni<List<Interfaces.DiskErase>> secureErase(BmcEndpoint bmc) {
+        return unsupported(bmc, "BMC-side erase; the erase agent must do it");
+    }
+
+    private static <T> Uni<T> unsupported(BmcEndpoint bmc, String what) {
+        return Uni.createFrom().failure(new DriverException(Kind.UNSUPPORTED, bmc + ": IPMI offers no " + what));
+    }
+
+    /** The data of a command that completed normally; a clear error otherwise. */
+    private Uni<byte[]> ok(BmcEndpoint bmc, int netFn, int cmd, byte[] data, String what) {
+        return client.command(bmc, netFn, cmd, data).map(r -> {
+            int cc = r.completionCode();
+            if (cc == 0) {
+                return r.data();
+            }
+            Kind kind = cc == 0xd4 || cc == 0x80 || cc == 0x81 ? Kind.AUTHENTICATION : cc == 0xc1 ? Kind.UNSUPPORTED : Kind.BMC_ERROR;
+            throw new DriverException(kind, bmc + ": " + what + " failed: " + CompletionCodes.describe(cc));
+        });
+    }
+}
