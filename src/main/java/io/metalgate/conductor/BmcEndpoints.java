@@ -30,14 +30,23 @@ class BmcEndpoints {
                 cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")));
     }
 
-    /** The machine's endpoint if its BMC speaks Redfish, empty for another protocol; 404 for an unknown machine. */
-    Uni<Optional<BmcEndpoint>> redfish(UUID machineId) {
+    /** A machine's BMC: its protocol and endpoint. */
+    record Target(String protocol, BmcEndpoint endpoint) {
+    }
+
+    /** The machine's BMC; 404 for an unknown machine. */
+    Uni<Target> of(UUID machineId) {
         return pool.preparedQuery("SELECT " + COLUMNS + " FROM machine WHERE id = $1").execute(Tuple.of(machineId)).map(rows -> {
             if (rows.rowCount() == 0) {
                 throw ApiException.notFound("machine", machineId);
             }
             Row r = rows.iterator().next();
-            return r.getString("bmc_protocol").equals("REDFISH") ? Optional.of(of(r)) : Optional.empty();
+            return new Target(r.getString("bmc_protocol"), of(r));
         });
+    }
+
+    /** The machine's endpoint if its BMC speaks Redfish, empty for another protocol; 404 for an unknown machine. */
+    Uni<Optional<BmcEndpoint>> redfish(UUID machineId) {
+        return of(machineId).map(t -> t.protocol().equals("REDFISH") ? Optional.of(t.endpoint()) : Optional.empty());
     }
 }

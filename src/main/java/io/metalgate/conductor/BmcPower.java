@@ -1,16 +1,14 @@
 package io.metalgate.conductor;
 
 import io.metalgate.driver.api.PowerAction;
-import io.metalgate.driver.redfish.RedfishDriver;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.UUID;
 
 /**
- * The BMC side of an allowed power-off: only {@link ActionService} calls it, after the gate allowed. A
- * Redfish machine is forced off through its BMC; a machine whose protocol has no driver yet (IPMI, until
- * its issue lands) is not driven, and the audit says so.
+ * The BMC side of an allowed power-off: only {@link ActionService} calls it, after the gate allowed. The
+ * machine is forced off through its BMC: Redfish ForceOff, or IPMI Chassis Control power down.
  */
 @ApplicationScoped
 class BmcPower {
@@ -18,11 +16,11 @@ class BmcPower {
     @Inject
     BmcEndpoints endpoints;
     @Inject
-    RedfishDriver redfish;
+    Drivers drivers;
 
     /** Powers the machine off; returns what was done, for the audit. Fails with the driver's exception. */
     Uni<String> powerOff(UUID machineId) {
-        return endpoints.redfish(machineId).chain(e -> e.isEmpty() ? Uni.createFrom().item("not driven: no driver for its BMC protocol yet")
-                : redfish.setPower(e.get(), PowerAction.OFF).replaceWith("REDFISH ForceOff"));
+        return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).setPower(t.endpoint(), PowerAction.OFF)
+                .replaceWith(t.protocol().equals("IPMI") ? "IPMI Chassis Control power down" : "REDFISH ForceOff"));
     }
 }

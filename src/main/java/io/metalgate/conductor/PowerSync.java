@@ -26,7 +26,7 @@ import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps every machine's observed power state fresh: a sweep asks every Redfish BMC at once (bounded only
+ * Keeps every machine's observed power state fresh: a sweep asks every BMC (Redfish and IPMI) at once (bounded only
  * by {@link #CONCURRENCY}; the client keeps its per-BMC connection limit), stores what each answered or
  * why it did not, and audits what needs a human: a machine that should be off (its lease suspended or
  * terminated, its data held) found on — once when the drift starts, not on every sweep — a certificate
@@ -67,11 +67,18 @@ public class PowerSync {
     MetalgateConfig config;
     @Inject
     jakarta.enterprise.inject.Instance<PowerEvents> events;
+    @Inject
+    Drivers drivers;
 
-    /** Asks every BMC for its power state, all at once; every BMC gets an observation, answered or failed. */
+    /** Asks every Redfish BMC for its power state, all at once; every BMC gets an observation, answered or failed. */
     public Uni<List<Observation>> sweep(List<BmcEndpoint> bmcs) {
+        return sweep(bmcs, b -> redfish);
+    }
+
+    /** Asks every BMC, each through its protocol's driver. */
+    Uni<List<Observation>> sweep(List<BmcEndpoint> bmcs, java.util.function.Function<BmcEndpoint, io.metalgate.driver.api.Interfaces.Power> driver) {
         return Multi.createFrom().iterable(bmcs)
-                .onItem().transformToUni(b -> redfish.powerState(b).map(s -> new Observation(b, s, null))
+                .onItem().transformToUni(b -> driver.apply(b).powerState(b).map(s -> new Observation(b, s, null))
                         .onFailure(DriverException.class).recoverWithItem(e -> new Observation(b, null, (DriverException) e))
                         .onFailure().recoverWithItem(e -> new Observation(b, null, new DriverException(DriverException.Kind.BMC_ERROR, 0,
                                 b + ": " + e, e))))
@@ -86,15 +93,15 @@ public class PowerSync {
         return syncAll().onFailure().invoke(e -> LOG.warn("power sync failed: " + e.getMessage())).onFailure().recoverWithNull().replaceWithVoid();
     }
 
-    /** One sweep of every Redfish machine, its results stored and its alarms audited; returns the observations. */
+    /** One sweep of every machine (Redfish and IPMI), its results stored and its alarms audited; returns the observations. */
     public Uni<List<Observation>> syncAll() {
         return sync(List.of());
     }
 
-    /** A sweep of the given Redfish machines (all of them when {@code only} is empty). */
+    /** A sweep of the given machines (all of them when {@code only} is empty). */
     public Uni<List<Observation>> sync(List<UUID> only) {
         return pool.preparedQuery("SELECT " + BmcEndpoints.COLUMNS + ", lifecycle_state, power_drift, "
-                + "power_error, bmc_event_subscription FROM machine WHERE bmc_protocol = 'REDFISH' AND (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
+                + "power_error, bmc_event_subscription FROM machine WHERE (cardinality($1::uuid[]) = 0 OR id = ANY($1))")
                 .execute(Tuple.of(only.toArray(new UUID[0]))).chain(rows -> {
                     List<BmcEndpoint> bmcs = new ArrayList<>();
                     Map<UUID, Row> byId = new LinkedHashMap<>();
@@ -102,7 +109,8 @@ public class PowerSync {
                         byId.put(r.getUUID("id"), r);
                         bmcs.add(endpoints.of(r));
                     }
-                    return sweep(bmcs).chain(obs -> record(obs, byId).chain(() -> subscribe(obs, byId)).replaceWith(obs));
+                    return sweep(bmcs, b -> drivers.of(byId.get(b.machineId()).getString("bmc_protocol")))
+                            .chain(obs -> record(obs, byId).chain(() -> subscribe(obs, byId)).replaceWith(obs));
                 });
     }
 
@@ -147,6 +155,7 @@ public class PowerSync {
             return Uni.createFrom().voidItem();
         }
         List<BmcEndpoint> unasked = observations.stream().filter(Observation::ok)
+                .filter(o -> machines.get(o.bmc().machineId()).getString("bmc_protocol").equals("REDFISH"))
                 .filter(o -> machines.get(o.bmc().machineId()).getString("bmc_event_subscription") == null).map(Observation::bmc).toList();
         return pe.subscribe(unasked);
     }

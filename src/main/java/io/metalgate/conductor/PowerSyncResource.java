@@ -16,7 +16,7 @@ import java.util.TreeMap;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-/** {@code POST /api/power-sync}: sweep every Redfish BMC now instead of waiting for the next interval. */
+/** {@code POST /api/power-sync}: sweep every BMC now instead of waiting for the next interval. */
 @Path("/api/power-sync")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "hardware")
@@ -31,7 +31,7 @@ public class PowerSyncResource {
 
     @POST
     @RolesAllowed(Roles.OPERATOR)
-    @Operation(summary = "Sweep the power state of every Redfish machine now; results are stored with each machine")
+    @Operation(summary = "Sweep the power state of every machine now; results are stored with each machine")
     public Uni<SweepSummary> sweep(@QueryParam("machine") List<UUID> machines) {
         long t0 = System.nanoTime();
         return sync.sync(machines == null ? List.of() : machines).map(obs -> {

@@ -67,23 +67,26 @@ public class IpmiClient {
 
     // ------------------------------------------------------------------ the socket
 
-    private synchronized void open() {
-        if (socket != null) {
-            return;
+    private io.vertx.core.Future<Void> opened;
+
+    /** Binds the socket once, without blocking (callers may be on an event loop); later calls get the same future. */
+    private synchronized io.vertx.core.Future<Void> open() {
+        if (opened != null) {
+            return opened;
         }
         Context ctx = vertx.getOrCreateContext();
-        Promise<DatagramSocket> bound = Promise.promise();
+        Promise<Void> bound = Promise.promise();
+        opened = bound.future();
         ctx.runOnContext(v -> {
             DatagramSocket s = vertx.createDatagramSocket(new DatagramSocketOptions().setReceiveBufferSize(4 << 20).setSendBufferSize(4 << 20));
             s.handler(p -> received(p.sender().host() + ":" + p.sender().port(), p.data().getBytes()));
-            s.listen(0, "0.0.0.0").onComplete(bound);
+            s.listen(0, "0.0.0.0").onSuccess(sock -> {
+                socket = sock;
+                context = ctx;
+                bound.complete();
+            }).onFailure(e -> bound.fail(new DriverException(Kind.UNREACHABLE, 0, "cannot open the IPMI UDP socket: " + e.getMessage(), e)));
         });
-        try {
-            socket = bound.future().toCompletionStage().toCompletableFuture().get();
-            context = ctx;
-        } catch (Exception e) {
-            throw new DriverException(Kind.UNREACHABLE, 0, "cannot open the IPMI UDP socket: " + e.getMessage(), e);
-        }
+        return opened;
     }
 
     @PreDestroy
@@ -243,9 +246,13 @@ public class IpmiClient {
      * completion codes other than 0 are the caller's to judge, except busy (0xC0), which is retried.
      */
     public Uni<IpmiCodec.Response> command(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
-        open();
+        // lazy, as a Uni should be: nothing is sent until it is subscribed (and again on each retry)
+        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, netFn, cmd, data).toCompletionStage()));
+    }
+
+    private io.vertx.core.Future<IpmiCodec.Response> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
         Promise<IpmiCodec.Response> result = Promise.promise();
-        context.runOnContext(v -> {
+        open().onFailure(result::fail).onSuccess(o -> context.runOnContext(v -> {
             String address;
             try {
                 address = resolve(endpoint);
@@ -272,8 +279,8 @@ public class IpmiClient {
                 bmc.busy = true;
                 task.run();
             }
-        });
-        return Uni.createFrom().completionStage(() -> result.future().toCompletionStage());
+        }));
+        return result.future();
     }
 
     private void next(Bmc bmc) {

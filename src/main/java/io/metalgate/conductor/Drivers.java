@@ -1,0 +1,25 @@
+package io.metalgate.conductor;
+
+import io.metalgate.driver.api.Interfaces;
+import io.metalgate.driver.ipmi.IpmiDriver;
+import io.metalgate.driver.redfish.RedfishDriver;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+/** The driver for a machine's BMC protocol (the {@code bmc_protocol} column: REDFISH or IPMI). */
+@ApplicationScoped
+class Drivers {
+
+    @Inject
+    RedfishDriver redfish;
+    @Inject
+    IpmiDriver ipmi;
+
+    Interfaces.Driver of(String protocol) {
+        return switch (protocol) {
+            case "REDFISH" -> redfish;
+            case "IPMI" -> ipmi;
+            default -> throw new IllegalStateException("no driver for BMC protocol " + protocol);
+        };
+    }
+}
