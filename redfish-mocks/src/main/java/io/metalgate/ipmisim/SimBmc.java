@@ -239,8 +239,8 @@ public final class SimBmc {
             return clear(0x15, withSid(tag, 0x0f, s.consoleSid)); // invalid integrity check value: wrong password
         }
         byte[] sik = hmac(s.suite, kuid, s.rm, s.rc, roleName(s));
-        byte[] ones = new byte[sik.length];
-        byte[] twos = new byte[sik.length];
+        byte[] ones = new byte[20]; // const1/const2 are 20 bytes for every suite (SHA-256 too)
+        byte[] twos = new byte[20];
         Arrays.fill(ones, (byte) 1);
         Arrays.fill(twos, (byte) 2);
         s.k1 = hmac(s.suite, sik, ones);

@@ -59,9 +59,13 @@ public final class Rakp {
         return Arrays.copyOf(hmac(suite, sik, consoleRandom, le32(bmcSid), bmcGuid), suite.integrityLength);
     }
 
-    /** K1 (integrity key) and K2 (whose first 16 bytes are the AES key): HMAC_SIK(constant 1s / 2s). */
+    /**
+     * K1 (integrity key) and K2 (whose first 16 bytes are the AES key): HMAC_SIK(const1 / const2). The
+     * constants are 20 bytes of 0x01 / 0x02 for every suite — also for SHA-256, whose SIK is 32 bytes
+     * (found by interop: ipmitool -C 17 does so; sizing them to the SIK breaks every packet).
+     */
     public static SessionKeys keys(CipherSuite suite, byte[] sik) {
-        int n = sik.length;
+        int n = 20;
         byte[] c1 = new byte[n];
         byte[] c2 = new byte[n];
         Arrays.fill(c1, (byte) 1);

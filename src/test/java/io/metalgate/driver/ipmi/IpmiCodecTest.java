@@ -127,6 +127,15 @@ class IpmiCodecTest {
     }
 
     @Test
+    void suite17DerivesK1AndK2FromTwentyByteConstantsAsIpmitoolDoes() {
+        // from ipmitool -C 17 -vvvvv against our simulator: its SIK, K1 and K2
+        byte[] sik = hex("69 3c 34 42 60 88 60 4f a7 62 ad 18 b2 64 c6 96 27 8a 62 ff de 9f 35 f7 b1 34 68 56 3f 89 aa 08");
+        Rakp.SessionKeys k = Rakp.keys(CipherSuite.SUITE_17, sik);
+        assertArrayEquals(hex("31 3a 52 07 65 7d 55 8b 4a c4 7d aa 97 bc 5f b0 02 a7 37 ee 19 54 31 ef a9 d6 32 c1 8a b1 ec f6"), k.k1());
+        assertArrayEquals(hex("16 41 3a 3a e1 24 a4 5a d2 c3 01 73 4f de 5c 2a 93 dc 51 a9 27 6c fb 02 9f 90 07 e1 35 85 f8 77"), k.k2());
+    }
+
+    @Test
     void suite17KeysAreSha256AndItsIntegrityCheckSixteenBytes() {
         byte[] sik = Rakp.sik(CipherSuite.SUITE_17, KUID, RM, new byte[16], ROLE, "admin");
         assertEquals(32, sik.length);

@@ -1,0 +1,132 @@
+package io.metalgate.ipmisim;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.datagram.DatagramSocket;
+import io.vertx.core.datagram.DatagramSocketOptions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Many simulated IPMI 2.0 BMCs in one process: BMC {@code i} listens on UDP {@link #address(int)} (127.2.0.0,
+ * 127.2.0.1, …) at the same port, so to a client each is a host of its own. One Vert.x socket per BMC, a
+ * few event loops for all of them.
+ *
+ * <p>Run: {@code redfish-mocks/run-ipmi --bmcs 1000 --port 6230} (see redfish-mocks/README.md).
+ */
+public final class IpmiSim implements AutoCloseable {
+
+    public record Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress) {
+        public static Options one(int port) {
+            return new Options(1, port, "admin", "ipmi-secret", List.of(3, 17), 1, null);
+        }
+
+        public Options withBmcs(int n) {
+            return new Options(n, port, user, password, suites, eventLoops, firstAddress);
+        }
+
+        /** One BMC at this exact address (e.g. 127.0.0.1) instead of the 127.2.x.y plan. */
+        public Options at(String address) {
+            return new Options(bmcs, port, user, password, suites, eventLoops, address);
+        }
+    }
+
+    private final Vertx vertx;
+    private final List<SimBmc> bmcs;
+    private final List<DatagramSocket> sockets;
+    private final Options options;
+
+    private IpmiSim(Vertx vertx, List<SimBmc> bmcs, List<DatagramSocket> sockets, Options options) {
+        this.vertx = vertx;
+        this.bmcs = bmcs;
+        this.sockets = sockets;
+        this.options = options;
+    }
+
+    public static String address(int i) {
+        return "127." + (2 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
+    }
+
+    public String host(int i) {
+        return options.firstAddress() != null && bmcs.size() == 1 ? options.firstAddress() : address(i);
+    }
+
+    public static IpmiSim start(Options o) {
+        Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(1, o.eventLoops())));
+        List<SimBmc> bmcs = new ArrayList<>(o.bmcs());
+        List<Future<DatagramSocket>> bound = new ArrayList<>(o.bmcs());
+        IpmiSim[] self = new IpmiSim[1];
+        List<DatagramSocket> sockets = new ArrayList<>(o.bmcs());
+        for (int i = 0; i < o.bmcs(); i++) {
+            SimBmc bmc = new SimBmc(i, o.user(), o.password(), o.suites());
+            bmcs.add(bmc);
+            DatagramSocket s = vertx.createDatagramSocket(new DatagramSocketOptions().setReceiveBufferSize(256 << 10));
+            sockets.add(s);
+            s.handler(p -> {
+                byte[] answer = bmc.handle(p.data().getBytes());
+                if (answer != null) {
+                    s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
+                }
+            });
+            String host = o.firstAddress() != null && o.bmcs() == 1 ? o.firstAddress() : address(i);
+            bound.add(s.listen(o.port(), host));
+        }
+        try {
+            Future.all(bound).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            vertx.close();
+            throw new IllegalStateException("could not bind the IPMI simulators on port " + o.port() + ": " + e.getMessage(), e);
+        }
+        self[0] = new IpmiSim(vertx, bmcs, sockets, o);
+        return self[0];
+    }
+
+    public SimBmc bmc(int i) {
+        return bmcs.get(i);
+    }
+
+    public int size() {
+        return bmcs.size();
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Commands served by all BMCs since the start. */
+    public long commands() {
+        return bmcs.stream().mapToLong(b -> b.commands.get()).sum();
+    }
+
+    @Override
+    public void close() {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // closing a test simulator: nothing to recover
+        }
+    }
+
+    /** {@code --bmcs N --port P --user U --password W --suites 3,17 --event-loops N}. */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        Options o = new Options(Integer.parseInt(a.getOrDefault("bmcs", "1")), Integer.parseInt(a.getOrDefault("port", "6230")),
+                a.getOrDefault("user", "admin"), a.getOrDefault("password", "ipmi-secret"),
+                java.util.Arrays.stream(a.getOrDefault("suites", "3,17").split(",")).map(String::trim).map(Integer::parseInt).toList(),
+                Integer.parseInt(a.getOrDefault("event-loops", "2")), a.get("address"));
+        IpmiSim sim = start(o);
+        Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
+        System.out.printf("ipmi-sim: %d BMC(s) at udp %s … %s:%d, user %s, cipher suites %s%n", o.bmcs(), sim.host(0), sim.host(o.bmcs() - 1),
+                o.port(), o.user(), o.suites());
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+}
