@@ -10,7 +10,7 @@ rm -f target/bench-results.txt
 ./mvnw -B -q package -DskipTests
 # the Redfish emulator runs as a process of its own in PowerSweepBench
 ./mvnw -B -q -f redfish-mocks/pom.xml package
-./mvnw -B -q test -Dgroups=bench -DexcludedGroups=none -DskipITs -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
+./mvnw -B -q test -Dgroups=bench -DexcludedGroups=none -DskipITs -DskipFuzz=true -Dbench.durable-db=true ${1:+-Dtest=$1} -Dsurefire.failIfNoSpecifiedTests=false
 echo "== results (target/bench-results.txt) =="
 cat target/bench-results.txt
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(java -version 2>&1 | head -1)"
