@@ -65,6 +65,10 @@ public final class SimBmc {
         int outSeq;
         long highestIn;
         long seenMask; // the 32 sequence numbers below highestIn already taken (replay window)
+        byte[] openAnswer; // answers kept so a retransmitted setup message gets the same answer, not a new exchange
+        byte[] rakp2Answer;
+        byte[] rakp4Answer;
+        int openTag;
 
         Session(int consoleSid, int bmcSid, Suite suite) {
             this.consoleSid = consoleSid;
@@ -176,15 +180,24 @@ public final class SimBmc {
         if (suite == null) {
             return clear(0x11, new byte[] {(byte) tag, 0x11, 0, 0, p[4], p[5], p[6], p[7]}); // no cipher suite match
         }
+        sessions.values().removeIf(x -> !x.active && sessions.size() >= 32); // half-open sessions give way first
         if (sessions.size() >= 64) {
             return clear(0x11, new byte[] {(byte) tag, 0x01, 0, 0, p[4], p[5], p[6], p[7]}); // no room
         }
+        for (Session existing : sessions.values()) {
+            if (existing.consoleSid == consoleSid && existing.openTag == tag && !existing.active && existing.openAnswer != null) {
+                return existing.openAnswer; // a retransmission: the same session, not another one
+            }
+        }
         int bmcSid = sessionIds.incrementAndGet();
-        sessions.put(bmcSid, new Session(consoleSid, bmcSid, suite));
+        Session created = new Session(consoleSid, bmcSid, suite);
+        created.openTag = tag;
+        sessions.put(bmcSid, created);
         ByteBuffer o = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN);
         o.put((byte) tag).put((byte) 0).put((byte) 4).put((byte) 0).putInt(consoleSid).putInt(bmcSid);
         o.put(new byte[] {0, 0, 0, 8, (byte) suite.auth, 0, 0, 0, 1, 0, 0, 8, (byte) suite.integrity, 0, 0, 0, 2, 0, 0, 8, (byte) suite.conf, 0, 0, 0});
-        return clear(0x11, o.array());
+        created.openAnswer = clear(0x11, o.array());
+        return created.openAnswer;
     }
 
     private byte[] rakp1(byte[] p) {
@@ -194,6 +207,9 @@ public final class SimBmc {
         int tag = p[0] & 0xff;
         int bmcSid = ByteBuffer.wrap(p, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
         Session s = sessions.get(bmcSid);
+        if (s != null && s.rakp2Answer != null && Arrays.equals(s.rm, Arrays.copyOfRange(p, 8, 24))) {
+            return s.rakp2Answer; // a retransmitted RAKP 1: the same challenge again, never a new one
+        }
         if (s == null || s.active) {
             return clear(0x13, new byte[] {(byte) tag, 0x02, 0, 0, 0, 0, 0, 0}); // invalid session id
         }
@@ -219,7 +235,8 @@ public final class SimBmc {
         byte[] code = hmac(s.suite, kuid, le(s.consoleSid), le(bmcSid), s.rm, s.rc, guid, roleName(s));
         ByteBuffer o = ByteBuffer.allocate(40 + code.length).order(ByteOrder.LITTLE_ENDIAN);
         o.put((byte) tag).put((byte) 0).putShort((short) 0).putInt(s.consoleSid).put(s.rc).put(guid).put(code);
-        return clear(0x13, o.array());
+        s.rakp2Answer = clear(0x13, o.array());
+        return s.rakp2Answer;
     }
 
     private byte[] rakp3(byte[] p) {
@@ -229,6 +246,9 @@ public final class SimBmc {
         int tag = p[0] & 0xff;
         int bmcSid = ByteBuffer.wrap(p, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
         Session s = sessions.get(bmcSid);
+        if (s != null && s.active && s.rakp4Answer != null && s.highestIn == 0) {
+            return s.rakp4Answer; // a retransmitted RAKP 3 before the session was used
+        }
         if (s == null || s.rc == null || s.active) {
             return clear(0x15, new byte[] {(byte) tag, 0x02, 0, 0, 0, 0, 0, 0});
         }
@@ -249,7 +269,8 @@ public final class SimBmc {
         byte[] icv = Arrays.copyOf(hmac(s.suite, sik, s.rm, le(bmcSid), guid), s.suite.icvLength);
         ByteBuffer o = ByteBuffer.allocate(8 + icv.length).order(ByteOrder.LITTLE_ENDIAN);
         o.put((byte) tag).put((byte) 0).putShort((short) 0).putInt(s.consoleSid).put(icv);
-        return clear(0x15, o.array());
+        s.rakp4Answer = clear(0x15, o.array());
+        return s.rakp4Answer;
     }
 
     private byte[] command(byte[] d, int type, int sid, int seq, int len) {

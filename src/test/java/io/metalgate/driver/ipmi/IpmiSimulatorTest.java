@@ -1,0 +1,172 @@
+package io.metalgate.driver.ipmi;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.driver.api.BmcEndpoint;
+import io.metalgate.driver.api.BootOverride;
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.PowerAction;
+import io.metalgate.driver.api.PowerState;
+import io.metalgate.ipmisim.IpmiSim;
+import io.metalgate.ipmisim.SimBmc;
+import io.metalgate.testing.IpmiSimProcess;
+import io.metalgate.testing.IpmiTool;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Our IPMI simulator (redfish-mocks, io.metalgate.ipmisim) proven by the real ipmitool with cipher suites 3
+ * and 17; then our client against it (suite 17 preferred), and against a hostile network between them:
+ * duplicated, replayed and garbage datagrams.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class IpmiSimulatorTest {
+
+    @Inject
+    IpmiDriver driver;
+    @Inject
+    IpmiClient client;
+
+    static int freePort() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static <T> T await(Uni<T> u) {
+        return u.await().atMost(Duration.ofSeconds(30));
+    }
+
+    private static IpmiSimProcess.Run ipmitool(IpmiSim sim, int i, int suite, String... args) throws Exception {
+        return IpmiTool.run(sim.host(i), sim.options().port(), suite, "admin", "ipmi-secret", args);
+    }
+
+    @Test
+    void theRealIpmitoolDrivesOurSimulatorWithSuites3And17() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(3))) {
+            for (int suite : new int[] {3, 17}) {
+                SimBmc bmc = sim.bmc(suite == 3 ? 1 : 2);
+                assertTrue(ipmitool(sim, suite == 3 ? 1 : 2, suite, "power", "status").output().contains("Chassis Power is off"));
+                assertEquals(0, ipmitool(sim, suite == 3 ? 1 : 2, suite, "power", "on").exitCode());
+                assertTrue(bmc.powerOn(), "suite " + suite);
+                assertTrue(ipmitool(sim, suite == 3 ? 1 : 2, suite, "chassis", "status").output().contains("System Power         : on"));
+                assertEquals(0, ipmitool(sim, suite == 3 ? 1 : 2, suite, "power", "cycle").exitCode());
+                assertEquals(0, ipmitool(sim, suite == 3 ? 1 : 2, suite, "power", "off").exitCode());
+                assertFalse(bmc.powerOn());
+                assertEquals(0, ipmitool(sim, suite == 3 ? 1 : 2, suite, "chassis", "bootdev", "pxe", "options=efiboot,persistent").exitCode());
+                // parameter 5: valid, persistent, EFI; device PXE
+                assertArrayEquals(new byte[] {(byte) 0xe0, 0x04, 0, 0, 0}, bmc.bootFlags(), "suite " + suite);
+                assertEquals(0, ipmitool(sim, suite == 3 ? 1 : 2, suite, "chassis", "bootdev", "cdrom").exitCode());
+                assertEquals(0x14, bmc.bootFlags()[1]);
+                assertTrue(ipmitool(sim, suite == 3 ? 1 : 2, suite, "chassis", "bootparam", "get", "5").output().contains("Force Boot from CD/DVD"));
+                assertTrue(ipmitool(sim, suite == 3 ? 1 : 2, suite, "mc", "info").output().contains("IPMI Version              : 2.0"));
+                assertEquals(0, bmc.openSessions(), "ipmitool closed its sessions");
+            }
+            // wrong password, unknown user and a suite without integrity and encryption are refused
+            assertTrue(IpmiTool.run(sim.host(0), sim.options().port(), 3, "admin", "wrong", "power", "status").exitCode() != 0);
+            assertTrue(IpmiTool.run(sim.host(0), sim.options().port(), 17, "bob", "ipmi-secret", "power", "status").exitCode() != 0);
+            IpmiSimProcess.Run clear = ipmitool(sim, 0, 0, "power", "status");
+            assertTrue(clear.output().contains("no matching cipher suite"), clear.output());
+            assertEquals(0, sim.bmc(0).openSessions());
+        }
+    }
+
+    @Test
+    void ourClientDrivesItWithSuite17AndManyBmcsShareOneSocket() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(20))) {
+            java.util.List<BmcEndpoint> bmcs = new java.util.ArrayList<>();
+            for (int i = 0; i < sim.size(); i++) {
+                bmcs.add(new BmcEndpoint(UUID.randomUUID(), sim.host(i), sim.options().port(), "admin", "ipmi-secret", Optional.empty()));
+            }
+            // all twenty at once
+            await(Uni.join().all(bmcs.stream().map(b -> driver.setPower(b, PowerAction.ON)).toList()).andFailFast());
+            for (int i = 0; i < sim.size(); i++) {
+                assertTrue(sim.bmc(i).powerOn(), "bmc " + i);
+            }
+            assertEquals(PowerState.ON, await(driver.powerState(bmcs.get(3))));
+            await(driver.setBootDevice(bmcs.get(3), new BootOverride(BootOverride.Device.DISK, true, BootOverride.Mode.UEFI)));
+            assertEquals(new BootOverride(BootOverride.Device.DISK, true, BootOverride.Mode.UEFI), await(driver.bootDevice(bmcs.get(3))));
+            await(driver.setPower(bmcs.get(3), PowerAction.GRACEFUL_OFF));
+            assertFalse(sim.bmc(3).powerOn());
+            DriverException cycleWhileOff = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class,
+                    () -> await(client.command(bmcs.get(3), 0x00, 0x02, new byte[] {0x02}).map(r -> {
+                        if (r.completionCode() != 0) {
+                            throw new DriverException(DriverException.Kind.BMC_ERROR, CompletionCodes.describe(r.completionCode()));
+                        }
+                        return r;
+                    })));
+            assertTrue(cycleWhileOff.getMessage().contains("not supported in the present state"), cycleWhileOff.getMessage());
+            for (BmcEndpoint b : bmcs) {
+                await(driver.release(b));
+            }
+            for (int i = 0; i < sim.size(); i++) {
+                assertEquals(0, sim.bmc(i).openSessions(), "closed on release: bmc " + i);
+            }
+        }
+    }
+
+    /**
+     * A network that duplicates every request, replays the previous answer before each new one, and sprays
+     * garbage: the BMC executes each command once, the client takes only the right answer.
+     */
+    @Test
+    void replayedDuplicatedAndGarbageDatagramsAreDroppedOnBothSides() throws Exception {
+        SimBmc bmc = new SimBmc(7, "admin", "ipmi-secret", java.util.List.of(3, 17));
+        try (DatagramSocket relay = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            Thread t = new Thread(() -> {
+                byte[] previous = null;
+                byte[] buf = new byte[2048];
+                java.util.Random noise = new java.util.Random(7);
+                while (!relay.isClosed()) {
+                    try {
+                        DatagramPacket in = new DatagramPacket(buf, buf.length);
+                        relay.receive(in);
+                        byte[] req = java.util.Arrays.copyOf(in.getData(), in.getLength());
+                        byte[] answer = bmc.handle(req);
+                        bmc.handle(req); // the same request again: a replay the BMC must not execute
+                        byte[] junk = new byte[1 + noise.nextInt(80)];
+                        noise.nextBytes(junk);
+                        relay.send(new DatagramPacket(junk, junk.length, in.getSocketAddress()));
+                        if (previous != null) {
+                            relay.send(new DatagramPacket(previous, previous.length, in.getSocketAddress()));
+                        }
+                        if (answer != null) {
+                            relay.send(new DatagramPacket(answer, answer.length, in.getSocketAddress()));
+                            previous = answer;
+                        }
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            BmcEndpoint ep = new BmcEndpoint(UUID.randomUUID(), "127.0.0.1", relay.getLocalPort(), "admin", "ipmi-secret", Optional.empty());
+            long droppedBefore = client.dropped();
+            await(driver.setPower(ep, PowerAction.ON));
+            assertEquals(PowerState.ON, await(driver.powerState(ep)));
+            await(driver.setPower(ep, PowerAction.OFF));
+            assertEquals(PowerState.OFF, await(driver.powerState(ep)));
+            assertEquals(2, bmc.powerChanges(), "each Chassis Control executed once");
+            // set privilege + 4 commands; the duplicates were all refused by the sequence window
+            assertEquals(5, bmc.commands.get());
+            assertTrue(client.dropped() - droppedBefore >= 8, "garbage and replayed answers dropped: " + (client.dropped() - droppedBefore));
+            await(driver.release(ep));
+            assertEquals(0, bmc.openSessions());
+        }
+    }
+}
