@@ -462,8 +462,9 @@ public class IpmiClient {
                         return proposeSuites(bmc, suites, i + 1); // this suite is not offered: the next one
                     }
                     if (CipherSuite.byAlgorithms(r.authAlg(), r.integrityAlg(), r.confAlg()).orElse(null) != suite) {
-                        return io.vertx.core.Future.failedFuture(new DriverException(Kind.MALFORMED_RESPONSE, bmc.endpoint
-                                + ": the BMC answered other algorithms than proposed (" + r.authAlg() + "/" + r.integrityAlg() + "/" + r.confAlg() + ")"));
+                        // it answered other algorithms than proposed (pyghmi answers suite 3's to a suite 17 proposal):
+                        // never take what it chose; propose the next allowed suite instead
+                        return proposeSuites(bmc, suites, i + 1);
                     }
                     return rakp(bmc, suite, consoleSid, r.bmcSid());
                 });
