@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Many simulated IPMI 2.0 BMCs in one process: BMC {@code i} listens on UDP {@link #address(int)} (127.2.0.0,
- * 127.2.0.1, …) at the same port, so to a client each is a host of its own. One Vert.x socket per BMC, a
+ * Many simulated IPMI 2.0 BMCs in one process: BMC {@code i} listens on UDP {@link #address(int)} (127.2.0.1,
+ * 127.2.0.2, …) at the same port, so to a client each is a host of its own. One Vert.x socket per BMC, a
  * few event loops for all of them.
  *
  * <p>Run: {@code redfish-mocks/run-ipmi --bmcs 1000 --port 6230} (see redfish-mocks/README.md).
@@ -48,8 +48,13 @@ public final class IpmiSim implements AutoCloseable {
         this.options = options;
     }
 
+    /**
+     * BMC {@code i}'s address: 127.2.0.1 … 127.2.0.254, 127.2.1.1 …; host parts 0 and 255 are skipped
+     * (Vert.x refuses to bind a UDP socket to 127.2.0.255, which looks like a broadcast address).
+     */
     public static String address(int i) {
-        return "127." + (2 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
+        int block = i / 254;
+        return "127." + (2 + block / 256) + "." + (block % 256) + "." + (1 + i % 254);
     }
 
     public String host(int i) {

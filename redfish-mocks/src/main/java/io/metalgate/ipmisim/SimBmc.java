@@ -50,6 +50,10 @@ public final class SimBmc {
 
     /** Whether to drop every datagram (a BMC that went away). */
     public volatile boolean silent;
+    /** The next this-many commands answer 0xC0 (node busy). */
+    public volatile int busyAnswers;
+    /** The highest privilege the user may have (4 administrator, 3 operator, 2 user). */
+    public volatile int userPrivilege = 4;
 
     private static final class Session {
         final int consoleSid;
@@ -227,6 +231,10 @@ public final class SimBmc {
             sessions.remove(bmcSid);
             return clear(0x13, withSid(tag, 0x09, s.consoleSid)); // invalid role
         }
+        if ((role & 0x0f) > userPrivilege) {
+            sessions.remove(bmcSid);
+            return clear(0x13, withSid(tag, 0x0a, s.consoleSid)); // unauthorized role or privilege level
+        }
         s.rm = Arrays.copyOfRange(p, 8, 24);
         s.rc = new byte[16];
         random.nextBytes(s.rc);
@@ -298,7 +306,13 @@ public final class SimBmc {
         int netFn = (msg[1] & 0xff) >> 2;
         int cmd = msg[5] & 0xff;
         byte[] data = Arrays.copyOfRange(msg, 6, msg.length - 1);
-        byte[] result = execute(netFn, cmd, data, s);
+        byte[] result;
+        if (busyAnswers > 0 && !(netFn == 0x06 && cmd == 0x3b)) {
+            busyAnswers--;
+            result = new byte[] {(byte) 0xc0};
+        } else {
+            result = execute(netFn, cmd, data, s);
+        }
         byte[] rsp = response(msg, result);
         return secured(s, rsp);
     }
@@ -422,7 +436,7 @@ public final class SimBmc {
         random.nextBytes(iv);
         byte[] body;
         try {
-            Cipher c = Cipher.getInstance("AES/CBC/NoPadding");
+            Cipher c = AES.get();
             c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(s.k2, 0, 16, "AES"), new IvParameterSpec(iv));
             byte[] ct = c.doFinal(plain);
             body = new byte[16 + ct.length];
@@ -449,7 +463,7 @@ public final class SimBmc {
             return null;
         }
         try {
-            Cipher c = Cipher.getInstance("AES/CBC/NoPadding");
+            Cipher c = AES.get();
             c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(body, 0, 16));
             byte[] plain = c.doFinal(body, 16, body.length - 16);
             int pad = plain[plain.length - 1] & 0xff;
@@ -484,9 +498,24 @@ public final class SimBmc {
         return new byte[] {(byte) v, (byte) (v >>> 8), (byte) (v >>> 16), (byte) (v >>> 24)};
     }
 
+    private static final ThreadLocal<Map<String, Mac>> MACS = ThreadLocal.withInitial(HashMap::new);
+    private static final ThreadLocal<Cipher> AES = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/CBC/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
     private static byte[] hmac(Suite suite, byte[] key, byte[]... parts) {
         try {
-            Mac mac = Mac.getInstance(suite.hmac);
+            Mac mac = MACS.get().computeIfAbsent(suite.hmac, n -> {
+                try {
+                    return Mac.getInstance(n);
+                } catch (GeneralSecurityException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
             mac.init(new SecretKeySpec(key, suite.hmac));
             for (byte[] p : parts) {
                 mac.update(p);

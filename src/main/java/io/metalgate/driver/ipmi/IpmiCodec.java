@@ -152,6 +152,14 @@ public final class IpmiCodec {
         return new Packet(authType, payloadType, encrypted, authenticated, sid, seq, body);
     }
 
+    private static final ThreadLocal<Cipher> AES_CBC = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/CBC/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-CBC unavailable", e);
+        }
+    });
+
     static byte[] encrypt(byte[] plain, byte[] key, byte[] iv) {
         int padLength = (16 - (plain.length + 1) % 16) % 16;
         byte[] padded = new byte[plain.length + padLength + 1];
@@ -161,7 +169,7 @@ public final class IpmiCodec {
         }
         padded[padded.length - 1] = (byte) padLength;
         try {
-            Cipher c = Cipher.getInstance("AES/CBC/NoPadding");
+            Cipher c = AES_CBC.get();
             c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(iv));
             byte[] ct = c.doFinal(padded);
             byte[] out = new byte[16 + ct.length];
@@ -178,7 +186,7 @@ public final class IpmiCodec {
             throw new IpmiCodecException("encrypted payload of " + body.length + " bytes (IV + whole AES blocks expected)");
         }
         try {
-            Cipher c = Cipher.getInstance("AES/CBC/NoPadding");
+            Cipher c = AES_CBC.get();
             c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(body, 0, 16));
             byte[] padded = c.doFinal(body, 16, body.length - 16);
             int padLength = padded[padded.length - 1] & 0xff;

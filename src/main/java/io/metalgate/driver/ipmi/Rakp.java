@@ -25,9 +25,16 @@ public final class Rakp {
         return Arrays.copyOf(p, 20);
     }
 
+    /** JCE lookups are slow next to an HMAC of 60 bytes: one Mac per algorithm and thread, re-keyed per use. */
+    private static final ThreadLocal<java.util.Map<String, Mac>> MACS = ThreadLocal.withInitial(java.util.HashMap::new);
+
     public static byte[] hmac(CipherSuite suite, byte[] key, byte[]... parts) {
         try {
-            Mac mac = Mac.getInstance(suite.hmac);
+            Mac mac = MACS.get().get(suite.hmac);
+            if (mac == null) {
+                mac = Mac.getInstance(suite.hmac);
+                MACS.get().put(suite.hmac, mac);
+            }
             mac.init(new SecretKeySpec(key, suite.hmac));
             for (byte[] part : parts) {
                 mac.update(part);

@@ -119,6 +119,28 @@ class IpmiSimulatorTest {
         }
     }
 
+    @Test
+    void insufficientPrivilegeIsNamedAndABusyBmcIsAskedAgain() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(2))) {
+            BmcEndpoint limited = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
+            sim.bmc(0).userPrivilege = 2;
+            DriverException denied = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class, () -> await(driver.powerState(limited)));
+            assertEquals(DriverException.Kind.AUTHENTICATION, denied.kind());
+            assertTrue(denied.getMessage().contains("insufficient privilege"), denied.getMessage());
+
+            BmcEndpoint busy = new BmcEndpoint(UUID.randomUUID(), sim.host(1), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
+            sim.bmc(1).busyAnswers = 2; // fewer than the retries (2 in tests): answered after waiting
+            await(driver.setPower(busy, PowerAction.ON));
+            assertTrue(sim.bmc(1).powerOn());
+            sim.bmc(1).busyAnswers = 10; // more: a clear error, nothing done
+            DriverException stillBusy = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class,
+                    () -> await(driver.setPower(busy, PowerAction.OFF)));
+            assertEquals(DriverException.Kind.BMC_ERROR, stillBusy.kind());
+            assertTrue(stillBusy.getMessage().contains("node busy"), stillBusy.getMessage());
+            assertTrue(sim.bmc(1).powerOn());
+        }
+    }
+
     /**
      * A network that duplicates every request, replays the previous answer before each new one, and sprays
      * garbage: the BMC executes each command once, the client takes only the right answer.
