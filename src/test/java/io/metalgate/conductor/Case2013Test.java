@@ -29,11 +29,15 @@ class Case2013Test {
     private static final int FLEET = 630;
 
     private io.metalgate.redfishmock.RedfishMock bmcs;
+    private io.metalgate.ipmisim.IpmiSim ipmiBmcs;
 
     @org.junit.jupiter.api.AfterEach
     void stopBmcs() {
         if (bmcs != null) {
             bmcs.close();
+        }
+        if (ipmiBmcs != null) {
+            ipmiBmcs.close();
         }
     }
 
@@ -43,18 +47,26 @@ class Case2013Test {
                 .post("/api/tenants").then().statusCode(201).extract().path("id");
         String prefix = unique("c13");
         List<String> machines = new ArrayList<>();
-        // half the fleet has Redfish BMCs (emulated, one loopback address each, all on), half IPMI (no driver yet: not driven)
+        // half the fleet has Redfish BMCs, half IPMI ones (emulated, one loopback address each, all on)
         bmcs = io.metalgate.redfishmock.RedfishMock.start(new io.metalgate.redfishmock.RedfishMock.Options(FLEET / 2,
                 List.of(io.metalgate.redfishmock.Profile.GENERIC), "0.0.0.0", 0, "admin", "redfish-secret", null, 1));
+        int ipmiPort;
+        try (var probe = new java.net.DatagramSocket(0)) {
+            ipmiPort = probe.getLocalPort();
+        }
+        ipmiBmcs = io.metalgate.ipmisim.IpmiSim.start(io.metalgate.ipmisim.IpmiSim.Options.one(ipmiPort).withBmcs(FLEET / 2));
         for (int i = 0; i < FLEET; i++) {
             boolean redfish = i % 2 == 0;
             if (redfish) {
                 bmcs.bmc(i / 2).setPowerState("On");
+            } else {
+                ipmiBmcs.bmc(i / 2).setPowerOn(true);
             }
             machines.add(operator().body(Map.of("name", prefix + "-" + i, "rack", "R" + (i / 42),
                     "bmc", redfish ? Map.of("protocol", "REDFISH", "host", io.metalgate.redfishmock.RedfishMock.address(i / 2), "port", bmcs.port(),
                             "username", "admin", "password", "redfish-secret")
-                            : Map.of("protocol", "IPMI", "host", prefix + "-bmc-" + i + ".dc", "username", "root", "password", "pw-" + i)))
+                            : Map.of("protocol", "IPMI", "host", ipmiBmcs.host(i / 2), "port", ipmiPort, "username", "admin",
+                                    "password", "ipmi-secret")))
                     .post("/api/machines").then().statusCode(201).extract().path("id"));
         }
         try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(
@@ -80,6 +92,7 @@ class Case2013Test {
         operator().post("/api/bulk/plans/" + powerOff + "/execute").then().statusCode(200).body("status", equalTo("EXECUTED"));
         for (int i = 0; i < FLEET / 2; i++) {
             assertEquals("Off", bmcs.bmc(i).powerState(), "Redfish machine " + i + " powered off through its BMC");
+            assertEquals(false, ipmiBmcs.bmc(i).powerOn(), "IPMI machine " + i + " powered off through its BMC");
         }
 
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
