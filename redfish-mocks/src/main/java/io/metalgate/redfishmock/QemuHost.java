@@ -119,6 +119,9 @@ public final class QemuHost implements Host {
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(qmpSocket());
+            // a fresh log per boot: never read the last boot's lines as this one's
+            Files.deleteIfExists(firmwareLog());
+            Files.deleteIfExists(serialLog());
             List<String> cmd = new ArrayList<>(List.of(qemu, "-machine", "pc,accel=tcg", "-m", "256", "-display", "none", "-nodefaults",
                     "-no-user-config", "-serial", "file:" + serialLog(), "-debugcon", "file:" + firmwareLog(), "-global",
                     "isa-debugcon.iobase=0x402", "-qmp", "unix:" + qmpSocket() + ",server=on,wait=off",
