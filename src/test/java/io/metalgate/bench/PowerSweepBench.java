@@ -95,14 +95,19 @@ class PowerSweepBench {
                 driver.release(bmcs.get(i)).await().atMost(Duration.ofSeconds(60));
             }
             stats(port, true);
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             for (int round = 0; round < 3; round++) {
+                long cpu0 = os.getProcessCpuTime();
+                long mockCpu0 = mock.toHandle().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L);
                 long t1 = System.nanoTime();
                 List<PowerSync.Observation> obs = sync.sweep(bmcs).await().atMost(Duration.ofMinutes(5));
                 long ms = (System.nanoTime() - t1) / 1_000_000;
+                long clientCpu = (os.getProcessCpuTime() - cpu0) / 1_000_000;
+                long mockCpu = mock.toHandle().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L) - mockCpu0;
                 Map<String, Integer> failures = new TreeMap<>();
                 obs.stream().filter(o -> !o.ok()).forEach(o -> failures.merge(o.error().kind().name(), 1, Integer::sum));
-                lines.add(String.format("%s sweep %d BMCs: %d ms, %d answered, failures %s", round == 0 ? "cold" : "warm", BMCS, ms,
-                        obs.stream().filter(PowerSync.Observation::ok).count(), failures));
+                lines.add(String.format("%s sweep %d BMCs: %d ms, %d answered, failures %s, CPU appliance %d ms, emulator %d ms",
+                        round == 0 ? "cold" : "warm", BMCS, ms, obs.stream().filter(PowerSync.Observation::ok).count(), failures, clientCpu, mockCpu));
                 System.out.println(lines.get(lines.size() - 1));
                 obs.stream().filter(o -> !o.ok()).limit(3).forEach(o -> System.out.println("  e.g. " + o.error().getMessage()));
             }
