@@ -81,6 +81,10 @@ public interface MetalgateConfig {
         /** PEM file of a CA that signs the BMCs' certificates; when set it replaces trust on first use. */
         Optional<String> trustCa();
 
+        /** TLS through BoringSSL (netty-tcnative) where the platform has it; false, or no native library: the JDK's TLS. */
+        @WithDefault("true")
+        boolean openssl();
+
         /**
          * Base URL at which the BMCs reach this appliance (e.g. {@code https://metalgate.example:8443}). When
          * set, power sync subscribes each BMC that has an EventService to push power events to
