@@ -57,9 +57,7 @@ class PowerEventsApiTest {
     }
 
     private static String enrol(RedfishMock m) {
-        return operator().body(Map.of("name", unique("ev"), "bmc", Map.of("protocol", "REDFISH", "host", m.options().bindHost(),
-                "port", m.port(), "username", "admin", "password", "redfish-secret"))).post("/api/machines").then().statusCode(201)
-                .extract().path("id");
+        return io.metalgate.testing.RedfishMocks.enrol(m, "ev");
     }
 
     private static void waitFor(String what, java.util.function.BooleanSupplier done) throws InterruptedException {

@@ -39,9 +39,7 @@ class PowerSyncApiTest {
     }
 
     private static String enrol(RedfishMock m) {
-        return operator().body(Map.of("name", unique("ps"), "bmc", Map.of("protocol", "REDFISH", "host", m.options().bindHost(),
-                "port", m.port(), "username", "admin", "password", "redfish-secret"))).post("/api/machines").then().statusCode(201)
-                .extract().path("id");
+        return io.metalgate.testing.RedfishMocks.enrol(m, "ps");
     }
 
 

@@ -22,4 +22,11 @@ public final class RedfishMocks {
     public static RedfishMock start(Profile p) {
         return RedfishMock.start(RedfishMock.Options.one(p).withBind(freshAddress()));
     }
+
+    /** Enrols a machine whose BMC is {@code m} through the API (as an operator); its id. */
+    public static String enrol(RedfishMock m, String namePrefix) {
+        return Api.operator().body(java.util.Map.of("name", Api.unique(namePrefix), "bmc", java.util.Map.of("protocol", "REDFISH",
+                "host", m.options().bindHost(), "port", m.port(), "username", "admin", "password", "redfish-secret")))
+                .post("/api/machines").then().statusCode(201).extract().path("id");
+    }
 }
