@@ -101,6 +101,13 @@ public interface MetalgateConfig {
 
         @WithDefault("PT60S")
         java.time.Duration interval();
+
+        /**
+         * BMCs asked at once in a sweep. Enough to keep the event loops busy; more only queues TLS handshakes
+         * (2,048 at once made the cold 10,000-BMC benchmark collapse into timeouts: docs/benchmarks.md).
+         */
+        @WithDefault("256")
+        int concurrency();
     }
 
     /** The gate's policy values (domain.md defaults); see gate.Policy. */

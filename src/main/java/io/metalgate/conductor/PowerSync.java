@@ -27,7 +27,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Keeps every machine's observed power state fresh: a sweep asks every BMC (Redfish and IPMI) at once (bounded only
- * by {@link #CONCURRENCY}; the client keeps its per-BMC connection limit), stores what each answered or
+ * by {@code metalgate.power-sync.concurrency}; the client keeps its per-BMC connection limit), stores what each answered or
  * why it did not, and audits what needs a human: a machine that should be off (its lease suspended or
  * terminated, its data held) found on — once when the drift starts, not on every sweep — a certificate
  * pinned on first use, and a certificate that changed (refused).
@@ -37,11 +37,6 @@ public class PowerSync {
 
     private static final Logger LOG = Logger.getLogger(PowerSync.class);
 
-    /**
-     * BMCs asked at once in a sweep. Enough to keep the event loops busy; more only queues TLS handshakes
-     * (2,048 at once made the cold 10,000-BMC benchmark collapse into timeouts: docs/benchmarks.md).
-     */
-    static final int CONCURRENCY = 256;
 
     /** Lifecycle states in which a machine must be off: powered off by a gate-allowed action, data at rest. */
     static final Set<String> MUST_BE_OFF = Set.of("SUSPENDED", "RETAINED");
@@ -82,7 +77,7 @@ public class PowerSync {
                         .onFailure(DriverException.class).recoverWithItem(e -> new Observation(b, null, (DriverException) e))
                         .onFailure().recoverWithItem(e -> new Observation(b, null, new DriverException(DriverException.Kind.BMC_ERROR, 0,
                                 b + ": " + e, e))))
-                .merge(CONCURRENCY).collect().asList();
+                .merge(config.powerSync().concurrency()).collect().asList();
     }
 
     @Scheduled(every = "${metalgate.power-sync.interval:60s}", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
