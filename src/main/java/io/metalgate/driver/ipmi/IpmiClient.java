@@ -340,6 +340,9 @@ public class IpmiClient {
     private io.vertx.core.Future<IpmiCodec.Response> commandInSession(Bmc bmc, int netFn, int cmd, byte[] data, boolean mayReopen, int busyRetries) {
         Session s = bmc.session;
         boolean stale = s != null && System.nanoTime() - s.lastUsed > config.ipmi().sessionIdle().toNanos();
+        if (stale) {
+            closeQuietly(bmc, s); // BMC session tables are small: never leave an idle session behind to expire there
+        }
         io.vertx.core.Future<Session> session = s != null && !stale ? io.vertx.core.Future.succeededFuture(s) : openSession(bmc);
         return session.compose(ss -> sessionCommand(bmc, ss, netFn, cmd, data).recover(e -> {
             // the BMC may have dropped the session (reboot, expiry): open a new one, once
@@ -357,6 +360,18 @@ public class IpmiClient {
             }
             return io.vertx.core.Future.succeededFuture(r);
         });
+    }
+
+    /**
+     * Sends Close Session under {@code s} once, without waiting: if the BMC still holds the session it ends
+     * it; if it expired it already, the BMC drops the packet. Its answer, if any, is dropped as unexpected.
+     */
+    private void closeQuietly(Bmc bmc, Session s) {
+        byte[] message = IpmiCodec.request(0x06, 0x3c, bmc.nextRqSeq(), Rakp.le32(s.bmcSid));
+        String[] hp = bmc.address.split(":");
+        socket.send(Buffer.buffer(IpmiCodec.v20(IpmiCodec.PAYLOAD_IPMI, s.bmcSid, s.nextOutSeq(), message, s.keys, this::iv)),
+                Integer.parseInt(hp[1]), hp[0]);
+        bmc.session = null;
     }
 
     private io.vertx.core.Future<IpmiCodec.Response> sessionCommand(Bmc bmc, Session s, int netFn, int cmd, byte[] data) {

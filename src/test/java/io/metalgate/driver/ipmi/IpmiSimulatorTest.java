@@ -120,6 +120,21 @@ class IpmiSimulatorTest {
     }
 
     @Test
+    void anIdleSessionIsClosedBeforeANewOneIsOpenedSoNoneIsLeftOnTheBmc() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()))) {
+            BmcEndpoint bmc = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
+            await(driver.powerState(bmc));
+            await(driver.powerState(bmc));
+            assertEquals(1, sim.bmc(0).openSessions(), "reused while fresh");
+            Thread.sleep(2300); // longer than metalgate.ipmi.session-idle in tests (2 s)
+            await(driver.powerState(bmc));
+            assertEquals(1, sim.bmc(0).openSessions(), "the idle one was closed, not left to expire");
+            await(driver.release(bmc));
+            assertEquals(0, sim.bmc(0).openSessions());
+        }
+    }
+
+    @Test
     void insufficientPrivilegeIsNamedAndABusyBmcIsAskedAgain() throws Exception {
         try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(2))) {
             BmcEndpoint limited = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
