@@ -252,35 +252,44 @@ public class IpmiClient {
 
     private io.vertx.core.Future<IpmiCodec.Response> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
         Promise<IpmiCodec.Response> result = Promise.promise();
-        open().onFailure(result::fail).onSuccess(o -> context.runOnContext(v -> {
-            String address;
-            try {
-                address = resolve(endpoint);
-            } catch (DriverException e) {
-                result.fail(e);
-                return;
-            }
+        open().compose(o -> addressOf(endpoint)).onFailure(result::fail).onSuccess(address -> context.runOnContext(v -> {
             Bmc bmc = bmcs.computeIfAbsent(address, k -> new Bmc(endpoint, address));
             if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())) {
                 bmc.endpoint = endpoint; // new credentials: the next command opens a session with them
                 bmc.session = null;
             }
-            Runnable task = () -> commandInSession(bmc, netFn, cmd, data, true, 0).onComplete(ar -> {
+            enqueue(bmc, () -> commandInSession(bmc, netFn, cmd, data, true, 0).onComplete(ar -> {
                 next(bmc);
                 if (ar.succeeded()) {
                     result.complete(ar.result());
                 } else {
                     result.fail(ar.cause());
                 }
-            });
-            if (bmc.busy) {
-                bmc.queue.add(task);
-            } else {
-                bmc.busy = true;
-                task.run();
-            }
+            }));
         }));
         return result.future();
+    }
+
+    /** Runs {@code task} now if the BMC has nothing in flight, else after what is queued before it; on the event loop. */
+    private static void enqueue(Bmc bmc, Runnable task) {
+        if (bmc.busy) {
+            bmc.queue.add(task);
+        } else {
+            bmc.busy = true;
+            task.run();
+        }
+    }
+
+    /** "ip:port" of the BMC: an IP literal at once, a host name looked up off the event loop (a lookup may block). */
+    private io.vertx.core.Future<String> addressOf(BmcEndpoint e) {
+        if (io.netty.util.NetUtil.isValidIpV4Address(e.host()) || io.netty.util.NetUtil.isValidIpV6Address(e.host())) {
+            try {
+                return io.vertx.core.Future.succeededFuture(resolve(e));
+            } catch (DriverException ex) {
+                return io.vertx.core.Future.failedFuture(ex);
+            }
+        }
+        return vertx.executeBlocking(() -> resolve(e), false);
     }
 
     private void next(Bmc bmc) {
@@ -298,34 +307,26 @@ public class IpmiClient {
             return Uni.createFrom().voidItem();
         }
         Promise<Void> done = Promise.promise();
-        context.runOnContext(v -> {
-            Bmc bmc;
-            try {
-                bmc = bmcs.get(resolve(endpoint));
-            } catch (DriverException e) {
-                done.complete();
-                return;
-            }
+        addressOf(endpoint).onFailure(e -> done.complete()).onSuccess(address -> context.runOnContext(v -> {
+            Bmc bmc = bmcs.get(address);
             if (bmc == null || bmc.session == null) {
                 done.complete();
                 return;
             }
-            Runnable task = () -> {
+            enqueue(bmc, () -> {
                 Session s = bmc.session;
-                byte[] sid = Rakp.le32(s.bmcSid);
-                sessionCommand(bmc, s, 0x06, 0x3c, sid).onComplete(ar -> {
+                if (s == null) {
+                    next(bmc);
+                    done.complete();
+                    return;
+                }
+                sessionCommand(bmc, s, 0x06, 0x3c, Rakp.le32(s.bmcSid)).onComplete(ar -> {
                     bmc.session = null;
                     next(bmc);
                     done.complete();
                 });
-            };
-            if (bmc.busy) {
-                bmc.queue.add(task);
-            } else {
-                bmc.busy = true;
-                task.run();
-            }
-        });
+            });
+        }));
         return Uni.createFrom().completionStage(() -> done.future().toCompletionStage());
     }
 

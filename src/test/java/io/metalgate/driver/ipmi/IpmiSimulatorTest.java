@@ -120,6 +120,19 @@ class IpmiSimulatorTest {
     }
 
     @Test
+    void aBmcNamedByHostNameIsLookedUpAndAnUnknownOneIsUnreachable() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).at("127.0.0.1"))) {
+            BmcEndpoint byName = new BmcEndpoint(UUID.randomUUID(), "localhost", sim.options().port(), "admin", "ipmi-secret", Optional.empty());
+            assertEquals(PowerState.OFF, await(driver.powerState(byName)));
+            await(driver.release(byName));
+            DriverException unknown = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class, () -> await(driver.powerState(
+                    new BmcEndpoint(UUID.randomUUID(), "no-such-bmc.invalid", 623, "admin", "x", Optional.empty()))));
+            assertEquals(DriverException.Kind.UNREACHABLE, unknown.kind());
+            assertTrue(unknown.getMessage().contains("unknown host"), unknown.getMessage());
+        }
+    }
+
+    @Test
     void anIdleSessionIsClosedBeforeANewOneIsOpenedSoNoneIsLeftOnTheBmc() throws Exception {
         try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()))) {
             BmcEndpoint bmc = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
