@@ -47,6 +47,8 @@ public final class SimBmc {
     private final Map<Integer, Session> sessions = new HashMap<>();
     public final AtomicInteger commands = new AtomicInteger();
     public final AtomicInteger dropped = new AtomicInteger();
+    /** Retransmitted commands answered again without being run again. */
+    public final AtomicInteger retransmissions = new AtomicInteger();
 
     /** Whether to drop every datagram (a BMC that went away). */
     public volatile boolean silent;
@@ -73,6 +75,8 @@ public final class SimBmc {
         byte[] rakp2Answer;
         byte[] rakp4Answer;
         int openTag;
+        int lastRequestKey = -1; // rqSeq/netFn/cmd of the last command, and its response message:
+        byte[] lastResponse;     // a retransmission (same rqSeq, new session sequence) is answered again, not run again
 
         Session(int consoleSid, int bmcSid, Suite suite) {
             this.consoleSid = consoleSid;
@@ -302,9 +306,14 @@ public final class SimBmc {
         if (msg == null || msg.length < 7) {
             return null;
         }
-        commands.incrementAndGet();
         int netFn = (msg[1] & 0xff) >> 2;
         int cmd = msg[5] & 0xff;
+        int requestKey = ((msg[4] & 0xff) >> 2) << 16 | netFn << 8 | cmd;
+        if (requestKey == s.lastRequestKey && s.lastResponse != null) {
+            retransmissions.incrementAndGet();
+            return secured(s, s.lastResponse); // IPMI duplicate request detection: same rqSeq, netFn and command
+        }
+        commands.incrementAndGet();
         byte[] data = Arrays.copyOfRange(msg, 6, msg.length - 1);
         byte[] result;
         if (busyAnswers > 0 && !(netFn == 0x06 && cmd == 0x3b)) {
@@ -314,6 +323,8 @@ public final class SimBmc {
             result = execute(netFn, cmd, data, s);
         }
         byte[] rsp = response(msg, result);
+        s.lastRequestKey = requestKey;
+        s.lastResponse = rsp;
         return secured(s, rsp);
     }
 

@@ -347,7 +347,9 @@ public class IpmiClient {
         io.vertx.core.Future<Session> session = s != null && !stale ? io.vertx.core.Future.succeededFuture(s) : openSession(bmc);
         return session.compose(ss -> sessionCommand(bmc, ss, netFn, cmd, data).recover(e -> {
             // the BMC may have dropped the session (reboot, expiry): open a new one, once
-            if (mayReopen && e instanceof DriverException de && de.kind() == Kind.TIMEOUT) {
+            // ... unless the command must not run twice: a power cycle or reset whose answers were all lost may
+            // have been carried out, and a new session means a new sequence the BMC cannot recognise as a repeat
+            if (mayReopen && !cyclesPower(netFn, cmd, data) && e instanceof DriverException de && de.kind() == Kind.TIMEOUT) {
                 bmc.session = null;
                 return commandInSession(bmc, netFn, cmd, data, false, busyRetries);
             }
@@ -361,6 +363,11 @@ public class IpmiClient {
             }
             return io.vertx.core.Future.succeededFuture(r);
         });
+    }
+
+    /** Chassis Control power cycle or hard reset: not idempotent. */
+    static boolean cyclesPower(int netFn, int cmd, byte[] data) {
+        return netFn == 0x00 && cmd == 0x02 && data.length > 0 && ((data[0] & 0x0f) == 0x02 || (data[0] & 0x0f) == 0x03);
     }
 
     /**

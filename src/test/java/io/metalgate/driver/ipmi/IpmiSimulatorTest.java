@@ -170,6 +170,45 @@ class IpmiSimulatorTest {
     }
 
     /**
+     * A network that loses the first answer to each command: the client retransmits (same request sequence,
+     * new session sequence), and the BMC answers again without running it again — a power cycle cycles once.
+     */
+    @Test
+    void aRetransmittedCommandIsNotRunTwice() throws Exception {
+        SimBmc bmc = new SimBmc(8, "admin", "ipmi-secret", java.util.List.of(3, 17));
+        bmc.setPowerOn(true);
+        try (DatagramSocket relay = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[2048];
+                int before = 0;
+                while (!relay.isClosed()) {
+                    try {
+                        DatagramPacket in = new DatagramPacket(buf, buf.length);
+                        relay.receive(in);
+                        byte[] answer = bmc.handle(java.util.Arrays.copyOf(in.getData(), in.getLength()));
+                        int commandsNow = bmc.commands.get();
+                        boolean firstAnswerToACommand = commandsNow > before;
+                        before = commandsNow;
+                        if (answer != null && !firstAnswerToACommand) {
+                            relay.send(new DatagramPacket(answer, answer.length, in.getSocketAddress()));
+                        }
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            BmcEndpoint ep = new BmcEndpoint(UUID.randomUUID(), "127.0.0.1", relay.getLocalPort(), "admin", "ipmi-secret", Optional.empty());
+            // Set Session Privilege, Get Chassis Status (the cycle asks first) and the cycle: each answer lost once
+            await(driver.setPower(ep, PowerAction.CYCLE));
+            assertEquals(2, bmc.powerChanges(), "one cycle (off and on), not two");
+            assertEquals(3, bmc.retransmissions.get());
+            assertTrue(bmc.powerOn());
+        }
+    }
+
+    /**
      * A network that duplicates every request, replays the previous answer before each new one, and sprays
      * garbage: the BMC executes each command once, the client takes only the right answer.
      */
