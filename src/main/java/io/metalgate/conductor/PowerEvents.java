@@ -13,7 +13,6 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
@@ -41,9 +40,6 @@ public class PowerEvents {
     Pool pool;
     @Inject
     PowerSync sync;
-
-    private final AtomicLong received = new AtomicLong();
-    private final AtomicLong refused = new AtomicLong();
 
     private volatile Optional<String> destination;
 
@@ -87,20 +83,10 @@ public class PowerEvents {
      */
     public boolean received(UUID machine, Optional<String> context) {
         if (context.isEmpty() || !cipher.verifyTag(TAG_PURPOSE, machine.toString(), context.get())) {
-            refused.incrementAndGet();
             return false;
         }
-        received.incrementAndGet();
         sync.sync(List.of(machine)).subscribe().with(obs -> {
         }, e -> LOG.warnf("power refresh after an event from %s failed: %s", machine, e.getMessage()));
         return true;
-    }
-
-    public long receivedCount() {
-        return received.get();
-    }
-
-    public long refusedCount() {
-        return refused.get();
     }
 }

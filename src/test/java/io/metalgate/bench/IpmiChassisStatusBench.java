@@ -10,8 +10,6 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.mutiny.Multi;
 import jakarta.inject.Inject;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -58,21 +56,10 @@ class IpmiChassisStatusBench {
 
     @Test
     void chassisStatusAcross1000Bmcs() throws Exception {
-        Path jar = Path.of("redfish-mocks", "target", "redfish-mocks.jar");
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " is missing: run ./mvnw -f redfish-mocks/pom.xml package (bench/run.sh does)");
-        }
-        int port;
-        try (var s = new java.net.DatagramSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Process sim = new ProcessBuilder("java", "-Xmx1g", "-cp", jar.toString(), "io.metalgate.ipmisim.IpmiSim", "--bmcs", String.valueOf(BMCS),
-                "--port", String.valueOf(port), "--event-loops", "1").redirectErrorStream(true).start();
+        int port = EmulatorProcess.freePort(true);
+        Process sim = EmulatorProcess.start("1g", "io.metalgate.ipmisim.IpmiSim", "ipmi-sim:", "--bmcs", String.valueOf(BMCS),
+                "--port", String.valueOf(port), "--event-loops", "1");
         try {
-            String ready = new BufferedReader(new InputStreamReader(sim.getInputStream())).readLine();
-            if (ready == null || !ready.startsWith("ipmi-sim:")) {
-                throw new IllegalStateException("the simulator did not start: " + ready);
-            }
             List<BmcEndpoint> bmcs = new ArrayList<>();
             for (int i = 0; i < BMCS; i++) {
                 bmcs.add(new BmcEndpoint(UUID.randomUUID(), IpmiSim.address(i), port, "admin", "ipmi-secret", Optional.empty()));

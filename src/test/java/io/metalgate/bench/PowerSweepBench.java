@@ -7,8 +7,6 @@ import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,22 +61,10 @@ class PowerSweepBench {
 
     @Test
     void sweep10000Bmcs() throws Exception {
-        Path jar = Path.of("redfish-mocks", "target", "redfish-mocks.jar");
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " is missing: run ./mvnw -f redfish-mocks/pom.xml package (bench/run.sh does)");
-        }
-        int port;
-        try (var s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Process mock = new ProcessBuilder("java", "-Xmx2g", "-jar", jar.toString(), "--bmcs", String.valueOf(BMCS + WARMUP), "--profile", "mixed",
-                "--port", String.valueOf(port), "--bind", "0.0.0.0", "--event-loops", "2").redirectErrorStream(true).start();
+        int port = EmulatorProcess.freePort(false);
+        Process mock = EmulatorProcess.start("2g", "io.metalgate.redfishmock.RedfishMock", "redfish-mocks:", "--bmcs", String.valueOf(BMCS + WARMUP),
+                "--profile", "mixed", "--port", String.valueOf(port), "--bind", "0.0.0.0", "--event-loops", "2");
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(mock.getInputStream()));
-            String ready = out.readLine();
-            if (ready == null || !ready.startsWith("redfish-mocks:")) {
-                throw new IllegalStateException("the emulator did not start: " + ready);
-            }
             List<BmcEndpoint> all = new ArrayList<>();
             for (int i = 0; i < BMCS + WARMUP; i++) {
                 all.add(new BmcEndpoint(UUID.randomUUID(), io.metalgate.redfishmock.RedfishMock.address(i), port, "admin", "redfish-secret",

@@ -15,8 +15,6 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.net.URL;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -37,7 +35,7 @@ class PowerEventsApiTest {
     @Inject
     PowerEvents events;
 
-    private final List<RedfishMock> mocks = new ArrayList<>();
+    private final io.metalgate.testing.RedfishMocks.Fleet mocks = new io.metalgate.testing.RedfishMocks.Fleet();
 
     @BeforeEach
     void pointBmcsHere() {
@@ -47,13 +45,11 @@ class PowerEventsApiTest {
     @AfterEach
     void stop() {
         events.useDestination(Optional.empty());
-        mocks.forEach(RedfishMock::close);
+        mocks.close();
     }
 
     private RedfishMock mock(Profile p) {
-        RedfishMock m = io.metalgate.testing.RedfishMocks.start(p);
-        mocks.add(m);
-        return m;
+        return mocks.start(p);
     }
 
     private static String enrol(RedfishMock m) {

@@ -14,8 +14,6 @@ import io.metalgate.redfishmock.RedfishMock;
 import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,17 +23,15 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class PowerSyncApiTest {
 
-    private final List<RedfishMock> mocks = new ArrayList<>();
+    private final io.metalgate.testing.RedfishMocks.Fleet mocks = new io.metalgate.testing.RedfishMocks.Fleet();
 
     @AfterEach
     void stop() {
-        mocks.forEach(RedfishMock::close);
+        mocks.close();
     }
 
     private RedfishMock mock(Profile p) {
-        RedfishMock m = io.metalgate.testing.RedfishMocks.start(p);
-        mocks.add(m);
-        return m;
+        return mocks.start(p);
     }
 
     private static String enrol(RedfishMock m) {

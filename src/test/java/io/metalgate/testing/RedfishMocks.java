@@ -29,4 +29,31 @@ public final class RedfishMocks {
                 "host", m.options().bindHost(), "port", m.port(), "username", "admin", "password", "redfish-secret")))
                 .post("/api/machines").then().statusCode(201).extract().path("id");
     }
+
+    /** The mocks a test started, closed together after it: {@code @AfterEach void stop() { fleet.close(); }}. */
+    public static final class Fleet implements AutoCloseable {
+        private final java.util.List<RedfishMock> started = new java.util.ArrayList<>();
+
+        public RedfishMock start(Profile p) {
+            RedfishMock m = RedfishMocks.start(p);
+            started.add(m);
+            return m;
+        }
+
+        /** Tracks a mock started otherwise (e.g. on a chosen address and port). */
+        public RedfishMock add(RedfishMock m) {
+            started.add(m);
+            return m;
+        }
+
+        public void remove(RedfishMock m) {
+            started.remove(m);
+        }
+
+        @Override
+        public void close() {
+            started.forEach(RedfishMock::close);
+            started.clear();
+        }
+    }
 }

@@ -188,7 +188,9 @@ public final class SimBmc {
         if (suite == null) {
             return clear(0x11, new byte[] {(byte) tag, 0x11, 0, 0, p[4], p[5], p[6], p[7]}); // no cipher suite match
         }
-        sessions.values().removeIf(x -> !x.active && sessions.size() >= 32); // half-open sessions give way first
+        if (sessions.size() >= 32) {
+            sessions.values().removeIf(x -> !x.active); // half-open sessions give way first
+        }
         if (sessions.size() >= 64) {
             return clear(0x11, new byte[] {(byte) tag, 0x01, 0, 0, p[4], p[5], p[6], p[7]}); // no room
         }

@@ -60,11 +60,6 @@ public class IpmiClient {
         return dropped.get();
     }
 
-    /** Sessions currently open. */
-    public int openSessions() {
-        return onLoop(() -> (int) bmcs.values().stream().filter(b -> b.session != null).count());
-    }
-
     // ------------------------------------------------------------------ the socket
 
     private io.vertx.core.Future<Void> opened;
@@ -96,15 +91,6 @@ public class IpmiClient {
         }
     }
 
-    private <T> T onLoop(Supplier<T> s) {
-        if (context == null) {
-            return s.get();
-        }
-        Promise<T> p = Promise.promise();
-        context.runOnContext(v -> p.complete(s.get()));
-        return p.future().toCompletionStage().toCompletableFuture().join();
-    }
-
     private void received(String from, byte[] datagram) {
         Bmc bmc = bmcs.get(from);
         if (bmc == null || bmc.pending == null) {
@@ -119,6 +105,9 @@ public class IpmiClient {
     /** One BMC: its address, its session, the exchange in flight and the queue behind it. */
     private final class Bmc {
         BmcEndpoint endpoint;
+        final String ip;
+        final int port;
+        /** ip:port, the key answers are matched by. */
         final String address;
         Session session;
         Exchange<?> pending;
@@ -126,9 +115,15 @@ public class IpmiClient {
         boolean busy;
         int rqSeq;
 
-        Bmc(BmcEndpoint endpoint, String address) {
+        Bmc(BmcEndpoint endpoint, String ip) {
             this.endpoint = endpoint;
-            this.address = address;
+            this.ip = ip;
+            this.port = endpoint.port();
+            this.address = ip + ":" + port;
+        }
+
+        io.vertx.core.Future<Void> send(byte[] datagram) {
+            return socket.send(Buffer.buffer(datagram), port, ip);
         }
 
         int nextRqSeq() {
@@ -153,7 +148,7 @@ public class IpmiClient {
         }
 
         int nextOutSeq() {
-            outSeq = outSeq == -1 ? 1 : outSeq + 1; // 0 is reserved for packets outside a session
+            outSeq++; // starts at 1: 0 is reserved for packets outside a session
             return outSeq;
         }
     }
@@ -181,8 +176,7 @@ public class IpmiClient {
         void send() {
             attempts++;
             byte[] d = build.get();
-            String[] hp = bmc.address.split(":");
-            socket.send(Buffer.buffer(d), Integer.parseInt(hp[1]), hp[0]).onFailure(e -> fail(new DriverException(Kind.UNREACHABLE, 0,
+            bmc.send(d).onFailure(e -> fail(new DriverException(Kind.UNREACHABLE, 0,
                     bmc.endpoint + ": cannot send: " + e.getMessage(), e)));
             timer = vertx.setTimer(config.ipmi().timeout().toMillis(), t -> {
                 timer = -1;
@@ -252,8 +246,8 @@ public class IpmiClient {
 
     private io.vertx.core.Future<IpmiCodec.Response> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
         Promise<IpmiCodec.Response> result = Promise.promise();
-        open().compose(o -> addressOf(endpoint)).onFailure(result::fail).onSuccess(address -> context.runOnContext(v -> {
-            Bmc bmc = bmcs.computeIfAbsent(address, k -> new Bmc(endpoint, address));
+        open().compose(o -> ipOf(endpoint)).onFailure(result::fail).onSuccess(ip -> context.runOnContext(v -> {
+            Bmc bmc = bmcs.computeIfAbsent(ip + ":" + endpoint.port(), k -> new Bmc(endpoint, ip));
             if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())) {
                 bmc.endpoint = endpoint; // new credentials: the next command opens a session with them
                 bmc.session = null;
@@ -280,8 +274,8 @@ public class IpmiClient {
         }
     }
 
-    /** "ip:port" of the BMC: an IP literal at once, a host name looked up off the event loop (a lookup may block). */
-    private io.vertx.core.Future<String> addressOf(BmcEndpoint e) {
+    /** The BMC's IP address: a literal at once, a host name looked up off the event loop (a lookup may block). */
+    private io.vertx.core.Future<String> ipOf(BmcEndpoint e) {
         if (io.netty.util.NetUtil.isValidIpV4Address(e.host()) || io.netty.util.NetUtil.isValidIpV6Address(e.host())) {
             try {
                 return io.vertx.core.Future.succeededFuture(resolve(e));
@@ -307,8 +301,8 @@ public class IpmiClient {
             return Uni.createFrom().voidItem();
         }
         Promise<Void> done = Promise.promise();
-        addressOf(endpoint).onFailure(e -> done.complete()).onSuccess(address -> context.runOnContext(v -> {
-            Bmc bmc = bmcs.get(address);
+        ipOf(endpoint).onFailure(e -> done.complete()).onSuccess(ip -> context.runOnContext(v -> {
+            Bmc bmc = bmcs.get(ip + ":" + endpoint.port());
             if (bmc == null || bmc.session == null) {
                 done.complete();
                 return;
@@ -332,7 +326,7 @@ public class IpmiClient {
 
     private static String resolve(BmcEndpoint e) {
         try {
-            return java.net.InetAddress.getByName(e.host()).getHostAddress() + ":" + e.port();
+            return java.net.InetAddress.getByName(e.host()).getHostAddress();
         } catch (java.net.UnknownHostException ex) {
             throw new DriverException(Kind.UNREACHABLE, 0, e + ": unknown host", ex);
         }
@@ -376,9 +370,7 @@ public class IpmiClient {
      */
     private void closeQuietly(Bmc bmc, Session s) {
         byte[] message = IpmiCodec.request(0x06, 0x3c, bmc.nextRqSeq(), Rakp.le32(s.bmcSid));
-        String[] hp = bmc.address.split(":");
-        socket.send(Buffer.buffer(IpmiCodec.v20(IpmiCodec.PAYLOAD_IPMI, s.bmcSid, s.nextOutSeq(), message, s.keys, this::iv)),
-                Integer.parseInt(hp[1]), hp[0]);
+        bmc.send(IpmiCodec.v20(IpmiCodec.PAYLOAD_IPMI, s.bmcSid, s.nextOutSeq(), message, s.keys, this::iv));
         bmc.session = null;
     }
 
@@ -474,7 +466,7 @@ public class IpmiClient {
                     }
                     IpmiCodec.OpenSessionResponse r = IpmiCodec.openSessionResponse(p.payload());
                     // an error may carry no session id: then the tag alone matches it
-                    return r.tag() == tag && (r.consoleSid() == consoleSid || r.status() != 0 && r.consoleSid() == 0) ? r : null;
+                    return answers(tag, consoleSid, r.tag(), r.consoleSid(), r.status()) ? r : null;
                 })
                 .compose(r -> {
                     if (r.status() == 0x01 || r.status() == 0x0b) {
@@ -493,6 +485,14 @@ public class IpmiClient {
                 });
     }
 
+    /**
+     * Whether a session-setup answer (Open Session Response, RAKP 2, RAKP 4) is the one to our message: its
+     * tag, and our session id — except that an error may carry no session id (ipmi_sim sends tag and status only).
+     */
+    static boolean answers(int tag, int consoleSid, int gotTag, int gotSid, int status) {
+        return gotTag == tag && (gotSid == consoleSid || status != 0 && gotSid == 0);
+    }
+
     private io.vertx.core.Future<Session> rakp(Bmc bmc, CipherSuite suite, int consoleSid, int bmcSid) {
         BmcEndpoint ep = bmc.endpoint;
         byte[] rm = new byte[16];
@@ -506,7 +506,7 @@ public class IpmiClient {
                         return null;
                     }
                     IpmiCodec.Rakp2 r = IpmiCodec.rakp2(p.payload());
-                    if (r.tag() != tag || r.consoleSid() != consoleSid && !(r.status() != 0 && r.consoleSid() == 0)) {
+                    if (!answers(tag, consoleSid, r.tag(), r.consoleSid(), r.status())) {
                         return null;
                     }
                     if (r.status() != 0) {
@@ -531,7 +531,7 @@ public class IpmiClient {
                                     return null;
                                 }
                                 IpmiCodec.Rakp4 r4 = IpmiCodec.rakp4(p.payload());
-                                if (r4.tag() != tag || r4.consoleSid() != consoleSid && !(r4.status() != 0 && r4.consoleSid() == 0)) {
+                                if (!answers(tag, consoleSid, r4.tag(), r4.consoleSid(), r4.status())) {
                                     return null;
                                 }
                                 if (r4.status() != 0) {
@@ -545,7 +545,6 @@ public class IpmiClient {
                             });
                 })
                 .compose(s -> {
-                    s.outSeq = 0;
                     return sessionCommand(bmc, s, 0x06, 0x3b, new byte[] {ADMINISTRATOR}).compose(r -> {
                         if (r.completionCode() != 0) {
                             return io.vertx.core.Future.failedFuture(new DriverException(Kind.AUTHENTICATION, ep + ": user '" + ep.username()
