@@ -27,7 +27,11 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "gate")
 public class ActionResource {
 
-    public record ActionBody(UUID requestId, Boolean tenantRequested, @Size(max = 2000) String emergencyReason) {
+    /**
+     * @param tenantRequestId a recorded, confirmed tenant request ({@code /api/machines/{id}/tenant-requests})
+     * @param tenantRequested refused: the tenant's request is a recorded fact with its proof, not a flag
+     */
+    public record ActionBody(UUID requestId, UUID tenantRequestId, Boolean tenantRequested, @Size(max = 2000) String emergencyReason) {
     }
 
     @Inject
@@ -41,8 +45,12 @@ public class ActionResource {
     @Operation(summary = "Decide and, if allowed, act (power_off, erase, reassign); 409 lists every reason of a refusal")
     public Uni<ActionService.ActionResult> act(@PathParam("id") UUID id, @PathParam("action") String actionParam, @Valid ActionBody body) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
-        ActionBody b = body == null ? new ActionBody(null, false, null) : body;
-        return actions.execute(id, action, new ActionService.ActionInput(b.requestId(), Boolean.TRUE.equals(b.tenantRequested()),
-                b.emergencyReason()), Actors.person(identity), identity.getRoles());
+        ActionBody b = body == null ? new ActionBody(null, null, null, null) : body;
+        if (b.tenantRequested() != null) {
+            throw io.metalgate.common.ApiException.badRequest("tenantRequested", "a tenant's request is not a flag: record it with its proof "
+                    + "(POST /api/machines/" + id + "/tenant-requests), have a second person confirm it, and pass its id as tenantRequestId");
+        }
+        return actions.execute(id, action, new ActionService.ActionInput(b.requestId(), b.tenantRequestId(), b.emergencyReason()),
+                Actors.person(identity), identity.getRoles());
     }
 }

@@ -3,23 +3,19 @@ package io.metalgate.conductor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
-import io.metalgate.common.StateTransitionLog;
 import io.metalgate.evidence.AuditLog;
-import io.metalgate.driver.api.DriverException;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Decision;
 import io.metalgate.gate.Facts;
 import io.metalgate.gate.Gate;
 import io.metalgate.machine.LifecycleState;
-import io.metalgate.machine.Machine;
 import io.metalgate.machine.MachineLifecycle;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlClient;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,49 +24,92 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * Asks the gate and, when it allows, moves the machine's lifecycle: one transaction holds the audited
- * decision (with the facts it saw), the transition and its audit entry. A refusal is audited too, then
- * answered with every reason. The BMC and boot work behind a transition comes with the driver issues.
+ * Asks the gate and, when it allows, acts. Under the machine's lock ({@link MachineTasks}), in one
+ * transaction: read the facts, decide, audit the decision with the facts it saw, and either fire the
+ * lifecycle transition (erase, reassign) or record the BMC intent (power-off). The BMC is driven only
+ * after that commit; its outcome, and the transition it completes, are recorded after, under the lock
+ * again ({@link BmcIntents}). An allowed decision is audited even when what follows fails.
  */
 @ApplicationScoped
 public class ActionService {
 
     /** What the caller brings besides the action. */
-    public record ActionInput(UUID requestId, boolean tenantRequested, String emergencyReason) {
+    public record ActionInput(UUID requestId, UUID tenantRequestId, String emergencyReason) {
     }
 
     public record ActionResult(Decision decision, LifecycleState state, UUID requestId) {
-    }
-
-    @Inject
-    GateFacts gateFacts;
-    @Inject
-    BmcPower bmcPower;
-    @Inject
-    Approvals approvals;
-    @Inject
-    AuditLog audit;
-    @Inject
-    ObjectMapper mapper;
-
-    public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
-        Instant now = Instant.now();
-        return decide(machineId, action, in, person, roles, now)
-                .chain(d -> record(machineId, action, d.facts(), d.decision(), d.request(), person, now));
-    }
-
-    /** What {@link #execute} would decide now, with the facts it would see; changes and records nothing. */
-    public Uni<Decided> explain(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
-        return decide(machineId, action, in, person, roles, now);
     }
 
     /** A decision with the facts it was made on, and the approval request it was made under. */
     public record Decided(Decision decision, Facts facts, Optional<Approvals.RequestView> request) {
     }
 
-    private Uni<Decided> decide(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
+    /**
+     * Who asks under which approvals: a single action's (its request, or an emergency approver), or a bulk
+     * plan's (the plan's requester, approvals and blast radius).
+     */
+    record Ask(Action action, String requester, String actor, Set<String> roles, ActionInput input,
+            Optional<List<Facts.ApprovalFact>> planApprovals, Optional<Facts.BulkFacts> planBulk, UUID planId) {
+    }
+
+    /** What a decision transaction left behind. */
+    record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal) {
+    }
+
+    @Inject
+    Pool pool;
+    @Inject
+    MachineTasks tasks;
+    @Inject
+    GateFacts gateFacts;
+    @Inject
+    BmcIntents intents;
+    @Inject
+    Approvals approvals;
+    @Inject
+    TenantRequests tenantRequests;
+    @Inject
+    AuditLog audit;
+    @Inject
+    ObjectMapper mapper;
+
+    public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
+        return act(machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null))
+                .map(done -> {
+                    if (done.refusal() != null) {
+                        throw done.refusal();
+                    }
+                    return result(done);
+                });
+    }
+
+    /** What {@link #execute} would decide now, with the facts it would see; changes and records nothing. */
+    public Uni<Decided> explain(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
+        return decide(pool, machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null), now);
+    }
+
+    /**
+     * A bulk plan's machine, decided again now under its lock with the plan's approvals and blast radius:
+     * the plan's own decision was the preview. Refusals and BMC failures are outcomes, not errors.
+     */
+    Uni<Done> actForPlan(UUID machineId, Action action, String requester, List<Facts.ApprovalFact> planApprovals,
+            Facts.BulkFacts bulk, String person, UUID planId) {
+        return act(machineId, new Ask(action, requester, person, Set.of(), new ActionInput(null, null, null), Optional.of(planApprovals),
+                Optional.of(bulk), planId));
+    }
+
+    private Uni<Done> act(UUID machineId, Ask ask) {
+        Instant now = Instant.now();
+        return tasks.withLock(machineId, m -> decide(m.tx(), machineId, ask, now).chain(d -> record(m, ask, d, now)))
+                .chain(done -> done.intentId() == null ? Uni.createFrom().item(done)
+                        : intents.drive(done.intentId(), ask.actor()).map(state -> new Done(done.decided(), state, null, null)));
+    }
+
+    private Uni<Decided> decide(SqlClient db, UUID machineId, Ask ask, Instant now) {
+        ActionInput in = ask.input();
+        Action action = ask.action();
         Uni<Optional<Approvals.RequestView>> request = in.requestId() == null ? Uni.createFrom().item(Optional.empty())
-                : approvals.get(in.requestId()).map(r -> {
+                : approvals.get(db, in.requestId()).map(r -> {
                     if (!r.machineId().equals(machineId) || r.action() != action) {
                         throw ApiException.badRequest("requestId", "request " + r.id() + " is for " + r.action() + " of machine "
                                 + r.machineId());
@@ -78,101 +117,87 @@ public class ActionService {
                     return Optional.of(r);
                 });
         return request.chain(req -> {
-            String requester = req.map(Approvals.RequestView::requestedBy).orElse(person);
-            return gateFacts.forAction(machineId, action, requester, now).map(f -> {
-                boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null && roles.contains(Gate.APPROVER_ROLE);
-                List<Facts.ApprovalFact> approvalFacts = req.map(Approvals::facts).orElse(List.of());
+            String requester = ask.requester() != null ? ask.requester() : req.map(Approvals.RequestView::requestedBy).orElse(ask.actor());
+            Uni<Optional<Facts.TenantRequestFact>> tenantRequest = in.tenantRequestId() == null ? Uni.createFrom().item(Optional.empty())
+                    : tenantRequests.fact(db, in.tenantRequestId(), machineId, action, now).map(Optional::of);
+            return tenantRequest.chain(tr -> gateFacts.forAction(db, machineId, action, requester, now).map(f -> {
+                boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null
+                        && ask.roles().contains(Gate.APPROVER_ROLE);
+                List<Facts.ApprovalFact> approvalFacts = ask.planApprovals().orElseGet(() -> req.map(Approvals::facts).orElse(List.of()));
                 if (emergency) {
-                    approvalFacts = List.of(new Facts.ApprovalFact(person, roles, now));
+                    approvalFacts = List.of(new Facts.ApprovalFact(ask.actor(), ask.roles(), now));
                 }
                 Facts facts = new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
-                        new Facts.RequestFacts(requester, in.tenantRequested(), Optional.ofNullable(in.emergencyReason()),
-                                emergency ? Optional.of(person) : Optional.empty()),
-                        approvalFacts, f.bulk());
+                        new Facts.RequestFacts(requester, tr, Optional.ofNullable(in.emergencyReason()),
+                                emergency ? Optional.of(ask.actor()) : Optional.empty()),
+                        approvalFacts, ask.planBulk().orElse(f.bulk()));
                 return new Decided(Gate.decide(action, facts, gateFacts.policy(), now), facts, req);
-            });
+            }));
         });
     }
 
-    /** Acts on a decision already made (a bulk plan's), auditing it like a single action. */
-    Uni<ActionResult> executeDecided(UUID machineId, Action action, Facts facts, Decision decision, String person) {
-        return record(machineId, action, facts, decision, Optional.empty(), person, Instant.now());
-    }
-
-    private Uni<ActionResult> record(UUID machineId, Action action, Facts facts, Decision decision,
-            Optional<Approvals.RequestView> req, String person, Instant now) {
+    /**
+     * In the lock's transaction: the decision's audit entry first (so it stands whatever follows), then
+     * what an allowed action means. A refusal is committed with its audit entry and answered after.
+     */
+    private Uni<Done> record(MachineTasks.Locked m, Ask ask, Decided d, Instant now) {
+        Decision decision = d.decision();
+        Action action = ask.action();
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("action", action.name());
         payload.put("allowed", decision.allowed());
         payload.put("reasons", decision.reasons());
-        payload.put("requestId", req.map(r -> r.id().toString()).orElse(null));
-        payload.put("facts", mapper.valueToTree(facts));
+        payload.put("requestId", d.request().map(r -> r.id().toString()).orElse(null));
+        payload.put("planId", ask.planId() == null ? null : ask.planId().toString());
+        payload.put("facts", mapper.valueToTree(d.facts()));
         payload.put("decidedAt", now.toString());
-        String subject = "machine:" + machineId;
-        if (decision.allowed() && action == Action.POWER_OFF) {
-            // the BMC first: the lifecycle says "off" only once the machine is; a failure is audited with
-            // the decision and answered as the BMC's problem, the lifecycle unchanged
-            return bmcPower.powerOff(machineId)
-                    .onFailure(DriverException.class).call(e -> Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
-                            .chain(() -> audit.record(person, "bmc.power-off-failed", subject, Map.of("kind", ((DriverException) e).kind().name(),
-                                    "detail", e.getMessage())))).call(audit::sequenced))
-                    .chain(done -> Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
-                            .chain(() -> audit.record(person, "bmc.powered-off", subject, Map.of("how", done)))
-                            .chain(() -> transition(machineId, action, facts, person, req))))
-                    .call(audit::sequenced)
-                    .map(state -> new ActionResult(decision, state, req.map(Approvals.RequestView::id).orElse(null)));
+        Uni<Void> audited = audit.record(m.tx(), ask.actor(), "gate.decided", "machine:" + m.id(), payload);
+        if (!decision.allowed()) {
+            return audited.replaceWith(new Done(d, m.state(), null, refused(action, m.id(), decision)));
         }
-        Uni<LifecycleState> work = Panache.withTransaction(() -> audit.record(person, "gate.decided", subject, payload)
-                .chain(() -> decision.allowed() ? transition(machineId, action, facts, person, req) : Uni.createFrom().nullItem()));
-        return work.call(audit::sequenced).map(state -> {
-            if (!decision.allowed()) {
-                throw new ApiException(Problem.of(409, "gate-refused", "Refused by the gate", action + " of machine " + machineId
-                        + " is not allowed: " + decision.reasons().size() + " reason(s)")
-                        .withErrors(decision.reasons().stream().map(r -> new Problem.FieldError(r.code().name(), r.message())).toList()));
+        Uni<Void> used = d.request().isPresent() ? approvals.markExecuted(m.tx(), d.request().get().id()) : Uni.createFrom().voidItem();
+        Optional<Facts.TenantRequestFact> tr = d.facts().request().tenantRequest();
+        if (tr.isPresent()) {
+            used = used.chain(() -> tenantRequests.markUsed(m.tx(), UUID.fromString(tr.get().id()), now));
+        }
+        Uni<Void> marks = used;
+        Uni<Void> prepared = audited.chain(() -> marks);
+        if (action == Action.POWER_OFF) {
+            MachineLifecycle.Event event = d.facts().lease().map(l -> switch (l.state()) {
+                case "SUSPENDED" -> MachineLifecycle.Event.SUSPEND;
+                case "TERMINATED", "CLOSED" -> MachineLifecycle.Event.RETAIN;
+                default -> null;
+            }).orElse(null);
+            if (event != null && MachineLifecycle.TABLE.find(m.state(), event).isEmpty()) {
+                event = null; // already off for this reason (e.g. SUSPENDED): the power-off alone
             }
-            return new ActionResult(decision, state, req.map(Approvals.RequestView::id).orElse(null));
-        });
+            MachineLifecycle.Event fired = event;
+            return prepared.chain(() -> intents.record(m, BmcIntents.Operation.POWER_OFF, fired, ask.actor(), "gate allowed POWER_OFF"))
+                    .map(intent -> new Done(d, m.state(), intent, null));
+        }
+        MachineLifecycle.Event event = switch (action) {
+            case ERASE -> m.state() == LifecycleState.ERASE_FAILED ? MachineLifecycle.Event.RETRY : MachineLifecycle.Event.ERASE;
+            case REASSIGN -> MachineLifecycle.Event.REASSIGN;
+            default -> throw new IllegalStateException(action.name());
+        };
+        if (MachineLifecycle.TABLE.find(m.state(), event).isEmpty()) {
+            // The gate's start states come from the same table, so this is a bug if it happens; the allowed
+            // decision stays audited, with what stopped it.
+            ApiException illegal = MachineTasks.illegal(m.state(), event);
+            return audited.chain(() -> audit.record(m.tx(), ask.actor(), "action.not-carried-out", "machine:" + m.id(),
+                    Map.of("action", action.name(), "detail", illegal.problem().detail())))
+                    .replaceWith(new Done(d, m.state(), null, illegal));
+        }
+        return prepared.chain(() -> tasks.fire(m, event, ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
     }
 
-    /** The lifecycle step an allowed action means, if any (a power-off of an unleased machine changes no state). */
-    private Uni<LifecycleState> transition(UUID machineId, Action action, Facts facts, String person,
-            Optional<Approvals.RequestView> req) {
-        return Machine.<Machine>findById(machineId).chain(m -> {
-            MachineLifecycle.Event event = switch (action) {
-                case ERASE -> m.lifecycleState == LifecycleState.ERASE_FAILED ? MachineLifecycle.Event.RETRY : MachineLifecycle.Event.ERASE;
-                case REASSIGN -> MachineLifecycle.Event.REASSIGN;
-                case POWER_OFF -> facts.lease().map(l -> switch (l.state()) {
-                    case "SUSPENDED" -> MachineLifecycle.Event.SUSPEND;
-                    case "TERMINATED", "CLOSED" -> MachineLifecycle.Event.RETAIN;
-                    default -> null;
-                }).orElse(null);
-            };
-            var row = event == null ? Optional.<io.metalgate.common.Transitions.Row<LifecycleState, MachineLifecycle.Event>>empty()
-                    : MachineLifecycle.TABLE.find(m.lifecycleState, event);
-            Uni<Void> executed = req.isPresent() ? approvals.markExecuted(req.get().id()) : Uni.createFrom().voidItem();
-            if (row.isEmpty()) {
-                if (action != Action.POWER_OFF) {
-                    throw new ApiException(Problem.of(409, "illegal-transition", "Illegal transition", "a " + m.lifecycleState
-                            + " machine has no " + event + " transition")
-                            .withAllowedEvents(MachineLifecycle.TABLE.allowedEvents(m.lifecycleState).stream().map(Enum::name).toList()));
-                }
-                return executed.replaceWith(m.lifecycleState);
-            }
-            LifecycleState from = m.lifecycleState;
-            Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            m.lifecycleState = row.get().to();
-            m.updatedAt = now;
-            Map<String, Object> payload = new LinkedHashMap<>();
-            payload.put("from", from.name());
-            payload.put("event", event.name());
-            payload.put("to", m.lifecycleState.name());
-            payload.put("guard", row.get().guard());
-            return Panache.flush()
-                    .chain(() -> StateTransitionLog.record(StateTransitionLog.SubjectType.MACHINE, machineId, from.name(), event.name(),
-                            m.lifecycleState.name(), person, "gate allowed " + action, now))
-                    .chain(() -> audit.record(person, "machine.transitioned", "machine:" + machineId, payload))
-                    .chain(() -> executed)
-                    .replaceWith(m.lifecycleState);
-        });
+    private static ActionResult result(Done done) {
+        return new ActionResult(done.decided().decision(), done.state(), done.decided().request().map(Approvals.RequestView::id).orElse(null));
+    }
+
+    static ApiException refused(Action action, UUID machineId, Decision decision) {
+        return new ApiException(Problem.of(409, "gate-refused", "Refused by the gate", action + " of machine " + machineId
+                + " is not allowed: " + decision.reasons().size() + " reason(s)")
+                .withErrors(decision.reasons().stream().map(r -> new Problem.FieldError(r.code().name(), r.message())).toList()));
     }
 }

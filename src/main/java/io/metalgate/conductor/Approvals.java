@@ -119,8 +119,15 @@ public class Approvals {
                     .setParameter("id", id).setParameter("ap", approver).setParameter("roles", String.join(",", roles))
                     .setParameter("d", approve ? "APPROVE" : "REJECT").setParameter("r", reason)
                     .setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate()
-                    .chain(() -> s.createNativeQuery("UPDATE action_request SET status = :st WHERE id = :id")
-                            .setParameter("st", approve ? "APPROVED" : "REJECTED").setParameter("id", id).executeUpdate()))
+                    .chain(() -> s.createNativeQuery("UPDATE action_request SET status = :st WHERE id = :id "
+                            + "AND status IN ('PENDING', 'APPROVED') AND expires_at > now()")
+                            .setParameter("st", approve ? "APPROVED" : "REJECTED").setParameter("id", id).executeUpdate())
+                    .invoke(n -> {
+                        if (n == 0) {
+                            // executed, rejected or expired meanwhile (the row lock orders us after that change)
+                            throw ApiException.conflict("request " + id + " was executed, rejected or expired meanwhile", "id");
+                        }
+                    }))
                     .chain(() -> audit.record(approver, approve ? "action.approved" : "action.rejected", "machine:" + req.machineId(),
                             payload)))
                     .chain(audit::sequenced).chain(() -> get(id));
@@ -128,7 +135,14 @@ public class Approvals {
     }
 
     public Uni<RequestView> get(UUID id) {
-        return list("WHERE r.id = $1", Tuple.of(id)).map(l -> {
+        return get(pool, id);
+    }
+
+    /** The request read through {@code db}: in a machine's lock transaction, with its row locked too. */
+    Uni<RequestView> get(io.vertx.mutiny.sqlclient.SqlClient db, UUID id) {
+        Uni<Void> lock = db == pool ? Uni.createFrom().voidItem()
+                : db.preparedQuery("SELECT id FROM action_request WHERE id = $1 FOR UPDATE").execute(Tuple.of(id)).replaceWithVoid();
+        return lock.chain(() -> list(db, "WHERE r.id = $1", Tuple.of(id))).map(l -> {
             if (l.isEmpty()) {
                 throw ApiException.notFound("action request", id);
             }
@@ -149,14 +163,17 @@ public class Approvals {
                 .map(a -> new Facts.ApprovalFact(a.approver(), a.roles(), a.at())).toList();
     }
 
-    Uni<Void> markExecuted(UUID id) {
-        return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE action_request SET status = 'EXECUTED' WHERE id = :id")
-                .setParameter("id", id).executeUpdate()).replaceWithVoid();
+    Uni<Void> markExecuted(io.vertx.mutiny.sqlclient.SqlClient tx, UUID id) {
+        return tx.preparedQuery("UPDATE action_request SET status = 'EXECUTED' WHERE id = $1").execute(Tuple.of(id)).replaceWithVoid();
     }
 
     private Uni<List<RequestView>> list(String where, Tuple args) {
+        return list(pool, where, args);
+    }
+
+    private Uni<List<RequestView>> list(io.vertx.mutiny.sqlclient.SqlClient db, String where, Tuple args) {
         Instant now = Instant.now();
-        return pool.preparedQuery("SELECT r.id, r.action, r.machine_id, r.requested_by, r.reason, r.requested_at, r.expires_at, "
+        return db.preparedQuery("SELECT r.id, r.action, r.machine_id, r.requested_by, r.reason, r.requested_at, r.expires_at, "
                 + "r.status, a.approver, a.roles, a.decision, a.reason AS a_reason, a.at FROM action_request r "
                 + "LEFT JOIN approval a ON a.request_id = r.id " + where + " ORDER BY r.requested_at, a.at").execute(args)
                 .map(rows -> {

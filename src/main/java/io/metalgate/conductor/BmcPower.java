@@ -18,6 +18,12 @@ class BmcPower {
     @Inject
     Drivers drivers;
 
+    /** Powers the machine on (a reinstated lease's machine); returns what was done, for the audit. */
+    Uni<String> powerOn(UUID machineId) {
+        return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).setPower(t.endpoint(), PowerAction.ON)
+                .replaceWith(t.protocol() + " power on"));
+    }
+
     /** Powers the machine off; returns what was done, for the audit. Fails with the driver's exception. */
     Uni<String> powerOff(UUID machineId) {
         return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).setPower(t.endpoint(), PowerAction.OFF)

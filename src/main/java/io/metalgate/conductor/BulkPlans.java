@@ -76,13 +76,19 @@ public class BulkPlans {
      * summary was asked for, every machine's decision with its reasons.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Plan(UUID id, Action action, String requestedBy, Instant createdAt, String status, String fingerprint, int allowed,
-            int refused, BlastRadius blastRadius, List<String> approvers, List<Outcome> outcomes, List<MachineDecision> decisions) {
+    public record Plan(UUID id, Action action, String requestedBy, Instant createdAt, Instant expiresAt, String status, String fingerprint,
+            int allowed, int refused, BlastRadius blastRadius, List<String> approvers, List<Outcome> outcomes, Map<String, Integer> executed,
+            List<MachineDecision> decisions, List<Execution> executions) {
 
-        /** The same plan without the per-machine decisions (60,000 of them are tens of megabytes of JSON). */
+        /** The same plan without the per-machine decisions and outcomes (60,000 of them are tens of megabytes of JSON). */
         public Plan summary() {
-            return new Plan(id, action, requestedBy, createdAt, status, fingerprint, allowed, refused, blastRadius, approvers, outcomes, null);
+            return new Plan(id, action, requestedBy, createdAt, expiresAt, status, fingerprint, allowed, refused, blastRadius, approvers, outcomes,
+                    executed, null, null);
         }
+    }
+
+    /** What executing the plan did with one machine: DONE, REFUSED (decided again, with the reasons) or FAILED. */
+    public record Execution(UUID machineId, String outcome, String detail, Instant at) {
     }
 
     private record Evaluation(List<Facts> facts, List<Decision> decisions, BlastRadius radius, String fingerprint) {
@@ -117,6 +123,8 @@ public class BulkPlans {
     ObjectMapper mapper;
     @Inject
     ActionService actions;
+    @Inject
+    io.metalgate.common.MetalgateConfig config;
 
     public Uni<Plan> plan(Action action, Selector selector, String reason, String person) {
         Stages stages = new Stages();
@@ -145,12 +153,13 @@ public class BulkPlans {
                 payload.put("machines", ev.radius().machines());
                 payload.put("tenants", ev.radius().tenants());
                 return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
-                        "INSERT INTO bulk_plan (id, action, selector, machine_ids, fingerprint, requested_by, reason, created_at, status) "
-                                + "VALUES (:id, :a, :sel, :ids, :fp, :by, :r, :at, 'PLANNED')")
+                        "INSERT INTO bulk_plan (id, action, selector, machine_ids, fingerprint, requested_by, reason, created_at, expires_at, status) "
+                                + "VALUES (:id, :a, :sel, :ids, :fp, :by, :r, :at, :exp, 'PLANNED')")
                         .setParameter("id", id).setParameter("a", action.name()).setParameter("sel", audit.canonical(selectorEvidence(selector)))
                         .setParameter("ids", ids.toArray(new UUID[0]))
                         .setParameter("fp", ev.fingerprint()).setParameter("by", person).setParameter("r", reason)
-                        .setParameter("at", now.atOffset(ZoneOffset.UTC)).executeUpdate())
+                        .setParameter("at", now.atOffset(ZoneOffset.UTC))
+                        .setParameter("exp", now.plus(config.gate().approvalExpiry()).atOffset(ZoneOffset.UTC)).executeUpdate())
                         .invoke(() -> stages.mark("store"))
                         .chain(() -> audit.record(person, "bulk.planned", "bulk:" + id, whole))
                         .chain(() -> auditPerTenant(person, "bulk.planned", ids, ev, payload))
@@ -158,7 +167,7 @@ public class BulkPlans {
                         .invoke(() -> stages.mark("commit"))
                         .chain(audit::sequenced)
                         .invoke(() -> stages.mark("chain"))
-                        .map(v -> view(id, action, person, now, "PLANNED", ids, ev, List.of()))
+                        .map(v -> view(id, action, person, now, now.plus(config.gate().approvalExpiry()), "PLANNED", ids, ev, List.of(), List.of()))
                         .invoke(() -> {
                             stages.mark("view");
                             LOG.debugf("bulk plan %s over %d machines: %s", id, ids.size(), stages);
@@ -170,6 +179,12 @@ public class BulkPlans {
     public Uni<Plan> approve(UUID planId, String approver, Set<String> roles) {
         return load(planId).chain(p -> {
             ApproverRule.check(p.requestedBy(), approver, roles, "plan", "approve");
+            if (!p.expiresAt().isAfter(Instant.now())) {
+                throw ApiException.conflict("plan " + planId + " expired at " + p.expiresAt() + "; make a new plan", "id");
+            }
+            if (!p.status().equals("PLANNED") && !p.status().equals("PARTIAL")) {
+                throw ApiException.conflict("plan " + planId + " is " + p.status(), "id");
+            }
             if (p.approvers().contains(approver)) {
                 throw ApiException.conflict(approver + " has already approved plan " + planId, "id");
             }
@@ -182,14 +197,23 @@ public class BulkPlans {
         });
     }
 
-    /** Re-checks the facts (stale → 409), decides with the plan's approvals, then acts on each allowed machine. */
+    /**
+     * Executes a plan machine by machine. The plan's decisions were the preview and what was approved; each
+     * machine is decided again, under its lock, at the moment it is acted on (a hold placed meanwhile stops
+     * it). Each machine's outcome (done, refused with its reasons, BMC failure) is stored on the plan; a
+     * failure does not stop the others; the plan ends EXECUTED (every machine done) or PARTIAL, and executing
+     * a PARTIAL plan again acts only on what is not done. A PLANNED plan whose facts changed is stale (409).
+     */
     public Uni<Plan> execute(UUID planId, String person) {
         return load(planId).chain(p -> {
-            if (!p.status().equals("PLANNED")) {
+            if (!p.status().equals("PLANNED") && !p.status().equals("PARTIAL")) {
                 throw ApiException.conflict("plan " + planId + " is " + p.status(), "id");
             }
+            if (!p.expiresAt().isAfter(Instant.now())) {
+                throw ApiException.conflict("plan " + planId + " expired at " + p.expiresAt() + "; make a new plan", "id");
+            }
             return evaluate(p.action(), p.ids(), p.requestedBy(), p.approvals()).chain(ev -> {
-                if (!ev.fingerprint().equals(p.fingerprint())) {
+                if (p.status().equals("PLANNED") && !ev.fingerprint().equals(p.fingerprint())) {
                     return Panache.withTransaction(() -> auditUnder(person, "bulk.refused-stale", p.ids(), Map.of("planId",
                             planId.toString(), "plannedFingerprint", p.fingerprint(), "currentFingerprint", ev.fingerprint())))
                             .chain(audit::sequenced).map(v -> {
@@ -198,7 +222,7 @@ public class BulkPlans {
                             });
                 }
                 int allowed = (int) ev.decisions().stream().filter(Decision::allowed).count();
-                if (allowed == 0) {
+                if (allowed == 0 && p.status().equals("PLANNED")) {
                     Map<String, Object> payload = new LinkedHashMap<>();
                     payload.put("planId", planId.toString());
                     return Panache.withTransaction(() -> auditPerTenant(person, "bulk.refused", p.ids(), ev, payload)).chain(audit::sequenced)
@@ -207,35 +231,75 @@ public class BulkPlans {
                                         + planId + " may be acted on: " + summary(ev.decisions())));
                             });
                 }
-                List<Integer> go = new ArrayList<>();
-                for (int i = 0; i < p.ids().size(); i++) {
-                    if (ev.decisions().get(i).allowed()) {
-                        go.add(i);
-                    }
-                }
-                return Multi.createFrom().iterable(go)
-                        .onItem().transformToUniAndConcatenate(i -> actions.executeDecided(p.ids().get(i), p.action(), ev.facts().get(i),
-                                ev.decisions().get(i), person))
-                        .collect().asList()
-                        .chain(x -> Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
-                                "UPDATE bulk_plan SET status = 'EXECUTED' WHERE id = :id").setParameter("id", planId).executeUpdate())))
+                // claim the plan: two executes of one plan never act twice
+                return pool.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING' WHERE id = $1 AND status = $2")
+                        .execute(Tuple.of(planId, p.status())).chain(claimed -> {
+                            if (claimed.rowCount() == 0) {
+                                throw ApiException.conflict("plan " + planId + " is being executed or was executed meanwhile", "id");
+                            }
+                            return pool.preparedQuery("SELECT machine_id FROM bulk_plan_outcome WHERE plan_id = $1 AND outcome = 'DONE'")
+                                    .execute(Tuple.of(planId));
+                        }).chain(doneRows -> {
+                            Set<UUID> done = new java.util.HashSet<>();
+                            doneRows.forEach(r -> done.add(r.getUUID(0)));
+                            List<Integer> todo = new ArrayList<>();
+                            for (int i = 0; i < p.ids().size(); i++) {
+                                if (!done.contains(p.ids().get(i))) {
+                                    todo.add(i);
+                                }
+                            }
+                            return Multi.createFrom().iterable(todo).onItem()
+                                    .transformToUni(i -> actOn(p, planId, p.ids().get(i), ev.facts().get(i).bulk(), person))
+                                    .merge(EXECUTE_CONCURRENCY).collect().asList().map(outcomes -> done.size()
+                                            + (int) outcomes.stream().filter(o -> o.equals("DONE")).count());
+                        }).chain(doneCount -> {
+                            String status = doneCount == p.ids().size() ? "EXECUTED" : "PARTIAL";
+                            return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status))
+                                    .chain(() -> audit.append(person, "bulk.executed", "bulk:" + planId, Map.of("planId", planId.toString(),
+                                            "status", status, "done", doneCount, "machines", p.ids().size())));
+                        })
+                        .onFailure().call(e -> pool.preparedQuery("UPDATE bulk_plan SET status = 'PARTIAL' WHERE id = $1 AND status = 'EXECUTING'")
+                                .execute(Tuple.of(planId)))
                         .chain(() -> get(planId, person));
             });
         });
     }
 
-    public Uni<Plan> get(UUID planId, String person) {
-        return load(planId).chain(p -> evaluate(p.action(), p.ids(), p.requestedBy(), p.approvals())
-                .map(ev -> view(planId, p.action(), p.requestedBy(), p.createdAt(), p.status(), p.ids(), ev,
-                        p.approvals().stream().map(Facts.ApprovalFact::approver).toList())));
+    /** Machines of one plan acted on at once (each in its own lock transaction, then its BMC). */
+    static final int EXECUTE_CONCURRENCY = 8;
+
+    /** One machine of a plan: decided again under its lock, acted on, its outcome stored; the outcome. */
+    private Uni<String> actOn(Stored p, UUID planId, UUID machineId, Facts.BulkFacts bulk, String person) {
+        return actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), bulk, person, planId)
+                .map(done -> done.refusal() == null ? new String[] { "DONE", "now " + done.state() }
+                        : new String[] { done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
+                                done.decided().decision().reasons().isEmpty() ? done.refusal().problem().detail()
+                                        : done.decided().decision().reasons().stream().map(r -> r.code() + ": " + r.message())
+                                                .collect(java.util.stream.Collectors.joining("; ")) })
+                .onFailure().recoverWithItem(e -> new String[] { "FAILED", e instanceof ApiException a ? a.problem().detail() : String.valueOf(e.getMessage()) })
+                .chain(o -> pool.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) VALUES ($1, $2, $3, $4, $5) "
+                        + "ON CONFLICT (plan_id, machine_id) DO UPDATE SET outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, at = EXCLUDED.at")
+                        .execute(Tuple.of(planId, machineId, o[0], o[1], Instant.now().atOffset(ZoneOffset.UTC))).replaceWith(o[0]));
     }
 
-    private record Stored(Action action, List<UUID> ids, String fingerprint, String requestedBy, Instant createdAt, String status,
-            List<Facts.ApprovalFact> approvals, List<String> approvers) {
+    public Uni<Plan> get(UUID planId, String person) {
+        return load(planId).chain(p -> evaluate(p.action(), p.ids(), p.requestedBy(), p.approvals())
+                .chain(ev -> pool.preparedQuery("SELECT machine_id, outcome, detail, at FROM bulk_plan_outcome WHERE plan_id = $1 ORDER BY at")
+                        .execute(Tuple.of(planId)).map(rows -> {
+                            List<Execution> executions = new ArrayList<>();
+                            rows.forEach(r -> executions.add(new Execution(r.getUUID("machine_id"), r.getString("outcome"), r.getString("detail"),
+                                    r.getOffsetDateTime("at").toInstant())));
+                            return view(planId, p.action(), p.requestedBy(), p.createdAt(), p.expiresAt(), p.status(), p.ids(), ev,
+                                    p.approvals().stream().map(Facts.ApprovalFact::approver).toList(), executions);
+                        })));
+    }
+
+    private record Stored(Action action, List<UUID> ids, String fingerprint, String requestedBy, Instant createdAt, Instant expiresAt,
+            String status, List<Facts.ApprovalFact> approvals, List<String> approvers) {
     }
 
     private Uni<Stored> load(UUID planId) {
-        return pool.preparedQuery("SELECT action, machine_ids, fingerprint, requested_by, created_at, status FROM bulk_plan WHERE id = $1")
+        return pool.preparedQuery("SELECT action, machine_ids, fingerprint, requested_by, created_at, expires_at, status FROM bulk_plan WHERE id = $1")
                 .execute(Tuple.of(planId)).chain(rows -> {
                     if (rows.rowCount() == 0) {
                         throw ApiException.notFound("plan", planId);
@@ -249,7 +313,7 @@ public class BulkPlans {
                                         a.getOffsetDateTime("at").toInstant())));
                                 return new Stored(Action.valueOf(r.getString("action")), Arrays.asList(r.getArrayOfUUIDs("machine_ids")),
                                         r.getString("fingerprint"), r.getString("requested_by"), r.getOffsetDateTime("created_at").toInstant(),
-                                        r.getString("status"), approvals, approvals.stream().map(Facts.ApprovalFact::approver).toList());
+                                        r.getOffsetDateTime("expires_at").toInstant(), r.getString("status"), approvals, approvals.stream().map(Facts.ApprovalFact::approver).toList());
                             });
                 });
     }
@@ -265,12 +329,14 @@ public class BulkPlans {
                     .execute(Tuple.of(s.machineIds().toArray(new UUID[0]))).map(BulkPlans::ids);
         }
         if (s.leaseId() != null) {
-            return pool.preparedQuery("SELECT m.id FROM lease_machine lm JOIN machine m ON m.id = lm.machine_id WHERE lm.lease_id = $1 "
-                    + "ORDER BY m.name").execute(Tuple.of(s.leaseId())).map(BulkPlans::ids);
+            // the machines holding the lease's data, whether or not still in it
+            return pool.preparedQuery("SELECT m.id FROM machine m WHERE m.data_lease_id = $1 OR m.id IN (SELECT machine_id FROM lease_machine "
+                    + "WHERE lease_id = $1) ORDER BY m.name").execute(Tuple.of(s.leaseId())).map(BulkPlans::ids);
         }
         if (s.tenantId() != null) {
-            return pool.preparedQuery("SELECT m.id FROM lease l JOIN lease_machine lm ON lm.lease_id = l.id JOIN machine m "
-                    + "ON m.id = lm.machine_id WHERE l.tenant_id = $1 ORDER BY m.name").execute(Tuple.of(s.tenantId())).map(BulkPlans::ids);
+            // the machines holding the tenant's data
+            return pool.preparedQuery("SELECT m.id FROM machine m WHERE m.data_tenant_id = $1 ORDER BY m.name").execute(Tuple.of(s.tenantId()))
+                    .map(BulkPlans::ids);
         }
         if (s.query() != null) {
             MachineQuery q = s.query();
@@ -382,8 +448,8 @@ public class BulkPlans {
 
     /** A plan's audit entries go under every tenant it touches and under the plan. */
     private Uni<Void> auditUnder(String actor, String action, List<UUID> ids, Map<String, Object> payload) {
-        return pool.preparedQuery("SELECT DISTINCT l.tenant_id FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id "
-                + "JOIN unnest($1::uuid[]) AS sel(id) ON sel.id = lm.machine_id").execute(Tuple.of(ids.toArray(new UUID[0]))).chain(rows -> {
+        return pool.preparedQuery("SELECT DISTINCT m.data_tenant_id FROM machine m JOIN unnest($1::uuid[]) AS sel(id) ON sel.id = m.id "
+                + "WHERE m.data_tenant_id IS NOT NULL").execute(Tuple.of(ids.toArray(new UUID[0]))).chain(rows -> {
                     List<String> subjects = new ArrayList<>();
                     rows.forEach(r -> subjects.add("tenant:" + r.getUUID(0)));
                     if (subjects.isEmpty()) {
@@ -449,8 +515,8 @@ public class BulkPlans {
         return counts.toString();
     }
 
-    private static Plan view(UUID id, Action action, String requester, Instant createdAt, String status, List<UUID> ids, Evaluation ev,
-            List<String> approvers) {
+    private static Plan view(UUID id, Action action, String requester, Instant createdAt, Instant expiresAt, String status, List<UUID> ids,
+            Evaluation ev, List<String> approvers, List<Execution> executions) {
         List<MachineDecision> decisions = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {
             decisions.add(new MachineDecision(ids.get(i), ev.decisions().get(i).allowed(), ev.decisions().get(i).reasons()));
@@ -465,8 +531,10 @@ public class BulkPlans {
         }
         List<Outcome> outcomes = new ArrayList<>();
         counts.forEach((codes, n) -> outcomes.add(new Outcome(allowedBy.get(codes), codes, n[0])));
-        return new Plan(id, action, requester, createdAt, status, ev.fingerprint(), allowed, decisions.size() - allowed, ev.radius(),
-                approvers, outcomes, decisions);
+        Map<String, Integer> executed = new TreeMap<>();
+        executions.forEach(e -> executed.merge(e.outcome(), 1, Integer::sum));
+        return new Plan(id, action, requester, createdAt, expiresAt, status, ev.fingerprint(), allowed, decisions.size() - allowed, ev.radius(),
+                approvers, outcomes, executed, decisions, executions);
     }
 
 }

@@ -8,6 +8,7 @@ import io.metalgate.lease.NoticeService;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -40,7 +41,25 @@ public class GateFacts {
     public Policy policy() {
         var g = config.gate();
         return new Policy(g.retention(), g.noticeLead(), g.escalationAttempts(), g.escalationChannels(), g.escalationWait(),
-                g.bulkMachines(), g.bulkTenantShare(), g.bulkWindow());
+                g.bulkMachines(), g.bulkTenantShare(), g.bulkWindow(), FROM_STATES);
+    }
+
+    /**
+     * Per gated action, the states the lifecycle table lets it start from: the rows whose guard names
+     * that action's gate (one source of truth for the gate and the transition it allows).
+     */
+    static final Map<io.metalgate.gate.Action, Set<String>> FROM_STATES = fromStates();
+
+    private static Map<io.metalgate.gate.Action, Set<String>> fromStates() {
+        Map<io.metalgate.gate.Action, Set<String>> out = new HashMap<>();
+        for (var row : io.metalgate.machine.MachineLifecycle.TABLE.rows()) {
+            io.metalgate.gate.Action a = row.guard().equals(io.metalgate.machine.MachineLifecycle.GATE_ERASE) ? io.metalgate.gate.Action.ERASE
+                    : row.guard().equals(io.metalgate.machine.MachineLifecycle.GATE_REASSIGN) ? io.metalgate.gate.Action.REASSIGN : null;
+            if (a != null) {
+                out.computeIfAbsent(a, k -> new java.util.TreeSet<>()).add(row.from().name());
+            }
+        }
+        return Map.copyOf(out);
     }
 
     /**
@@ -50,14 +69,21 @@ public class GateFacts {
      * eleven single erases in a day need the same second approver as one bulk erase of eleven.
      */
     public Uni<EraseWindow> eraseWindow(Set<UUID> tenants, List<UUID> excluding, java.time.Instant now) {
+        return eraseWindow(pool, tenants, excluding, now);
+    }
+
+    /** {@link #eraseWindow(Set, List, java.time.Instant)} read through {@code db} (a transaction's connection, or the pool). */
+    public Uni<EraseWindow> eraseWindow(SqlClient db, Set<UUID> tenants, List<UUID> excluding, java.time.Instant now) {
         UUID[] tenantIds = tenants.toArray(new UUID[0]);
+        // a tenant's fleet: the machines holding its data (whether or not still in a lease)
         Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
-                : pool.preparedQuery("SELECT l.tenant_id, count(*) FROM lease l JOIN lease_machine lm ON lm.lease_id = l.id "
-                        + "WHERE l.tenant_id = ANY($1) GROUP BY l.tenant_id").execute(Tuple.of(tenantIds)).map(GateFacts::countsByTenant);
-        Uni<Map<String, Integer>> recent = pool.preparedQuery("SELECT l.tenant_id, count(DISTINCT st.subject_id) FROM state_transition st "
-                + "LEFT JOIN lease_machine lm ON lm.machine_id = st.subject_id LEFT JOIN lease l ON l.id = lm.lease_id "
+                : db.preparedQuery("SELECT m.data_tenant_id, count(*) FROM machine m WHERE m.data_tenant_id = ANY($1) "
+                        + "GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds)).map(GateFacts::countsByTenant);
+        Uni<Map<String, Integer>> recent = db.preparedQuery("SELECT c.tenant_id, count(DISTINCT st.subject_id) FROM state_transition st "
+                + "LEFT JOIN machine_custody c ON c.machine_id = st.subject_id AND c.since <= st.at "
+                + "AND (c.erased_at IS NULL OR c.erased_at >= st.at) "
                 + "WHERE st.subject_type = 'MACHINE' AND st.to_state = 'ERASING' AND st.at > $1 AND st.at <= $2 "
-                + "AND NOT (st.subject_id = ANY($3)) GROUP BY l.tenant_id")
+                + "AND NOT (st.subject_id = ANY($3)) GROUP BY c.tenant_id")
                 .execute(Tuple.of(now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC), now.atOffset(java.time.ZoneOffset.UTC),
                         excluding.toArray(new UUID[0])))
                 .map(GateFacts::countsByTenant);
@@ -96,19 +122,19 @@ public class GateFacts {
      * The facts of one machine for one action; for an erase with the erases already started in the
      * bulk window, so a single erase counts toward the blast radius like a bulk one.
      */
-    public Uni<Facts> forAction(UUID machineId, io.metalgate.gate.Action action, String requester, java.time.Instant now) {
-        return forMachine(machineId, requester).chain(f -> {
+    public Uni<Facts> forAction(SqlClient db, UUID machineId, io.metalgate.gate.Action action, String requester, java.time.Instant now) {
+        return forMachine(db, machineId, requester).chain(f -> {
             if (action != io.metalgate.gate.Action.ERASE) {
                 return Uni.createFrom().item(f);
             }
             Set<UUID> tenant = f.lease().map(l -> Set.of(UUID.fromString(l.tenantId()))).orElse(Set.of());
-            return eraseWindow(tenant, List.of(machineId), now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
+            return eraseWindow(db, tenant, List.of(machineId), now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
                     f.request(), f.approvals(), w.with(1, f.lease().map(Facts.LeaseFacts::tenantId).orElse(null), 1)));
         });
     }
 
-    public Uni<Facts> forMachine(UUID machineId, String requester) {
-        return forMachines(List.of(machineId), requester).map(all -> {
+    public Uni<Facts> forMachine(SqlClient db, UUID machineId, String requester) {
+        return forMachines(db, List.of(machineId), requester).map(all -> {
             if (all.isEmpty()) {
                 throw ApiException.notFound("machine", machineId);
             }
@@ -122,10 +148,19 @@ public class GateFacts {
      * left out.
      */
     public Uni<List<Facts>> forMachines(List<UUID> machineIds, String requester) {
+        return forMachines(pool, machineIds, requester);
+    }
+
+    /**
+     * The facts follow the data, not the lease row: the lease and tenant are those whose data the machine
+     * holds ({@code machine.data_lease_id}, set when it joined the lease and cleared only by a verified
+     * erase), so removing it from its lease, or the lease from it, changes nothing the gate reads.
+     */
+    public Uni<List<Facts>> forMachines(SqlClient db, List<UUID> machineIds, String requester) {
         UUID[] ids = machineIds.toArray(new UUID[0]);
-        return pool.preparedQuery("SELECT m.id, m.lifecycle_state, l.id AS lease_id, l.tenant_id, l.state AS lease_state, "
-                + "l.terminated_at FROM unnest($1::uuid[]) AS sel(id) JOIN machine m ON m.id = sel.id "
-                + "LEFT JOIN lease_machine lm ON lm.machine_id = m.id LEFT JOIN lease l ON l.id = lm.lease_id").execute(Tuple.of(ids)).chain(rows -> {
+        return db.preparedQuery("SELECT m.id, m.lifecycle_state, m.leased_since_erase, m.inventory, l.id AS lease_id, "
+                + "m.data_tenant_id AS tenant_id, l.state AS lease_state, l.terminated_at FROM unnest($1::uuid[]) AS sel(id) "
+                + "JOIN machine m ON m.id = sel.id LEFT JOIN lease l ON l.id = m.data_lease_id").execute(Tuple.of(ids)).chain(rows -> {
                     Map<UUID, Row> byId = new HashMap<>();
                     Set<UUID> tenants = new LinkedHashSet<>();
                     for (Row r : rows) {
@@ -135,15 +170,15 @@ public class GateFacts {
                         }
                     }
                     UUID[] tenantIds = tenants.toArray(new UUID[0]);
-                    Uni<RowSet<Row>> scopedHolds = pool.preparedQuery("SELECT id, kind, placed_at, scope, tenant_id, lease_id FROM hold "
+                    Uni<RowSet<Row>> scopedHolds = db.preparedQuery("SELECT id, kind, placed_at, scope, tenant_id, lease_id FROM hold "
                             + "WHERE released_at IS NULL AND scope <> 'MACHINES' AND tenant_id = ANY($1) ORDER BY placed_at")
                             .execute(Tuple.of(tenantIds));
-                    Uni<RowSet<Row>> machineHolds = pool.preparedQuery("SELECT h.id, h.kind, h.placed_at, hm.machine_id FROM hold h "
+                    Uni<RowSet<Row>> machineHolds = db.preparedQuery("SELECT h.id, h.kind, h.placed_at, hm.machine_id FROM hold h "
                             + "JOIN hold_machine hm ON hm.hold_id = h.id JOIN unnest($1::uuid[]) AS sel(id) ON sel.id = hm.machine_id "
                             + "WHERE h.released_at IS NULL "
                             + "ORDER BY h.placed_at").execute(Tuple.of(ids));
                     Uni<List<NoticeService.NoticeView>> noticeViews = tenants.isEmpty() ? Uni.createFrom().item(List.of())
-                            : notices.forTenants(tenantIds);
+                            : notices.forTenants(db, tenantIds);
                     return Uni.combine().all().unis(scopedHolds, machineHolds, noticeViews).asTuple().map(t -> {
                         Map<UUID, List<Row>> holdsByTenant = new HashMap<>();
                         t.getItem1().forEach(h -> holdsByTenant.computeIfAbsent(h.getUUID("tenant_id"), k -> new ArrayList<>()).add(h));
@@ -176,7 +211,7 @@ public class GateFacts {
         final Map<UUID, List<Facts.NoticeFact>> leaseNotices = new HashMap<>();
 
         Shared(String requester) {
-            request = new Facts.RequestFacts(requester, false, Optional.empty(), Optional.empty());
+            request = new Facts.RequestFacts(requester, Optional.empty(), Optional.empty(), Optional.empty());
         }
     }
 
@@ -204,9 +239,28 @@ public class GateFacts {
                         .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
                                 .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
                         .toList());
-        Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), m.getString("lifecycle_state"), leaseId != null,
-                Set.of(), Optional.empty());
+        Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), m.getString("lifecycle_state"),
+                m.getBoolean("leased_since_erase"), diskSerials(m.getString("inventory")), Optional.empty());
         return new Facts(machine, lease, holds, noticeFacts, shared.request, List.of(), Facts.BulkFacts.single());
+    }
+
+    /** The serial numbers of the inventory's disks (the REASSIGN gate compares an erase certificate with them). */
+    static Set<String> diskSerials(String inventoryJson) {
+        if (inventoryJson == null) {
+            return Set.of();
+        }
+        Set<String> out = new java.util.TreeSet<>();
+        io.vertx.core.json.JsonObject inv = new io.vertx.core.json.JsonObject(inventoryJson);
+        io.vertx.core.json.JsonArray disks = inv.getJsonArray("disks");
+        if (disks != null) {
+            for (int i = 0; i < disks.size(); i++) {
+                String serial = disks.getJsonObject(i).getString("serialNumber");
+                if (serial != null && !serial.isBlank()) {
+                    out.add(serial);
+                }
+            }
+        }
+        return Set.copyOf(out);
     }
 
     private static <T> List<T> concat(List<T> a, List<T> b) {

@@ -46,7 +46,7 @@ public class GateResource {
             throw io.metalgate.common.ApiException.badRequest("action", "required: one of POWER_OFF, ERASE, REASSIGN");
         }
         Instant now = Instant.now();
-        return actions.explain(id, action, new ActionService.ActionInput(requestId, false, null), Actors.person(identity),
+        return actions.explain(id, action, new ActionService.ActionInput(requestId, null, null), Actors.person(identity),
                 identity.getRoles(), now).map(d -> new Explanation(d.decision(), d.facts(), now));
     }
 }

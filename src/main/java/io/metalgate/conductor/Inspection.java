@@ -7,6 +7,8 @@ import io.metalgate.driver.api.BmcEndpoint;
 import io.metalgate.driver.api.Inventory;
 import io.metalgate.driver.redfish.RedfishDriver;
 import io.metalgate.evidence.AuditLog;
+import io.metalgate.machine.LifecycleState;
+import io.metalgate.machine.MachineLifecycle;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -36,6 +38,8 @@ public class Inspection {
     AuditLog audit;
     @Inject
     ObjectMapper mapper;
+    @Inject
+    MachineTasks tasks;
 
     /** The BMC endpoint of a Redfish machine (password decrypted, pinned certificate if any); 409 for another protocol. */
     public Uni<BmcEndpoint> endpoint(UUID machineId) {
@@ -43,22 +47,40 @@ public class Inspection {
                 + " does not speak Redfish; only Redfish inspection exists yet", "bmc.protocol")));
     }
 
+    /**
+     * Reads the hardware and stores it with the machine; a MANAGEABLE machine moves through INSPECTING to
+     * AVAILABLE (INSPECT_FAILED when the BMC fails). The inventory, the step and their audit entries commit
+     * in one transaction under the machine's lock.
+     */
     public Uni<Inventory> inspect(UUID machineId, String person) {
-        return endpoint(machineId).chain(bmc -> redfish.inspect(bmc)).chain(inv -> {
-            String json;
-            try {
-                json = mapper.writeValueAsString(inv);
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-            Instant now = Instant.now();
-            return pool.preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3 WHERE id = $1")
-                    .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC)))
-                    .chain(() -> audit.append(person, "machine.inspected", "machine:" + machineId, Map.of("disks",
-                            inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model", String.valueOf(d.model()),
-                                    "capacityBytes", d.capacityBytes())).toList(), "nics", inv.nics().stream().map(Inventory.Nic::mac).toList())))
-                    .replaceWith(inv);
-        });
+        return endpoint(machineId).chain(bmc -> tasks.withLock(machineId, m -> m.state() == LifecycleState.MANAGEABLE
+                || m.state() == LifecycleState.INSPECT_FAILED
+                ? tasks.fire(m, m.state() == LifecycleState.MANAGEABLE ? MachineLifecycle.Event.INSPECT : MachineLifecycle.Event.RETRY, person,
+                        "inspection started")
+                : Uni.createFrom().item(m.state()))
+                .chain(() -> redfish.inspect(bmc))
+                .onFailure().call(e -> tasks.withLock(machineId, m -> m.state() == LifecycleState.INSPECTING
+                        ? tasks.fire(m, MachineLifecycle.Event.INSPECT_FAILED, person, "inspection failed: " + e.getMessage()).replaceWithVoid()
+                        : Uni.createFrom().voidItem())))
+                .chain(inv -> {
+                    String json;
+                    try {
+                        json = mapper.writeValueAsString(inv);
+                    } catch (JsonProcessingException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    Instant now = Instant.now();
+                    return tasks.withLock(machineId, m -> m.tx().preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3 WHERE id = $1")
+                            .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC)))
+                            .chain(() -> audit.record(m.tx(), person, "machine.inspected", "machine:" + machineId, Map.of("disks",
+                                    inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model",
+                                            String.valueOf(d.model()), "capacityBytes", d.capacityBytes())).toList(), "nics",
+                                    inv.nics().stream().map(Inventory.Nic::mac).toList())))
+                            .chain(() -> m.state() == LifecycleState.INSPECTING
+                                    ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored").replaceWithVoid()
+                                    : Uni.createFrom().voidItem()))
+                            .replaceWith(inv);
+                });
     }
 
     /** The stored inventory of a machine, if it was inspected. */

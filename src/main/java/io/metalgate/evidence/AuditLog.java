@@ -44,6 +44,17 @@ public class AuditLog {
                 .replaceWithVoid();
     }
 
+    /**
+     * Records an entry in the caller's open Vert.x SQL transaction ({@code tx}): the conductor's
+     * transactions, which hold a machine's row lock from reading the facts to recording the decision.
+     */
+    public Uni<Void> record(io.vertx.mutiny.sqlclient.SqlClient tx, String actor, String action, String subject, Object payload) {
+        return tx.preparedQuery("INSERT INTO audit_pending (occurred_at, actor, action, subject, payload) VALUES ($1, $2, $3, $4, $5)")
+                .execute(io.vertx.mutiny.sqlclient.Tuple.from(java.util.List.of(AuditHashes.truncate(Instant.now()).atOffset(ZoneOffset.UTC),
+                        actor, action, subject, canonical(payload))))
+                .replaceWithVoid();
+    }
+
     /** One entry of {@link #recordAll}: what was done to which subject, with its payload. */
     public record Subject(String subject, Object payload) {
     }

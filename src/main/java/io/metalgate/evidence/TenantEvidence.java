@@ -46,6 +46,8 @@ public class TenantEvidence {
             return pool.preparedQuery("SELECT 'tenant:' || $2 UNION SELECT 'lease:' || l.id FROM lease l WHERE l.tenant_id = $1 "
                     + "UNION SELECT 'lease-ref:' || l.external_ref FROM lease l WHERE l.tenant_id = $1 "
                     + "UNION SELECT 'machine:' || lm.machine_id FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE l.tenant_id = $1 "
+                    // the report follows the data: every machine that ever held the tenant's data, in a lease or not
+                    + "UNION SELECT 'machine:' || c.machine_id FROM machine_custody c WHERE c.tenant_id = $1 "
                     + "UNION SELECT 'machine:' || hm.machine_id FROM hold_machine hm JOIN hold h ON h.id = hm.hold_id WHERE h.tenant_id = $1")
                     .execute(Tuple.of(tenantId, tenantId.toString())).chain(subjects -> {
                         List<String> list = new ArrayList<>();

@@ -59,11 +59,19 @@ public record Facts(MachineFacts machine, Optional<LeaseFacts> lease, List<HoldF
     /**
      * Who asks, and on what grounds.
      *
-     * @param tenantRequested  the tenant itself asked for this (power-off)
+     * @param tenantRequest    the tenant's recorded request for this (power-off), with its proof
      * @param emergencyReason  an approver's emergency override, with its reason (power-off)
      */
-    public record RequestFacts(String requester, boolean tenantRequested, Optional<String> emergencyReason,
+    public record RequestFacts(String requester, Optional<TenantRequestFact> tenantRequest, Optional<String> emergencyReason,
             Optional<String> emergencyApprover) {
+    }
+
+    /**
+     * A tenant's request as recorded: through which channel, the proof (ticket id, message id, signed
+     * link), who recorded it and who, a different person, confirmed it. Unused and unexpired, for this
+     * machine and its data's tenant (the caller only passes such a request).
+     */
+    public record TenantRequestFact(String id, String channel, String proof, String recordedBy, Optional<String> confirmedBy) {
     }
 
     /** An approval of this request by someone, with the roles they held when approving. */

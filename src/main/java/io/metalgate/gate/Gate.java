@@ -31,13 +31,16 @@ public final class Gate {
         switch (action) {
             case POWER_OFF -> powerOff(facts, reasons);
             case ERASE -> erase(facts, policy, now, reasons);
-            case REASSIGN -> reassign(facts, reasons);
+            case REASSIGN -> reassign(facts, policy, reasons);
             default -> throw new IllegalArgumentException("unknown action " + action);
         }
         return new Decision(action, reasons.isEmpty(), reasons);
     }
 
-    /** An ACTIVE lease's machine goes off only at the tenant's request, or by an approver's emergency override. */
+    /**
+     * An ACTIVE lease's machine goes off only at the tenant's request (recorded with its proof and confirmed
+     * by a second person), or by an approver's emergency override with a reason.
+     */
     private static void powerOff(Facts f, List<Reason> reasons) {
         if (f.lease().isEmpty()) {
             return;
@@ -46,8 +49,14 @@ public final class Gate {
         if (state.equals("SUSPENDED") || state.equals("TERMINATED") || state.equals("CLOSED")) {
             return;
         }
-        if (f.request().tenantRequested()) {
-            return;
+        var tenantRequest = f.request().tenantRequest();
+        if (tenantRequest.isPresent()) {
+            var t = tenantRequest.get();
+            if (t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy())) {
+                return;
+            }
+            reasons.add(new Reason(Code.TENANT_REQUEST_UNCONFIRMED, "the tenant's request " + t.id() + " (recorded by " + t.recordedBy()
+                    + ") is not confirmed by a second person"));
         }
         var approver = f.request().emergencyApprover();
         boolean approverHoldsRole = approver.isPresent()
@@ -59,18 +68,22 @@ public final class Gate {
         if (approverHoldsRole) {
             reasons.add(new Reason(Code.EMERGENCY_WITHOUT_REASON, "an emergency override needs a reason"));
         }
-        reasons.add(new Reason(Code.LEASE_ACTIVE, "the lease is " + state + ": power-off needs the tenant's request, a "
+        reasons.add(new Reason(Code.LEASE_ACTIVE, "the lease is " + state + ": power-off needs the tenant's confirmed request, a "
                 + "SUSPENDED or TERMINATED lease, or an approver's emergency override with a reason"));
+    }
+
+    /** The lifecycle table's start states for {@code action} (from the policy); none named means any. */
+    private static void machineState(Action action, Facts f, Policy p, List<Reason> reasons) {
+        Set<String> from = p.fromStates().get(action);
+        if (from != null && !from.contains(f.machine().state())) {
+            reasons.add(new Reason(action == Action.REASSIGN ? Code.NOT_ERASED : Code.MACHINE_STATE, "the machine is " + f.machine().state()
+                    + "; " + action + " starts from " + new TreeSet<>(from)));
+        }
     }
 
     private static void erase(Facts f, Policy p, Instant now, List<Reason> reasons) {
         var m = f.machine();
-        Set<String> eraseStates = m.leasedSinceLastErase() ? Set.of("RETAINED", "ERASE_FAILED")
-                : Set.of("RETAINED", "ERASE_FAILED", "AVAILABLE", "MANAGEABLE");
-        if (!eraseStates.contains(m.state())) {
-            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + m.state() + "; an erase starts from "
-                    + new TreeSet<>(eraseStates)));
-        }
+        machineState(Action.ERASE, f, p, reasons);
         holds(f, reasons);
         if (m.leasedSinceLastErase()) {
             var lease = f.lease();
@@ -89,11 +102,9 @@ public final class Gate {
         approvals(f, p, reasons);
     }
 
-    private static void reassign(Facts f, List<Reason> reasons) {
+    private static void reassign(Facts f, Policy p, List<Reason> reasons) {
         var m = f.machine();
-        if (!m.state().equals("ERASED")) {
-            reasons.add(new Reason(Code.NOT_ERASED, "the machine is " + m.state() + "; only an ERASED machine is reassigned"));
-        }
+        machineState(Action.REASSIGN, f, p, reasons);
         if (m.certificate().isEmpty()) {
             reasons.add(new Reason(Code.NO_CERTIFICATE, "there is no erase certificate"));
         } else {

@@ -1,6 +1,8 @@
 package io.metalgate.gate;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The gate's numbers (domain.md "The gate"); every value comes from configuration
@@ -14,11 +16,20 @@ import java.time.Duration;
  * @param bulkMachines         more machines than this in the window needs a second approver
  * @param bulkTenantShare      more than this share of one tenant's fleet in the window needs one too
  * @param bulkWindow           the window bulk limits count over
+ * @param fromStates           per action, the lifecycle states the machine lifecycle table lets it start from
+ *                             (the conductor derives them from machine.MachineLifecycle; an action missing
+ *                             from the map may start from any state)
  */
 public record Policy(Duration retention, Duration noticeLead, int escalationAttempts, int escalationChannels,
-        Duration escalationWait, int bulkMachines, double bulkTenantShare, Duration bulkWindow) {
+        Duration escalationWait, int bulkMachines, double bulkTenantShare, Duration bulkWindow, Map<Action, Set<String>> fromStates) {
 
+    public Policy {
+        fromStates = Map.copyOf(fromStates);
+    }
+
+    /** The domain's numbers, with the states of the lifecycle table as it stands (tests keep the two equal). */
     public static Policy defaults() {
-        return new Policy(Duration.ofDays(30), Duration.ofDays(14), 3, 2, Duration.ofDays(30), 10, 0.25, Duration.ofHours(24));
+        return new Policy(Duration.ofDays(30), Duration.ofDays(14), 3, 2, Duration.ofDays(30), 10, 0.25, Duration.ofHours(24),
+                Map.of(Action.ERASE, Set.of("RETAINED", "ERASE_FAILED", "AVAILABLE", "MANAGEABLE"), Action.REASSIGN, Set.of("ERASED")));
     }
 }

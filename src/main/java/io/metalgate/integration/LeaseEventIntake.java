@@ -40,6 +40,8 @@ public class LeaseEventIntake {
     ObjectMapper mapper;
     @Inject
     LeaseService leases;
+    @Inject
+    io.metalgate.lease.HoldService holds;
 
     /** Stores a valid event once; a repeat answers the first one's id. */
     public Uni<Outcome> accept(LeaseEvent event, String body, String actor) {
@@ -73,7 +75,28 @@ public class LeaseEventIntake {
                                 .replaceWith(new Outcome(known ? 202 : 422, id, state, false));
                     });
                 }))
-                .call(audit::sequenced);
+                .call(audit::sequenced)
+                .call(outcome -> outcome.duplicate() ? Uni.createFrom().voidItem() : preservationHold(event, outcome.eventId(), actor));
+    }
+
+    /**
+     * Fail safe (domain.md "Holds"): an event whose details look like a preservation request places a
+     * PRESERVATION_REQUEST hold on the lease's tenant at once, before the event is acted on, for a human to
+     * review. An event for an unknown lease cannot name a tenant: that is audited for review instead.
+     */
+    private Uni<Void> preservationHold(LeaseEvent event, UUID eventId, String actor) {
+        var matched = PreservationClassifier.match(event.details());
+        if (matched.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        String reason = "inbound lease event " + event.source() + "/" + event.externalId() + " (" + eventId + ") looks like a preservation "
+                + "request (" + matched.get() + "); placed automatically, to be reviewed by a person";
+        return Panache.withSession(() -> io.metalgate.lease.Lease.<io.metalgate.lease.Lease>find("externalRef", event.leaseRef()).firstResult())
+                .chain(lease -> lease == null
+                        ? audit.append(actor, "hold.preservation-unplaced", "lease-ref:" + event.leaseRef(), Map.of("eventId", eventId.toString(),
+                                "reason", reason + "; the lease is unknown, so no tenant could be held"))
+                        : holds.place(new io.metalgate.lease.HoldService.HoldRequest(io.metalgate.lease.Hold.Kind.PRESERVATION_REQUEST,
+                                lease.tenantId, null, null, reason), actor).call(audit::sequenced).replaceWithVoid());
     }
 
     /**

@@ -77,7 +77,9 @@ public class HoldService {
             payload.put("leaseId", h.leaseId == null ? null : h.leaseId.toString());
             payload.put("machineIds", machineIds.stream().map(UUID::toString).toList());
             payload.put("reason", h.reason);
-            return h.<Hold>persist().call(Panache::flush)
+            // the covered machines' locks first: a decision under way on one of them finishes before the hold
+            // exists, and every decision after it sees the hold (conductor.MachineTasks)
+            return lockCovered(h, machineIds).chain(() -> h.<Hold>persist()).call(Panache::flush)
                     .call(() -> Panache.getSession().chain(s -> {
                         Uni<Integer> links = Uni.createFrom().item(0);
                         for (UUID m : machineIds) {
@@ -89,6 +91,18 @@ public class HoldService {
                     .call(() -> audit.record(actor, "hold.placed", "tenant:" + h.tenantId, withHold(h, payload)))
                     .map(x -> view(h, machineIds));
         });
+    }
+
+    /** Locks, in id order, every machine the hold covers: by the data they hold (tenant, lease) or by id. */
+    private static Uni<Void> lockCovered(Hold h, List<UUID> machineIds) {
+        return Panache.getSession().chain(s -> switch (h.scope) {
+            case TENANT -> s.createNativeQuery("SELECT id FROM machine WHERE data_tenant_id = :t ORDER BY id FOR UPDATE", Object.class)
+                    .setParameter("t", h.tenantId).getResultList();
+            case LEASE -> s.createNativeQuery("SELECT id FROM machine WHERE data_lease_id = :l ORDER BY id FOR UPDATE", Object.class)
+                    .setParameter("l", h.leaseId).getResultList();
+            case MACHINES -> s.createNativeQuery("SELECT id FROM machine WHERE id IN (:ids) ORDER BY id FOR UPDATE", Object.class)
+                    .setParameter("ids", machineIds).getResultList();
+        }).replaceWithVoid();
     }
 
     /**

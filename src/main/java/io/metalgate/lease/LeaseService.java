@@ -34,6 +34,12 @@ public class LeaseService {
 
     @Inject
     AuditLog audit;
+    @Inject
+    jakarta.enterprise.event.Event<LeaseTransitioned> transitioned;
+
+    /** A lease moved to {@code to}; fired once the transaction that moved it committed. */
+    public record LeaseTransitioned(UUID leaseId, LeaseState to) {
+    }
 
     @WithTransaction
     public Uni<LeaseView> create(LeaseCreate req, String actor) {
@@ -63,6 +69,7 @@ public class LeaseService {
             payload.put("endsAt", str(l.endsAt));
             payload.put("machineIds", machineIds.stream().map(UUID::toString).toList());
             return l.<Lease>persist().call(Panache::flush)
+                    .call(() -> join(l, machineIds, actor))
                     .call(() -> links.isEmpty() ? Uni.createFrom().voidItem() : LeaseMachine.persist(links))
                     .call(Panache::flush)
                     .call(() -> audit.record(actor, "lease.created", l.subject(), payload))
@@ -115,7 +122,11 @@ public class LeaseService {
         List<UUID> machineIds = List.copyOf(new LinkedHashSet<>(requested));
         return Lease.<Lease>findById(id).chain(found -> {
             Lease l = require(found, id);
+            if (l.state == LeaseState.TERMINATED || l.state == LeaseState.CLOSED) {
+                throw ApiException.conflict("lease " + id + " is " + l.state + "; machines join only a lease that has not ended", "state");
+            }
             return requireMachines(machineIds)
+                    .call(ms -> join(l, machineIds, actor))
                     .chain(ms -> LeaseMachine.persist(machineIds.stream().map(m -> LeaseMachine.of(l.id, m)).toList()))
                     .call(Panache::flush)
                     .call(() -> audit.record(actor, "lease.machines-added", l.subject(),
@@ -124,26 +135,111 @@ public class LeaseService {
         });
     }
 
+    /**
+     * Removes a machine from its lease. The machine keeps the facts of whose data it holds (its tenant, its
+     * lease, that it was leased since its last erase), so the holds, notices, retention and lease state that
+     * protect that data still apply to it; only a verified erase clears them. The one exception is a lease
+     * that never started (PENDING): the machine never held its data, and goes back to what it was.
+     */
     @WithTransaction
     public Uni<LeaseView> removeMachine(UUID id, UUID machineId, String actor) {
         return Lease.<Lease>findById(id).chain(found -> {
             Lease l = require(found, id);
-            return LeaseMachine.delete("id.leaseId = ?1 and id.machineId = ?2", l.id, machineId).chain(n -> {
-                if (n == 0) {
-                    throw ApiException.notFound("machine " + machineId + " in lease", l.id);
-                }
-                return audit.record(actor, "lease.machines-removed", l.subject(), Map.of("machineIds", List.of(machineId.toString())));
-            }).chain(v -> views(List.of(l))).map(list -> list.get(0));
+            return lockMachines(List.of(machineId)).chain(locked -> LeaseMachine.delete("id.leaseId = ?1 and id.machineId = ?2", l.id, machineId))
+                    .chain(n -> {
+                        if (n == 0) {
+                            throw ApiException.notFound("machine " + machineId + " in lease", l.id);
+                        }
+                        boolean neverStarted = l.state == LeaseState.PENDING;
+                        Map<String, Object> payload = new LinkedHashMap<>();
+                        payload.put("machineIds", List.of(machineId.toString()));
+                        payload.put("dataKept", !neverStarted);
+                        payload.put("dataTenantId", neverStarted ? null : l.tenantId.toString());
+                        payload.put("detail", neverStarted ? "the lease never started: the machine held none of its data"
+                                : "the machine still holds this lease's data: its holds, notices, retention and lease state still apply until a verified erase");
+                        Uni<Integer> custody = Panache.getSession().chain(s -> neverStarted
+                                ? s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, leased_since_erase = false, "
+                                        + "version = version + 1 WHERE id = :m AND data_lease_id = :l").setParameter("m", machineId).setParameter("l", l.id)
+                                        .executeUpdate()
+                                        .chain(() -> s.createNativeQuery("DELETE FROM machine_custody WHERE machine_id = :m AND lease_id = :l")
+                                                .setParameter("m", machineId).setParameter("l", l.id).executeUpdate())
+                                : s.createNativeQuery("UPDATE machine_custody SET left_at = :t WHERE machine_id = :m AND lease_id = :l")
+                                        .setParameter("t", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC)).setParameter("m", machineId)
+                                        .setParameter("l", l.id).executeUpdate());
+                        return custody.chain(() -> audit.record(actor, "lease.machines-removed", l.subject(), payload))
+                                .chain(() -> audit.record(actor, "lease.machines-removed", "machine:" + machineId, payload));
+                    }).chain(v -> views(List.of(l))).map(list -> list.get(0));
         });
+    }
+
+    /**
+     * Machines joining lease {@code l} (their locks taken first): each must hold no other lease's data (a
+     * machine leased since its last erase joins another lease only after a verified erase and reassignment),
+     * and must not be in service or on its way out. Sets the data facts and the custody record.
+     */
+    private Uni<Void> join(Lease l, List<UUID> machineIds, String actor) {
+        if (machineIds.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return lockMachines(machineIds).chain(rows -> {
+            List<String> refusals = new ArrayList<>();
+            for (Object[] r : rows) {
+                UUID m = (UUID) r[0];
+                String state = (String) r[1];
+                UUID dataLease = (UUID) r[2];
+                if (dataLease != null && !dataLease.equals(l.id)) {
+                    refusals.add("machine " + m + " holds the data of lease " + dataLease + " (tenant " + r[3]
+                            + "); it joins another lease only after a verified erase and reassignment");
+                } else if (dataLease == null && !JOINABLE.contains(state)) {
+                    refusals.add("machine " + m + " is " + state + "; a machine joins a lease from " + JOINABLE);
+                }
+            }
+            if (!refusals.isEmpty()) {
+                return audit.append(actor, "lease.machines-refused", l.subject(), Map.of("refusals", refusals)).map(v -> {
+                    throw new ApiException(io.metalgate.common.Problem.of(409, "machine-holds-data", "Machine not free",
+                            String.join("; ", refusals)).withErrors(List.of(new io.metalgate.common.Problem.FieldError("machineIds",
+                                    refusals.size() + " machine(s) cannot join"))));
+                });
+            }
+            return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE machine SET data_tenant_id = :t, data_lease_id = :l, "
+                    + "leased_since_erase = true, version = version + 1 WHERE id IN (:ids)").setParameter("t", l.tenantId).setParameter("l", l.id)
+                    .setParameter("ids", machineIds).executeUpdate()
+                    .chain(() -> s.createNativeQuery("INSERT INTO machine_custody (machine_id, lease_id, tenant_id, since) SELECT m, :l, :t, :at "
+                            + "FROM unnest(CAST(:ids AS uuid[])) AS m ON CONFLICT (machine_id, lease_id) DO UPDATE SET left_at = NULL")
+                            .setParameter("l", l.id).setParameter("t", l.tenantId).setParameter("at", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC))
+                            .setParameter("ids", machineIds.toArray(new UUID[0])).executeUpdate()))
+                    .replaceWithVoid();
+        });
+    }
+
+    /** States from which a machine holding no one's data may join a lease (not in service, not being erased or retired). */
+    // VERIFY_FAILED too: a BMC unreachable at enrolment (e.g. racked before its network) does not keep a machine out of a lease
+    static final Set<String> JOINABLE = Set.of("ENROLLED", "VERIFYING", "VERIFY_FAILED", "MANAGEABLE", "INSPECTING", "AVAILABLE");
+
+    /** Locks the machines' rows (in id order, so two lockers never deadlock): id, state, data lease, data tenant. */
+    private static Uni<List<Object[]>> lockMachines(List<UUID> ids) {
+        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT id, lifecycle_state, data_lease_id, data_tenant_id FROM machine "
+                + "WHERE id IN (:ids) ORDER BY id FOR UPDATE", Object[].class).setParameter("ids", ids).getResultList());
+    }
+
+    /** Locks every machine holding lease {@code leaseId}'s data (a lease event changes a fact the gate reads about each). */
+    private static Uni<Void> lockLeaseMachines(UUID leaseId) {
+        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT id FROM machine WHERE data_lease_id = :l ORDER BY id FOR UPDATE",
+                Object.class).setParameter("l", leaseId).getResultList()).replaceWithVoid();
     }
 
     /**
      * Moves a lease by the transition table: persisted (lease + state_transition row) and audited in one
      * transaction. An event the current state does not allow is a 409 naming the events it does allow.
      */
-    @WithTransaction
     public Uni<LeaseView> fire(UUID id, LeaseLifecycle.Event event, String reason, String actor) {
-        return Lease.<Lease>findById(id).chain(found -> {
+        // after the commit, the conductor moves the lease's machines (conductor.LeaseFollower)
+        return Panache.withTransaction(() -> fireStep(id, event, reason, actor))
+                .invoke(v -> transitioned.fireAsync(new LeaseTransitioned(v.id(), v.state())));
+    }
+
+    private Uni<LeaseView> fireStep(UUID id, LeaseLifecycle.Event event, String reason, String actor) {
+        return lockLeaseMachines(id).chain(() -> Lease.<Lease>findById(id)).chain(found -> {
             Lease l = require(found, id);
             var row = LeaseLifecycle.TABLE.find(l.state, event).orElseThrow(() -> new ApiException(io.metalgate.common.Problem
                     .of(409, "illegal-transition", "Illegal transition", "a " + l.state + " lease does not accept " + event)
@@ -188,7 +284,10 @@ public class LeaseService {
             if (l.state != LeaseState.PENDING) {
                 throw ApiException.conflict("lease " + id + " is " + l.state + "; only a PENDING lease can be deleted", "state");
             }
-            return l.delete().call(Panache::flush)
+            return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, "
+                    + "leased_since_erase = false, version = version + 1 WHERE data_lease_id = :l").setParameter("l", l.id).executeUpdate()
+                    .chain(() -> s.createNativeQuery("DELETE FROM machine_custody WHERE lease_id = :l").setParameter("l", l.id).executeUpdate()))
+                    .chain(() -> l.delete()).call(Panache::flush)
                     .call(() -> audit.record(actor, "lease.deleted", l.subject(), Map.of("externalRef", l.externalRef)));
         });
     }

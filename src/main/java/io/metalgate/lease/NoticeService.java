@@ -39,7 +39,11 @@ public class NoticeService {
         SENT, DELIVERED, BOUNCED, ACKNOWLEDGED
     }
 
-    public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, String recordedBy) {
+    /**
+     * @param at        when the appliance received this attempt's record (the time the gate reasons about)
+     * @param claimedAt the time the recorder claimed for it, kept as a claim beside {@code at}
+     */
+    public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, Instant claimedAt, String recordedBy) {
     }
 
     public record NoticeView(UUID id, Kind kind, UUID tenantId, UUID leaseId, Instant deadline, String createdBy, Instant createdAt,
@@ -78,10 +82,23 @@ public class NoticeService {
                 .chain(audit::sequenced).chain(() -> get(id));
     }
 
-    public Uni<NoticeView> recordAttempt(UUID noticeId, Channel channel, Outcome outcome, String proof, Instant at, String actor) {
+    /**
+     * Records an attempt at the server's time of receipt. A time the caller claims ({@code claimedAt}) is
+     * kept beside it, never used by the gate; a claim older than the notice itself or in the future is
+     * refused, because a proof is never older than what it proves.
+     */
+    public Uni<NoticeView> recordAttempt(UUID noticeId, Channel channel, Outcome outcome, String proof, Instant claimedAt, String actor) {
         UUID id = UUID.randomUUID();
-        Instant when = (at == null ? Instant.now() : at).truncatedTo(ChronoUnit.MICROS);
+        Instant when = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        Instant claim = claimedAt == null ? null : claimedAt.truncatedTo(ChronoUnit.MICROS);
         return get(noticeId).chain(notice -> {
+            if (claim != null && claim.isBefore(notice.createdAt())) {
+                throw ApiException.badRequest("at", "claims " + claim + ", before notice " + noticeId + " existed (" + notice.createdAt()
+                        + "); an attempt is never older than its notice");
+            }
+            if (claim != null && claim.isAfter(when.plusSeconds(300))) {
+                throw ApiException.badRequest("at", "claims " + claim + ", in the future (the appliance's time is " + when + ")");
+            }
             Map<String, Object> payload = new LinkedHashMap<>();
             payload.put("noticeId", noticeId.toString());
             payload.put("attemptId", id.toString());
@@ -90,10 +107,13 @@ public class NoticeService {
             payload.put("outcome", outcome.name());
             payload.put("proof", proof);
             payload.put("at", when.toString());
+            payload.put("claimedAt", claim == null ? null : claim.toString());
             return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
-                    "INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by) VALUES (:id, :n, :c, :o, :p, :at, :by)")
+                    "INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, claimed_at, recorded_by) "
+                            + "VALUES (:id, :n, :c, :o, :p, :at, CAST(:claim AS timestamptz), :by)")
                     .setParameter("id", id).setParameter("n", noticeId).setParameter("c", channel.name())
                     .setParameter("o", outcome.name()).setParameter("p", proof).setParameter("at", when.atOffset(ZoneOffset.UTC))
+                    .setParameter("claim", claim == null ? null : claim.atOffset(ZoneOffset.UTC))
                     .setParameter("by", actor).executeUpdate())
                     .chain(() -> audit.record(actor, "notice.attempt-recorded", "tenant:" + notice.tenantId(), payload)))
                     .chain(audit::sequenced).chain(() -> get(noticeId));
@@ -114,12 +134,21 @@ public class NoticeService {
     }
 
     public Uni<List<NoticeView>> forTenants(UUID[] tenantIds) {
-        return list("WHERE n.tenant_id = ANY($1)", Tuple.of(tenantIds));
+        return forTenants(pool, tenantIds);
+    }
+
+    /** The tenants' notices read through {@code db} (a transaction's connection, or the pool). */
+    public Uni<List<NoticeView>> forTenants(io.vertx.mutiny.sqlclient.SqlClient db, UUID[] tenantIds) {
+        return list(db, "WHERE n.tenant_id = ANY($1)", Tuple.of(tenantIds));
     }
 
     private Uni<List<NoticeView>> list(String where, Tuple args) {
-        return pool.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
-                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.recorded_by FROM notice n "
+        return list(pool, where, args);
+    }
+
+    private Uni<List<NoticeView>> list(io.vertx.mutiny.sqlclient.SqlClient db, String where, Tuple args) {
+        return db.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
+                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.claimed_at, a.recorded_by FROM notice n "
                 + "LEFT JOIN notice_attempt a ON a.notice_id = n.id " + where + " ORDER BY n.created_at, n.id, a.at")
                 .execute(args).map(rows -> {
                     Map<UUID, NoticeView> out = new LinkedHashMap<>();
@@ -130,7 +159,7 @@ public class NoticeService {
                         if (r.getUUID("a_id") != null) {
                             n.attempts().add(new AttemptView(r.getUUID("a_id"), Channel.valueOf(r.getString("channel")),
                                     Outcome.valueOf(r.getString("outcome")), r.getString("proof"), instant(r.getOffsetDateTime("at")),
-                                    r.getString("recorded_by")));
+                                    instant(r.getOffsetDateTime("claimed_at")), r.getString("recorded_by")));
                         }
                     }
                     return List.copyOf(out.values());

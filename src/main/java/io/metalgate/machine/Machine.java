@@ -39,6 +39,11 @@ public class Machine extends TrackedEntity {
     @Enumerated(EnumType.STRING)
     @Column(name = "lifecycle_state")
     public LifecycleState lifecycleState;
+    @Column(name = "bmc_identity")
+    public String bmcIdentity;
+    /** Whose data the machine holds; written only by the lease and conductor code (SQL), read-only here. */
+    @Column(name = "data_tenant_id", insertable = false, updatable = false)
+    public UUID dataTenantId;
     public boolean maintenance;
     @Column(name = "maintenance_reason")
     public String maintenanceReason;

@@ -53,6 +53,7 @@ public final class MachineLifecycle {
             .on(SUSPENDED, Event.REINSTATE, ACTIVE, "", "lease reinstated")
             .onEach(Event.RETAIN, RETAINED, GATE_POWER_OFF, "lease terminated", ACTIVE, SUSPENDED)
             .on(RETAINED, Event.ERASE, ERASING, GATE_ERASE, "API / bulk plan; checked again when the agent asks")
+            .onEach(Event.ERASE, ERASING, GATE_ERASE, "API: a machine never leased since its last erase", AVAILABLE, MANAGEABLE)
             .on(ERASING, Event.ERASED, ERASED, "", "erase agent: verified, certificate issued")
             .on(ERASING, Event.ERASE_FAILED, ERASE_FAILED, "", "erase agent / conductor")
             .on(ERASED, Event.REASSIGN, AVAILABLE, GATE_REASSIGN, "API")

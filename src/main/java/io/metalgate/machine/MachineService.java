@@ -37,16 +37,36 @@ public class MachineService {
     @Inject
     AuditLog audit;
 
-    @WithTransaction
+    @Inject
+    io.vertx.mutiny.core.Vertx vertx;
+    @Inject
+    jakarta.enterprise.event.Event<Enrolled> enrolled;
+
+    /** A machine was enrolled (fired after the commit): the conductor verifies its BMC. */
+    public record Enrolled(UUID machineId) {
+    }
+
+    /** The BMC's canonical identity, resolved on a worker thread (a host name needs DNS). */
+    private Uni<BmcIdentity> identity(String host, int port) {
+        return vertx.executeBlocking(Uni.createFrom().item(() -> BmcIdentity.of(host, port)));
+    }
+
     public Uni<MachineView> enroll(Enrollment req, String actor) {
+        int port = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol().defaultPort();
+        return identity(req.bmc().host(), port).chain(id -> Panache.withTransaction(() -> enroll(req, id, port, actor)))
+                .invoke(v -> enrolled.fireAsync(new Enrolled(v.id())));
+    }
+
+    private Uni<MachineView> enroll(Enrollment req, BmcIdentity identity, int port, String actor) {
         Machine m = new Machine();
         m.id = UUID.randomUUID();
         m.name = req.name();
         m.rack = req.rack();
         m.location = req.location();
         m.bmcProtocol = req.bmc().protocol();
-        m.bmcHost = req.bmc().host().toLowerCase(java.util.Locale.ROOT);
-        m.bmcPort = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol().defaultPort();
+        m.bmcHost = identity.host();
+        m.bmcPort = port;
+        m.bmcIdentity = identity.identity();
         m.bmcUsername = req.bmc().username();
         m.bmcSecret = cipher.encrypt(req.bmc().password(), m.id.toString());
         m.bmcTlsFingerprint = MachineApi.normaliseFingerprint(req.bmc().tlsFingerprint());
@@ -59,7 +79,7 @@ public class MachineService {
         payload.put("location", m.location);
         payload.put("bmc", bmcPayload(m));
         payload.put("state", m.lifecycleState.name());
-        return m.<Machine>persist().call(Panache::flush)
+        return refuseTwin(m.bmcIdentity, null).chain(() -> m.<Machine>persist()).call(Panache::flush)
                 .call(() -> audit.record(actor, "machine.enrolled", m.subject(), payload))
                 .map(MachineView::of);
     }
@@ -104,8 +124,21 @@ public class MachineService {
                 items -> Uni.createFrom().item(items.stream().map(MachineView::of).toList()));
     }
 
-    @WithTransaction
     public Uni<MachineView> update(UUID id, Update req, String actor) {
+        if (req.bmc() == null || (req.bmc().host() == null && req.bmc().port() == null && req.bmc().protocol() == null)) {
+            return Panache.withTransaction(() -> update(id, req, null, actor));
+        }
+        // a changed BMC address is a new identity: resolve it, then check it names no other machine's BMC
+        return Panache.withSession(() -> Machine.<Machine>findById(id)).chain(found -> {
+            Machine m = require(found, id);
+            BmcProtocol protocol = req.bmc().protocol() != null ? req.bmc().protocol() : m.bmcProtocol;
+            int port = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol() != null && req.bmc().port() == null
+                    && m.bmcPort == m.bmcProtocol.defaultPort() ? protocol.defaultPort() : m.bmcPort;
+            return identity(req.bmc().host() != null ? req.bmc().host() : m.bmcHost, port);
+        }).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
+    }
+
+    private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
         return Machine.<Machine>findById(id).chain(found -> {
             Machine m = require(found, id);
             ChangeSet changes = new ChangeSet();
@@ -115,8 +148,17 @@ public class MachineService {
             if (req.bmc() != null) {
                 var b = req.bmc();
                 m.bmcProtocol = changes.apply("bmc.protocol", m.bmcProtocol, b.protocol());
-                m.bmcHost = changes.apply("bmc.host", m.bmcHost, b.host() == null ? null : b.host().toLowerCase(java.util.Locale.ROOT));
-                m.bmcPort = changes.apply("bmc.port", m.bmcPort, b.port());
+                m.bmcHost = changes.apply("bmc.host", m.bmcHost, identity == null ? null : identity.host());
+                m.bmcPort = changes.apply("bmc.port", m.bmcPort, identity == null ? null : Integer.valueOf(identity.identity()
+                        .substring(identity.identity().lastIndexOf(':') + 1)));
+                if (identity != null && !identity.identity().equals(m.bmcIdentity)) {
+                    if (m.dataTenantId != null) {
+                        throw ApiException.conflict("machine " + id + " holds the data of tenant " + m.dataTenantId
+                                + "; its BMC address cannot be changed (that would make another server this machine)", "bmc.host");
+                    }
+                    changes.apply("bmc.identity", m.bmcIdentity, identity.identity());
+                    m.bmcIdentity = identity.identity();
+                }
                 m.bmcUsername = changes.apply("bmc.username", m.bmcUsername, b.username());
                 m.bmcTlsFingerprint = changes.apply("bmc.tlsFingerprint", m.bmcTlsFingerprint,
                         MachineApi.normaliseFingerprint(b.tlsFingerprint()));
@@ -131,15 +173,41 @@ public class MachineService {
                 return Uni.createFrom().item(MachineView.of(m));
             }
             m.updatedAt = now();
-            return Panache.flush()
+            return refuseTwin(m.bmcIdentity, m.id).chain(() -> Panache.flush())
                     .call(() -> audit.record(actor, "machine.updated", m.subject(), changes.asPayload()))
                     .map(v -> MachineView.of(m));
         });
     }
 
-    @WithTransaction
+    /**
+     * Deletes a machine record that never held a tenant's data. A machine that did (or does), is in a lease,
+     * or is covered by a hold is evidence: its record stays (RETIRE it instead); the refusal is audited.
+     */
     public Uni<Void> delete(UUID id, String actor) {
-        return Machine.<Machine>findById(id).chain(found -> {
+        return Panache.withTransaction(() -> deleteStep(id, actor)).onFailure(ApiException.class).call(e -> {
+            ApiException refused = (ApiException) e;
+            if (!refused.problem().type().endsWith("machine-holds-data")) {
+                return Uni.createFrom().voidItem();
+            }
+            return audit.append(actor, "machine.delete-refused", "machine:" + id, Map.of("refusal", refused.problem().detail()));
+        });
+    }
+
+    private Uni<Void> deleteStep(UUID id, String actor) {
+        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT (SELECT count(*) FROM machine_custody c WHERE c.machine_id = m.id) "
+                + "+ (SELECT count(*) FROM lease_machine lm WHERE lm.machine_id = m.id) "
+                + "+ (SELECT count(*) FROM hold_machine hm WHERE hm.machine_id = m.id) "
+                + "+ (CASE WHEN m.data_tenant_id IS NULL THEN 0 ELSE 1 END) FROM machine m WHERE m.id = :id FOR UPDATE", Long.class)
+                .setParameter("id", id).getResultList()).chain(counts -> {
+                    if (counts.isEmpty()) {
+                        throw ApiException.notFound("machine", id);
+                    }
+                    if (counts.get(0) > 0) {
+                        throw new ApiException(io.metalgate.common.Problem.of(409, "machine-holds-data", "Machine is evidence", "machine " + id
+                                + " has held a tenant's data, is in a lease or is named by a hold; its record is kept (retire it instead)"));
+                    }
+                    return Machine.<Machine>findById(id);
+                }).chain(found -> {
             Machine m = require(found, id);
             Map<String, Object> payload = new LinkedHashMap<>();
             payload.put("name", m.name);
@@ -147,6 +215,17 @@ public class MachineService {
             payload.put("state", m.lifecycleState.name());
             return m.delete().call(Panache::flush).call(() -> audit.record(actor, "machine.deleted", m.subject(), payload));
         });
+    }
+
+    /** 409 when {@code identity} is already another machine's BMC. */
+    private static Uni<Void> refuseTwin(String identity, UUID self) {
+        return Machine.<Machine>find("bmcIdentity", identity).firstResult().invoke(other -> {
+            if (other != null && !other.id.equals(self)) {
+                throw new ApiException(io.metalgate.common.Problem.of(409, "conflict", "Conflict", "this BMC (" + identity
+                        + ") is already machine " + other.id + " (" + other.name + "); one BMC is one machine")
+                        .withErrors(java.util.List.of(new io.metalgate.common.Problem.FieldError("bmc.host", "already enrolled as " + other.id))));
+            }
+        }).replaceWithVoid();
     }
 
     static Machine require(Machine m, UUID id) {

@@ -51,7 +51,7 @@ class GateDecideBench {
             fleet.add(new Facts(new MachineFacts("m" + i, "RETAINED", true, Set.of("S" + i + "a", "S" + i + "b"), Optional.empty()),
                     Optional.of(new LeaseFacts("l" + tenant, "t" + tenant, "TERMINATED", Optional.of(now.minus(Duration.ofDays(20 + r.nextInt(30)))))),
                     holds, List.of(new NoticeFact("n" + tenant, "TERMINATION", attempts)),
-                    new RequestFacts("alice", false, Optional.empty(), Optional.empty()),
+                    new RequestFacts("alice", Optional.empty(), Optional.empty(), Optional.empty()),
                     List.of(new ApprovalFact("bob", Set.of("approver"), now.minus(Duration.ofHours(2)))),
                     new BulkFacts(60_000, 30, 30)));
         }

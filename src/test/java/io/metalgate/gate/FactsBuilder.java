@@ -29,7 +29,7 @@ final class FactsBuilder {
     List<HoldFact> holds = new ArrayList<>();
     List<AttemptFact> attempts = new ArrayList<>(List.of(new AttemptFact("email", days(-20), Facts.Outcome.DELIVERED)));
     String requester = "alice";
-    boolean tenantRequested;
+    Optional<Facts.TenantRequestFact> tenantRequest = Optional.empty();
     Optional<String> emergencyReason = Optional.empty();
     Optional<String> emergencyApprover = Optional.empty();
     List<ApprovalFact> approvals = new ArrayList<>(List.of(new ApprovalFact("bob", Set.of("approver", "viewer"), days(-1))));
@@ -68,7 +68,7 @@ final class FactsBuilder {
     Facts build() {
         return new Facts(new MachineFacts("m-1", state, leasedSinceLastErase, disks, certificate), lease, holds,
                 List.of(new NoticeFact("n-1", Gate.TERMINATION_NOTICE, attempts)),
-                new RequestFacts(requester, tenantRequested, emergencyReason, emergencyApprover), approvals, bulk);
+                new RequestFacts(requester, tenantRequest, emergencyReason, emergencyApprover), approvals, bulk);
     }
 
     Decision decide(Action action) {

@@ -118,7 +118,7 @@ class GateInvariantsTest {
         return new Facts(new MachineFacts("m", w.machineState, true, w.disks, w.certificate),
                 Optional.of(new LeaseFacts("l", "t", w.leaseState, Optional.ofNullable(w.terminatedAt))), w.holds,
                 List.of(new NoticeFact("n", Gate.TERMINATION_NOTICE, w.attempts)),
-                new RequestFacts(PEOPLE.get(r.nextInt(4)), r.nextInt(5) == 0, Optional.empty(), Optional.empty()), w.approvals,
+                new RequestFacts(PEOPLE.get(r.nextInt(4)), r.nextInt(5) == 0 ? Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", r.nextBoolean() ? Optional.of(PEOPLE.get(r.nextInt(4))) : Optional.empty())) : Optional.empty(), Optional.empty(), Optional.empty()), w.approvals,
                 new BulkFacts(batch, batch, 40));
     }
 
@@ -151,7 +151,8 @@ class GateInvariantsTest {
             }
             case POWER_OFF -> {
                 String s = f.lease().orElseThrow().state();
-                assertTrue(!s.equals("ACTIVE") || f.request().tenantRequested(), "power-off of an active lease unasked");
+                assertTrue(!s.equals("ACTIVE") || f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent()
+                        && !t.confirmedBy().get().equals(t.recordedBy())).isPresent(), "power-off of an active lease without a confirmed tenant request");
             }
             default -> throw new AssertionError(action);
         }

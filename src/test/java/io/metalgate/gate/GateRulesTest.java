@@ -99,10 +99,18 @@ class GateRulesTest {
                 new Case("reassign: no certificate, not erased", Action.REASSIGN, b -> { }, List.of(Code.NOT_ERASED, Code.NO_CERTIFICATE)),
                 new Case("reassign: hold", Action.REASSIGN, b -> b.erased(Set.of("S1", "S2"), true).hold("DISPUTE"), List.of(Code.HOLD)),
                 new Case("power-off: lease ACTIVE, nobody asked", Action.POWER_OFF, b -> b.lease("ACTIVE", null), List.of(Code.LEASE_ACTIVE)),
-                new Case("power-off: lease ACTIVE, tenant asked", Action.POWER_OFF, b -> {
+                new Case("power-off: lease ACTIVE, tenant asked (recorded, confirmed by another person)", Action.POWER_OFF, b -> {
                     b.lease("ACTIVE", null);
-                    b.tenantRequested = true;
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));
                 }, List.of()),
+                new Case("power-off: lease ACTIVE, tenant request not confirmed", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.empty()));
+                }, List.of(Code.TENANT_REQUEST_UNCONFIRMED, Code.LEASE_ACTIVE)),
+                new Case("power-off: lease ACTIVE, tenant request confirmed by its recorder", Action.POWER_OFF, b -> {
+                    b.lease("ACTIVE", null);
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("carol")));
+                }, List.of(Code.TENANT_REQUEST_UNCONFIRMED, Code.LEASE_ACTIVE)),
                 new Case("power-off: lease SUSPENDED", Action.POWER_OFF, b -> b.lease("SUSPENDED", null), List.of()),
                 new Case("power-off: emergency by an approver with a reason", Action.POWER_OFF, b -> {
                     b.lease("ACTIVE", null);

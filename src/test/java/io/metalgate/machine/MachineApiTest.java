@@ -33,18 +33,20 @@ class MachineApiTest {
                 .header("Location", containsString("/api/machines/"))
                 .body("name", equalTo(name))
                 .body("state", equalTo("ENROLLED"))
-                .body("bmc.port", equalTo(443))
+                .body("bmc.port", equalTo(1))
                 .body("bmc.passwordSet", equalTo(true))
                 .body(not(containsString("s3cret-bmc-pass")));
         String id = created.jsonPath().getString("id");
 
         operator().get("/api/machines/" + id).then().statusCode(200).body("name", equalTo(name))
                 .body(not(containsString("s3cret-bmc-pass")));
+        // enrolment verifies the BMC at once (nothing listens at this one): VERIFYING, then VERIFY_FAILED
+        io.metalgate.testing.Lifecycle.awaitState(id, "VERIFY_FAILED");
 
         operator().body(Map.of("rack", "R9", "maintenance", true, "maintenanceReason", "fan", "bmc", Map.of("password", "n3w-pass")))
                 .patch("/api/machines/" + id)
                 .then().statusCode(200).body("rack", equalTo("R9")).body("maintenance", equalTo(true))
-                .body("version", equalTo(1)).body(not(containsString("n3w-pass")));
+                .body("version", equalTo(3)).body(not(containsString("n3w-pass")));
 
         operator().delete("/api/machines/" + id).then().statusCode(204);
         operator().get("/api/machines/" + id).then().statusCode(404)
@@ -100,16 +102,49 @@ class MachineApiTest {
     @Test
     void duplicateNameOrBmcEndpointIs409AndHalfWritesNothing() {
         String name = unique("dup");
-        operator().body(enrollment(name, "pw")).post("/api/machines").then().statusCode(201);
+        Map<String, Object> first = enrollment(name, "pw");
+        String firstId = operator().body(first).post("/api/machines").then().statusCode(201).extract().path("id");
+        io.metalgate.testing.Lifecycle.awaitState(firstId, "VERIFY_FAILED"); // its verification's audit entries are in
         long before = auditCount();
         Map<String, Object> sameName = new HashMap<>(enrollment(name, "pw"));
-        sameName.put("bmc", Map.of("protocol", "REDFISH", "host", "other-" + name, "username", "u", "password", "p"));
+        sameName.put("bmc", Map.of("protocol", "REDFISH", "host", io.metalgate.testing.RedfishMocks.freshAddress(), "username", "u", "password", "p"));
         problem(operator().body(sameName).post("/api/machines"), 409, "name");
-        Map<String, Object> sameEndpoint = new HashMap<>(enrollment(name, "pw"));
+        Map<String, Object> sameEndpoint = new HashMap<>(first);
         sameEndpoint.put("name", name + "-b");
         problem(operator().body(sameEndpoint).post("/api/machines"), 409, "bmc.host");
         assertEquals(before, auditCount());
         operator().queryParam("name", name).get("/api/machines").then().body("total", equalTo(1));
+    }
+
+    /** Issue 10 1c: the same BMC under another spelling is the same BMC, and a second machine on it is refused. */
+    @Test
+    void oneBmcIsOneMachineHoweverItsAddressIsSpelled() {
+        String ip = io.metalgate.testing.RedfishMocks.freshAddress();
+        String[] o = ip.split("\\.");
+        String mappedHex = String.format("[::ffff:%02x%02x:%02x%02x]", Integer.parseInt(o[0]), Integer.parseInt(o[1]), Integer.parseInt(o[2]),
+                Integer.parseInt(o[3]));
+        operator().body(Map.of("name", unique("one"), "bmc", Map.of("protocol", "REDFISH", "host", ip, "username", "u", "password", "p")))
+                .post("/api/machines").then().statusCode(201).body("bmc.port", equalTo(443));
+        for (Map<String, Object> twin : List.<Map<String, Object>>of(
+                Map.of("protocol", "REDFISH", "host", "[::ffff:" + ip + "]", "username", "u", "password", "p"),
+                Map.of("protocol", "REDFISH", "host", mappedHex, "username", "u", "password", "p"),
+                Map.of("protocol", "REDFISH", "host", ip, "port", 443, "username", "u", "password", "p"),
+                Map.of("protocol", "REDFISH", "host", ip + ".", "username", "u", "password", "p"))) {
+            problem(operator().body(Map.of("name", unique("twin"), "bmc", twin)).post("/api/machines"), 409, "bmc.host");
+        }
+        // a host name is what it resolves to, in any case, with or without the trailing dot
+        int port = 20000 + new java.util.Random().nextInt(40000);
+        operator().body(Map.of("name", unique("named"), "bmc", Map.of("protocol", "IPMI", "host", "localhost", "port", port,
+                "username", "u", "password", "p"))).post("/api/machines").then().statusCode(201).body("bmc.host", equalTo("localhost"));
+        for (String spelling : List.of("127.0.0.1", "LOCALHOST.", "[::ffff:127.0.0.1]")) {
+            problem(operator().body(Map.of("name", unique("twin"), "bmc", Map.of("protocol", "IPMI", "host", spelling, "port", port,
+                    "username", "u", "password", "p"))).post("/api/machines"), 409, "bmc.host");
+        }
+        // nor does an edit make one machine's BMC another's
+        String other = operator().body(enrollment(unique("other"), "pw")).post("/api/machines").then().statusCode(201).extract().path("id");
+        problem(operator().body(Map.of("bmc", Map.of("host", "[::ffff:" + ip + "]", "port", 443))).patch("/api/machines/" + other), 409, "bmc.host");
+        problem(operator().body(Map.of("name", unique("nowhere"), "bmc", Map.of("protocol", "IPMI", "host", "no-such-bmc.invalid",
+                "username", "u", "password", "p"))).post("/api/machines"), 400, "bmc.host");
     }
 
     @Test

@@ -55,9 +55,12 @@ public final class Api {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    /** A valid enrolment body with a unique name and BMC endpoint. */
+    /**
+     * A valid enrolment body with a unique name and BMC endpoint: a loopback address of its own with nothing
+     * listening (a BMC's identity is its resolved address, so each machine needs one; verification fails fast).
+     */
     public static Map<String, Object> enrollment(String name, String password) {
         return Map.of("name", name, "rack", "R7", "location", "FRA1",
-                "bmc", Map.of("protocol", "REDFISH", "host", "bmc-" + name + ".lab", "username", "root", "password", password));
+                "bmc", Map.of("protocol", "REDFISH", "host", RedfishMocks.freshAddress(), "port", 1, "username", "root", "password", password));
     }
 }

@@ -1,0 +1,165 @@
+package io.metalgate.conductor;
+
+import io.metalgate.driver.api.DriverException;
+import io.metalgate.driver.api.PowerState;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.machine.LifecycleState;
+import io.metalgate.machine.MachineLifecycle;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+
+/**
+ * Intent before action: a BMC operation is recorded (and audited) in the decision's transaction, driven
+ * after that commit, and its outcome recorded after, under the machine's lock again. A lifecycle step that
+ * the operation completes (ACTIVE → SUSPENDED on a power-off) is fired only once the BMC did it.
+ *
+ * <p>After a crash an intent stays PENDING. At start, and periodically for intents older than any BMC call
+ * can last, the conductor reconciles each with what the BMC says: off means done (the step is fired), on
+ * means it did not happen (FAILED; it is not driven again without a new decision); a BMC that cannot be
+ * asked leaves the intent PENDING for the next round.
+ */
+@ApplicationScoped
+public class BmcIntents {
+
+    private static final Logger LOG = Logger.getLogger(BmcIntents.class);
+
+    public enum Operation {
+        POWER_OFF
+    }
+
+    /** A PENDING intent is orphaned once older than this: no BMC call of ours lasts so long (timeouts × retries). */
+    static final Duration ORPHANED_AFTER = Duration.ofMinutes(3);
+
+    @Inject
+    Pool pool;
+    @Inject
+    MachineTasks tasks;
+    @Inject
+    BmcPower bmcPower;
+    @Inject
+    BmcEndpoints endpoints;
+    @Inject
+    Drivers drivers;
+    @Inject
+    AuditLog audit;
+
+    private final Instant started = Instant.now();
+
+    /** Records a PENDING intent for the locked machine, with its audit entry; its id. */
+    Uni<UUID> record(MachineTasks.Locked m, Operation op, MachineLifecycle.Event event, String actor, String reason) {
+        UUID id = UUID.randomUUID();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("intentId", id.toString());
+        payload.put("operation", op.name());
+        payload.put("event", event == null ? null : event.name());
+        payload.put("from", m.state().name());
+        return m.tx().preparedQuery("INSERT INTO bmc_intent (id, machine_id, operation, event, from_state, actor, reason, created_at, status) "
+                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING')")
+                .execute(Tuple.from(java.util.Arrays.asList(id, m.id(), op.name(), event == null ? null : event.name(), m.state().name(),
+                        actor, reason, now.atOffset(ZoneOffset.UTC))))
+                .chain(() -> audit.record(m.tx(), actor, "bmc.intent", "machine:" + m.id(), payload))
+                .replaceWith(id);
+    }
+
+    private record Intent(UUID id, UUID machineId, Operation op, MachineLifecycle.Event event, LifecycleState from, String actor) {
+    }
+
+    /**
+     * Drives the BMC for a recorded intent and records the outcome; the machine's state after. A BMC
+     * failure is recorded (FAILED, audited) and then passed on.
+     */
+    Uni<LifecycleState> drive(UUID intentId, String actor) {
+        return load(intentId).chain(intent -> bmcPower.powerOff(intent.machineId())
+                .onFailure(DriverException.class).call(e -> finish(intent, false, "bmc.power-off-failed",
+                        Map.of("kind", ((DriverException) e).kind().name(), "detail", String.valueOf(e.getMessage())), actor))
+                .chain(how -> finish(intent, true, "bmc.powered-off", Map.of("how", how), actor)));
+    }
+
+    /** Records the outcome under the machine's lock; on success fires the step the intent completes, if still due. */
+    private Uni<LifecycleState> finish(Intent intent, boolean done, String auditAction, Map<String, Object> detail, String actor) {
+        return tasks.withLock(intent.machineId(), m -> {
+            Map<String, Object> payload = new LinkedHashMap<>(detail);
+            payload.put("intentId", intent.id().toString());
+            Uni<LifecycleState> after = m.tx().preparedQuery("UPDATE bmc_intent SET status = $2, outcome = $3, finished_at = $4 "
+                    + "WHERE id = $1 AND status = 'PENDING'")
+                    .execute(Tuple.of(intent.id(), done ? "DONE" : "FAILED", String.valueOf(detail), Instant.now().atOffset(ZoneOffset.UTC)))
+                    .chain(rows -> {
+                        if (rows.rowCount() == 0) {
+                            return Uni.createFrom().item(m.state()); // reconciled meanwhile
+                        }
+                        Uni<Void> audited = audit.record(m.tx(), actor, auditAction, "machine:" + m.id(), payload);
+                        if (!done || intent.event() == null || m.state() != intent.from()
+                                || MachineLifecycle.TABLE.find(m.state(), intent.event()).isEmpty()) {
+                            return audited.replaceWith(m.state());
+                        }
+                        return audited.chain(() -> tasks.fire(m, intent.event(), actor, "BMC carried out " + intent.op()));
+                    });
+            return after;
+        });
+    }
+
+    private Uni<Intent> load(UUID id) {
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor FROM bmc_intent WHERE id = $1")
+                .execute(Tuple.of(id)).map(rows -> intent(rows.iterator().next()));
+    }
+
+    private static Intent intent(Row r) {
+        return new Intent(r.getUUID("id"), r.getUUID("machine_id"), Operation.valueOf(r.getString("operation")),
+                r.getString("event") == null ? null : MachineLifecycle.Event.valueOf(r.getString("event")),
+                LifecycleState.valueOf(r.getString("from_state")), r.getString("actor"));
+    }
+
+    @Scheduled(every = "60s", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> scheduled() {
+        return reconcile().onFailure().invoke(e -> LOG.warnf("reconciling BMC intents failed: %s", e.toString()))
+                .onFailure().recoverWithNull().replaceWithVoid();
+    }
+
+    /**
+     * Reconciles orphaned intents (created before this process started, or older than any BMC call lasts)
+     * with what each BMC reports; how many were settled.
+     */
+    public Uni<Integer> reconcile() {
+        Instant cutoff = Instant.now().minus(ORPHANED_AFTER);
+        Instant before = started.isAfter(cutoff) ? started : cutoff;
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor FROM bmc_intent "
+                + "WHERE status = 'PENDING' AND created_at < $1 ORDER BY created_at LIMIT 1000")
+                .execute(Tuple.of(before.atOffset(ZoneOffset.UTC))).chain(rows -> {
+                    List<Intent> orphans = new ArrayList<>();
+                    rows.forEach(r -> orphans.add(intent(r)));
+                    return Multi.createFrom().iterable(orphans).onItem().transformToUniAndMerge(this::reconcile).collect().asList()
+                            .map(settled -> (int) settled.stream().filter(Boolean::booleanValue).count());
+                });
+    }
+
+    private Uni<Boolean> reconcile(Intent intent) {
+        return endpoints.of(intent.machineId()).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint()))
+                .chain(power -> finish(intent, power == PowerState.OFF, power == PowerState.OFF ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
+                        Map.of("bmcReports", power.name(), "detail", power == PowerState.OFF
+                                ? "found after a restart: the BMC reports Off, so the power-off happened"
+                                : "found after a restart: the BMC reports On, so the power-off did not happen; it is not driven again without a new decision"),
+                        "system").replaceWith(true))
+                .onFailure().recoverWithItem(e -> {
+                    LOG.warnf("intent %s of machine %s: the BMC could not be asked (%s); tried again later", intent.id(), intent.machineId(),
+                            e.toString());
+                    return false;
+                });
+    }
+}

@@ -1,0 +1,105 @@
+-- The data, not the lease row, is what the gate protects (domain.md "Invariants the gate holds against an
+-- adversary"). A machine carries whose data it holds and whether it was leased since its last erase; both
+-- are set when it joins a lease and cleared only by a verified erase, so leaving a lease, joining another
+-- or losing its lease row changes nothing the gate reads.
+ALTER TABLE machine
+    ADD COLUMN data_tenant_id     uuid REFERENCES tenant (id),
+    ADD COLUMN data_lease_id      uuid REFERENCES lease (id),
+    ADD COLUMN leased_since_erase boolean NOT NULL DEFAULT false,
+    -- canonical BMC identity: the resolved address and port ("ip:port", IPv4-mapped IPv6 as IPv4); one
+    -- BMC is one machine however its address is spelled
+    ADD COLUMN bmc_identity       varchar(300),
+    -- what the BMC says it is (Redfish ComputerSystem UUID), once verified; unique when known
+    ADD COLUMN bmc_hardware_id    varchar(200);
+UPDATE machine m SET data_tenant_id = l.tenant_id, data_lease_id = l.id, leased_since_erase = true
+    FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE lm.machine_id = m.id;
+UPDATE machine SET bmc_identity = bmc_host || ':' || bmc_port;
+ALTER TABLE machine ALTER COLUMN bmc_identity SET NOT NULL;
+ALTER TABLE machine DROP CONSTRAINT machine_bmc_endpoint_key;
+CREATE UNIQUE INDEX machine_bmc_identity_key ON machine (bmc_identity);
+CREATE UNIQUE INDEX machine_bmc_hardware_id_key ON machine (bmc_hardware_id) WHERE bmc_hardware_id IS NOT NULL;
+CREATE INDEX machine_data_tenant_idx ON machine (data_tenant_id) WHERE data_tenant_id IS NOT NULL;
+CREATE INDEX machine_data_lease_idx ON machine (data_lease_id) WHERE data_lease_id IS NOT NULL;
+
+-- Custody history: every lease a machine was in, kept after it leaves, so that a tenant's evidence report
+-- follows its data (and a machine that ever held a tenant's data is never deleted, only retired).
+CREATE TABLE machine_custody (
+    machine_id uuid NOT NULL REFERENCES machine (id),
+    lease_id   uuid NOT NULL REFERENCES lease (id),
+    tenant_id  uuid NOT NULL REFERENCES tenant (id),
+    since      timestamptz NOT NULL,
+    left_at    timestamptz,
+    erased_at  timestamptz,
+    PRIMARY KEY (machine_id, lease_id)
+);
+CREATE INDEX machine_custody_tenant_idx ON machine_custody (tenant_id);
+INSERT INTO machine_custody (machine_id, lease_id, tenant_id, since)
+    SELECT lm.machine_id, l.id, l.tenant_id, l.created_at FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id;
+
+-- Time is the server's: notice_attempt.at is when the appliance received the attempt's record; a time
+-- the client claims is kept beside it. (Rows from before this migration keep their time as both.)
+ALTER TABLE notice_attempt ADD COLUMN claimed_at timestamptz;
+UPDATE notice_attempt SET claimed_at = at;
+
+-- Intent before action: the BMC is driven only after the intent is recorded (with the decision, in the
+-- same transaction); its outcome is recorded after. A restart finds PENDING intents and reconciles them
+-- with what the BMC says.
+CREATE TABLE bmc_intent (
+    id          uuid PRIMARY KEY,
+    machine_id  uuid NOT NULL REFERENCES machine (id),
+    operation   varchar(32) NOT NULL CHECK (operation IN ('POWER_OFF', 'POWER_ON')),
+    event       varchar(32),                 -- the lifecycle event fired once the BMC did it, if any
+    from_state  varchar(32) NOT NULL,
+    actor       varchar(200) NOT NULL,
+    reason      varchar(1000),
+    created_at  timestamptz NOT NULL,
+    status      varchar(16) NOT NULL CHECK (status IN ('PENDING', 'DONE', 'FAILED')),
+    outcome     text,
+    finished_at timestamptz
+);
+CREATE INDEX bmc_intent_pending_idx ON bmc_intent (created_at) WHERE status = 'PENDING';
+CREATE INDEX bmc_intent_machine_idx ON bmc_intent (machine_id, created_at);
+
+-- Bulk execution is per machine: each machine's outcome at execution is stored on the plan; a plan ends
+-- EXECUTED (all done) or PARTIAL; re-executing skips what is done. Plans expire like approval requests.
+ALTER TABLE bulk_plan DROP CONSTRAINT bulk_plan_status_check;
+ALTER TABLE bulk_plan ADD CONSTRAINT bulk_plan_status_check CHECK (status IN ('PLANNED', 'EXECUTING', 'EXECUTED', 'PARTIAL'));
+ALTER TABLE bulk_plan ADD COLUMN expires_at timestamptz;
+UPDATE bulk_plan SET expires_at = created_at + interval '72 hours';
+ALTER TABLE bulk_plan ALTER COLUMN expires_at SET NOT NULL;
+CREATE TABLE bulk_plan_outcome (
+    plan_id    uuid NOT NULL REFERENCES bulk_plan (id),
+    machine_id uuid NOT NULL REFERENCES machine (id),
+    outcome    varchar(16) NOT NULL CHECK (outcome IN ('DONE', 'REFUSED', 'FAILED')),
+    detail     text NOT NULL,
+    at         timestamptz NOT NULL,
+    PRIMARY KEY (plan_id, machine_id)
+);
+
+-- "The tenant asked for it" is a recorded fact with its proof, confirmed by a second person; never a flag.
+CREATE TABLE tenant_request (
+    id           uuid PRIMARY KEY,
+    tenant_id    uuid NOT NULL REFERENCES tenant (id),
+    machine_id   uuid NOT NULL REFERENCES machine (id),
+    action       varchar(16) NOT NULL CHECK (action IN ('POWER_OFF')),
+    channel      varchar(16) NOT NULL CHECK (channel IN ('TICKET', 'EMAIL', 'SIGNED_MESSAGE', 'TENANT_PAGE', 'PHONE')),
+    proof        text NOT NULL,
+    recorded_by  varchar(200) NOT NULL,
+    recorded_at  timestamptz NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    confirmed_by varchar(200),
+    confirmed_at timestamptz,
+    used_at      timestamptz
+);
+CREATE INDEX tenant_request_machine_idx ON tenant_request (machine_id);
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${app-role}') AND current_user <> '${app-role}' THEN
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE ON machine_custody, bmc_intent, tenant_request TO ${app-role}';
+        -- DELETE only for a lease that never started (its machines never held its data)
+        EXECUTE 'GRANT DELETE ON machine_custody TO ${app-role}';
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE ON bulk_plan_outcome TO ${app-role}';
+    END IF;
+END;
+$$;

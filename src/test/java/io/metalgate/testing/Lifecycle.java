@@ -1,0 +1,100 @@
+package io.metalgate.testing;
+
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Machines brought through their lifecycle by the product alone (no state set with SQL): enrolled on
+ * emulated BMCs (verified: MANAGEABLE), inspected (AVAILABLE), leased and activated (DEPLOYING), marked
+ * deployed (ACTIVE); a terminated lease's machines are powered off and kept by the conductor (RETAINED).
+ */
+public final class Lifecycle {
+
+    private Lifecycle() {
+    }
+
+    /** A mock of {@code n} BMCs on loopback addresses of their own (all on one listener), powered on. */
+    public static RedfishMock bmcs(int n, Profile profile) {
+        RedfishMock mock = RedfishMock.start(new RedfishMock.Options(n, List.of(profile), "0.0.0.0", 0, "admin", "redfish-secret", null, 1));
+        for (int i = 0; i < n; i++) {
+            mock.bmc(i).setPowerState("On");
+        }
+        return mock;
+    }
+
+    /** Enrols BMC {@code i} of {@code mock}; its machine id. */
+    public static String enrol(RedfishMock mock, int i, String prefix) {
+        return operator().body(Map.of("name", unique(prefix), "bmc", Map.of("protocol", "REDFISH", "host", RedfishMock.address(i),
+                "port", mock.port(), "username", "admin", "password", "redfish-secret")))
+                .post("/api/machines").then().statusCode(201).extract().path("id");
+    }
+
+    /** Every BMC of {@code mock} enrolled, verified and inspected: AVAILABLE machines. */
+    public static List<String> available(RedfishMock mock, int n, String prefix) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String m = enrol(mock, i, prefix);
+            awaitState(m, "MANAGEABLE");
+            operator().post("/api/machines/" + m + "/inventory").then().statusCode(200);
+            awaitState(m, "AVAILABLE");
+            out.add(m);
+        }
+        return out;
+    }
+
+    /** A lease of {@code tenant} over {@code machines}, activated, its machines deployed (ACTIVE); the lease id. */
+    public static String activeLease(String tenant, List<String> machines) {
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
+                .post("/api/leases").then().statusCode(201).extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        for (String m : machines) {
+            awaitState(m, "DEPLOYING");
+            operator().post("/api/machines/" + m + "/lifecycle/deployed").then().statusCode(200);
+            awaitState(m, "ACTIVE");
+        }
+        return lease;
+    }
+
+    /** Waits until the machine is in {@code state} (the conductor works after the API answered). */
+    public static void awaitState(String machine, String state) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String now = null;
+        while (System.nanoTime() < deadline) {
+            now = operator().get("/api/machines/" + machine).then().statusCode(200).extract().path("state");
+            if (state.equals(now)) {
+                return;
+            }
+            sleep(50);
+        }
+        throw new AssertionError("machine " + machine + " is " + now + ", not " + state);
+    }
+
+    /** Waits until {@code subject} has {@code count} audit entries of {@code action}. */
+    public static void awaitAudit(String subject, String action, int count) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        int n = -1;
+        while (System.nanoTime() < deadline) {
+            n = Api.admin().queryParam("subject", subject).queryParam("action", action).get("/api/audit").then().statusCode(200)
+                    .extract().path("items.size()");
+            if (n >= count) {
+                return;
+            }
+            sleep(50);
+        }
+        throw new AssertionError(subject + " has " + n + " " + action + " entries, not " + count);
+    }
+
+    public static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
