@@ -4,6 +4,7 @@ import static io.metalgate.testing.Api.admin;
 import static io.metalgate.testing.Api.enrollment;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
+import static org.hamcrest.Matchers.anyOf;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -235,13 +236,16 @@ class HostileInputTest {
         operator().body(map("name", "Müller & Søn — Zürich 東京")).post("/api/tenants").then().statusCode(201);
     }
 
-    /** A raw NUL byte (not JSON at all) is malformed JSON, also where the body is kept as a dead letter. */
+    /** A raw NUL byte (not valid JSON) is refused as malformed or in its field, also where the body is kept as a dead letter. */
     @ParameterizedTest(name = "raw NUL byte to {0}")
     @MethodSource("endpoints")
-    void rawNulByteIsMalformedJson(Endpoint e) {
-        String body = bodyWith(e.body().get(), e.strings().keySet().iterator().next(), "\"a\u0000b\"");
+    void rawNulByteIsRefused(Endpoint e) {
+        String field = e.strings().keySet().iterator().next();
+        String body = bodyWith(e.body().get(), field, "\"a\u0000b\"");
+        Map<String, Long> before = stored();
         e.who().get().body(body).request(e.method(), e.path().get()).then().statusCode(400)
-                .contentType("application/problem+json").body("errors.field", hasItem("body"));
+                .contentType("application/problem+json").body("errors.field", anyOf(hasItem("body"), hasItem(field)));
+        assertEquals(before, stored(), "nothing may be stored");
     }
 
     // ---- listings and query parameters ------------------------------------------------------------
@@ -250,7 +254,7 @@ class HostileInputTest {
         List<Arguments> out = new ArrayList<>();
         List<String> listings = List.of("/api/machines", "/api/tenants", "/api/leases", "/api/tenants/{tenant}/leases");
         for (String listing : listings) {
-            for (String value : List.of("2147483647", "2147483648", "99999999999999999999", "-1", "-2147483648", "abc", "1.5", "")) {
+            for (String value : List.of("2147483647", "2147483648", "99999999999999999999", "-1", "-2147483648", "abc", "1.5")) {
                 out.add(Arguments.of(listing, "page", value));
             }
             for (String value : List.of("2147483647", "2147483648", "100000", "0", "-1", "abc")) {
