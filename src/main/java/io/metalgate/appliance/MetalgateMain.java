@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  * <li>{@code metalgate audit verify FILE [--key FINGERPRINT]}: checks an audit export offline; starts
  * neither Quarkus nor a database.</li>
- * <li>otherwise: runs the appliance. With no {@code quarkus.datasource.reactive.url} configured it first
+ * <li>{@code metalgate [--port PORT] [--data-dir DIR]}: runs the appliance ({@link CommandLine}; an
+ * unknown argument prints the usage and exits with 2 before anything starts). With no {@code quarkus.datasource.reactive.url} configured it first
  * starts the embedded PostgreSQL in {@code <metalgate.data-dir>/postgres} and hands its URLs and
  * credentials to Quarkus as system properties; the database is stopped after Quarkus has shut down.</li>
  * </ul>
@@ -34,6 +35,20 @@ public final class MetalgateMain {
         if (args.length > 0 && "audit".equals(args[0])) {
             System.exit(AuditCli.run(args));
         }
+        CommandLine.Options options;
+        try {
+            options = CommandLine.parse(args);
+        } catch (CommandLine.UsageException e) {
+            System.err.println("metalgate: " + e.getMessage());
+            System.err.print(CommandLine.USAGE);
+            System.exit(2);
+            return;
+        }
+        if (options.help()) {
+            System.out.print(CommandLine.USAGE);
+            System.exit(0);
+        }
+        options.systemProperties().forEach(System::setProperty);
         SmallRyeConfig config = bootConfig();
         EmbeddedPostgres embedded = null;
         if (config.getOptionalValue("quarkus.datasource.reactive.url", String.class).isEmpty()) {
@@ -61,7 +76,7 @@ public final class MetalgateMain {
             }, "metalgate-embedded-postgres-stop"));
         }
         try {
-            Quarkus.run(args);
+            Quarkus.run(); // the arguments were metalgate's: none is for Quarkus or Camel
         } finally {
             if (database != null) {
                 database.close();

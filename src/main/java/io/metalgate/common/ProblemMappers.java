@@ -106,10 +106,54 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response malformed(JsonParseException e, UriInfo uri) {
+        return respond(malformedProblem(e), uri);
+    }
+
+    /**
+     * A body that is not JSON, or has a key twice in one object (strict duplicate detection): the problem
+     * names the duplicated field by its path, else {@code body}.
+     */
+    public static Problem malformedProblem(JsonParseException e) {
         var loc = e.getLocation();
         String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-        return respond(Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON" + where + ": "
-                + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON" + where))), uri);
+        String duplicate = duplicateField(e);
+        if (duplicate != null) {
+            return Problem.of(400, "validation", "Invalid request", duplicate + ": given more than once")
+                    .withErrors(List.of(new Problem.FieldError(duplicate, "given more than once" + where)));
+        }
+        return Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON" + where + ": "
+                + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON" + where)));
+    }
+
+    /** The path of the key a duplicate-detection error concerns (the parser is still on it), or null. */
+    private static String duplicateField(JsonParseException e) {
+        String message = e.getOriginalMessage();
+        if (message == null || !message.startsWith("Duplicate field '")) {
+            return null;
+        }
+        com.fasterxml.jackson.core.JsonParser p = e.getProcessor();
+        if (p != null && p.getParsingContext() != null) {
+            List<String> parts = new ArrayList<>(); // outermost first
+            for (var ctx = p.getParsingContext(); ctx != null && !ctx.inRoot(); ctx = ctx.getParent()) {
+                if (ctx.inObject() && ctx.getCurrentName() != null) {
+                    parts.add(0, ctx.getCurrentName());
+                } else if (ctx.inArray()) {
+                    parts.add(0, "[" + Math.max(ctx.getCurrentIndex(), 0) + "]");
+                }
+            }
+            StringBuilder sb = new StringBuilder();
+            for (String part : parts) {
+                if (!sb.isEmpty() && !part.startsWith("[")) {
+                    sb.append('.');
+                }
+                sb.append(part);
+            }
+            String path = sb.toString();
+            if (!path.isEmpty()) {
+                return path;
+            }
+        }
+        return message.substring("Duplicate field '".length(), Math.max(message.lastIndexOf('\''), "Duplicate field '".length()));
     }
 
     @ServerExceptionMapper({ UnauthorizedException.class, AuthenticationFailedException.class })
@@ -132,7 +176,15 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
+    public Response badParameter(StrictParams.BadParameter e, UriInfo uri) {
+        return respond(e.problem(), uri);
+    }
+
+    @ServerExceptionMapper
     public Response web(WebApplicationException e, UriInfo uri) {
+        if (e instanceof StrictParams.BadParameter bad) {
+            return badParameter(bad, uri);
+        }
         JsonParseException parse = find(e, JsonParseException.class);
         if (parse != null) {
             return malformed(parse, uri);
@@ -164,6 +216,10 @@ public class ProblemMappers {
         ApiException api = find(e, ApiException.class);
         if (api != null) {
             return api(api, uri);
+        }
+        StrictParams.BadParameter bad = find(e, StrictParams.BadParameter.class);
+        if (bad != null) {
+            return badParameter(bad, uri);
         }
         String errorId = UUID.randomUUID().toString();
         LOG.errorf(e, "Unexpected error %s on %s", errorId, uri.getPath());

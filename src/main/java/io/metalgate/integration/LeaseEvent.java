@@ -1,6 +1,7 @@
 package io.metalgate.integration;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.metalgate.common.Printable;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
@@ -11,10 +12,10 @@ import java.time.Instant;
  * sent twice is accepted once.
  */
 public record LeaseEvent(
-        @NotBlank @Size(max = 100) String source,
-        @NotBlank @Size(max = 200) String externalId,
+        @NotBlank @Size(max = 100) @Printable String source,
+        @NotBlank @Size(max = 200) @Printable String externalId,
         @NotNull Type type,
-        @NotBlank @Size(max = 200) String leaseRef,
+        @NotBlank @Size(max = 200) @Printable String leaseRef,
         Instant occurredAt,
         JsonNode details) {
 

@@ -128,9 +128,14 @@ public class LeaseEventIntake {
         return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                 "INSERT INTO dead_letter (id, channel, received_at, reason, body) VALUES (:id, :c, :r, :reason, :b)")
                 .setParameter("id", id).setParameter("c", channel).setParameter("r", Instant.now().atOffset(ZoneOffset.UTC))
-                .setParameter("reason", reason).setParameter("b", body).executeUpdate())
+                .setParameter("reason", reason).setParameter("b", storable(body)).executeUpdate())
                 .chain(() -> audit.record(actor, "integration.dead-lettered", "dead-letter:" + id, payload)))
                 .call(audit::sequenced).replaceWith(id);
+    }
+
+    /** The body as PostgreSQL can keep it as text: a NUL (refused by PostgreSQL) becomes U+FFFD; bodySha256 is of the body as received. */
+    static String storable(String body) {
+        return body.indexOf('\u0000') < 0 ? body : body.replace('\u0000', '\uFFFD');
     }
 
     private Uni<Boolean> leaseExists(String leaseRef) {

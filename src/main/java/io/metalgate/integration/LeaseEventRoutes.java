@@ -116,6 +116,8 @@ public class LeaseEventRoutes extends RouteBuilder {
         } catch (JsonMappingException e) {
             Problem.FieldError f = ProblemMappers.describe(e);
             throw ApiException.badRequest(f.field(), f.message());
+        } catch (com.fasterxml.jackson.core.JsonParseException e) {
+            throw new ApiException(ProblemMappers.malformedProblem(e));
         } catch (JsonProcessingException e) {
             throw new ApiException(Problem.of(400, "malformed-json", "Malformed JSON", "the body is not valid JSON: "
                     + e.getOriginalMessage()).withErrors(List.of(new Problem.FieldError("body", "malformed JSON"))));

@@ -1,5 +1,6 @@
 package io.metalgate.lease;
 
+import io.metalgate.common.Printable;
 import jakarta.validation.constraints.Email;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
@@ -14,13 +15,13 @@ public final class LeaseApi {
     private LeaseApi() {
     }
 
-    public record TenantCreate(@NotBlank @Size(max = 200) String name, @Size(max = 200) String externalRef,
-            @Email @Size(max = 320) String contactEmail) {
+    public record TenantCreate(@NotBlank @Size(max = 200) @Printable String name, @Size(max = 200) @Printable String externalRef,
+            @Email @Size(max = 320) @Printable String contactEmail) {
     }
 
     /** A partial update: absent (null) fields stay as they are. */
-    public record TenantUpdate(@Size(min = 1, max = 200) String name, @Size(max = 200) String externalRef,
-            @Email @Size(max = 320) String contactEmail) {
+    public record TenantUpdate(@Size(min = 1, max = 200) @Printable String name, @Size(max = 200) @Printable String externalRef,
+            @Email @Size(max = 320) @Printable String contactEmail) {
     }
 
     public record TenantView(UUID id, String name, String externalRef, String contactEmail, Instant createdAt,
@@ -31,7 +32,7 @@ public final class LeaseApi {
         }
     }
 
-    public record LeaseCreate(@NotNull UUID tenantId, @NotBlank @Size(max = 200) String externalRef, Instant startsAt,
+    public record LeaseCreate(@NotNull UUID tenantId, @NotBlank @Size(max = 200) @Printable String externalRef, Instant startsAt,
             Instant endsAt, @Size(max = 10000) List<@NotNull UUID> machineIds) {
     }
 

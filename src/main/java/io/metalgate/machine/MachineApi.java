@@ -1,5 +1,6 @@
 package io.metalgate.machine;
 
+import io.metalgate.common.Printable;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -27,7 +28,7 @@ public final class MachineApi {
             @NotNull BmcProtocol protocol,
             @NotBlank @Pattern(regexp = HOST, message = HOST_MESSAGE) String host,
             @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
-            @NotBlank @Size(max = 64) String username,
+            @NotBlank @Size(max = 64) @Printable String username,
             @NotBlank @Size(max = 256) String password,
             @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
 
@@ -39,8 +40,8 @@ public final class MachineApi {
 
     public record Enrollment(
             @NotNull @Pattern(regexp = NAME, message = NAME_MESSAGE) String name,
-            @Size(max = 100) String rack,
-            @Size(max = 200) String location,
+            @Size(max = 100) @Printable String rack,
+            @Size(max = 200) @Printable String location,
             @NotNull @Valid BmcSpec bmc) {
     }
 
@@ -49,7 +50,7 @@ public final class MachineApi {
             BmcProtocol protocol,
             @Pattern(regexp = HOST, message = HOST_MESSAGE) String host,
             @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
-            @Size(min = 1, max = 64) String username,
+            @Size(min = 1, max = 64) @Printable String username,
             @Size(min = 1, max = 256) String password,
             @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
 
@@ -62,8 +63,8 @@ public final class MachineApi {
     /** A partial update: absent (null) fields stay as they are. */
     public record Update(
             @Pattern(regexp = NAME, message = NAME_MESSAGE) String name,
-            @Size(max = 100) String rack,
-            @Size(max = 200) String location,
+            @Size(max = 100) @Printable String rack,
+            @Size(max = 200) @Printable String location,
             @Valid BmcPatch bmc,
             Boolean maintenance,
             @Size(max = 500) String maintenanceReason) {

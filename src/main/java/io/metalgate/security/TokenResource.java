@@ -44,7 +44,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "users")
 public class TokenResource {
 
-    public record TokenCreate(@NotBlank @Size(max = 100) String name, Set<@NotNull String> roles,
+    public record TokenCreate(@NotBlank @Size(max = 100) @io.metalgate.common.Printable String name, Set<@NotNull String> roles,
             @Min(1) @Max(3650) Integer expiresInDays) {
     }
 

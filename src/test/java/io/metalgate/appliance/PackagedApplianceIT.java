@@ -120,6 +120,50 @@ class PackagedApplianceIT {
         }
     }
 
+    @Test
+    void anUnknownArgumentGetsMetalgatesUsageAndExit2BeforeAnythingStarts() throws Exception {
+        for (String arg : List.of("-Dquarkus.http.port=18100", "--bogus", "--port=notaport")) {
+            Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "it-usage-");
+            ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toString(), arg);
+            pb.environment().put("METALGATE_DATA_DIR", dataDir.toString());
+            pb.redirectOutput(dataDir.resolve("stdout").toFile()).redirectError(dataDir.resolve("stderr").toFile());
+            Process p = pb.start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(arg + ": still running");
+            }
+            String err = Files.readString(dataDir.resolve("stderr"));
+            String out = Files.readString(dataDir.resolve("stdout"));
+            assertEquals(2, p.exitValue(), arg + ": " + out + err);
+            assertTrue(err.contains("usage: metalgate") && err.contains("--port PORT"), arg + ": usage on stderr expected: " + err);
+            assertTrue(err.contains(arg.split("=")[0]) || err.contains("notaport"), arg + ": the argument is named: " + err);
+            assertFalse((out + err).contains("Quarkus") || (out + err).contains("Camel"), arg + ": nothing started: " + out + err);
+            assertFalse(Files.exists(dataDir.resolve("postgres")), arg + ": no database started");
+        }
+    }
+
+    @Test
+    void portOptionSetsTheHttpPortAndHelpPrintsTheUsage() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "it-port-");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Running app = start(dataDir, java.util.Map.of(), port, List.of("--port", String.valueOf(port)));
+        try {
+            String password = Files.readString(dataDir.resolve("admin.password")).strip();
+            HttpResponse<String> list = send(port, password, "GET", "/api/machines", null);
+            assertEquals(200, list.statusCode(), list.body());
+        } finally {
+            stop(app);
+        }
+        Process help = new ProcessBuilder(javaBin(), "-jar", JAR.toString(), "--help").redirectErrorStream(true).start();
+        String out = new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(help.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, help.exitValue(), out);
+        assertTrue(out.contains("usage: metalgate") && out.contains("--data-dir DIR"), out);
+    }
+
     private record Cli(int exit, String output) {
     }
 
@@ -142,9 +186,18 @@ class PackagedApplianceIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        ProcessBuilder pb = new ProcessBuilder(javaBin(), "-jar", JAR.toString()).redirectErrorStream(true);
+        java.util.Map<String, String> withPort = new java.util.HashMap<>(env);
+        withPort.putIfAbsent("QUARKUS_HTTP_PORT", String.valueOf(port));
+        return start(dataDir, withPort, port, List.of());
+    }
+
+    /** Starts the jar with {@code args} and waits until it listens on {@code port} (set by env or args). */
+    private static Running start(Path dataDir, java.util.Map<String, String> env, int port, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", JAR.toString()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("METALGATE_DATA_DIR", dataDir.toString());
-        pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        pb.environment().remove("QUARKUS_HTTP_PORT");
         pb.environment().putAll(env);
         Process p = pb.start();
         List<String> output = new CopyOnWriteArrayList<>();

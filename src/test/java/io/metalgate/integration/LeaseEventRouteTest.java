@@ -65,7 +65,7 @@ class LeaseEventRouteTest {
                 .post("/api/integrations/lease-events").then().statusCode(422).body("errors.field", hasItem("leaseRef"))
                 .body("eventId", notNullValue());
         // malformed and invalid: dead letters with the raw body
-        String raw = "{\"source\": \"billing\", \"externalId\": " + System.nanoTime();
+        String raw = "{\"source\": \"billing\", \"externalId\": \"" + System.nanoTime() + "\"";
         String dl = billing(token).body(raw).post("/api/integrations/lease-events").then().statusCode(400)
                 .body("type", equalTo("urn:metalgate:problem:malformed-json")).extract().path("deadLetterId");
         billing(token).body(Map.of("source", "billing", "externalId", unique("e"), "type", "EXPLODED", "leaseRef", leaseRef))
