@@ -139,7 +139,9 @@ public class MachineService {
     }
 
     private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
-        return Machine.<Machine>findById(id).chain(found -> {
+        // the twin check before the entity changes (a query would flush the change first)
+        Uni<Void> twin = identity == null ? Uni.createFrom().voidItem() : refuseTwin(identity.identity(), id);
+        return twin.chain(() -> Machine.<Machine>findById(id)).chain(found -> {
             Machine m = require(found, id);
             ChangeSet changes = new ChangeSet();
             m.name = changes.apply("name", m.name, req.name());
@@ -173,7 +175,7 @@ public class MachineService {
                 return Uni.createFrom().item(MachineView.of(m));
             }
             m.updatedAt = now();
-            return refuseTwin(m.bmcIdentity, m.id).chain(() -> Panache.flush())
+            return Panache.flush()
                     .call(() -> audit.record(actor, "machine.updated", m.subject(), changes.asPayload()))
                     .map(v -> MachineView.of(m));
         });

@@ -53,7 +53,7 @@ class MachineApiTest {
                 .contentType("application/problem+json").body("status", equalTo(404));
 
         Response audit = admin().queryParam("subject", "machine:" + id).get("/api/audit");
-        audit.then().statusCode(200).body("items.action", equalTo(List.of("machine.enrolled", "machine.updated", "machine.deleted")))
+        audit.then().statusCode(200).body("items.action", equalTo(List.of("machine.enrolled", "machine.transitioned", "machine.transitioned", "machine.updated", "machine.deleted")))
                 .body("items[0].actor", equalTo("test-operator"))
                 .body("items[1].payload.changes.rack.to", equalTo("R9"))
                 .body("items[1].payload.changes.'bmc.password'", equalTo("changed"))

@@ -1,0 +1,245 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasItems;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+import io.metalgate.testing.Lifecycle;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The holes of issue 10, each reproduced through the API as the red team did, with only an operator and
+ * an approver (and legal for holds). Machines reach their states through the product alone.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class GateHolesTest {
+
+    @Inject
+    BmcIntents intents;
+
+    private RedfishMock bmcs;
+
+    @AfterEach
+    void stop() {
+        if (bmcs != null) {
+            bmcs.close();
+        }
+    }
+
+    private record Fleet(String tenant, String lease, List<String> machines) {
+    }
+
+    /** {@code n} machines of a new tenant, through their lifecycle to RETAINED (lease terminated just now). */
+    private Fleet retained(int n) {
+        String tenant = operator().body(Map.of("name", unique("holes"))).post("/api/tenants").then().statusCode(201).extract().path("id");
+        bmcs = Lifecycle.bmcs(n, Profile.GENERIC);
+        List<String> machines = Lifecycle.available(bmcs, n, "hole");
+        String lease = Lifecycle.activeLease(tenant, machines);
+        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        machines.forEach(m -> Lifecycle.awaitState(m, "RETAINED"));
+        return new Fleet(tenant, lease, machines);
+    }
+
+    /** 1a: leaving the lease, joining another or deleting the record does not take the data's protection away. */
+    @Test
+    void aRetainedMachineKeepsItsTenantsHoldsRetentionAndNoticesWhenItLeavesItsLease() {
+        Fleet f = retained(1);
+        String m = f.machines().get(0);
+        as("legal").body(Map.of("kind", "PRESERVATION_REQUEST", "tenantId", f.tenant(), "reason", "counsel's letter"))
+                .post("/api/holds").then().statusCode(201);
+        operator().delete("/api/leases/" + f.lease() + "/machines/" + m).then().statusCode(200);
+        String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
+                .then().statusCode(201).extract().path("id");
+        as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+        operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(409)
+                .body("errors.field", hasItems("HOLD", "RETENTION", "NOTICE_NOT_PROVEN"));
+        operator().get("/api/machines/" + m + "/gate?action=erase").then().body("facts.lease.state", equalTo("TERMINATED"))
+                .body("facts.machine.leasedSinceLastErase", equalTo(true));
+
+        // straight into another tenant's lease: refused, and audited
+        String other = operator().body(Map.of("name", unique("next"))).post("/api/tenants").then().extract().path("id");
+        operator().body(Map.of("tenantId", other, "externalRef", unique("L"), "machineIds", List.of(m))).post("/api/leases").then()
+                .statusCode(409).body("type", equalTo("urn:metalgate:problem:machine-holds-data"));
+        String otherLease = operator().body(Map.of("tenantId", other, "externalRef", unique("L"))).post("/api/leases").then()
+                .statusCode(201).extract().path("id");
+        operator().body(Map.of("machineIds", List.of(m))).post("/api/leases/" + otherLease + "/machines").then().statusCode(409);
+        // its record is evidence: not deleted, the refusal audited
+        operator().delete("/api/machines/" + m).then().statusCode(409);
+        admin().queryParam("subject", "machine:" + m).queryParam("action", "machine.delete-refused").get("/api/audit").then()
+                .body("items.size()", equalTo(1));
+        // nor can it be pointed at another BMC
+        operator().body(Map.of("bmc", Map.of("host", "127.0.0.1", "port", 1))).patch("/api/machines/" + m).then().statusCode(409);
+        // the tenant's evidence keeps the machine's decisions after it left the lease
+        List<String> subjects = as("legal").get("/api/tenants/" + f.tenant() + "/evidence").then().statusCode(200).extract().jsonPath()
+                .getList("items.subject");
+        List<String> actions = as("legal").get("/api/tenants/" + f.tenant() + "/evidence").then().extract().jsonPath().getList("items.action");
+        int refusedErase = -1;
+        for (int i = 0; i < subjects.size(); i++) {
+            if (subjects.get(i).equals("machine:" + m) && actions.get(i).equals("gate.decided")) {
+                refusedErase = i;
+            }
+        }
+        assertTrue(refusedErase > actions.indexOf("lease.machines-removed"), "the refused erase after it left the lease is in the report");
+    }
+
+    /** 1b: the gate reasons about the server's receipt time; a claimed time is kept beside it; no proof older than its notice. */
+    @Test
+    void noticeAttemptsCountFromWhenTheApplianceReceivedThem() {
+        Fleet f = retained(1);
+        String m = f.machines().get(0);
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
+                .then().statusCode(201).extract().path("id");
+        String claimed = Instant.now().minus(Duration.ofDays(31)).toString();
+        // an attempt claimed 31 days ago, for a notice made today: refused (a proof is never older than what it proves)
+        operator().body(Map.of("channel", "EMAIL", "outcome", "BOUNCED", "proof", "550", "at", claimed))
+                .post("/api/notices/" + notice + "/attempts").then().statusCode(400).body("errors.field", hasItem("at"));
+        operator().body(Map.of("channel", "LINK", "outcome", "ACKNOWLEDGED", "proof", "signed link",
+                "at", Instant.now().minus(Duration.ofDays(400)).toString())).post("/api/notices/" + notice + "/attempts").then().statusCode(400);
+        // three attempts on two channels today: the 30-day escalation wait starts now, whatever is claimed
+        for (String channel : List.of("EMAIL", "WEBHOOK", "EMAIL")) {
+            operator().body(Map.of("channel", channel, "outcome", "BOUNCED", "proof", "550 no such user"))
+                    .post("/api/notices/" + notice + "/attempts").then().statusCode(200);
+        }
+        operator().get("/api/notices/" + notice).then().body("attempts.size()", equalTo(3));
+        operator().get("/api/machines/" + m + "/gate?action=erase").then().body("decision.reasons.code", hasItem("NOTICE_NOT_PROVEN"));
+        // an acknowledgement received now (its claimed time kept beside it): the 14-day lead runs from now
+        operator().body(Map.of("channel", "LINK", "outcome", "ACKNOWLEDGED", "proof", "signed link ack",
+                "at", Instant.now().toString())).post("/api/notices/" + notice + "/attempts").then().statusCode(200)
+                .body("attempts[3].claimedAt", org.hamcrest.Matchers.notNullValue());
+        operator().get("/api/machines/" + m + "/gate?action=erase").then().body("decision.reasons.code", hasItem("NOTICE_NOT_PROVEN"));
+    }
+
+    /** 1d, 2, 3: a hold placed while a bulk erase executes stops every machine decided after it; each outcome is on the plan. */
+    @Test
+    void aHoldPlacedWhileABulkEraseExecutesStopsIt() throws Exception {
+        Fleet f = retained(14);
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
+                .then().extract().path("id");
+        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK")).post("/api/notices/" + notice + "/attempts")
+                .then().statusCode(200);
+        PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
+        String plan = operator().body(Map.of("selector", Map.of("leaseId", f.lease()), "reason", "reclaim")).queryParam("summary", true)
+                .post("/api/bulk/erase").then().statusCode(201).extract().path("id");
+        as("approver").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200);
+        as("approver", "test-approver-2").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200)
+                .body("allowed", equalTo(14));
+
+        CompletableFuture<io.restassured.response.Response> execute = CompletableFuture.supplyAsync(() -> operator()
+                .post("/api/bulk/plans/" + plan + "/execute"));
+        CompletableFuture<io.restassured.response.Response> again = CompletableFuture.supplyAsync(() -> operator()
+                .post("/api/bulk/plans/" + plan + "/execute"));
+        Lifecycle.sleep(40);
+        String hold = as("legal").body(Map.of("kind", "LEGAL_HOLD", "tenantId", f.tenant(), "reason", "subpoena"))
+                .post("/api/holds").then().statusCode(201).extract().path("id");
+        var first = execute.get();
+        var second = again.get();
+        // two executes of one plan never act twice: one runs, the other is refused
+        assertTrue((first.statusCode() == 200) != (second.statusCode() == 200), first.statusCode() + " and " + second.statusCode());
+        var done = first.statusCode() == 200 ? first : second;
+        long holdSeq = admin().queryParam("subject", "tenant:" + f.tenant()).queryParam("action", "hold.placed").get("/api/audit").then()
+                .extract().jsonPath().getLong("items[0].seq");
+        int erasing = 0;
+        for (String m : f.machines()) {
+            String state = operator().get("/api/machines/" + m).then().extract().path("state");
+            List<Map<String, Object>> decided = admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided")
+                    .get("/api/audit").then().extract().jsonPath().getList("items");
+            Map<String, Object> last = decided.get(decided.size() - 1);
+            long seq = ((Number) last.get("seq")).longValue();
+            boolean allowed = (Boolean) ((Map<?, ?>) last.get("payload")).get("allowed");
+            if (state.equals("ERASING")) {
+                erasing++;
+                assertTrue(allowed && seq < holdSeq, "machine " + m + " went to ERASING on a decision made before the hold");
+            } else {
+                assertEquals("RETAINED", state);
+                assertTrue(!allowed && seq > holdSeq, "machine " + m + " was decided again after the hold, and refused");
+            }
+        }
+        String status = done.jsonPath().getString("status");
+        assertEquals(erasing == 14 ? "EXECUTED" : "PARTIAL", status);
+        assertEquals(erasing, done.jsonPath().getInt("executed.DONE"));
+        if (erasing < 14) {
+            assertEquals(14 - erasing, done.jsonPath().getInt("executed.REFUSED"));
+            assertTrue(done.jsonPath().getList("executions.detail", String.class).stream().anyMatch(d -> d.contains("HOLD")));
+        }
+        // re-executing does nothing twice: the refused stay refused while the hold stands, the done stay done
+        if (status.equals("PARTIAL")) {
+            operator().post("/api/bulk/plans/" + plan + "/execute").then().statusCode(200).body("status", equalTo("PARTIAL"))
+                    .body("executed.DONE", equalTo(erasing));
+        }
+        assertTrue(hold != null);
+    }
+
+    /** 1f: a lease event whose details ask to preserve data places a PRESERVATION_REQUEST hold at once. */
+    @Test
+    void aLeaseEventAskingToPreserveDataPlacesAHold() {
+        String tenant = operator().body(Map.of("name", unique("pres"))).post("/api/tenants").then().extract().path("id");
+        String ref = unique("contract");
+        operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
+        String token = operator().body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
+        given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
+                .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "ACTIVATED", "leaseRef", ref,
+                        "details", Map.of("note", "Our lawyers ask you to PRESERVE all data on these servers.")))
+                .post("/api/integrations/lease-events").then().statusCode(202);
+        operator().queryParam("tenantId", tenant).get("/api/holds").then().statusCode(200)
+                .body("kind", hasItem("PRESERVATION_REQUEST")).body("[0].reason", org.hamcrest.Matchers.containsString("preserv"));
+        // an ordinary event does not
+        String calm = operator().body(Map.of("name", unique("calm"))).post("/api/tenants").then().extract().path("id");
+        String calmRef = unique("contract");
+        operator().body(Map.of("tenantId", calm, "externalRef", calmRef)).post("/api/leases").then().statusCode(201);
+        given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
+                .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "ACTIVATED", "leaseRef", calmRef,
+                        "details", Map.of("invoice", "INV-7")))
+                .post("/api/integrations/lease-events").then().statusCode(202);
+        operator().queryParam("tenantId", calm).get("/api/holds").then().body("size()", equalTo(0));
+    }
+
+    /** 1g: intent before action; after a crash the unfinished intent is reconciled with what the BMC says. */
+    @Test
+    void anInterruptedPowerOffIsReconciledWithTheBmc() {
+        String tenant = operator().body(Map.of("name", unique("crash"))).post("/api/tenants").then().extract().path("id");
+        bmcs = Lifecycle.bmcs(2, Profile.GENERIC);
+        List<String> machines = Lifecycle.available(bmcs, 2, "crash");
+        Lifecycle.activeLease(tenant, machines);
+        // as a kill -9 leaves it: the intent recorded (10 minutes ago), the BMC driven (machine 0 is off) or not (machine 1)
+        bmcs.bmc(0).setPowerState("Off");
+        List<String> ids = new ArrayList<>();
+        for (String m : machines) {
+            String id = java.util.UUID.randomUUID().toString();
+            ids.add(id);
+            PostgresTestResource.sql("INSERT INTO bmc_intent (id, machine_id, operation, event, from_state, actor, created_at, status) "
+                    + "SELECT '" + id + "'::uuid, ?::uuid, 'POWER_OFF', 'SUSPEND', 'ACTIVE', 'test-operator', now() - interval '10 minutes', 'PENDING'", m);
+        }
+        assertEquals(2, intents.reconcile().await().atMost(Duration.ofSeconds(30)));
+        assertEquals("DONE", PostgresTestResource.sqlValue("SELECT status FROM bmc_intent WHERE id = ?::uuid", ids.get(0)));
+        assertEquals("FAILED", PostgresTestResource.sqlValue("SELECT status FROM bmc_intent WHERE id = ?::uuid", ids.get(1)));
+        Lifecycle.awaitState(machines.get(0), "SUSPENDED");
+        operator().get("/api/machines/" + machines.get(1)).then().body("state", equalTo("ACTIVE"));
+        Lifecycle.awaitAudit("machine:" + machines.get(0), "bmc.intent-reconciled", 1);
+        Lifecycle.awaitAudit("machine:" + machines.get(1), "bmc.intent-not-carried-out", 1);
+        assertEquals(0, intents.reconcile().await().atMost(Duration.ofSeconds(30)), "nothing is reconciled twice");
+    }
+}
