@@ -128,7 +128,7 @@ public class StrictParams implements ParamConverterProvider {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new BadParameter(name, "must be true or false");
+            default -> throw new BadParameter(name, "must be true or false, not '" + s + "'");
         };
     }
 

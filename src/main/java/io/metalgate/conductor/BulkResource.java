@@ -63,7 +63,7 @@ public class BulkResource {
     @Operation(summary = "Plan a bulk action: per-machine decisions and the blast radius")
     public Uni<Response> plan(@PathParam("action") String actionParam, @Valid @NotNull PlanBody body,
             @Parameter(description = "answer only the summary (outcomes, blast radius), not each machine's decision")
-            @QueryParam("summary") boolean summary) {
+            @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
         var s = body.selector();
         return plans.plan(action, new BulkPlans.Selector(s.tenantId(), s.leaseId(), s.machineIds(),
@@ -74,7 +74,7 @@ public class BulkResource {
     @GET
     @Path("/plans/{id}")
     @RolesAllowed(Roles.VIEWER)
-    public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id, @QueryParam("summary") boolean summary) {
+    public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id, @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {
         return plans.get(id, Actors.person(identity)).map(p -> summary ? p.summary() : p);
     }
 

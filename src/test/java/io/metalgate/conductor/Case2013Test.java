@@ -69,15 +69,17 @@ class Case2013Test {
                                     "password", "ipmi-secret")))
                     .post("/api/machines").then().statusCode(201).extract().path("id"));
         }
-        try (var c = PostgresTestResource.postgres().ownerConnection(); var ps = c.prepareStatement(
-                "UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE name LIKE ?")) {
-            ps.setString(1, prefix + "-%"); // in service (deployment comes with the drivers)
-            assertEquals(FLEET, ps.executeUpdate());
-        }
+        // in service through the product: verified at enrolment, made available, leased, activated, deployed
+        machines.forEach(m -> io.metalgate.testing.Lifecycle.awaitState(m, "MANAGEABLE"));
+        machines.forEach(m -> operator().post("/api/machines/" + m + "/lifecycle/make_available").then().statusCode(200));
         String leaseRef = unique("contract");
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", leaseRef, "machineIds", machines))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
         operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        for (String m : machines) {
+            io.metalgate.testing.Lifecycle.awaitState(m, "DEPLOYING");
+            operator().post("/api/machines/" + m + "/lifecycle/deployed").then().statusCode(200);
+        }
 
         // billing: unpaid, suspended (through the Camel route, with an API token)
         String token = operator().body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
@@ -86,10 +88,8 @@ class Case2013Test {
                     .body(Map.of("source", "billing", "externalId", unique(type), "type", type, "leaseRef", leaseRef))
                     .post("/api/integrations/lease-events").then().statusCode(202);
         }
-        // the suspended lease's machines are powered off, in bulk
-        String powerOff = operator().body(Map.of("selector", Map.of("leaseId", lease), "reason", "lease suspended for non-payment"))
-                .post("/api/bulk/power_off").then().statusCode(201).body("allowed", equalTo(FLEET)).extract().path("id");
-        operator().post("/api/bulk/plans/" + powerOff + "/execute").then().statusCode(200).body("status", equalTo("EXECUTED"));
+        // the conductor powers the suspended lease's machines off through the gate and their BMCs
+        machines.forEach(m -> io.metalgate.testing.Lifecycle.awaitState(m, "SUSPENDED"));
         for (int i = 0; i < FLEET / 2; i++) {
             assertEquals("Off", bmcs.bmc(i).powerState(), "Redfish machine " + i + " powered off through its BMC");
             assertEquals(false, ipmiBmcs.bmc(i).powerOn(), "IPMI machine " + i + " powered off through its BMC");
@@ -98,6 +98,8 @@ class Case2013Test {
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                 .body(Map.of("source", "billing", "externalId", unique("term"), "type", "TERMINATED", "leaseRef", leaseRef))
                 .post("/api/integrations/lease-events").then().statusCode(202);
+        // and keeps them, off, with their data (RETAINED)
+        machines.forEach(m -> io.metalgate.testing.Lifecycle.awaitState(m, "RETAINED"));
 
         // termination notice by e-mail: every attempt bounces
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
@@ -118,7 +120,7 @@ class Case2013Test {
                 .body("blastRadius.perTenant[0].share", equalTo(1.0f))
                 .extract().jsonPath();
         List<String> reasons = plan.getList("decisions[0].reasons.code");
-        for (String expected : List.of("MACHINE_STATE", "HOLD", "RETENTION", "NOTICE_NOT_PROVEN", "APPROVAL_MISSING", "BULK_SECOND_APPROVAL")) {
+        for (String expected : List.of("HOLD", "RETENTION", "NOTICE_NOT_PROVEN", "APPROVAL_MISSING", "BULK_SECOND_APPROVAL")) {
             assertTrue(reasons.contains(expected), expected + " missing from " + reasons);
         }
         operator().post("/api/bulk/plans/" + plan.getString("id") + "/execute").then().statusCode(409)
@@ -128,8 +130,8 @@ class Case2013Test {
         // the evidence report tells the story in order
         List<String> story = as("legal").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200).extract().jsonPath()
                 .getList("items.action");
-        List<String> milestones = List.of("tenant.created", "lease.created", "lease.event.received", "bulk.planned",
-                "notice.created", "notice.attempt-recorded", "hold.placed", "bulk.refused");
+        List<String> milestones = List.of("tenant.created", "lease.created", "lease.event.received", "bmc.powered-off",
+                "notice.created", "notice.attempt-recorded", "hold.placed", "bulk.planned", "bulk.refused");
         int at = -1;
         for (String m : milestones) {
             int next = indexAfter(story, m, at);
@@ -169,8 +171,9 @@ class Case2013Test {
             machines.add(operator().body(io.metalgate.testing.Api.enrollment(prefix + "-" + i, "pw")).post("/api/machines").then()
                     .statusCode(201).extract().path("id"));
         }
+        machines.forEach(m -> io.metalgate.testing.Lifecycle.awaitState(m, "VERIFY_FAILED")); // nothing listens at their BMCs
         operator().body(Map.of("rack", "R-" + prefix)).patch("/api/machines/" + machines.get(3)).then().statusCode(200);
-        var plan = operator().body(Map.of("selector", Map.of("query", Map.of("name", prefix.toUpperCase(), "state", "enrolled")),
+        var plan = operator().body(Map.of("selector", Map.of("query", Map.of("name", prefix.toUpperCase(), "state", "verify_failed")),
                 "reason", "reclaim")).queryParam("summary", true).post("/api/bulk/erase").then().statusCode(201)
                 .body("blastRadius.machines", equalTo(4)).body("decisions", org.hamcrest.Matchers.nullValue())
                 .body("outcomes.machines.sum()", equalTo(4)).extract().jsonPath();

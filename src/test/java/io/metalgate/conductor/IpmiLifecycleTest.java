@@ -30,16 +30,17 @@ class IpmiLifecycleTest {
             String tenant = operator().body(Map.of("name", unique("ipmi"))).post("/api/tenants").then().extract().path("id");
             String machine = operator().body(Map.of("name", unique("im"), "bmc", Map.of("protocol", "IPMI", "host", "127.0.0.1",
                     "port", sim.port, "username", "admin", "password", "secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
-            PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'ACTIVE' WHERE id = ?::uuid", machine);
-            String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
-                    .post("/api/leases").then().extract().path("id");
-            operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+            // verified at enrolment against ipmi_sim; IPMI has no inspection, so it is made available by hand
+            io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE");
+            operator().post("/api/machines/" + machine + "/lifecycle/make_available").then().statusCode(200).body("state", equalTo("AVAILABLE"));
+            String lease = io.metalgate.testing.Lifecycle.activeLease(tenant, List.of(machine));
 
             operator().queryParam("machine", machine).post("/api/power-sync").then().statusCode(200).body("on", equalTo(1));
             operator().get("/api/machines/" + machine).then().body("power.state", equalTo("ON"));
 
+            // the lease ends: the conductor powers its machine off through the gate and keeps it
             operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
-            operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(200).body("state", equalTo("RETAINED"));
+            io.metalgate.testing.Lifecycle.awaitState(machine, "RETAINED");
             assertEquals("0", sim.power(), "ipmi_sim was told to power down");
             admin().queryParam("subject", "machine:" + machine).queryParam("action", "bmc.powered-off").get("/api/audit").then()
                     .body("items.size()", equalTo(1));

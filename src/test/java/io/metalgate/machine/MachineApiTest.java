@@ -55,8 +55,8 @@ class MachineApiTest {
         Response audit = admin().queryParam("subject", "machine:" + id).get("/api/audit");
         audit.then().statusCode(200).body("items.action", equalTo(List.of("machine.enrolled", "machine.transitioned", "machine.transitioned", "machine.updated", "machine.deleted")))
                 .body("items[0].actor", equalTo("test-operator"))
-                .body("items[1].payload.changes.rack.to", equalTo("R9"))
-                .body("items[1].payload.changes.'bmc.password'", equalTo("changed"))
+                .body("items[3].payload.changes.rack.to", equalTo("R9"))
+                .body("items[3].payload.changes.'bmc.password'", equalTo("changed"))
                 .body(not(containsString("s3cret-bmc-pass"))).body(not(containsString("n3w-pass")));
     }
 
