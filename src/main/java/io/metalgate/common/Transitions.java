@@ -5,36 +5,55 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
- * A state machine as data: one row per (from, event) → to, with the name of the guard that must hold
- * (checked by the caller, e.g. the gate) and the code path that fires it. Built once, read everywhere;
- * the state diagram in the docs is generated from it, never drawn by hand.
+ * A state machine as data: one row per (from, event) → to, with its guard — a named predicate over the
+ * context {@code C} the caller gives when it fires the row — and the code path that fires it. Built once,
+ * read everywhere; the state diagram in the docs is generated from it, never drawn by hand.
  */
-public final class Transitions<S extends Enum<S>, E extends Enum<E>> {
+public final class Transitions<S extends Enum<S>, E extends Enum<E>, C> {
+
+    /** A named condition a row needs in its context; {@link #none()} always holds. */
+    public record Guard<C>(String name, Predicate<C> holds) {
+
+        public static <C> Guard<C> none() {
+            return new Guard<>("", c -> true);
+        }
+    }
 
     /** One row of the table. */
-    public record Row<S, E>(S from, E event, S to, String guard, String firedBy) {
+    public record Row<S, E, C>(S from, E event, S to, Guard<C> check, String firedBy) {
+
+        /** The guard's name ("" when there is none). */
+        public String guard() {
+            return check.name();
+        }
+
+        /** Whether the guard holds in {@code context}. */
+        public boolean allows(C context) {
+            return check.holds().test(context);
+        }
     }
 
     private final Class<E> events;
-    private final List<Row<S, E>> rows;
+    private final List<Row<S, E, C>> rows;
 
-    private Transitions(Class<E> events, List<Row<S, E>> rows) {
+    private Transitions(Class<E> events, List<Row<S, E, C>> rows) {
         this.events = events;
         this.rows = List.copyOf(rows);
     }
 
-    public static <S extends Enum<S>, E extends Enum<E>> Builder<S, E> builder(Class<E> events) {
+    public static <S extends Enum<S>, E extends Enum<E>, C> Builder<S, E, C> builder(Class<E> events) {
         return new Builder<>(events);
     }
 
-    public List<Row<S, E>> rows() {
+    public List<Row<S, E, C>> rows() {
         return rows;
     }
 
     /** The row for {@code event} in {@code from}, if the table has one. */
-    public Optional<Row<S, E>> find(S from, E event) {
+    public Optional<Row<S, E, C>> find(S from, E event) {
         return rows.stream().filter(r -> r.from() == from && r.event() == event).findFirst();
     }
 
@@ -48,7 +67,7 @@ public final class Transitions<S extends Enum<S>, E extends Enum<E>> {
     /** Mermaid state diagram of the table (docs). */
     public String mermaid() {
         StringBuilder sb = new StringBuilder("stateDiagram-v2\n");
-        for (Row<S, E> r : rows) {
+        for (Row<S, E, C> r : rows) {
             sb.append("    ").append(r.from()).append(" --> ").append(r.to()).append(" : ").append(r.event());
             if (!r.guard().isEmpty()) {
                 sb.append(" [").append(r.guard()).append(']');
@@ -59,15 +78,19 @@ public final class Transitions<S extends Enum<S>, E extends Enum<E>> {
     }
 
     /** Collects rows; refuses two rows for the same (from, event). */
-    public static final class Builder<S extends Enum<S>, E extends Enum<E>> {
+    public static final class Builder<S extends Enum<S>, E extends Enum<E>, C> {
         private final Class<E> events;
-        private final List<Row<S, E>> rows = new ArrayList<>();
+        private final List<Row<S, E, C>> rows = new ArrayList<>();
 
         private Builder(Class<E> events) {
             this.events = events;
         }
 
-        public Builder<S, E> on(S from, E event, S to, String guard, String firedBy) {
+        public Builder<S, E, C> on(S from, E event, S to, String firedBy) {
+            return on(from, event, to, Guard.none(), firedBy);
+        }
+
+        public Builder<S, E, C> on(S from, E event, S to, Guard<C> guard, String firedBy) {
             if (rows.stream().anyMatch(r -> r.from() == from && r.event() == event)) {
                 throw new IllegalArgumentException("two transitions for " + from + " on " + event);
             }
@@ -76,14 +99,14 @@ public final class Transitions<S extends Enum<S>, E extends Enum<E>> {
         }
 
         @SafeVarargs
-        public final Builder<S, E> onEach(E event, S to, String guard, String firedBy, S... from) {
+        public final Builder<S, E, C> onEach(E event, S to, Guard<C> guard, String firedBy, S... from) {
             for (S s : from) {
                 on(s, event, to, guard, firedBy);
             }
             return this;
         }
 
-        public Transitions<S, E> build() {
+        public Transitions<S, E, C> build() {
             return new Transitions<>(events, rows);
         }
     }

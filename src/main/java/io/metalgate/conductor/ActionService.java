@@ -188,7 +188,7 @@ public class ActionService {
                     Map.of("action", action.name(), "detail", illegal.problem().detail())))
                     .replaceWith(new Done(d, m.state(), null, illegal));
         }
-        return prepared.chain(() -> tasks.fire(m, event, ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
+        return prepared.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
     }
 
     private static ActionResult result(Done done) {

@@ -109,7 +109,9 @@ public class BmcIntents {
                                 || MachineLifecycle.TABLE.find(m.state(), intent.event()).isEmpty()) {
                             return audited.replaceWith(m.state());
                         }
-                        return audited.chain(() -> tasks.fire(m, intent.event(), actor, "BMC carried out " + intent.op()));
+                        // the gate allowed the power-off when the intent was recorded
+                        return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed("POWER_OFF"), actor,
+                                "BMC carried out " + intent.op()));
                     });
             return after;
         });

@@ -77,7 +77,7 @@ public class LifecycleResource {
         }
     }
 
-    static <S extends Enum<S>, E extends Enum<E>> List<Row> rows(Transitions<S, E> t) {
+    static <S extends Enum<S>, E extends Enum<E>, C> List<Row> rows(Transitions<S, E, C> t) {
         return t.rows().stream().map(r -> new Row(r.from().name(), r.event().name(), r.to().name(), r.guard(), r.firedBy())).toList();
     }
 

@@ -64,7 +64,20 @@ public class MachineTasks {
      * 409 naming the events it allows.
      */
     public Uni<LifecycleState> fire(Locked m, MachineLifecycle.Event event, String actor, String reason) {
+        return fire(m, event, MachineLifecycle.Context.NONE, actor, reason);
+    }
+
+    /**
+     * {@link #fire(Locked, MachineLifecycle.Event, String, String)} with what the gate allowed in this
+     * transaction: the table's guard of the row is evaluated on it (a gated row without its allowed action
+     * is a 409, never a transition).
+     */
+    public Uni<LifecycleState> fire(Locked m, MachineLifecycle.Event event, MachineLifecycle.Context context, String actor, String reason) {
         var row = MachineLifecycle.TABLE.find(m.state(), event).orElseThrow(() -> illegal(m.state(), event));
+        if (!row.allows(context)) {
+            throw new ApiException(Problem.of(409, "guard-failed", "Guard does not hold", "the " + m.state() + " --" + event + "--> "
+                    + row.to() + " step needs '" + row.guard() + "', which does not hold"));
+        }
         LifecycleState to = row.to();
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         Map<String, Object> payload = new LinkedHashMap<>();

@@ -20,13 +20,20 @@ public final class LeaseLifecycle {
         ACTIVATED, PAYMENT_OVERDUE, PAYMENT_RECEIVED, SUSPENDED, TERMINATED, CLOSED
     }
 
-    public static final Transitions<LeaseState, Event> TABLE = Transitions.<LeaseState, Event>builder(Event.class)
-            .on(PENDING, Event.ACTIVATED, ACTIVE, "", "lease event / API")
-            .on(ACTIVE, Event.PAYMENT_OVERDUE, OVERDUE, "", "lease event from billing")
-            .on(OVERDUE, Event.SUSPENDED, SUSPENDED, "", "lease event from billing")
-            .onEach(Event.PAYMENT_RECEIVED, ACTIVE, "", "lease event from billing (reinstated)", OVERDUE, SUSPENDED)
-            .onEach(Event.TERMINATED, TERMINATED, "", "lease event from billing / API", ACTIVE, OVERDUE, SUSPENDED)
-            .on(TERMINATED, Event.CLOSED, CLOSED, "every machine erased or released", "lease event / API")
+    /** What a guard sees: how many machines still hold this lease's data (not yet erased). */
+    public record Context(long machinesHoldingData) {
+    }
+
+    static final Transitions.Guard<Context> NO_DATA_LEFT = new Transitions.Guard<>("every machine erased or released",
+            c -> c.machinesHoldingData() == 0);
+
+    public static final Transitions<LeaseState, Event, Context> TABLE = Transitions.<LeaseState, Event, Context>builder(Event.class)
+            .on(PENDING, Event.ACTIVATED, ACTIVE, "lease event / API")
+            .on(ACTIVE, Event.PAYMENT_OVERDUE, OVERDUE, "lease event from billing")
+            .on(OVERDUE, Event.SUSPENDED, SUSPENDED, "lease event from billing")
+            .onEach(Event.PAYMENT_RECEIVED, ACTIVE, Transitions.Guard.none(), "lease event from billing (reinstated)", OVERDUE, SUSPENDED)
+            .onEach(Event.TERMINATED, TERMINATED, Transitions.Guard.none(), "lease event from billing / API", ACTIVE, OVERDUE, SUSPENDED)
+            .on(TERMINATED, Event.CLOSED, CLOSED, NO_DATA_LEFT, "lease event / API")
             .build();
 
     private LeaseLifecycle() {

@@ -239,12 +239,21 @@ public class LeaseService {
     }
 
     private Uni<LeaseView> fireStep(UUID id, LeaseLifecycle.Event event, String reason, String actor) {
-        return lockLeaseMachines(id).chain(() -> Lease.<Lease>findById(id)).chain(found -> {
-            Lease l = require(found, id);
+        return lockLeaseMachines(id).chain(() -> Panache.getSession().chain(s -> s.createNativeQuery(
+                "SELECT count(*) FROM machine WHERE data_lease_id = :l", Long.class).setParameter("l", id).getSingleResult()))
+                .chain(holdingData -> Lease.<Lease>findById(id).map(found -> new Object[] { found, holdingData }))
+                .chain(found -> {
+            Lease l = require((Lease) found[0], id);
             var row = LeaseLifecycle.TABLE.find(l.state, event).orElseThrow(() -> new ApiException(io.metalgate.common.Problem
                     .of(409, "illegal-transition", "Illegal transition", "a " + l.state + " lease does not accept " + event)
                     .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", "not allowed in " + l.state)))
                     .withAllowedEvents(LeaseLifecycle.TABLE.allowedEvents(l.state).stream().map(Enum::name).toList())));
+            long holdingData = (Long) found[1];
+            if (!row.allows(new LeaseLifecycle.Context(holdingData))) {
+                throw new ApiException(io.metalgate.common.Problem.of(409, "guard-failed", "Guard does not hold", "a " + l.state
+                        + " lease is " + row.to() + " only when " + row.guard() + ": " + holdingData + " machine(s) still hold its data")
+                        .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", row.guard()))));
+            }
             LeaseState from = l.state;
             Instant now = micros(Instant.now());
             l.state = row.to();
