@@ -1,5 +1,6 @@
 package io.metalgate.appliance;
 
+import io.metalgate.common.SecretFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;

@@ -30,7 +30,8 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 /**
  * Every error of the API as RFC 9457 {@code application/problem+json}, naming the bad field where there
  * is one. Unique and foreign-key violations of the database become 409 with the field they concern, so
- * a race between two requests answers the same as a check would have.
+ * a race between two requests answers the same as a check would have. A failed BMC call is mapped where
+ * drivers are called ({@code conductor.BmcProblems}).
  */
 public class ProblemMappers {
 
@@ -52,17 +53,6 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response api(ApiException e, UriInfo uri) {
         return respond(e.problem(), uri);
-    }
-
-    /**
-     * A BMC that failed: 502 (504 for a timeout), the kind in the type (bmc-timeout, bmc-certificate-changed, …)
-     * and the driver's message, which names the BMC and never holds a credential.
-     */
-    @ServerExceptionMapper
-    public Response bmc(io.metalgate.driver.api.DriverException e, UriInfo uri) {
-        int status = e.kind() == io.metalgate.driver.api.DriverException.Kind.TIMEOUT ? 504 : 502;
-        String kind = "bmc-" + e.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
-        return respond(Problem.of(status, kind, "The BMC failed: " + e.kind(), e.getMessage()), uri);
     }
 
     @ServerExceptionMapper

@@ -2,11 +2,9 @@ package io.metalgate.conductor;
 
 import io.metalgate.common.ApiException;
 import io.metalgate.common.MetalgateConfig;
-import io.metalgate.common.Problem;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Facts;
-import io.metalgate.gate.Gate;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;

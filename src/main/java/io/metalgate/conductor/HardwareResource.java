@@ -1,6 +1,5 @@
 package io.metalgate.conductor;
 
-import io.metalgate.driver.api.DriverException;
 import io.metalgate.driver.api.Inventory;
 import io.metalgate.security.Actors;
 import io.metalgate.security.Roles;

@@ -1,6 +1,6 @@
 package io.metalgate.evidence;
 
-import io.metalgate.appliance.DataDirectory;
+import io.metalgate.common.DataDirectory;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package io.metalgate.security;
 
-import io.metalgate.appliance.DataDirectory;
-import io.metalgate.appliance.SecretFiles;
+import io.metalgate.common.DataDirectory;
 import io.metalgate.common.Offload;
+import io.metalgate.common.SecretFiles;
 import io.metalgate.evidence.AuditLog;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.runtime.StartupEvent;

@@ -1,6 +1,6 @@
 package io.metalgate.security;
 
-import io.metalgate.appliance.SecretFiles;
+import io.metalgate.common.SecretFiles;
 import java.util.Base64;
 
 /** API token secrets: {@code mgt_} and 256 random bits, base64url. */

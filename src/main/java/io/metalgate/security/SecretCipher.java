@@ -1,8 +1,8 @@
 package io.metalgate.security;
 
-import io.metalgate.appliance.DataDirectory;
-import io.metalgate.appliance.SecretFiles;
+import io.metalgate.common.DataDirectory;
 import io.metalgate.common.MetalgateConfig;
+import io.metalgate.common.SecretFiles;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package io.metalgate.security;
 
-import io.metalgate.appliance.SecretFiles;
 import io.metalgate.common.ApiException;
+import io.metalgate.common.SecretFiles;
 import io.metalgate.evidence.AuditLog;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.security.identity.SecurityIdentity;

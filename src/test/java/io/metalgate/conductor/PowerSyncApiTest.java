@@ -3,7 +3,6 @@ package io.metalgate.conductor;
 import static io.metalgate.testing.Api.admin;
 import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
-import static io.metalgate.testing.Api.unique;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -14,7 +13,6 @@ import io.metalgate.redfishmock.RedfishMock;
 import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

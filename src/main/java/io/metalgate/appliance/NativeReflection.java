@@ -1,10 +1,12 @@
-package io.metalgate.common;
+package io.metalgate.appliance;
 
+import io.metalgate.common.PageView;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
  * Types Jackson reads or writes by reflection that Quarkus cannot find by itself in a native image:
  * generic page contents, records nested in responses, and bodies parsed outside JAX-RS (Camel routes).
+ * It names types of every capability, so it belongs to the appliance that assembles them.
  */
 @RegisterForReflection(targets = {
         PageView.class,

@@ -1,4 +1,4 @@
-package io.metalgate.appliance;
+package io.metalgate.common;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,5 @@
-package io.metalgate.appliance;
+package io.metalgate.common;
 
-import io.metalgate.common.MetalgateConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
