@@ -71,8 +71,27 @@ class MachineLifecycleTest {
 
     @Test
     void aTableRefusesTwoRowsForOneStateAndEvent() {
-        assertThrows(IllegalArgumentException.class, () -> Transitions.<LeaseState, LeaseLifecycle.Event>builder(LeaseLifecycle.Event.class)
-                .on(LeaseState.PENDING, LeaseLifecycle.Event.ACTIVATED, LeaseState.ACTIVE, "", "")
-                .on(LeaseState.PENDING, LeaseLifecycle.Event.ACTIVATED, LeaseState.CLOSED, "", ""));
+        assertThrows(IllegalArgumentException.class, () -> Transitions.<LeaseState, LeaseLifecycle.Event, Void>builder(LeaseLifecycle.Event.class)
+                .on(LeaseState.PENDING, LeaseLifecycle.Event.ACTIVATED, LeaseState.ACTIVE, "")
+                .on(LeaseState.PENDING, LeaseLifecycle.Event.ACTIVATED, LeaseState.CLOSED, ""));
+    }
+
+    @Test
+    void guardsArePredicatesTheTableEvaluates() {
+        var close = LeaseLifecycle.TABLE.find(LeaseState.TERMINATED, LeaseLifecycle.Event.CLOSED).orElseThrow();
+        assertTrue(close.allows(new LeaseLifecycle.Context(0)));
+        assertTrue(!close.allows(new LeaseLifecycle.Context(1)), "a lease whose machines still hold its data does not close");
+        var erase = MachineLifecycle.TABLE.find(LifecycleState.RETAINED, Event.ERASE).orElseThrow();
+        assertTrue(!erase.allows(MachineLifecycle.Context.NONE), "no erase without the gate's allowance");
+        assertTrue(!erase.allows(MachineLifecycle.Context.allowed("POWER_OFF")), "another action's allowance is not an erase's");
+        assertTrue(erase.allows(MachineLifecycle.Context.allowed("ERASE")));
+        assertTrue(MachineLifecycle.TABLE.find(LifecycleState.ENROLLED, Event.VERIFY).orElseThrow().allows(MachineLifecycle.Context.NONE));
+        // every row whose guard names a gate action holds only with that action allowed
+        for (var r : MachineLifecycle.TABLE.rows()) {
+            if (r.guard().startsWith("gate: ")) {
+                String action = r.guard().substring("gate: ".length());
+                assertTrue(!r.allows(MachineLifecycle.Context.NONE) && r.allows(MachineLifecycle.Context.allowed(action)), r.toString());
+            }
+        }
     }
 }
