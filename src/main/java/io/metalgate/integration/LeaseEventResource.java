@@ -35,7 +35,7 @@ public class LeaseEventResource {
 
     @POST
     @Blocking
-    @RolesAllowed(Roles.OPERATOR)
+    @RolesAllowed(Roles.BILLING)
     @Consumes(MediaType.WILDCARD)
     @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
     @Operation(summary = "Receive a lease event: {source, externalId, type, leaseRef, occurredAt?, details?}")

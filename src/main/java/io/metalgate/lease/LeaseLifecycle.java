@@ -20,6 +20,9 @@ public final class LeaseLifecycle {
         ACTIVATED, PAYMENT_OVERDUE, PAYMENT_RECEIVED, SUSPENDED, TERMINATED, CLOSED
     }
 
+    /** Events that take a tenant's service away (the power-off gate trusts them): only billing fires them. */
+    public static final java.util.Set<Event> ENDS_SERVICE = java.util.EnumSet.of(Event.SUSPENDED, Event.TERMINATED);
+
     /** What a guard sees: how many machines still hold this lease's data (not yet erased). */
     public record Context(long machinesHoldingData) {
     }

@@ -91,9 +91,16 @@ public class LeaseResource {
 
     @POST
     @Path("/{id}/events")
-    @RolesAllowed(Roles.OPERATOR)
-    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Move the lease by an event; 409 lists the events its state allows")
+    @RolesAllowed({ Roles.OPERATOR, Roles.BILLING })
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Move the lease by an event; 409 lists the events its state allows. "
+            + "SUSPENDED and TERMINATED need the billing role")
     public Uni<LeaseView> event(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.LeaseEventRequest body) {
+        if (LeaseLifecycle.ENDS_SERVICE.contains(body.event()) && !identity.hasRole(Roles.BILLING)) {
+            // the power-off gate trusts a SUSPENDED or TERMINATED lease: only the system of record for contracts says so
+            throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden", body.event()
+                    + " ends or suspends a tenant's service: it comes from billing (role billing), not from an operator")
+                    .withErrors(java.util.List.of(new io.metalgate.common.Problem.FieldError("event", "needs the billing role"))));
+        }
         return leases.fire(id, body.event(), body.reason(), actor()).call(audit::sequenced);
     }
 

@@ -17,12 +17,18 @@ public final class Roles {
     public static final String OPERATOR = "operator";
     /** Approves actions requested by someone else. */
     public static final String APPROVER = "approver";
+    /**
+     * The system of record for contracts (a billing or ticketing system's token, or its people): only it
+     * suspends or terminates a lease, the facts that let the gate power a tenant's servers off. Operators
+     * run the fleet but cannot end a contract; an operator cannot grant this role to a token.
+     */
+    public static final String BILLING = "billing";
     /** Places and releases holds; exports evidence. */
     public static final String LEGAL = "legal";
     /** Users, tokens, configuration; holds every other role. */
     public static final String ADMIN = "admin";
 
-    public static final List<String> ALL = List.of(VIEWER, OPERATOR, APPROVER, LEGAL, ADMIN);
+    public static final List<String> ALL = List.of(VIEWER, OPERATOR, APPROVER, BILLING, LEGAL, ADMIN);
 
     private Roles() {
     }

@@ -95,11 +95,14 @@ class BulkPlanBench {
                     + "SELECT gen_random_uuid(), id, 'bench-l-' || name, 'TERMINATED', now(), now(), now() - interval '40 days' "
                     + "FROM tenant WHERE name LIKE 'bench-t-%'");
             st.execute("INSERT INTO machine (id, name, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, lifecycle_state, "
-                    + "created_at, updated_at) SELECT gen_random_uuid(), 'bench-m-' || lpad(g::text, 5, '0'), 'IPMI', 'bench-' || g, 623, "
-                    + "'ADMIN', 'v1:none', 'RETAINED', now(), now() FROM generate_series(1, " + TENANTS * 30 + ") g");
+                    + "created_at, updated_at, bmc_identity) SELECT gen_random_uuid(), 'bench-m-' || lpad(g::text, 5, '0'), 'IPMI', 'bench-' || g, "
+                    + "623, 'ADMIN', 'v1:none', 'RETAINED', now(), now(), 'bench-' || g || ':623' FROM generate_series(1, " + TENANTS * 30 + ") g");
             st.execute("INSERT INTO lease_machine (lease_id, machine_id) SELECT l.id, m.id FROM machine m "
                     + "JOIN lease l ON l.external_ref = 'bench-l-bench-t-' || ((substr(m.name, 9)::int - 1) / 30 + 1) "
                     + "WHERE m.name LIKE 'bench-m-%'");
+            // whose data each machine holds (set when it joined its lease)
+            st.execute("UPDATE machine m SET data_tenant_id = l.tenant_id, data_lease_id = l.id, leased_since_erase = true "
+                    + "FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE lm.machine_id = m.id AND m.name LIKE 'bench-m-%'");
             st.execute("INSERT INTO notice (id, kind, tenant_id, lease_id, created_by, created_at) SELECT gen_random_uuid(), "
                     + "'TERMINATION', l.tenant_id, l.id, 'bench', now() - interval '30 days' FROM lease l WHERE l.external_ref LIKE 'bench-l-%'");
             st.execute("INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by) SELECT gen_random_uuid(), n.id, "

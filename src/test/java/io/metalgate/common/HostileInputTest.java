@@ -1,6 +1,7 @@
 package io.metalgate.common;
 
 import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.enrollment;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
@@ -142,7 +143,7 @@ class HostileInputTest {
                 new Endpoint("create token", "POST", () -> "/api/tokens", () -> admin(),
                         () -> map("name", unique("tok"), "roles", List.of("viewer"), "expiresInDays", 30),
                         map("name", Kind.NAME), Map.of("expiresInDays", "int")),
-                new Endpoint("lease event intake", "POST", () -> "/api/integrations/lease-events", () -> operator(),
+                new Endpoint("lease event intake", "POST", () -> "/api/integrations/lease-events", () -> as("billing"),
                         () -> map("source", "billing", "externalId", unique("e"), "type", "ACTIVATED", "leaseRef", unique("L")),
                         map("source", Kind.NAME, "externalId", Kind.NAME, "leaseRef", Kind.NAME), Map.of("type", "enum")),
                 new Endpoint("action request", "POST", () -> "/api/machines/" + randomId() + "/action-requests", () -> operator(),

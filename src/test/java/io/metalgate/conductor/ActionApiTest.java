@@ -59,7 +59,7 @@ class ActionApiTest {
         // the BMC is down when the lease is terminated: the conductor's power-off fails, the lifecycle does not pretend
         bmc.bmc(0).setPowerState("On");
         bmc.bmc(0).faults.brokenForever = true;
-        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         Lifecycle.awaitAudit("machine:" + machine, "bmc.power-off-failed", 1);
         operator().get("/api/machines/" + machine).then().body("state", equalTo("ACTIVE"));
         bmc.bmc(0).faults.clear();
@@ -138,7 +138,7 @@ class ActionApiTest {
         io.metalgate.redfishmock.RedfishMock bmcs = Lifecycle.bmcs(4, io.metalgate.redfishmock.Profile.GENERIC);
         List<String> machines = Lifecycle.available(bmcs, 4, "wm");
         String lease = Lifecycle.activeLease(tenant, machines);
-        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         machines.forEach(m -> Lifecycle.awaitState(m, "RETAINED"));
         bmcs.close();
         PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);

@@ -35,7 +35,7 @@ class GateExplainApiTest {
         as("viewer").queryParam("action", "power_off").get("/api/machines/" + machine + "/gate").then().statusCode(200)
                 .body("decision.allowed", equalTo(false)).body("decision.reasons.code", contains("LEASE_ACTIVE"));
 
-        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
                 .then().statusCode(201).extract().path("id");
         operator().body(Map.of("channel", "EMAIL", "outcome", "BOUNCED", "proof", "550 5.1.1 user unknown; queue id 4XyZ"))

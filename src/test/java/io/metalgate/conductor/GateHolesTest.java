@@ -57,7 +57,7 @@ class GateHolesTest {
         bmcs = Lifecycle.bmcs(n, Profile.GENERIC);
         List<String> machines = Lifecycle.available(bmcs, n, "hole");
         String lease = Lifecycle.activeLease(tenant, machines);
-        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         machines.forEach(m -> Lifecycle.awaitState(m, "RETAINED"));
         return new Fleet(tenant, lease, machines);
     }
@@ -193,13 +193,40 @@ class GateHolesTest {
         assertTrue(hold != null);
     }
 
+    /**
+     * 1e's class: the power-off gate trusts a SUSPENDED or TERMINATED lease, so an operator cannot make one.
+     * Only billing (its people, or a token that an operator cannot mint) ends or suspends a contract.
+     */
+    @Test
+    void anOperatorCannotEndAContractToPowerItsServersOff() {
+        String tenant = operator().body(Map.of("name", unique("contract"))).post("/api/tenants").then().extract().path("id");
+        String ref = unique("contract");
+        String lease = operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        for (String event : List.of("TERMINATED")) {
+            operator().body(Map.of("event", event)).post("/api/leases/" + lease + "/events").then().statusCode(403)
+                    .body("errors.field", hasItem("event"));
+            as("approver").body(Map.of("event", event)).post("/api/leases/" + lease + "/events").then().statusCode(403);
+        }
+        operator().body(Map.of("event", "PAYMENT_OVERDUE")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        operator().body(Map.of("event", "SUSPENDED")).post("/api/leases/" + lease + "/events").then().statusCode(403);
+        // nor through the integration endpoint with a token of its own
+        String token = operator().body(Map.of("name", unique("fake-billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
+        given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
+                .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "TERMINATED", "leaseRef", ref))
+                .post("/api/integrations/lease-events").then().statusCode(403);
+        operator().body(Map.of("name", unique("fake-billing"), "roles", List.of("billing"))).post("/api/tokens").then().statusCode(400);
+        operator().get("/api/leases/" + lease).then().body("state", equalTo("OVERDUE"));
+        as("billing").body(Map.of("event", "SUSPENDED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+    }
+
     /** 1f: a lease event whose details ask to preserve data places a PRESERVATION_REQUEST hold at once. */
     @Test
     void aLeaseEventAskingToPreserveDataPlacesAHold() {
         String tenant = operator().body(Map.of("name", unique("pres"))).post("/api/tenants").then().extract().path("id");
         String ref = unique("contract");
         operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
-        String token = operator().body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
+        String token = as("billing").body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                 .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "ACTIVATED", "leaseRef", ref,
                         "details", Map.of("note", "Our lawyers ask you to PRESERVE all data on these servers.")))
@@ -215,6 +242,35 @@ class GateHolesTest {
                         "details", Map.of("invoice", "INV-7")))
                 .post("/api/integrations/lease-events").then().statusCode(202);
         operator().queryParam("tenantId", calm).get("/api/holds").then().body("size()", equalTo(0));
+    }
+
+    /**
+     * 4 and 5: an allowed erase of a machine never leased is carried out and audited (the gate's start states
+     * are the table's); RETIRE works for a machine without a tenant's data and is refused for one with it.
+     */
+    @Test
+    void aNeverLeasedMachineIsErasedAndRetiredThroughTheLifecycle() {
+        bmcs = Lifecycle.bmcs(2, Profile.GENERIC);
+        List<String> machines = Lifecycle.available(bmcs, 2, "fresh");
+        String m = machines.get(0);
+        String request = operator().body(Map.of("action", "ERASE", "reason", "wipe before first lease"))
+                .post("/api/machines/" + m + "/action-requests").then().statusCode(201).extract().path("id");
+        as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+        as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+        operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200)
+                .body("state", equalTo("ERASING"));
+        admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided").get("/api/audit").then()
+                .body("items.payload.allowed", org.hamcrest.Matchers.contains(true));
+        // retire: the never-leased one leaves the pool; a machine holding a tenant's data does not
+        operator().post("/api/machines/" + machines.get(1) + "/lifecycle/retire").then().statusCode(200).body("state", equalTo("RETIRED"));
+        operator().post("/api/machines/" + machines.get(1) + "/lifecycle/retire").then().statusCode(409)
+                .body("allowedEvents", org.hamcrest.Matchers.empty());
+        Fleet f = retained(1);
+        operator().post("/api/machines/" + f.machines().get(0) + "/lifecycle/retire").then().statusCode(409);
+        // gated steps are never fired by hand
+        operator().post("/api/machines/" + f.machines().get(0) + "/lifecycle/erase").then().statusCode(400);
+        operator().get("/api/lifecycle").then().statusCode(200).body("machine.event", hasItem("ERASE")).body("lease.guard",
+                hasItem("every machine erased or released"));
     }
 
     /** 1g: intent before action; after a crash the unfinished intent is reconciled with what the BMC says. */

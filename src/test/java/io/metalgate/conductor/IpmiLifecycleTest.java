@@ -1,6 +1,7 @@
 package io.metalgate.conductor;
 
 import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
 import static org.hamcrest.Matchers.equalTo;
@@ -39,7 +40,7 @@ class IpmiLifecycleTest {
             operator().get("/api/machines/" + machine).then().body("power.state", equalTo("ON"));
 
             // the lease ends: the conductor powers its machine off through the gate and keeps it
-            operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+            as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
             io.metalgate.testing.Lifecycle.awaitState(machine, "RETAINED");
             assertEquals("0", sim.power(), "ipmi_sim was told to power down");
             admin().queryParam("subject", "machine:" + machine).queryParam("action", "bmc.powered-off").get("/api/audit").then()

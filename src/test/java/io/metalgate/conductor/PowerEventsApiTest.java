@@ -1,5 +1,6 @@
 package io.metalgate.conductor;
 
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -76,7 +77,7 @@ class PowerEventsApiTest {
         String tenant = operator().body(java.util.Map.of("name", io.metalgate.testing.Api.unique("ev"))).post("/api/tenants").then()
                 .extract().path("id");
         String lease = io.metalgate.testing.Lifecycle.activeLease(tenant, java.util.List.of(pushed));
-        operator().body(java.util.Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(java.util.Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         io.metalgate.testing.Lifecycle.awaitState(pushed, "RETAINED");
         io.metalgate.testing.Lifecycle.awaitState(polled, "MANAGEABLE");
 

@@ -1,6 +1,7 @@
 package io.metalgate.integration;
 
 import static io.metalgate.testing.Api.admin;
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
 import static io.restassured.RestAssured.given;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class LeaseEventRouteTest {
 
     private static String token() {
-        return operator().body(Map.of("name", unique("billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
+        return as("billing").body(Map.of("name", unique("billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
     }
 
     private static io.restassured.specification.RequestSpecification billing(String token) {

@@ -79,7 +79,7 @@ class TenantLeaseApiTest {
                 .contentType("application/problem+json").body("type", equalTo("urn:metalgate:problem:illegal-transition"))
                 .body("allowedEvents", org.hamcrest.Matchers.containsInAnyOrder("SUSPENDED", "PAYMENT_RECEIVED", "TERMINATED"))
                 .body("errors.field", hasItem("event"));
-        operator().body(Map.of("event", "TERMINATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
+        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
                 .body("state", equalTo("TERMINATED")).body("terminatedAt", org.hamcrest.Matchers.notNullValue());
         operator().body(Map.of("event", "PAYMENT_RECEIVED")).post("/api/leases/" + id + "/events").then().statusCode(409)
                 .body("allowedEvents", contains("CLOSED"));
