@@ -54,6 +54,7 @@ class GateHolesTest {
     /** {@code n} machines of a new tenant, through their lifecycle to RETAINED (lease terminated just now). */
     private Fleet retained(int n) {
         String tenant = operator().body(Map.of("name", unique("holes"))).post("/api/tenants").then().statusCode(201).extract().path("id");
+        stop();
         bmcs = Lifecycle.bmcs(n, Profile.GENERIC);
         List<String> machines = Lifecycle.available(bmcs, n, "hole");
         String lease = Lifecycle.activeLease(tenant, machines);
