@@ -31,7 +31,7 @@ class BmcEndpoints {
     }
 
     /** A machine's BMC: its protocol and endpoint. */
-    record Target(String protocol, BmcEndpoint endpoint) {
+    record Target(io.metalgate.machine.BmcProtocol protocol, BmcEndpoint endpoint) {
     }
 
     /** The machine's BMC; 404 for an unknown machine. */
@@ -41,12 +41,12 @@ class BmcEndpoints {
                 throw ApiException.notFound("machine", machineId);
             }
             Row r = rows.iterator().next();
-            return new Target(r.getString("bmc_protocol"), of(r));
+            return new Target(io.metalgate.machine.BmcProtocol.valueOf(r.getString("bmc_protocol")), of(r));
         });
     }
 
     /** The machine's endpoint if its BMC speaks Redfish, empty for another protocol; 404 for an unknown machine. */
     Uni<Optional<BmcEndpoint>> redfish(UUID machineId) {
-        return of(machineId).map(t -> t.protocol().equals("REDFISH") ? Optional.of(t.endpoint()) : Optional.empty());
+        return of(machineId).map(t -> t.protocol() == io.metalgate.machine.BmcProtocol.REDFISH ? Optional.of(t.endpoint()) : Optional.empty());
     }
 }

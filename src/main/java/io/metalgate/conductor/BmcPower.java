@@ -27,6 +27,6 @@ class BmcPower {
     /** Powers the machine off; returns what was done, for the audit. Fails with the driver's exception. */
     Uni<String> powerOff(UUID machineId) {
         return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).setPower(t.endpoint(), PowerAction.OFF)
-                .replaceWith(t.protocol().equals("IPMI") ? "IPMI Chassis Control power down" : "REDFISH ForceOff"));
+                .replaceWith(t.protocol() == io.metalgate.machine.BmcProtocol.IPMI ? "IPMI Chassis Control power down" : "REDFISH ForceOff"));
     }
 }

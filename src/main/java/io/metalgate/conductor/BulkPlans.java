@@ -56,6 +56,15 @@ public class BulkPlans {
     public record MachineQuery(String name, String rack, LifecycleState state, BmcProtocol protocol, Boolean maintenance) {
     }
 
+    /** A plan's life: PLANNED, EXECUTING (claimed by one execute), then EXECUTED (every machine done) or PARTIAL. */
+    public enum Status {
+        PLANNED, EXECUTING, EXECUTED, PARTIAL;
+
+        boolean executable() {
+            return this == PLANNED || this == PARTIAL;
+        }
+    }
+
     public record MachineDecision(UUID machineId, boolean allowed, List<Decision.Reason> reasons) {
     }
 
@@ -75,7 +84,7 @@ public class BulkPlans {
      * summary was asked for, every machine's decision with its reasons.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Plan(UUID id, Action action, String requestedBy, Instant createdAt, Instant expiresAt, String status, String fingerprint,
+    public record Plan(UUID id, Action action, String requestedBy, Instant createdAt, Instant expiresAt, Status status, String fingerprint,
             int allowed, int refused, BlastRadius blastRadius, List<String> approvers, List<Outcome> outcomes, Map<String, Integer> executed,
             List<MachineDecision> decisions, List<Execution> executions) {
 
@@ -166,7 +175,7 @@ public class BulkPlans {
                         .invoke(() -> stages.mark("commit"))
                         .chain(audit::sequenced)
                         .invoke(() -> stages.mark("chain"))
-                        .map(v -> view(id, action, person, now, now.plus(config.gate().approvalExpiry()), "PLANNED", ids, ev, List.of(), List.of()))
+                        .map(v -> view(id, action, person, now, now.plus(config.gate().approvalExpiry()), Status.PLANNED, ids, ev, List.of(), List.of()))
                         .invoke(() -> {
                             stages.mark("view");
                             LOG.debugf("bulk plan %s over %d machines: %s", id, ids.size(), stages);
@@ -181,7 +190,7 @@ public class BulkPlans {
             if (!p.expiresAt().isAfter(Instant.now())) {
                 throw ApiException.conflict("plan " + planId + " expired at " + p.expiresAt() + "; make a new plan", "id");
             }
-            if (!p.status().equals("PLANNED") && !p.status().equals("PARTIAL")) {
+            if (!p.status().executable()) {
                 throw ApiException.conflict("plan " + planId + " is " + p.status(), "id");
             }
             if (p.approvers().contains(approver)) {
@@ -205,14 +214,14 @@ public class BulkPlans {
      */
     public Uni<Plan> execute(UUID planId, String person) {
         return load(planId).chain(p -> {
-            if (!p.status().equals("PLANNED") && !p.status().equals("PARTIAL")) {
+            if (!p.status().executable()) {
                 throw ApiException.conflict("plan " + planId + " is " + p.status(), "id");
             }
             if (!p.expiresAt().isAfter(Instant.now())) {
                 throw ApiException.conflict("plan " + planId + " expired at " + p.expiresAt() + "; make a new plan", "id");
             }
             return evaluate(p.action(), p.ids(), p.requestedBy(), p.approvals()).chain(ev -> {
-                if (p.status().equals("PLANNED") && !ev.fingerprint().equals(p.fingerprint())) {
+                if (p.status() == Status.PLANNED && !ev.fingerprint().equals(p.fingerprint())) {
                     return Panache.withTransaction(() -> auditUnder(person, "bulk.refused-stale", p.ids(), Map.of("planId",
                             planId.toString(), "plannedFingerprint", p.fingerprint(), "currentFingerprint", ev.fingerprint())))
                             .chain(audit::sequenced).map(v -> {
@@ -221,7 +230,7 @@ public class BulkPlans {
                             });
                 }
                 int allowed = (int) ev.decisions().stream().filter(Decision::allowed).count();
-                if (allowed == 0 && p.status().equals("PLANNED")) {
+                if (allowed == 0 && p.status() == Status.PLANNED) {
                     Map<String, Object> payload = new LinkedHashMap<>();
                     payload.put("planId", planId.toString());
                     return Panache.withTransaction(() -> auditPerTenant(person, "bulk.refused", p.ids(), ev, payload)).chain(audit::sequenced)
@@ -232,7 +241,7 @@ public class BulkPlans {
                 }
                 // claim the plan: two executes of one plan never act twice
                 return pool.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING' WHERE id = $1 AND status = $2")
-                        .execute(Tuple.of(planId, p.status())).chain(claimed -> {
+                        .execute(Tuple.of(planId, p.status().name())).chain(claimed -> {
                             if (claimed.rowCount() == 0) {
                                 throw ApiException.conflict("plan " + planId + " is being executed or was executed meanwhile", "id");
                             }
@@ -252,10 +261,10 @@ public class BulkPlans {
                                     .merge(EXECUTE_CONCURRENCY).collect().asList().map(outcomes -> done.size()
                                             + (int) outcomes.stream().filter(o -> o.equals("DONE")).count());
                         }).chain(doneCount -> {
-                            String status = doneCount == p.ids().size() ? "EXECUTED" : "PARTIAL";
-                            return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status))
+                            Status status = doneCount == p.ids().size() ? Status.EXECUTED : Status.PARTIAL;
+                            return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status.name()))
                                     .chain(() -> audit.append(person, "bulk.executed", "bulk:" + planId, Map.of("planId", planId.toString(),
-                                            "status", status, "done", doneCount, "machines", p.ids().size())));
+                                            "status", status.name(), "done", doneCount, "machines", p.ids().size())));
                         })
                         .onFailure().call(e -> pool.preparedQuery("UPDATE bulk_plan SET status = 'PARTIAL' WHERE id = $1 AND status = 'EXECUTING'")
                                 .execute(Tuple.of(planId)))
@@ -294,7 +303,7 @@ public class BulkPlans {
     }
 
     private record Stored(Action action, List<UUID> ids, String fingerprint, String requestedBy, Instant createdAt, Instant expiresAt,
-            String status, List<Facts.ApprovalFact> approvals, List<String> approvers) {
+            Status status, List<Facts.ApprovalFact> approvals, List<String> approvers) {
     }
 
     private Uni<Stored> load(UUID planId) {
@@ -312,7 +321,7 @@ public class BulkPlans {
                                         a.getOffsetDateTime("at").toInstant())));
                                 return new Stored(Action.valueOf(r.getString("action")), Arrays.asList(r.getArrayOfUUIDs("machine_ids")),
                                         r.getString("fingerprint"), r.getString("requested_by"), r.getOffsetDateTime("created_at").toInstant(),
-                                        r.getOffsetDateTime("expires_at").toInstant(), r.getString("status"), approvals, approvals.stream().map(Facts.ApprovalFact::approver).toList());
+                                        r.getOffsetDateTime("expires_at").toInstant(), Status.valueOf(r.getString("status")), approvals, approvals.stream().map(Facts.ApprovalFact::approver).toList());
                             });
                 });
     }
@@ -514,7 +523,7 @@ public class BulkPlans {
         return counts.toString();
     }
 
-    private static Plan view(UUID id, Action action, String requester, Instant createdAt, Instant expiresAt, String status, List<UUID> ids,
+    private static Plan view(UUID id, Action action, String requester, Instant createdAt, Instant expiresAt, Status status, List<UUID> ids,
             Evaluation ev, List<String> approvers, List<Execution> executions) {
         List<MachineDecision> decisions = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {

@@ -15,11 +15,10 @@ class Drivers {
     @Inject
     IpmiDriver ipmi;
 
-    Interfaces.Driver of(String protocol) {
+    Interfaces.Driver of(io.metalgate.machine.BmcProtocol protocol) {
         return switch (protocol) {
-            case "REDFISH" -> redfish;
-            case "IPMI" -> ipmi;
-            default -> throw new IllegalStateException("no driver for BMC protocol " + protocol);
+            case REDFISH -> redfish;
+            case IPMI -> ipmi;
         };
     }
 }

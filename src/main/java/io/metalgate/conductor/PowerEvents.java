@@ -40,6 +40,8 @@ public class PowerEvents {
     Pool pool;
     @Inject
     PowerSync sync;
+    @Inject
+    io.metalgate.evidence.AuditLog audit;
 
     private volatile Optional<String> destination;
 
@@ -69,8 +71,10 @@ public class PowerEvents {
         String base = destination.get();
         return Multi.createFrom().iterable(bmcs).onItem().transformToUni(b -> redfish.subscribe(b, base + "/api/redfish-events/"
                         + b.machineId(), context(b.machineId()))
-                        .chain(sub -> pool.preparedQuery("UPDATE machine SET bmc_event_subscription = $2 WHERE id = $1")
-                                .execute(Tuple.of(b.machineId(), sub.orElse("none"))).replaceWithVoid())
+                        .chain(sub -> pool.withTransaction(tx -> tx.preparedQuery("UPDATE machine SET bmc_event_subscription = $2 WHERE id = $1")
+                                .execute(Tuple.of(b.machineId(), sub.orElse("none")))
+                                .chain(() -> audit.record(tx, "system", "bmc.events-subscribed", "machine:" + b.machineId(),
+                                        java.util.Map.of("subscription", sub.orElse("none"), "destination", base)))))
                         // not subscribed this time: asked again after the next sweep; polling covers it meanwhile
                         .onFailure().invoke(e -> LOG.debugf("no event subscription for %s: %s", b, e.getMessage()))
                         .onFailure().recoverWithNull())
@@ -85,7 +89,9 @@ public class PowerEvents {
         if (context.isEmpty() || !cipher.verifyTag(TAG_PURPOSE, machine.toString(), context.get())) {
             return false;
         }
-        sync.sync(List.of(machine)).subscribe().with(obs -> {
+        // audited (an accepted event is evidence that the BMC saw a change), then only a hint: the BMC is asked itself
+        audit.append("system", "bmc.event-received", "machine:" + machine, java.util.Map.of("context", "ours"))
+                .chain(() -> sync.sync(List.of(machine))).subscribe().with(obs -> {
         }, e -> LOG.warnf("power refresh after an event from %s failed: %s", machine, e.getMessage()));
         return true;
     }

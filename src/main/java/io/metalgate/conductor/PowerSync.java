@@ -104,15 +104,23 @@ public class PowerSync {
                         byId.put(r.getUUID("id"), r);
                         bmcs.add(endpoints.of(r));
                     }
-                    return sweep(bmcs, b -> drivers.of(byId.get(b.machineId()).getString("bmc_protocol")))
+                    return sweep(bmcs, b -> drivers.of(io.metalgate.machine.BmcProtocol.valueOf(byId.get(b.machineId()).getString("bmc_protocol"))))
                             .chain(obs -> record(obs, byId).chain(() -> subscribe(obs, byId)).replaceWith(obs));
                 });
     }
 
+    /** An alarm a sweep raises, audited in the transaction that stores the observation. */
+    private record Alarm(String action, String subject, Map<String, Object> payload) {
+    }
+
+    /**
+     * Stores the observations and audits the alarms they raise (drift, a pinned or changed certificate) in
+     * one transaction: an observation and its alarm commit together or not at all.
+     */
     private Uni<Void> record(List<Observation> observations, Map<UUID, Row> machines) {
         Instant now = Instant.now();
         List<Tuple> updates = new ArrayList<>(observations.size());
-        List<Uni<Void>> alarms = new ArrayList<>();
+        List<Alarm> alarms = new ArrayList<>();
         for (Observation o : observations) {
             Row m = machines.get(o.bmc().machineId());
             String lifecycle = m.getString("lifecycle_state");
@@ -123,24 +131,28 @@ public class PowerSync {
                     now.atOffset(ZoneOffset.UTC), o.ok() ? null : truncate(o.error().getMessage()), drift, learned)));
             String subject = "machine:" + o.bmc().machineId();
             if (drift && !m.getBoolean("power_drift")) {
-                alarms.add(audit.append("system", "machine.power-drift", subject, Map.of("lifecycleState", lifecycle, "expected", "OFF",
-                        "observed", "ON")));
+                alarms.add(new Alarm("machine.power-drift", subject, Map.of("lifecycleState", lifecycle, "expected", "OFF", "observed", "ON")));
             }
             if (learned != null) {
-                alarms.add(audit.append("system", "bmc.certificate-pinned", subject, Map.of("sha256", learned, "endpoint", o.bmc().key())));
+                alarms.add(new Alarm("bmc.certificate-pinned", subject, Map.of("sha256", learned, "endpoint", o.bmc().key())));
             }
             String before = m.getString("power_error");
             if (!o.ok() && o.error().kind() == DriverException.Kind.CERTIFICATE_CHANGED && (before == null || !before.contains("certificate"))) {
-                alarms.add(audit.append("system", "bmc.certificate-changed", subject, Map.of("endpoint", o.bmc().key(),
-                        "detail", o.error().getMessage())));
+                alarms.add(new Alarm("bmc.certificate-changed", subject, Map.of("endpoint", o.bmc().key(), "detail", o.error().getMessage())));
             }
         }
         if (updates.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        Uni<Void> store = pool.preparedQuery("UPDATE machine SET power_state = $2, power_checked_at = $3, power_error = $4, "
-                + "power_drift = $5, bmc_tls_fingerprint = COALESCE(bmc_tls_fingerprint, $6) WHERE id = $1").executeBatch(updates).replaceWithVoid();
-        return alarms.isEmpty() ? store : store.chain(() -> Uni.join().all(alarms).andCollectFailures().replaceWithVoid());
+        return pool.withTransaction(tx -> {
+            Uni<Void> done = tx.preparedQuery("UPDATE machine SET power_state = $2, power_checked_at = $3, power_error = $4, "
+                    + "power_drift = $5, bmc_tls_fingerprint = COALESCE(bmc_tls_fingerprint, $6) WHERE id = $1").executeBatch(updates)
+                    .replaceWithVoid();
+            for (Alarm a : alarms) {
+                done = done.chain(() -> audit.record(tx, "system", a.action(), a.subject(), a.payload()));
+            }
+            return done;
+        }).call(() -> alarms.isEmpty() ? Uni.createFrom().voidItem() : audit.sequenced());
     }
 
     /** BMCs that answered and were never asked for an event subscription are asked now (when events are on). */
