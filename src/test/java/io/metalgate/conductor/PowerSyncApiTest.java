@@ -43,8 +43,16 @@ class PowerSyncApiTest {
         RedfishMock off = mock(Profile.ILO);
         String retained = enrol(on);
         String idle = enrol(off);
-        // the retained machine's data is held: it must be off, and someone switched it on
-        PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'RETAINED' WHERE id = ?::uuid", retained);
+        // the retained machine's data is held (through its lifecycle: leased, deployed, lease terminated,
+        // powered off by the conductor): it must be off, and someone switched it on
+        io.metalgate.testing.Lifecycle.awaitState(retained, "MANAGEABLE");
+        operator().post("/api/machines/" + retained + "/inventory").then().statusCode(200);
+        String tenant = operator().body(java.util.Map.of("name", io.metalgate.testing.Api.unique("ps"))).post("/api/tenants").then()
+                .extract().path("id");
+        String lease = io.metalgate.testing.Lifecycle.activeLease(tenant, java.util.List.of(retained));
+        io.metalgate.testing.Api.as("billing").body(java.util.Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then()
+                .statusCode(200);
+        io.metalgate.testing.Lifecycle.awaitState(retained, "RETAINED");
         on.bmc(0).setPowerState("On");
 
         // a BMC that answers garbage is marked on its machine; the sweep goes on for the others
