@@ -6,14 +6,19 @@ ALTER TABLE machine
     ADD COLUMN data_tenant_id     uuid REFERENCES tenant (id),
     ADD COLUMN data_lease_id      uuid REFERENCES lease (id),
     ADD COLUMN leased_since_erase boolean NOT NULL DEFAULT false,
-    -- canonical BMC identity: the resolved address and port ("ip:port", IPv4-mapped IPv6 as IPv4); one
-    -- BMC is one machine however its address is spelled
+    -- canonical BMC identity: the resolved address (IPv4-mapped IPv6 as IPv4), whatever the port or
+    -- protocol; one BMC is one machine however its address is spelled
     ADD COLUMN bmc_identity       varchar(300),
     -- what the BMC says it is (Redfish ComputerSystem UUID), once verified; unique when known
     ADD COLUMN bmc_hardware_id    varchar(200);
 UPDATE machine m SET data_tenant_id = l.tenant_id, data_lease_id = l.id, leased_since_erase = true
     FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE lm.machine_id = m.id;
-UPDATE machine SET bmc_identity = bmc_host || ':' || bmc_port;
+-- Machines enrolled before: the oldest machine on a host keeps it as its identity; a later twin on the
+-- same host (another port or protocol) is marked as such, for an operator to resolve.
+UPDATE machine m SET bmc_identity = CASE WHEN x.n = 1 THEN x.h ELSE x.h || '#twin-of-' || x.first END
+    FROM (SELECT id, lower(bmc_host) AS h, row_number() OVER w AS n, first_value(id) OVER w AS first FROM machine
+          WINDOW w AS (PARTITION BY lower(bmc_host) ORDER BY created_at, id)) x
+    WHERE x.id = m.id;
 ALTER TABLE machine ALTER COLUMN bmc_identity SET NOT NULL;
 ALTER TABLE machine DROP CONSTRAINT machine_bmc_endpoint_key;
 CREATE UNIQUE INDEX machine_bmc_identity_key ON machine (bmc_identity);
@@ -25,7 +30,7 @@ CREATE INDEX machine_data_lease_idx ON machine (data_lease_id) WHERE data_lease_
 -- follows its data (and a machine that ever held a tenant's data is never deleted, only retired).
 CREATE TABLE machine_custody (
     machine_id uuid NOT NULL REFERENCES machine (id),
-    lease_id   uuid NOT NULL REFERENCES lease (id),
+    lease_id   uuid NOT NULL,                 -- no foreign key: a PENDING lease may be deleted, its history stays
     tenant_id  uuid NOT NULL REFERENCES tenant (id),
     since      timestamptz NOT NULL,
     left_at    timestamptz,
@@ -35,6 +40,25 @@ CREATE TABLE machine_custody (
 CREATE INDEX machine_custody_tenant_idx ON machine_custody (tenant_id);
 INSERT INTO machine_custody (machine_id, lease_id, tenant_id, since)
     SELECT lm.machine_id, l.id, l.tenant_id, l.created_at FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id;
+
+-- Machines removed from a lease before this migration lost their lease row, but the audit log still names
+-- the lease they joined (lease.created / lease.machines-added): they still hold that lease's data.
+CREATE TEMPORARY TABLE v8_joined ON COMMIT DROP AS
+    SELECT DISTINCT ON (j.mid) j.mid::uuid AS machine_id, l.id AS lease_id, l.tenant_id, a.time
+    FROM audit_entry a
+    CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.payload::jsonb -> 'machineIds') = 'array'
+        THEN a.payload::jsonb -> 'machineIds' ELSE '[]'::jsonb END) AS j(mid)
+    JOIN lease l ON a.subject = 'lease:' || l.id
+    WHERE a.action IN ('lease.created', 'lease.machines-added') AND l.state <> 'PENDING'
+    ORDER BY j.mid, a.seq DESC;
+UPDATE machine m SET data_tenant_id = j.tenant_id, data_lease_id = j.lease_id, leased_since_erase = true
+    FROM v8_joined j WHERE m.id = j.machine_id AND m.data_lease_id IS NULL;
+INSERT INTO machine_custody (machine_id, lease_id, tenant_id, since, left_at)
+    SELECT j.machine_id, j.lease_id, j.tenant_id, j.time, now() FROM v8_joined j JOIN machine m ON m.id = j.machine_id
+    ON CONFLICT (machine_id, lease_id) DO NOTHING;
+-- When unsure, protect: a machine in a state that only service leads to is taken as leased since its last erase.
+UPDATE machine SET leased_since_erase = true
+    WHERE lifecycle_state IN ('DEPLOYING', 'ACTIVE', 'SUSPENDED', 'RETAINED', 'ERASING', 'ERASE_FAILED', 'DEPLOY_FAILED');
 
 -- Time is the server's: notice_attempt.at is when the appliance received the attempt's record; a time
 -- the client claims is kept beside it. (Rows from before this migration keep their time as both.)

@@ -49,12 +49,15 @@ public class ActionService {
      * plan's (the plan's requester, approvals and blast radius).
      */
     record Ask(Action action, String requester, String actor, Set<String> roles, ActionInput input,
-            Optional<List<Facts.ApprovalFact>> planApprovals, Optional<Facts.BulkFacts> planBulk, UUID planId) {
+            Optional<List<Facts.ApprovalFact>> planApprovals, Optional<GateFacts.PlanBatch> planBatch, UUID planId) {
     }
 
     /** What a decision transaction left behind. */
     record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal) {
     }
+
+    /** The advisory lock that serialises erase decisions (any number: it only has to be the same everywhere). */
+    static final long ERASE_WINDOW_LOCK = 0x6d67_6572_6173_65L; // "mgerase"
 
     @Inject
     Pool pool;
@@ -93,9 +96,9 @@ public class ActionService {
      * the plan's own decision was the preview. Refusals and BMC failures are outcomes, not errors.
      */
     Uni<Done> actForPlan(UUID machineId, Action action, String requester, List<Facts.ApprovalFact> planApprovals,
-            Facts.BulkFacts bulk, String person, UUID planId) {
+            GateFacts.PlanBatch batch, String person, UUID planId) {
         return act(machineId, new Ask(action, requester, person, Set.of(), new ActionInput(null, null, null), Optional.of(planApprovals),
-                Optional.of(bulk), planId));
+                Optional.of(batch), planId));
     }
 
     private Uni<Done> act(UUID machineId, Ask ask) {
@@ -120,7 +123,14 @@ public class ActionService {
             String requester = ask.requester() != null ? ask.requester() : req.map(Approvals.RequestView::requestedBy).orElse(ask.actor());
             Uni<Optional<Facts.TenantRequestFact>> tenantRequest = in.tenantRequestId() == null ? Uni.createFrom().item(Optional.empty())
                     : tenantRequests.fact(db, in.tenantRequestId(), machineId, action, now).map(Optional::of);
-            return tenantRequest.chain(tr -> gateFacts.forAction(db, machineId, action, requester, now).map(f -> {
+            // erases are decided one at a time appliance-wide: the blast-radius window counts committed erases, so two
+            // decided side by side would each miss the other
+            Uni<Void> serial = action == Action.ERASE && db != pool
+                    ? db.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(io.vertx.mutiny.sqlclient.Tuple.of(ERASE_WINDOW_LOCK))
+                            .replaceWithVoid()
+                    : Uni.createFrom().voidItem();
+            return serial.chain(() -> tenantRequest).chain(tr -> gateFacts.forAction(db, machineId, action, requester, now, ask.planBatch())
+                    .map(f -> {
                 boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null
                         && ask.roles().contains(Gate.APPROVER_ROLE);
                 List<Facts.ApprovalFact> approvalFacts = ask.planApprovals().orElseGet(() -> req.map(Approvals::facts).orElse(List.of()));
@@ -130,7 +140,7 @@ public class ActionService {
                 Facts facts = new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
                         new Facts.RequestFacts(requester, tr, Optional.ofNullable(in.emergencyReason()),
                                 emergency ? Optional.of(ask.actor()) : Optional.empty()),
-                        approvalFacts, ask.planBulk().orElse(f.bulk()));
+                        approvalFacts, f.bulk());
                 return new Decided(Gate.decide(action, facts, gateFacts.policy(), now), facts, req);
             }));
         });

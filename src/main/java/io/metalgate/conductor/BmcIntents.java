@@ -40,7 +40,7 @@ public class BmcIntents {
     private static final Logger LOG = Logger.getLogger(BmcIntents.class);
 
     public enum Operation {
-        POWER_OFF
+        POWER_OFF, POWER_ON
     }
 
     /** A PENDING intent is orphaned once older than this: no BMC call of ours lasts so long (timeouts × retries). */
@@ -86,10 +86,13 @@ public class BmcIntents {
      * failure is recorded (FAILED, audited) and then passed on.
      */
     Uni<LifecycleState> drive(UUID intentId, String actor) {
-        return load(intentId).chain(intent -> bmcPower.powerOff(intent.machineId())
-                .onFailure(DriverException.class).call(e -> finish(intent, false, "bmc.power-off-failed",
-                        Map.of("kind", ((DriverException) e).kind().name(), "detail", String.valueOf(e.getMessage())), actor))
-                .chain(how -> finish(intent, true, "bmc.powered-off", Map.of("how", how), actor)));
+        return load(intentId).chain(intent -> {
+            boolean off = intent.op() == Operation.POWER_OFF;
+            return (off ? bmcPower.powerOff(intent.machineId()) : bmcPower.powerOn(intent.machineId()))
+                    .onFailure(DriverException.class).call(e -> finish(intent, false, off ? "bmc.power-off-failed" : "bmc.power-on-failed",
+                            Map.of("kind", ((DriverException) e).kind().name(), "detail", String.valueOf(e.getMessage())), actor))
+                    .chain(how -> finish(intent, true, off ? "bmc.powered-off" : "bmc.powered-on", Map.of("how", how), actor));
+        });
     }
 
     /** Records the outcome under the machine's lock; on success fires the step the intent completes, if still due. */
@@ -109,8 +112,8 @@ public class BmcIntents {
                                 || MachineLifecycle.TABLE.find(m.state(), intent.event()).isEmpty()) {
                             return audited.replaceWith(m.state());
                         }
-                        // the gate allowed the power-off when the intent was recorded
-                        return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed("POWER_OFF"), actor,
+                        // the gate allowed the operation when the intent was recorded
+                        return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed(intent.op().name()), actor,
                                 "BMC carried out " + intent.op()));
                     });
             return after;
@@ -152,11 +155,13 @@ public class BmcIntents {
     }
 
     private Uni<Boolean> reconcile(Intent intent) {
+        PowerState wanted = intent.op() == Operation.POWER_OFF ? PowerState.OFF : PowerState.ON;
         return endpoints.of(intent.machineId()).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint()))
-                .chain(power -> finish(intent, power == PowerState.OFF, power == PowerState.OFF ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
-                        Map.of("bmcReports", power.name(), "detail", power == PowerState.OFF
-                                ? "found after a restart: the BMC reports Off, so the power-off happened"
-                                : "found after a restart: the BMC reports On, so the power-off did not happen; it is not driven again without a new decision"),
+                .chain(power -> finish(intent, power == wanted, power == wanted ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
+                        Map.of("bmcReports", power.name(), "detail", power == wanted
+                                ? "found after a restart: the BMC reports " + power + ", so the " + intent.op() + " happened"
+                                : "found after a restart: the BMC reports " + power + ", so the " + intent.op()
+                                        + " did not happen; it is not driven again without a new decision"),
                         "system").replaceWith(true))
                 .onFailure().recoverWithItem(e -> {
                     LOG.warnf("intent %s of machine %s: the BMC could not be asked (%s); tried again later", intent.id(), intent.machineId(),

@@ -240,45 +240,54 @@ public class BulkPlans {
                             });
                 }
                 // claim the plan: two executes of one plan never act twice
+                Map<String, Integer> perTenant = new HashMap<>();
+                ev.facts().forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
+                GateFacts.PlanBatch batch = new GateFacts.PlanBatch(p.ids(), perTenant);
                 return pool.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING' WHERE id = $1 AND status = $2")
                         .execute(Tuple.of(planId, p.status().name())).chain(claimed -> {
                             if (claimed.rowCount() == 0) {
                                 throw ApiException.conflict("plan " + planId + " is being executed or was executed meanwhile", "id");
                             }
-                            return pool.preparedQuery("SELECT machine_id FROM bulk_plan_outcome WHERE plan_id = $1 AND outcome = 'DONE'")
-                                    .execute(Tuple.of(planId));
-                        }).chain(doneRows -> {
-                            Set<UUID> done = new java.util.HashSet<>();
-                            doneRows.forEach(r -> done.add(r.getUUID(0)));
-                            List<Integer> todo = new ArrayList<>();
-                            for (int i = 0; i < p.ids().size(); i++) {
-                                if (!done.contains(p.ids().get(i))) {
-                                    todo.add(i);
-                                }
-                            }
-                            return Multi.createFrom().iterable(todo).onItem()
-                                    .transformToUni(i -> actOn(p, planId, p.ids().get(i), ev.facts().get(i).bulk(), person))
-                                    .merge(EXECUTE_CONCURRENCY).collect().asList().map(outcomes -> done.size()
-                                            + (int) outcomes.stream().filter(o -> o.equals("DONE")).count());
-                        }).chain(doneCount -> {
-                            Status status = doneCount == p.ids().size() ? Status.EXECUTED : Status.PARTIAL;
-                            return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status.name()))
-                                    .chain(() -> audit.append(person, "bulk.executed", "bulk:" + planId, Map.of("planId", planId.toString(),
-                                            "status", status.name(), "done", doneCount, "machines", p.ids().size())));
-                        })
-                        .onFailure().call(e -> pool.preparedQuery("UPDATE bulk_plan SET status = 'PARTIAL' WHERE id = $1 AND status = 'EXECUTING'")
-                                .execute(Tuple.of(planId)))
-                        .chain(() -> get(planId, person));
+                            // the machines are acted on in the background; GET the plan for its progress
+                            run(p, planId, batch, person).subscribe().with(v -> LOG.debugf("plan %s executed", planId),
+                                    e -> LOG.warnf("executing plan %s failed: %s", planId, e.toString()));
+                            return get(planId, person);
+                        });
             });
         });
+    }
+
+    /** Acts on every machine of the plan not done yet, stores each outcome, then the plan's end state. */
+    private Uni<Void> run(Stored p, UUID planId, GateFacts.PlanBatch batch, String person) {
+        return pool.preparedQuery("SELECT machine_id FROM bulk_plan_outcome WHERE plan_id = $1 AND outcome = 'DONE'").execute(Tuple.of(planId))
+                .chain(doneRows -> {
+                    Set<UUID> done = new java.util.HashSet<>();
+                    doneRows.forEach(r -> done.add(r.getUUID(0)));
+                    List<UUID> todo = p.ids().stream().filter(id -> !done.contains(id)).toList();
+                    return Multi.createFrom().iterable(todo).onItem().transformToUni(id -> actOn(p, planId, id, batch, person))
+                            .merge(EXECUTE_CONCURRENCY).collect().asList()
+                            .map(outcomes -> done.size() + (int) outcomes.stream().filter(o -> o.equals("DONE")).count());
+                }).chain(doneCount -> {
+                    Status status = doneCount == p.ids().size() ? Status.EXECUTED : Status.PARTIAL;
+                    return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status.name()))
+                            .chain(() -> audit.append(person, "bulk.executed", "bulk:" + planId, Map.of("planId", planId.toString(),
+                                    "status", status.name(), "done", doneCount, "machines", p.ids().size())));
+                })
+                .onFailure().call(e -> pool.preparedQuery("UPDATE bulk_plan SET status = 'PARTIAL' WHERE id = $1 AND status = 'EXECUTING'")
+                        .execute(Tuple.of(planId)));
+    }
+
+    /** A plan left EXECUTING by a stop (the appliance was killed mid-plan) is PARTIAL: executing it again finishes it. */
+    void onStart(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent e) {
+        pool.query("UPDATE bulk_plan SET status = 'PARTIAL' WHERE status = 'EXECUTING'").execute().await().atMost(java.time.Duration.ofSeconds(30));
     }
 
     /** Machines of one plan acted on at once (each in its own lock transaction, then its BMC). */
     static final int EXECUTE_CONCURRENCY = 8;
 
     /** One machine of a plan: decided again under its lock, acted on, its outcome stored; the outcome. */
-    private Uni<String> actOn(Stored p, UUID planId, UUID machineId, Facts.BulkFacts bulk, String person) {
-        return actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), bulk, person, planId)
+    private Uni<String> actOn(Stored p, UUID planId, UUID machineId, GateFacts.PlanBatch batch, String person) {
+        return actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), batch, person, planId)
                 .map(done -> done.refusal() == null ? new String[] { "DONE", "now " + done.state() }
                         : new String[] { done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
                                 done.decided().decision().reasons().isEmpty() ? done.refusal().problem().detail()

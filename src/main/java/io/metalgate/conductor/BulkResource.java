@@ -88,8 +88,10 @@ public class BulkResource {
     @POST
     @Path("/plans/{id}/execute")
     @RolesAllowed(Roles.OPERATOR)
-    @Operation(summary = "Execute a plan by its id: refused if its facts changed (stale) or the gate refuses every machine")
-    public Uni<BulkPlans.Plan> execute(@PathParam("id") UUID id) {
-        return plans.execute(id, Actors.person(identity));
+    @Operation(summary = "Execute a plan by its id (202, EXECUTING; GET the plan for progress and each machine's outcome): refused if "
+            + "its facts changed (stale) or the gate refuses every machine")
+    public Uni<Response> execute(@PathParam("id") UUID id,
+            @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {
+        return plans.execute(id, Actors.person(identity)).map(p -> Response.accepted(summary ? p.summary() : p).build());
     }
 }

@@ -123,13 +123,34 @@ public class GateFacts {
      * bulk window, so a single erase counts toward the blast radius like a bulk one.
      */
     public Uni<Facts> forAction(SqlClient db, UUID machineId, io.metalgate.gate.Action action, String requester, java.time.Instant now) {
+        return forAction(db, machineId, action, requester, now, Optional.empty());
+    }
+
+    /**
+     * The machines of a bulk plan being executed and how many of them each tenant has: the blast radius of
+     * each machine is counted again when it is decided, with the plan as its batch.
+     */
+    public record PlanBatch(List<UUID> ids, Map<String, Integer> perTenant) {
+    }
+
+    /**
+     * The facts for one action of one machine, alone or as part of {@code batch}. For an erase, the erases
+     * already started in the window are counted now, leaving out the batch itself (which counts whole).
+     */
+    public Uni<Facts> forAction(SqlClient db, UUID machineId, io.metalgate.gate.Action action, String requester, java.time.Instant now,
+            Optional<PlanBatch> batch) {
         return forMachine(db, machineId, requester).chain(f -> {
             if (action != io.metalgate.gate.Action.ERASE) {
-                return Uni.createFrom().item(f);
+                return Uni.createFrom().item(batch.isEmpty() ? f : new Facts(f.machine(), f.lease(), f.holds(), f.notices(), f.request(),
+                        f.approvals(), new Facts.BulkFacts(batch.get().ids().size(), 1, 1)));
             }
             Set<UUID> tenant = f.lease().map(l -> Set.of(UUID.fromString(l.tenantId()))).orElse(Set.of());
-            return eraseWindow(db, tenant, List.of(machineId), now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
-                    f.request(), f.approvals(), w.with(1, f.lease().map(Facts.LeaseFacts::tenantId).orElse(null), 1)));
+            String tenantId = f.lease().map(Facts.LeaseFacts::tenantId).orElse(null);
+            List<UUID> excluding = batch.map(PlanBatch::ids).orElse(List.of(machineId));
+            int size = batch.map(b -> b.ids().size()).orElse(1);
+            int ofTenant = batch.map(b -> b.perTenant().getOrDefault(tenantId, 1)).orElse(1);
+            return eraseWindow(db, tenant, excluding, now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
+                    f.request(), f.approvals(), w.with(size, tenantId, ofTenant)));
         });
     }
 
@@ -159,7 +180,7 @@ public class GateFacts {
     public Uni<List<Facts>> forMachines(SqlClient db, List<UUID> machineIds, String requester) {
         UUID[] ids = machineIds.toArray(new UUID[0]);
         return db.preparedQuery("SELECT m.id, m.lifecycle_state, m.leased_since_erase, m.inventory, l.id AS lease_id, "
-                + "m.data_tenant_id AS tenant_id, l.state AS lease_state, l.terminated_at FROM unnest($1::uuid[]) AS sel(id) "
+                + "m.data_tenant_id AS tenant_id, l.state AS lease_state, l.terminated_at, l.created_at AS lease_created FROM unnest($1::uuid[]) AS sel(id) "
                 + "JOIN machine m ON m.id = sel.id LEFT JOIN lease l ON l.id = m.data_lease_id").execute(Tuple.of(ids)).chain(rows -> {
                     Map<UUID, Row> byId = new HashMap<>();
                     Set<UUID> tenants = new LinkedHashSet<>();
@@ -235,7 +256,10 @@ public class GateFacts {
         List<Facts.HoldFact> holds = machineHolds.isEmpty() ? leaseHolds : concat(leaseHolds, machineHolds);
         List<Facts.NoticeFact> noticeFacts = leaseId == null ? List.of() : shared.leaseNotices.computeIfAbsent(leaseId,
                 k -> noticesByTenant.getOrDefault(tenantId, List.of()).stream()
-                        .filter(n -> n.leaseId() == null || n.leaseId().equals(leaseId))
+                        // a notice proves something about this lease only if it is this lease's, or the tenant's
+                        // made after this lease existed (an old tenant-wide notice says nothing of a later lease)
+                        .filter(n -> n.leaseId() == null ? !n.createdAt().isBefore(m.getOffsetDateTime("lease_created").toInstant())
+                                : n.leaseId().equals(leaseId))
                         .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
                                 .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
                         .toList());

@@ -3,6 +3,7 @@ package io.metalgate.conductor;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
+import io.metalgate.common.Problem;
 import io.metalgate.driver.api.BmcEndpoint;
 import io.metalgate.driver.api.Inventory;
 import io.metalgate.driver.redfish.RedfishDriver;
@@ -41,6 +42,10 @@ public class Inspection {
     @Inject
     MachineTasks tasks;
 
+    /** Where inspection may run: before service, not while a tenant's data is on the machine. */
+    static final java.util.Set<LifecycleState> INSPECTABLE = java.util.EnumSet.of(LifecycleState.MANAGEABLE, LifecycleState.INSPECT_FAILED,
+            LifecycleState.AVAILABLE);
+
     /** The BMC endpoint of a Redfish machine (password decrypted, pinned certificate if any); 409 for another protocol. */
     public Uni<BmcEndpoint> endpoint(UUID machineId) {
         return endpoints.redfish(machineId).map(e -> e.orElseThrow(() -> ApiException.conflict("machine " + machineId
@@ -53,11 +58,16 @@ public class Inspection {
      * in one transaction under the machine's lock.
      */
     public Uni<Inventory> inspect(UUID machineId, String person) {
-        return endpoint(machineId).chain(bmc -> tasks.withLock(machineId, m -> m.state() == LifecycleState.MANAGEABLE
-                || m.state() == LifecycleState.INSPECT_FAILED
-                ? tasks.fire(m, m.state() == LifecycleState.MANAGEABLE ? MachineLifecycle.Event.INSPECT : MachineLifecycle.Event.RETRY, person,
-                        "inspection started")
-                : Uni.createFrom().item(m.state()))
+        return endpoint(machineId).chain(bmc -> tasks.withLock(machineId, m -> {
+            if (!INSPECTABLE.contains(m.state())) {
+                // the inventory is what the REASSIGN gate holds an erase certificate against: it is not rewritten
+                // while the machine is in service or holds a tenant's data
+                throw ApiException.conflict("machine " + machineId + " is " + m.state() + "; inspection runs in " + INSPECTABLE, "state");
+            }
+            return m.state() == LifecycleState.AVAILABLE ? Uni.createFrom().item(m.state())
+                    : tasks.fire(m, m.state() == LifecycleState.MANAGEABLE ? MachineLifecycle.Event.INSPECT : MachineLifecycle.Event.RETRY,
+                            person, "inspection started");
+        })
                 .chain(() -> redfish.inspect(bmc))
                 .onFailure().call(e -> tasks.withLock(machineId, m -> m.state() == LifecycleState.INSPECTING
                         ? tasks.fire(m, MachineLifecycle.Event.INSPECT_FAILED, person, "inspection failed: " + e.getMessage()).replaceWithVoid()
@@ -70,17 +80,56 @@ public class Inspection {
                         throw new IllegalStateException(e);
                     }
                     Instant now = Instant.now();
-                    return tasks.withLock(machineId, m -> m.tx().preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3 WHERE id = $1")
-                            .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC)))
-                            .chain(() -> audit.record(m.tx(), person, "machine.inspected", "machine:" + machineId, Map.of("disks",
-                                    inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model",
-                                            String.valueOf(d.model()), "capacityBytes", d.capacityBytes())).toList(), "nics",
-                                    inv.nics().stream().map(Inventory.Nic::mac).toList())))
-                            .chain(() -> m.state() == LifecycleState.INSPECTING
-                                    ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored").replaceWithVoid()
-                                    : Uni.createFrom().voidItem()))
-                            .replaceWith(inv);
+                    String hardware = hardwareId(inv);
+                    return tasks.withLock(machineId, m -> twinOf(m, hardware).chain(twin -> {
+                        if (twin.isPresent()) {
+                            // one server is one machine: the same hardware behind another address (a BMC's second
+                            // port, a shared LOM) is refused, the machine marked, the refusal audited
+                            String detail = "the BMC reports " + hardware + ", which is machine " + twin.get();
+                            Uni<Void> failed = m.state() == LifecycleState.INSPECTING
+                                    ? tasks.fire(m, MachineLifecycle.Event.INSPECT_FAILED, person, detail).replaceWithVoid()
+                                    : Uni.createFrom().voidItem();
+                            return failed.chain(() -> audit.record(m.tx(), person, "bmc.twin-refused", "machine:" + machineId,
+                                    Map.of("hardwareId", hardware, "machine", twin.get().toString())))
+                                    .replaceWith(Optional.<ApiException>of(new ApiException(Problem.of(409, "conflict", "Conflict", detail)
+                                            .withErrors(java.util.List.of(new Problem.FieldError("bmc.host", "same server as " + twin.get()))))));
+                        }
+                        return m.tx().preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3, "
+                                + "bmc_hardware_id = COALESCE($4, bmc_hardware_id) WHERE id = $1")
+                                .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC), hardware))
+                                .chain(() -> audit.record(m.tx(), person, "machine.inspected", "machine:" + machineId, Map.of("disks",
+                                        inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model",
+                                                String.valueOf(d.model()), "capacityBytes", d.capacityBytes())).toList(), "nics",
+                                        inv.nics().stream().map(Inventory.Nic::mac).toList(), "hardwareId", String.valueOf(hardware))))
+                                .chain(() -> m.state() == LifecycleState.INSPECTING
+                                        ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored").replaceWithVoid()
+                                        : Uni.createFrom().voidItem())
+                                .replaceWith(Optional.<ApiException>empty());
+                    })).map(refused -> {
+                        if (refused.isPresent()) {
+                            throw refused.get();
+                        }
+                        return inv;
+                    });
                 });
+    }
+
+    /** Manufacturer and system serial number, when the BMC reports a serial: what the hardware is, whatever its address. */
+    static String hardwareId(Inventory inv) {
+        if (inv.serialNumber() == null || inv.serialNumber().isBlank()) {
+            return null;
+        }
+        return (inv.manufacturer() == null ? "" : inv.manufacturer().strip().toLowerCase(java.util.Locale.ROOT)) + ":"
+                + inv.serialNumber().strip();
+    }
+
+    /** Another machine with this hardware, or this machine's own hardware changed (a different server behind its BMC). */
+    private static Uni<Optional<UUID>> twinOf(MachineTasks.Locked m, String hardware) {
+        if (hardware == null) {
+            return Uni.createFrom().item(Optional.empty());
+        }
+        return m.tx().preparedQuery("SELECT id FROM machine WHERE bmc_hardware_id = $1 AND id <> $2").execute(Tuple.of(hardware, m.id()))
+                .map(rows -> rows.rowCount() == 0 ? Optional.<UUID>empty() : Optional.of(rows.iterator().next().getUUID("id")));
     }
 
     /** The stored inventory of a machine, if it was inspected. */

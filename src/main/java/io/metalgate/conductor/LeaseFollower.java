@@ -17,7 +17,6 @@ import jakarta.enterprise.event.ObservesAsync;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 
@@ -37,7 +36,7 @@ public class LeaseFollower {
     static final String ACTOR = "system:lease-follower";
 
     /** The machines whose lifecycle lags behind their data lease's state, and which step catches them up. */
-    private static final String OUT_OF_STEP = "SELECT m.id, m.lifecycle_state, l.state AS lease_state FROM machine m "
+    private static final String OUT_OF_STEP = "SELECT m.id, m.lifecycle_state, l.id AS lease_id, l.state AS lease_state FROM machine m "
             + "JOIN lease l ON l.id = m.data_lease_id WHERE (cardinality($1::uuid[]) = 0 OR l.id = ANY($1)) AND ("
             + "(l.state = 'ACTIVE' AND m.lifecycle_state IN ('AVAILABLE', 'SUSPENDED')) "
             + "OR (l.state = 'SUSPENDED' AND m.lifecycle_state = 'ACTIVE') "
@@ -50,7 +49,7 @@ public class LeaseFollower {
     @Inject
     MachineTasks tasks;
     @Inject
-    BmcPower bmcPower;
+    BmcIntents intents;
     @Inject
     AuditLog audit;
 
@@ -77,14 +76,17 @@ public class LeaseFollower {
 
     private Uni<Boolean> step(Row r) {
         UUID machine = r.getUUID("id");
+        UUID leaseId = r.getUUID("lease_id");
         LifecycleState state = LifecycleState.valueOf(r.getString("lifecycle_state"));
         String lease = r.getString("lease_state");
         Uni<Boolean> step;
         if (lease.equals("ACTIVE") && state == LifecycleState.AVAILABLE) {
-            step = fire(machine, MachineLifecycle.Event.DEPLOY, "its lease is ACTIVE");
+            step = fire(machine, leaseId, MachineLifecycle.Event.DEPLOY, "its lease is ACTIVE").map(intent -> intent != null);
         } else if (lease.equals("ACTIVE") && state == LifecycleState.SUSPENDED) {
-            step = fire(machine, MachineLifecycle.Event.REINSTATE, "its lease was reinstated").call(ok -> ok ? powerOn(machine)
-                    : Uni.createFrom().voidItem());
+            // back in service: the step and the power-on's intent together, the BMC driven after
+            step = fire(machine, leaseId, MachineLifecycle.Event.REINSTATE, "its lease was reinstated")
+                    .chain(intent -> intent == null ? Uni.createFrom().item(false)
+                            : intents.drive(intent, ACTOR).replaceWith(true).onFailure(DriverException.class).recoverWithItem(true));
         } else {
             // SUSPEND / RETAIN: a power-off through the gate; the conductor fires the step once the BMC did it
             step = actions.execute(machine, Action.POWER_OFF, new ActionService.ActionInput(null, null, null), ACTOR, java.util.Set.of())
@@ -96,14 +98,23 @@ public class LeaseFollower {
         });
     }
 
-    private Uni<Boolean> fire(UUID machine, MachineLifecycle.Event event, String reason) {
-        return tasks.withLock(machine, m -> MachineLifecycle.TABLE.find(m.state(), event).isEmpty() ? Uni.createFrom().item(false)
-                : tasks.fire(m, event, ACTOR, reason).replaceWith(true));
-    }
-
-    private Uni<Void> powerOn(UUID machine) {
-        return bmcPower.powerOn(machine).chain(how -> audit.append(ACTOR, "bmc.powered-on", "machine:" + machine, Map.of("how", how)))
-                .onFailure(DriverException.class).recoverWithUni(e -> audit.append(ACTOR, "bmc.power-on-failed", "machine:" + machine,
-                        Map.of("kind", ((DriverException) e).kind().name(), "detail", String.valueOf(e.getMessage()))));
+    /**
+     * Fires {@code event} under the machine's lock if it is still due there: the machine still holds this
+     * lease's data, the lease is still ACTIVE, and the table has the step. A REINSTATE records the power-on's
+     * intent with it. The intent's id (a placeholder id for DEPLOY), or null when nothing was due.
+     */
+    private Uni<UUID> fire(UUID machine, UUID leaseId, MachineLifecycle.Event event, String reason) {
+        return tasks.withLock(machine, m -> m.tx().preparedQuery("SELECT state FROM lease WHERE id = $1").execute(Tuple.of(leaseId))
+                .chain(rows -> {
+                    boolean due = leaseId.equals(m.dataLeaseId()) && rows.rowCount() == 1
+                            && rows.iterator().next().getString("state").equals("ACTIVE") && MachineLifecycle.TABLE.find(m.state(), event).isPresent();
+                    if (!due) {
+                        return Uni.createFrom().nullItem();
+                    }
+                    Uni<LifecycleState> fired = tasks.fire(m, event, ACTOR, reason);
+                    return event == MachineLifecycle.Event.REINSTATE
+                            ? fired.chain(() -> intents.record(m, BmcIntents.Operation.POWER_ON, null, ACTOR, reason))
+                            : fired.replaceWith(m.id());
+                }));
     }
 }

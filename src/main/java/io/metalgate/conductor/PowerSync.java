@@ -40,6 +40,8 @@ public class PowerSync {
 
     /** Lifecycle states in which a machine must be off: powered off by a gate-allowed action, data at rest. */
     static final Set<String> MUST_BE_OFF = Set.of("SUSPENDED", "RETAINED");
+    /** A tenant's server in service that is found off was switched off behind the appliance's back (or through a twin). */
+    static final Set<String> MUST_BE_ON = Set.of("ACTIVE");
 
     /** What one BMC answered in a sweep. */
     public record Observation(BmcEndpoint bmc, PowerState state, DriverException error) {
@@ -124,14 +126,16 @@ public class PowerSync {
         for (Observation o : observations) {
             Row m = machines.get(o.bmc().machineId());
             String lifecycle = m.getString("lifecycle_state");
-            boolean drift = o.ok() && o.state() == PowerState.ON && MUST_BE_OFF.contains(lifecycle);
+            boolean mustBeOff = MUST_BE_OFF.contains(lifecycle);
+            boolean drift = o.ok() && (o.state() == PowerState.ON && mustBeOff || o.state() == PowerState.OFF && MUST_BE_ON.contains(lifecycle));
             String learned = o.bmc().certificateSha256().isEmpty() ? client.pins().seen(o.bmc().key()).filter(s -> !s.changed())
                     .map(s -> s.presentedSha256()).orElse(null) : null;
             updates.add(Tuple.from(java.util.Arrays.asList(o.bmc().machineId(), o.ok() ? o.state().name() : null,
                     now.atOffset(ZoneOffset.UTC), o.ok() ? null : truncate(o.error().getMessage()), drift, learned)));
             String subject = "machine:" + o.bmc().machineId();
             if (drift && !m.getBoolean("power_drift")) {
-                alarms.add(new Alarm("machine.power-drift", subject, Map.of("lifecycleState", lifecycle, "expected", "OFF", "observed", "ON")));
+                alarms.add(new Alarm("machine.power-drift", subject, Map.of("lifecycleState", lifecycle, "expected", mustBeOff ? "OFF" : "ON",
+                        "observed", o.state().name())));
             }
             if (learned != null) {
                 alarms.add(new Alarm("bmc.certificate-pinned", subject, Map.of("sha256", learned, "endpoint", o.bmc().key())));

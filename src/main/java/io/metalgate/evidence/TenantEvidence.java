@@ -43,17 +43,24 @@ public class TenantEvidence {
                 throw ApiException.notFound("tenant", tenantId);
             }
             String name = t.iterator().next().getString("name");
+            // the tenant, its leases (also one deleted while PENDING: the audit's lease.created names its tenant)
             return pool.preparedQuery("SELECT 'tenant:' || $2 UNION SELECT 'lease:' || l.id FROM lease l WHERE l.tenant_id = $1 "
                     + "UNION SELECT 'lease-ref:' || l.external_ref FROM lease l WHERE l.tenant_id = $1 "
-                    + "UNION SELECT 'machine:' || lm.machine_id FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE l.tenant_id = $1 "
-                    // the report follows the data: every machine that ever held the tenant's data, in a lease or not
-                    + "UNION SELECT 'machine:' || c.machine_id FROM machine_custody c WHERE c.tenant_id = $1 "
-                    + "UNION SELECT 'machine:' || hm.machine_id FROM hold_machine hm JOIN hold h ON h.id = hm.hold_id WHERE h.tenant_id = $1")
+                    + "UNION SELECT a.subject FROM audit_entry a WHERE a.action = 'lease.created' AND a.payload::jsonb ->> 'tenantId' = $2")
                     .execute(Tuple.of(tenantId, tenantId.toString())).chain(subjects -> {
                         List<String> list = new ArrayList<>();
                         subjects.forEach(r -> list.add(r.getString(0)));
+                        // and the machines, while they held its data (custody) or a hold of its named them: the report
+                        // follows the data, and shows nothing of a machine from before or after this tenant had it
                         return pool.preparedQuery("SELECT seq, time, actor, action, subject, payload, hash FROM audit_entry "
-                                + "WHERE subject = ANY($1) ORDER BY seq").execute(Tuple.of(list.toArray(new String[0])));
+                                + "WHERE subject = ANY($1) "
+                                + "UNION SELECT a.seq, a.time, a.actor, a.action, a.subject, a.payload, a.hash FROM machine_custody c "
+                                + "JOIN audit_entry a ON a.subject = 'machine:' || c.machine_id AND a.time >= c.since "
+                                + "AND (c.erased_at IS NULL OR a.time <= c.erased_at) WHERE c.tenant_id = $2 "
+                                + "UNION SELECT a.seq, a.time, a.actor, a.action, a.subject, a.payload, a.hash FROM hold h "
+                                + "JOIN hold_machine hm ON hm.hold_id = h.id JOIN audit_entry a ON a.subject = 'machine:' || hm.machine_id "
+                                + "AND a.time >= h.placed_at WHERE h.tenant_id = $2 ORDER BY seq")
+                                .execute(Tuple.of(list.toArray(new String[0]), tenantId));
                     }).chain(rows -> pool.query("SELECT seq, hash FROM audit_head WHERE id = 1").execute().map(head -> {
                         Row h = head.iterator().next();
                         List<Item> items = new ArrayList<>();

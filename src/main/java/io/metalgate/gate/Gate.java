@@ -22,6 +22,8 @@ public final class Gate {
     /** The role that approves actions (and, for bulk actions, the second approval). */
     public static final String APPROVER_ROLE = "approver";
     static final String TERMINATION_NOTICE = "TERMINATION";
+    /** Lifecycle states of a machine that serves a tenant. */
+    static final Set<String> IN_SERVICE = Set.of("DEPLOYING", "ACTIVE", "SUSPENDED");
 
     private Gate() {
     }
@@ -43,6 +45,11 @@ public final class Gate {
      */
     private static void powerOff(Facts f, List<Reason> reasons) {
         if (f.lease().isEmpty()) {
+            // a machine in service always holds a lease's data; one that seems not to is not powered off on that seeming
+            if (IN_SERVICE.contains(f.machine().state())) {
+                reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + f.machine().state() + " but no lease's data is recorded "
+                        + "with it; an in-service machine is not powered off without its lease's facts"));
+            }
             return;
         }
         String state = f.lease().get().state();

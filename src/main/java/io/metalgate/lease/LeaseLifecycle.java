@@ -20,8 +20,11 @@ public final class LeaseLifecycle {
         ACTIVATED, PAYMENT_OVERDUE, PAYMENT_RECEIVED, SUSPENDED, TERMINATED, CLOSED
     }
 
-    /** Events that take a tenant's service away (the power-off gate trusts them): only billing fires them. */
-    public static final java.util.Set<Event> ENDS_SERVICE = java.util.EnumSet.of(Event.SUSPENDED, Event.TERMINATED);
+    /**
+     * Contract facts only billing states: a suspension or termination (the power-off gate trusts them) and the
+     * payment that lifts a suspension (an operator must not undo billing's decision either).
+     */
+    public static final java.util.Set<Event> BILLING_ONLY = java.util.EnumSet.of(Event.SUSPENDED, Event.TERMINATED, Event.PAYMENT_RECEIVED);
 
     /** What a guard sees: how many machines still hold this lease's data (not yet erased). */
     public record Context(long machinesHoldingData) {

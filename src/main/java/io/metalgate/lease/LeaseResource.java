@@ -93,12 +93,12 @@ public class LeaseResource {
     @Path("/{id}/events")
     @RolesAllowed({ Roles.OPERATOR, Roles.BILLING })
     @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Move the lease by an event; 409 lists the events its state allows. "
-            + "SUSPENDED and TERMINATED need the billing role")
+            + "SUSPENDED, TERMINATED and PAYMENT_RECEIVED need the billing role")
     public Uni<LeaseView> event(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.LeaseEventRequest body) {
-        if (LeaseLifecycle.ENDS_SERVICE.contains(body.event()) && !identity.hasRole(Roles.BILLING)) {
+        if (LeaseLifecycle.BILLING_ONLY.contains(body.event()) && !identity.hasRole(Roles.BILLING)) {
             // the power-off gate trusts a SUSPENDED or TERMINATED lease: only the system of record for contracts says so
             throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden", body.event()
-                    + " ends or suspends a tenant's service: it comes from billing (role billing), not from an operator")
+                    + " is a contract fact: it comes from billing (role billing), not from an operator")
                     .withErrors(java.util.List.of(new io.metalgate.common.Problem.FieldError("event", "needs the billing role"))));
         }
         return leases.fire(id, body.event(), body.reason(), actor()).call(audit::sequenced);

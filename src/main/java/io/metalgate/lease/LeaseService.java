@@ -120,7 +120,7 @@ public class LeaseService {
     @WithTransaction
     public Uni<LeaseView> addMachines(UUID id, List<UUID> requested, String actor) {
         List<UUID> machineIds = List.copyOf(new LinkedHashSet<>(requested));
-        return Lease.<Lease>findById(id).chain(found -> {
+        return Lease.<Lease>findById(id, jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).chain(found -> {
             Lease l = require(found, id);
             if (l.state == LeaseState.TERMINATED || l.state == LeaseState.CLOSED) {
                 throw ApiException.conflict("lease " + id + " is " + l.state + "; machines join only a lease that has not ended", "state");
@@ -143,7 +143,7 @@ public class LeaseService {
      */
     @WithTransaction
     public Uni<LeaseView> removeMachine(UUID id, UUID machineId, String actor) {
-        return Lease.<Lease>findById(id).chain(found -> {
+        return Lease.<Lease>findById(id, jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).chain(found -> {
             Lease l = require(found, id);
             return lockMachines(List.of(machineId)).chain(locked -> LeaseMachine.delete("id.leaseId = ?1 and id.machineId = ?2", l.id, machineId))
                     .chain(n -> {
@@ -161,15 +161,19 @@ public class LeaseService {
                                 ? s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, leased_since_erase = false, "
                                         + "version = version + 1 WHERE id = :m AND data_lease_id = :l").setParameter("m", machineId).setParameter("l", l.id)
                                         .executeUpdate()
-                                        .chain(() -> s.createNativeQuery("DELETE FROM machine_custody WHERE machine_id = :m AND lease_id = :l")
-                                                .setParameter("m", machineId).setParameter("l", l.id).executeUpdate())
-                                : s.createNativeQuery("UPDATE machine_custody SET left_at = :t WHERE machine_id = :m AND lease_id = :l")
-                                        .setParameter("t", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC)).setParameter("m", machineId)
-                                        .setParameter("l", l.id).executeUpdate());
+                                        .chain(() -> leftCustody(s, machineId, l.id))
+                                : leftCustody(s, machineId, l.id));
                         return custody.chain(() -> audit.record(actor, "lease.machines-removed", l.subject(), payload))
                                 .chain(() -> audit.record(actor, "lease.machines-removed", "machine:" + machineId, payload));
                     }).chain(v -> views(List.of(l))).map(list -> list.get(0));
         });
+    }
+
+    /** The machine's custody record of the lease says when it left (the record itself stays: evidence follows the data). */
+    private static Uni<Integer> leftCustody(org.hibernate.reactive.mutiny.Mutiny.Session s, UUID machineId, UUID leaseId) {
+        return s.createNativeQuery("UPDATE machine_custody SET left_at = :t WHERE machine_id = :m AND lease_id = :l")
+                .setParameter("t", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC)).setParameter("m", machineId)
+                .setParameter("l", leaseId).executeUpdate();
     }
 
     /**
@@ -239,7 +243,9 @@ public class LeaseService {
     }
 
     private Uni<LeaseView> fireStep(UUID id, LeaseLifecycle.Event event, String reason, String actor) {
-        return lockLeaseMachines(id).chain(() -> Panache.getSession().chain(s -> s.createNativeQuery(
+        // the lease's row first, then its machines' (every lease change takes them in this order)
+        return Lease.<Lease>findById(id, jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).chain(() -> lockLeaseMachines(id))
+                .chain(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                 "SELECT count(*) FROM machine WHERE data_lease_id = :l", Long.class).setParameter("l", id).getSingleResult()))
                 .chain(holdingData -> Lease.<Lease>findById(id).map(found -> new Object[] { found, holdingData }))
                 .chain(found -> {
@@ -288,14 +294,15 @@ public class LeaseService {
     /** Only a lease that never started may be deleted; others are evidence and end through the lifecycle. */
     @WithTransaction
     public Uni<Void> delete(UUID id, String actor) {
-        return Lease.<Lease>findById(id).chain(found -> {
+        return Lease.<Lease>findById(id, jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).chain(found -> {
             Lease l = require(found, id);
             if (l.state != LeaseState.PENDING) {
                 throw ApiException.conflict("lease " + id + " is " + l.state + "; only a PENDING lease can be deleted", "state");
             }
             return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, "
                     + "leased_since_erase = false, version = version + 1 WHERE data_lease_id = :l").setParameter("l", l.id).executeUpdate()
-                    .chain(() -> s.createNativeQuery("DELETE FROM machine_custody WHERE lease_id = :l").setParameter("l", l.id).executeUpdate()))
+                    .chain(() -> s.createNativeQuery("UPDATE machine_custody SET left_at = now() WHERE lease_id = :l AND left_at IS NULL")
+                            .setParameter("l", l.id).executeUpdate()))
                     .chain(() -> l.delete()).call(Panache::flush)
                     .call(() -> audit.record(actor, "lease.deleted", l.subject(), Map.of("externalRef", l.externalRef)));
         });

@@ -9,19 +9,21 @@ import java.util.Locale;
 
 /**
  * A BMC's canonical identity (domain.md "Identity is canonical"): one BMC is one machine however its
- * address is spelled. The identity is the resolved address and the effective port: an IPv4-mapped IPv6
- * address is its IPv4 address, a host name is what it resolves to, a trailing dot and letter case do not
- * count, an omitted port is the protocol's default. An address literal in any spelling is also stored in
- * its canonical form, so that what the drivers connect to is exactly what the identity names.
+ * address is spelled. The identity is the resolved address: an IPv4-mapped IPv6 address is its IPv4
+ * address, a host name is what it resolves to (once, at enrolment), a trailing dot and letter case do not
+ * count. The port is not part of it: one BMC answers Redfish on 443 and IPMI on 623, and another port or
+ * protocol on the same address is the same server. The resolved address is also what is stored and what
+ * the drivers connect to, so a name that later resolves elsewhere (DNS rebinding) cannot point a machine at
+ * another BMC. Where the BMC reports what the hardware is (manufacturer and serial), that is checked too
+ * (conductor.Inspection).
  *
- * @param host     what the drivers connect to: the canonical address for a literal, else the host name
- *                 (lower case, no trailing dot)
- * @param identity {@code address:port}, unique among machines
+ * @param host     what the drivers connect to: the canonical address ({@code [v6]} bracketed)
+ * @param identity the canonical address, unique among machines
  */
 public record BmcIdentity(String host, String identity) {
 
     /** Resolves {@code given} (blocking for a host name: call it off the event loop). 400 when it does not resolve. */
-    public static BmcIdentity of(String given, int port) {
+    public static BmcIdentity of(String given) {
         String h = given.strip().toLowerCase(Locale.ROOT);
         if (h.startsWith("[") && h.endsWith("]")) {
             h = h.substring(1, h.length() - 1);
@@ -32,7 +34,6 @@ public record BmcIdentity(String host, String identity) {
         if (h.contains("%")) {
             throw ApiException.badRequest("bmc.host", "an IPv6 address with a zone (" + given + ") is not a stable identity");
         }
-        boolean literal = h.contains(":") || h.matches("[0-9.]+") || h.matches("0x[0-9a-f.x]+");
         InetAddress address;
         try {
             address = InetAddress.getByName(h);
@@ -40,8 +41,7 @@ public record BmcIdentity(String host, String identity) {
             throw ApiException.badRequest("bmc.host", "'" + given + "' does not resolve; a BMC is identified by its address");
         }
         String canonical = canonical(address);
-        return new BmcIdentity(literal ? (address instanceof Inet6Address ? "[" + canonical + "]" : canonical) : h,
-                canonical + ":" + port);
+        return new BmcIdentity(canonical.contains(":") ? "[" + canonical + "]" : canonical, canonical);
     }
 
     static String canonical(InetAddress a) {

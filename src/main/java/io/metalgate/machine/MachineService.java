@@ -46,13 +46,13 @@ public class MachineService {
     }
 
     /** The BMC's canonical identity, resolved on a worker thread (a host name needs DNS). */
-    private Uni<BmcIdentity> identity(String host, int port) {
-        return vertx.executeBlocking(Uni.createFrom().item(() -> BmcIdentity.of(host, port)));
+    private Uni<BmcIdentity> identity(String host) {
+        return vertx.executeBlocking(Uni.createFrom().item(() -> BmcIdentity.of(host)));
     }
 
     public Uni<MachineView> enroll(Enrollment req, String actor) {
         int port = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol().defaultPort();
-        return identity(req.bmc().host(), port).chain(id -> Panache.withTransaction(() -> enroll(req, id, port, actor)))
+        return identity(req.bmc().host()).chain(id -> Panache.withTransaction(() -> enroll(req, id, port, actor)))
                 .invoke(v -> enrolled.fireAsync(new Enrolled(v.id())));
     }
 
@@ -124,17 +124,11 @@ public class MachineService {
     }
 
     public Uni<MachineView> update(UUID id, Update req, String actor) {
-        if (req.bmc() == null || (req.bmc().host() == null && req.bmc().port() == null && req.bmc().protocol() == null)) {
+        if (req.bmc() == null || req.bmc().host() == null) {
             return Panache.withTransaction(() -> update(id, req, null, actor));
         }
-        // a changed BMC address is a new identity: resolve it, then check it names no other machine's BMC
-        return Panache.withSession(() -> Machine.<Machine>findById(id)).chain(found -> {
-            Machine m = require(found, id);
-            BmcProtocol protocol = req.bmc().protocol() != null ? req.bmc().protocol() : m.bmcProtocol;
-            int port = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol() != null && req.bmc().port() == null
-                    && m.bmcPort == m.bmcProtocol.defaultPort() ? protocol.defaultPort() : m.bmcPort;
-            return identity(req.bmc().host() != null ? req.bmc().host() : m.bmcHost, port);
-        }).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
+        // a changed BMC address may be a new identity: resolve it, then check it names no other machine's BMC
+        return identity(req.bmc().host()).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
     }
 
     private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
@@ -148,10 +142,12 @@ public class MachineService {
             m.location = changes.apply("location", m.location, req.location());
             if (req.bmc() != null) {
                 var b = req.bmc();
-                m.bmcProtocol = changes.apply("bmc.protocol", m.bmcProtocol, b.protocol());
                 m.bmcHost = changes.apply("bmc.host", m.bmcHost, identity == null ? null : identity.host());
-                m.bmcPort = changes.apply("bmc.port", m.bmcPort, identity == null ? null : Integer.valueOf(identity.identity()
-                        .substring(identity.identity().lastIndexOf(':') + 1)));
+                // another protocol without a port moves to that protocol's default port, if the old one was its default
+                Integer port = b.port() != null ? b.port() : b.protocol() != null && m.bmcPort == m.bmcProtocol.defaultPort()
+                        ? b.protocol().defaultPort() : null;
+                m.bmcPort = changes.apply("bmc.port", m.bmcPort, port);
+                m.bmcProtocol = changes.apply("bmc.protocol", m.bmcProtocol, b.protocol());
                 if (identity != null && !identity.identity().equals(m.bmcIdentity)) {
                     if (m.dataTenantId != null) {
                         throw ApiException.conflict("machine " + id + " holds the data of tenant " + m.dataTenantId

@@ -64,7 +64,15 @@ class ActionBench {
         Api.as("approver").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200);
         Api.as("approver", "bench-approver-2").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200);
         long e0 = System.nanoTime();
-        var executed = Api.operator().post("/api/bulk/plans/" + plan + "/execute").then().extract();
+        var executed = Api.operator().queryParam("summary", true).post("/api/bulk/plans/" + plan + "/execute").then().extract();
+        // it runs in the background: wait for its end
+        while (true) {
+            String status = Api.operator().queryParam("summary", true).get("/api/bulk/plans/" + plan).then().extract().path("status");
+            if (status.equals("EXECUTED") || status.equals("PARTIAL")) {
+                break;
+            }
+            Thread.sleep(500);
+        }
         double executeSeconds = (System.nanoTime() - e0) / 1e9;
         String erasing = PostgresTestResource.sqlValue("SELECT count(*)::text FROM machine WHERE name LIKE 'bench-b-m-%' AND "
                 + "lifecycle_state = ? ", "ERASING");

@@ -119,7 +119,8 @@ class ActionApiTest {
             org.junit.jupiter.api.Assertions.assertTrue(seqs.get(i) > seqs.get(i - 1), "chain order");
         }
         List<String> story = actions.stream().filter(a -> !a.equals("machine.transitioned")).toList();
-        org.junit.jupiter.api.Assertions.assertEquals(List.of("tenant.created", "machine.enrolled", "machine.inspected", "lease.created",
+        // the machine's entries from before it held this tenant's data (enrolment, inspection) are not the tenant's story
+        org.junit.jupiter.api.Assertions.assertEquals(List.of("tenant.created", "lease.created",
                 "lease.transitioned", "gate.decided", "tenant-request.recorded", "tenant-request.recorded", "gate.decided",
                 "tenant-request.confirmed", "tenant-request.confirmed", "gate.decided", "bmc.intent", "bmc.powered-off", "lease.transitioned",
                 "gate.decided", "bmc.intent", "bmc.power-off-failed", "gate.decided", "bmc.intent", "bmc.powered-off", "gate.decided",

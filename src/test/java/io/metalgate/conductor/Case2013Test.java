@@ -138,7 +138,8 @@ class Case2013Test {
             assertTrue(next > at, m + " not found after position " + at + " in the evidence report");
             at = next;
         }
-        assertEquals(FLEET, story.stream().filter("machine.enrolled"::equals).count());
+        // each machine powered off through its BMC twice (suspended, then terminated), each in the tenant's story
+        assertEquals(2 * FLEET, story.stream().filter("bmc.powered-off"::equals).count());
         assertEquals(3, story.stream().filter("notice.attempt-recorded"::equals).count());
     }
 

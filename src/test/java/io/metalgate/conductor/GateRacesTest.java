@@ -154,7 +154,7 @@ class GateRacesTest {
             as("billing").body(Map.of("event", "SUSPENDED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
             Lifecycle.awaitState(m, "SUSPENDED");
             var powerOff = CompletableFuture.supplyAsync(() -> operator().post("/api/machines/" + m + "/actions/power_off"));
-            operator().body(Map.of("event", "PAYMENT_RECEIVED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+            as("billing").body(Map.of("event", "PAYMENT_RECEIVED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
             Response r = powerOff.get();
             List<Map<String, Object>> transitions = admin().queryParam("subject", "lease:" + lease).queryParam("action", "lease.transitioned")
                     .get("/api/audit").then().extract().jsonPath().getList("items");

@@ -81,6 +81,7 @@ class PowerSyncApiTest {
     void aChangedCertificateIsRecordedAsTheMachinesErrorAndAuditedOnce() {
         RedfishMock first = mock(Profile.GENERIC);
         String machine = enrol(first);
+        io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE");
         operator().queryParam("machine", machine).post("/api/power-sync").then().body("off", equalTo(1));
         String host = first.options().bindHost();
         int port = first.port();
@@ -107,11 +108,13 @@ class PowerSyncApiTest {
         RedfishMock m = mock(Profile.SUPERMICRO);
         String machine = enrol(m);
         as("viewer").get("/api/machines/" + machine + "/inventory").then().statusCode(404);
+        io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE"); // inspection follows verification
         operator().post("/api/machines/" + machine + "/inventory").then().statusCode(200)
                 .body("disks.serialNumber", contains(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)));
         as("viewer").get("/api/machines/" + machine + "/inventory").then().statusCode(200).body("nics.mac", contains(m.bmc(0).mac(1),
                 m.bmc(0).mac(2)));
-        operator().get("/api/machines/" + machine).then().body("inspectedAt", org.hamcrest.Matchers.notNullValue());
+        operator().get("/api/machines/" + machine).then().body("inspectedAt", org.hamcrest.Matchers.notNullValue())
+                .body("state", equalTo("AVAILABLE"));
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.inspected").get("/api/audit").then()
                 .body("items[0].payload.disks.serialNumber", contains(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)));
         as("viewer").post("/api/machines/" + machine + "/inventory").then().statusCode(403);

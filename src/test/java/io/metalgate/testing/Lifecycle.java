@@ -75,6 +75,20 @@ public final class Lifecycle {
         throw new AssertionError("machine " + machine + " is " + now + ", not " + state);
     }
 
+    /** Waits until a bulk plan's execution (in the background after its 202) has ended; the plan as then answered. */
+    public static io.restassured.path.json.JsonPath awaitPlan(String plan) {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            io.restassured.path.json.JsonPath p = operator().get("/api/bulk/plans/" + plan).then().statusCode(200).extract().jsonPath();
+            String status = p.getString("status");
+            if (status.equals("EXECUTED") || status.equals("PARTIAL")) {
+                return p;
+            }
+            sleep(100);
+        }
+        throw new AssertionError("plan " + plan + " still executing");
+    }
+
     /** Waits until {@code subject} has {@code count} audit entries of {@code action}. */
     public static void awaitAudit(String subject, String action, int count) {
         long deadline = System.nanoTime() + 30_000_000_000L;

@@ -367,8 +367,18 @@ public final class MockBmc {
         return r;
     }
 
+    /**
+     * The system's serial number: unique per emulated BMC, also across emulators and runs (a fleet has no two
+     * servers with one serial, and the appliance takes manufacturer and serial as the hardware's identity).
+     */
+    private final String systemSerial = String.format("SN%010X", java.util.concurrent.ThreadLocalRandom.current().nextLong() & 0xffffffffffL);
+
+    private String serial() {
+        return systemSerial;
+    }
+
     private UUID uuid() {
-        return UUID.nameUUIDFromBytes(("mock-bmc-" + index).getBytes(StandardCharsets.UTF_8));
+        return UUID.nameUUIDFromBytes(("mock-bmc-" + systemSerial).getBytes(StandardCharsets.UTF_8));
     }
 
     private synchronized Response systemResource() {
@@ -377,7 +387,7 @@ public final class MockBmc {
                 .put("BootSourceOverrideTarget@Redfish.AllowableValues", new JsonArray(List.of("None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup")));
         JsonObject s = odata("#ComputerSystem.v1_13_0.ComputerSystem", system).put("Id", profile.systemId()).put("Name", "System")
                 .put("SystemType", "Physical").put("Manufacturer", profile.vendor()).put("Model", profile.product())
-                .put("SerialNumber", String.format("SN%08d", index)).put("UUID", uuid().toString())
+                .put("SerialNumber", serial()).put("UUID", uuid().toString())
                 .put("Boot", boot)
                 .put("ProcessorSummary", new JsonObject().put("Count", 2).put("Model", "Mock Xeon 4314"))
                 .put("MemorySummary", new JsonObject().put("TotalSystemMemoryGiB", 128))
