@@ -31,10 +31,14 @@ CREATE INDEX machine_data_lease_idx ON machine (data_lease_id) WHERE data_lease_
 CREATE TABLE machine_custody (
     machine_id uuid NOT NULL REFERENCES machine (id),
     lease_id   uuid NOT NULL,                 -- no foreign key: a PENDING lease may be deleted, its history stays
-    tenant_id  uuid NOT NULL REFERENCES tenant (id),
+    -- a tenant is deleted only while it has no lease, and a machine that held its data keeps its (ended) lease,
+    -- so a cascade here only ever removes records of leases that never started
+    tenant_id  uuid NOT NULL REFERENCES tenant (id) ON DELETE CASCADE,
     since      timestamptz NOT NULL,
     left_at    timestamptz,
     erased_at  timestamptz,
+    -- the machine left (or the lease was deleted) before the lease ever started: it never held its data
+    never_started boolean NOT NULL DEFAULT false,
     PRIMARY KEY (machine_id, lease_id)
 );
 CREATE INDEX machine_custody_tenant_idx ON machine_custody (tenant_id);

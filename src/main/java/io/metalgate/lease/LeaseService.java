@@ -161,8 +161,8 @@ public class LeaseService {
                                 ? s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, leased_since_erase = false, "
                                         + "version = version + 1 WHERE id = :m AND data_lease_id = :l").setParameter("m", machineId).setParameter("l", l.id)
                                         .executeUpdate()
-                                        .chain(() -> leftCustody(s, machineId, l.id))
-                                : leftCustody(s, machineId, l.id));
+                                        .chain(() -> leftCustody(s, machineId, l.id, true))
+                                : leftCustody(s, machineId, l.id, false));
                         return custody.chain(() -> audit.record(actor, "lease.machines-removed", l.subject(), payload))
                                 .chain(() -> audit.record(actor, "lease.machines-removed", "machine:" + machineId, payload));
                     }).chain(v -> views(List.of(l))).map(list -> list.get(0));
@@ -170,10 +170,11 @@ public class LeaseService {
     }
 
     /** The machine's custody record of the lease says when it left (the record itself stays: evidence follows the data). */
-    private static Uni<Integer> leftCustody(org.hibernate.reactive.mutiny.Mutiny.Session s, UUID machineId, UUID leaseId) {
-        return s.createNativeQuery("UPDATE machine_custody SET left_at = :t WHERE machine_id = :m AND lease_id = :l")
-                .setParameter("t", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC)).setParameter("m", machineId)
-                .setParameter("l", leaseId).executeUpdate();
+    private static Uni<Integer> leftCustody(org.hibernate.reactive.mutiny.Mutiny.Session s, UUID machineId, UUID leaseId,
+            boolean neverStarted) {
+        return s.createNativeQuery("UPDATE machine_custody SET left_at = :t, never_started = :n WHERE machine_id = :m AND lease_id = :l")
+                .setParameter("t", java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC)).setParameter("n", neverStarted)
+                .setParameter("m", machineId).setParameter("l", leaseId).executeUpdate();
     }
 
     /**
@@ -301,7 +302,7 @@ public class LeaseService {
             }
             return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, "
                     + "leased_since_erase = false, version = version + 1 WHERE data_lease_id = :l").setParameter("l", l.id).executeUpdate()
-                    .chain(() -> s.createNativeQuery("UPDATE machine_custody SET left_at = now() WHERE lease_id = :l AND left_at IS NULL")
+                    .chain(() -> s.createNativeQuery("UPDATE machine_custody SET left_at = now(), never_started = true WHERE lease_id = :l AND left_at IS NULL")
                             .setParameter("l", l.id).executeUpdate()))
                     .chain(() -> l.delete()).call(Panache::flush)
                     .call(() -> audit.record(actor, "lease.deleted", l.subject(), Map.of("externalRef", l.externalRef)));

@@ -191,7 +191,7 @@ public class MachineService {
     }
 
     private Uni<Void> deleteStep(UUID id, String actor) {
-        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT (SELECT count(*) FROM machine_custody c WHERE c.machine_id = m.id) "
+        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT (SELECT count(*) FROM machine_custody c WHERE c.machine_id = m.id AND NOT c.never_started) "
                 + "+ (SELECT count(*) FROM lease_machine lm WHERE lm.machine_id = m.id) "
                 + "+ (SELECT count(*) FROM hold_machine hm WHERE hm.machine_id = m.id) "
                 + "+ (CASE WHEN m.data_tenant_id IS NULL THEN 0 ELSE 1 END) FROM machine m WHERE m.id = :id FOR UPDATE", Long.class)
@@ -203,7 +203,9 @@ public class MachineService {
                         throw new ApiException(io.metalgate.common.Problem.of(409, "machine-holds-data", "Machine is evidence", "machine " + id
                                 + " has held a tenant's data, is in a lease or is named by a hold; its record is kept (retire it instead)"));
                     }
-                    return Machine.<Machine>findById(id);
+                    // a custody record of a lease that never started says the machine never held its data (the audit keeps it)
+                    return Panache.getSession().chain(s -> s.createNativeQuery("DELETE FROM machine_custody WHERE machine_id = :id "
+                            + "AND never_started").setParameter("id", id).executeUpdate()).chain(() -> Machine.<Machine>findById(id));
                 }).chain(found -> {
             Machine m = require(found, id);
             Map<String, Object> payload = new LinkedHashMap<>();

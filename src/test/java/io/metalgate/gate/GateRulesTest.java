@@ -112,7 +112,10 @@ class GateRulesTest {
                     b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("carol")));
                 }, List.of(Code.TENANT_REQUEST_UNCONFIRMED, Code.LEASE_ACTIVE)),
                 new Case("power-off: lease SUSPENDED", Action.POWER_OFF, b -> b.lease("SUSPENDED", null), List.of()),
-                new Case("power-off: in service without a lease fact", Action.POWER_OFF, b -> b.state = "ACTIVE", List.of(Code.MACHINE_STATE)),
+                new Case("power-off: in service without a lease fact", Action.POWER_OFF, b -> {
+                    b.state = "ACTIVE";
+                    b.lease = Optional.empty();
+                }, List.of(Code.MACHINE_STATE)),
                 new Case("power-off: emergency by an approver with a reason", Action.POWER_OFF, b -> {
                     b.lease("ACTIVE", null);
                     b.emergencyApprover = Optional.of("bob");

@@ -55,7 +55,7 @@ class LeaseEventRouteTest {
         admin().queryParam("subject", "lease-ref:" + leaseRef).get("/api/audit").then()
                 .body("items.action", equalTo(List.of("lease.event.received", "lease.event.received")))
                 .body("items[0].payload.type", equalTo("ACTIVATED"))
-                .body("items[0].actor", org.hamcrest.Matchers.startsWith("test-operator/billing-"));
+                .body("items[0].actor", org.hamcrest.Matchers.startsWith("test-billing/billing-"));
 
         // same external id, other content: refused and kept
         billing(token).body(Map.of("source", "billing", "externalId", ext, "type", "TERMINATED", "leaseRef", leaseRef))

@@ -19,9 +19,23 @@ public final class Lifecycle {
     private Lifecycle() {
     }
 
+    /**
+     * The first of {@code n} loopback address numbers no other emulator of this test run has: a BMC's identity
+     * is its address. Kept in a system property, because Quarkus loads test classes in more than one class
+     * loader (a static counter would be one per loader); starts above what Case2013Test uses.
+     */
+    static int addresses(int n) {
+        synchronized (System.class) {
+            int first = Integer.getInteger("metalgate-test.next-bmc-address", 4096);
+            System.setProperty("metalgate-test.next-bmc-address", Integer.toString(first + n));
+            return first;
+        }
+    }
+
     /** A mock of {@code n} BMCs on loopback addresses of their own (all on one listener), powered on. */
     public static RedfishMock bmcs(int n, Profile profile) {
-        RedfishMock mock = RedfishMock.start(new RedfishMock.Options(n, List.of(profile), "0.0.0.0", 0, "admin", "redfish-secret", null, 1));
+        RedfishMock mock = RedfishMock.start(new RedfishMock.Options(n, List.of(profile), "0.0.0.0", 0, "admin", "redfish-secret", null, 1)
+                .withFirstAddress(addresses(n)));
         for (int i = 0; i < n; i++) {
             mock.bmc(i).setPowerState("On");
         }
@@ -30,7 +44,7 @@ public final class Lifecycle {
 
     /** Enrols BMC {@code i} of {@code mock}; its machine id. */
     public static String enrol(RedfishMock mock, int i, String prefix) {
-        return operator().body(Map.of("name", unique(prefix), "bmc", Map.of("protocol", "REDFISH", "host", RedfishMock.address(i),
+        return operator().body(Map.of("name", unique(prefix), "bmc", Map.of("protocol", "REDFISH", "host", mock.addressOf(i),
                 "port", mock.port(), "username", "admin", "password", "redfish-secret")))
                 .post("/api/machines").then().statusCode(201).extract().path("id");
     }

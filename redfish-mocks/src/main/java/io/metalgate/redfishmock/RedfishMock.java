@@ -32,22 +32,33 @@ public final class RedfishMock implements AutoCloseable {
 
     /** What to start. {@code profiles} are assigned round-robin to the BMCs. */
     public record Options(int bmcs, List<Profile> profiles, String bindHost, int port, String username, String password,
-            Path keystore, int eventLoops) {
+            Path keystore, int eventLoops, int firstAddress) {
+
+        /** BMC {@code i} at {@link #address(int) address(i)}. */
+        public Options(int bmcs, List<Profile> profiles, String bindHost, int port, String username, String password, Path keystore,
+                int eventLoops) {
+            this(bmcs, profiles, bindHost, port, username, password, keystore, eventLoops, 0);
+        }
+
+        /** BMC {@code i} at {@code address(first + i)}: emulators started side by side in one test run never share an address. */
+        public Options withFirstAddress(int first) {
+            return new Options(bmcs, profiles, bindHost, port, username, password, keystore, eventLoops, first);
+        }
 
         public static Options one(Profile profile) {
             return new Options(1, List.of(profile), "127.0.0.1", 0, "admin", "redfish-secret", null, 1);
         }
 
         public Options withPort(int p) {
-            return new Options(bmcs, profiles, bindHost, p, username, password, keystore, eventLoops);
+            return new Options(bmcs, profiles, bindHost, p, username, password, keystore, eventLoops, firstAddress);
         }
 
         public Options withBind(String host) {
-            return new Options(bmcs, profiles, host, port, username, password, keystore, eventLoops);
+            return new Options(bmcs, profiles, host, port, username, password, keystore, eventLoops, firstAddress);
         }
 
         public Options withKeystore(Path k) {
-            return new Options(bmcs, profiles, bindHost, port, username, password, k, eventLoops);
+            return new Options(bmcs, profiles, bindHost, port, username, password, k, eventLoops, firstAddress);
         }
     }
 
@@ -65,7 +76,7 @@ public final class RedfishMock implements AutoCloseable {
         this.options = options;
         this.certificateSha256 = certificateSha256;
         for (int i = 0; i < bmcs.size(); i++) {
-            byAddress.put(address(i), bmcs.get(i));
+            byAddress.put(address(options.firstAddress() + i), bmcs.get(i));
         }
         // EventService pushes: a BMC POSTs each event to its subscriber, once, and never waits on it
         var eventClient = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setTrustAll(true).setVerifyHost(false)
@@ -97,6 +108,12 @@ public final class RedfishMock implements AutoCloseable {
     }
 
     /** Loopback address of BMC {@code i}. */
+    /** Loopback address of this emulator's BMC {@code i}. */
+    public String addressOf(int i) {
+        return address(options.firstAddress() + i);
+    }
+
+    /** Loopback address number {@code i}. */
     public static String address(int i) {
         return "127." + (1 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256);
     }
@@ -290,7 +307,7 @@ public final class RedfishMock implements AutoCloseable {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(mock::close));
         System.out.printf("redfish-mocks: %d BMC(s) (%s) at https://%s … %s:%d, user %s, certificate SHA-256 %s%n", n, profile,
-                n == 1 ? o.bindHost() : address(0), address(n - 1), mock.port(), o.username(), mock.certificateSha256());
+                n == 1 ? o.bindHost() : mock.addressOf(0), mock.addressOf(n - 1), mock.port(), o.username(), mock.certificateSha256());
         System.out.flush();
         Thread.currentThread().join();
     }
