@@ -104,6 +104,33 @@ CREATE TABLE bulk_plan_outcome (
     PRIMARY KEY (plan_id, machine_id)
 );
 
+-- The blast radius counts the erases started within its window (24 h). Counting them from state_transition
+-- for every decision grows with the window (a 60,000-machine plan made each decision scan up to 60,000 rows):
+-- erases are tallied per hour instead, in the transaction that starts them, globally and per tenant, each
+-- with the bulk plan it belonged to (the nil uuid for none) so a plan's own machines can be left out. The
+-- window then starts at the top of its first hour: an erase up to an hour older still counts (conservative).
+CREATE TABLE erase_tally (
+    hour    timestamptz NOT NULL,
+    plan_id uuid NOT NULL,
+    n       integer NOT NULL,
+    PRIMARY KEY (hour, plan_id)
+);
+CREATE TABLE erase_tally_tenant (
+    tenant_id uuid NOT NULL,
+    hour      timestamptz NOT NULL,
+    plan_id   uuid NOT NULL,
+    n         integer NOT NULL,
+    PRIMARY KEY (tenant_id, hour, plan_id)
+);
+INSERT INTO erase_tally (hour, plan_id, n)
+    SELECT date_trunc('hour', st.at), '00000000-0000-0000-0000-000000000000', count(DISTINCT st.subject_id) FROM state_transition st
+    WHERE st.subject_type = 'MACHINE' AND st.to_state = 'ERASING' AND st.at > now() - interval '25 hours' GROUP BY 1;
+INSERT INTO erase_tally_tenant (tenant_id, hour, plan_id, n)
+    SELECT m.data_tenant_id, date_trunc('hour', st.at), '00000000-0000-0000-0000-000000000000', count(DISTINCT st.subject_id)
+    FROM state_transition st JOIN machine m ON m.id = st.subject_id
+    WHERE st.subject_type = 'MACHINE' AND st.to_state = 'ERASING' AND st.at > now() - interval '25 hours' AND m.data_tenant_id IS NOT NULL
+    GROUP BY 1, 2;
+
 -- "The tenant asked for it" is a recorded fact with its proof, confirmed by a second person; never a flag.
 CREATE TABLE tenant_request (
     id           uuid PRIMARY KEY,
@@ -127,7 +154,7 @@ BEGIN
         EXECUTE 'GRANT SELECT, INSERT, UPDATE ON machine_custody, bmc_intent, tenant_request TO ${app-role}';
         -- DELETE only for a lease that never started (its machines never held its data)
         EXECUTE 'GRANT DELETE ON machine_custody TO ${app-role}';
-        EXECUTE 'GRANT SELECT, INSERT, UPDATE ON bulk_plan_outcome TO ${app-role}';
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE ON bulk_plan_outcome, erase_tally, erase_tally_tenant TO ${app-role}';
     END IF;
 END;
 $$;

@@ -198,7 +198,9 @@ public class ActionService {
                     Map.of("action", action.name(), "detail", illegal.problem().detail())))
                     .replaceWith(new Done(d, m.state(), null, illegal));
         }
-        return prepared.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
+        Uni<Void> tallied = action == Action.ERASE ? prepared.chain(() -> GateFacts.tallyErase(m.tx(), m.dataTenantId(),
+                ask.planId() == null ? GateFacts.NO_PLAN : ask.planId())) : prepared;
+        return tallied.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
     }
 
     private static ActionResult result(Done done) {

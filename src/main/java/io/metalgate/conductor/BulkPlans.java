@@ -242,7 +242,7 @@ public class BulkPlans {
                 // claim the plan: two executes of one plan never act twice
                 Map<String, Integer> perTenant = new HashMap<>();
                 ev.facts().forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
-                GateFacts.PlanBatch batch = new GateFacts.PlanBatch(p.ids(), perTenant);
+                GateFacts.PlanBatch batch = new GateFacts.PlanBatch(planId, p.ids(), perTenant);
                 return pool.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING' WHERE id = $1 AND status = $2")
                         .execute(Tuple.of(planId, p.status().name())).chain(claimed -> {
                             if (claimed.rowCount() == 0) {
@@ -411,7 +411,7 @@ public class BulkPlans {
             base.forEach(f -> f.lease().ifPresent(l -> tenants.add(UUID.fromString(l.tenantId()))));
             Instant now = Instant.now();
             // only erases count against the blast-radius window (domain.md); other actions see their batch alone
-            Uni<GateFacts.EraseWindow> window = action == Action.ERASE ? gateFacts.eraseWindow(tenants, ids, now)
+            Uni<GateFacts.EraseWindow> window = action == Action.ERASE ? gateFacts.eraseWindow(tenants, null, now)
                     : Uni.createFrom().item(GateFacts.EraseWindow.NONE);
             return window.map(w -> {
                     stages.mark("window");

@@ -13,6 +13,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import io.vertx.mutiny.sqlclient.RowSet;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,31 +69,42 @@ public class GateFacts {
      * size of each of {@code tenants}. The blast-radius rule counts these together with the machines at hand:
      * eleven single erases in a day need the same second approver as one bulk erase of eleven.
      */
-    public Uni<EraseWindow> eraseWindow(Set<UUID> tenants, List<UUID> excluding, java.time.Instant now) {
-        return eraseWindow(pool, tenants, excluding, now);
+    public Uni<EraseWindow> eraseWindow(Set<UUID> tenants, UUID excludingPlan, java.time.Instant now) {
+        return eraseWindow(pool, tenants, excludingPlan, now);
     }
 
-    /** {@link #eraseWindow(Set, List, java.time.Instant)} read through {@code db} (a transaction's connection, or the pool). */
-    public Uni<EraseWindow> eraseWindow(SqlClient db, Set<UUID> tenants, List<UUID> excluding, java.time.Instant now) {
+    /** The plan of an erase that belongs to none (a single erase), as tallied. */
+    public static final UUID NO_PLAN = new UUID(0, 0);
+
+    /**
+     * Erases in the window, leaving out those of {@code excludingPlan} (null: none left out), read through {@code db} (a transaction's connection, or
+     * the pool), from the hourly erase tallies (V8): a handful of rows whatever the fleet, so it can be asked
+     * for every machine of a 60,000-machine plan.
+     */
+    public Uni<EraseWindow> eraseWindow(SqlClient db, Set<UUID> tenants, UUID excludingPlan, java.time.Instant now) {
         UUID[] tenantIds = tenants.toArray(new UUID[0]);
         // a tenant's fleet: the machines holding its data (whether or not still in a lease)
         Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
                 : db.preparedQuery("SELECT m.data_tenant_id, count(*) FROM machine m WHERE m.data_tenant_id = ANY($1) "
                         + "GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds)).map(GateFacts::countsByTenant);
-        Uni<Map<String, Integer>> recent = db.preparedQuery("SELECT c.tenant_id, count(DISTINCT st.subject_id) FROM state_transition st "
-                + "LEFT JOIN machine_custody c ON c.machine_id = st.subject_id AND c.since <= st.at "
-                + "AND (c.erased_at IS NULL OR c.erased_at >= st.at) "
-                + "WHERE st.subject_type = 'MACHINE' AND st.to_state = 'ERASING' AND st.at > $1 AND st.at <= $2 "
-                + "AND NOT (st.subject_id = ANY($3)) GROUP BY c.tenant_id")
-                .execute(Tuple.of(now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC), now.atOffset(java.time.ZoneOffset.UTC),
-                        excluding.toArray(new UUID[0])))
-                .map(GateFacts::countsByTenant);
-        return Uni.combine().all().unis(fleet, recent).asTuple().map(t -> {
-            int total = t.getItem2().values().stream().mapToInt(Integer::intValue).sum();
-            Map<String, Integer> perTenant = new HashMap<>(t.getItem2());
-            perTenant.remove(NO_TENANT);
-            return new EraseWindow(total, perTenant, t.getItem1());
-        });
+        // from the top of the window's first hour: an erase up to an hour older counts too (never fewer)
+        java.time.OffsetDateTime since = now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS);
+        Uni<Integer> total = db.preparedQuery("SELECT coalesce(sum(n), 0) FROM erase_tally WHERE hour >= $1 AND plan_id IS DISTINCT FROM $2")
+                .execute(Tuple.of(since, excludingPlan)).map(rows -> rows.iterator().next().getLong(0).intValue());
+        Uni<Map<String, Integer>> recent = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
+                : db.preparedQuery("SELECT tenant_id, sum(n) FROM erase_tally_tenant WHERE tenant_id = ANY($1) AND hour >= $2 "
+                        + "AND plan_id IS DISTINCT FROM $3 GROUP BY tenant_id").execute(Tuple.of(tenantIds, since, excludingPlan)).map(GateFacts::countsByTenant);
+        return Uni.combine().all().unis(fleet, recent, total).asTuple()
+                .map(t -> new EraseWindow(t.getItem3(), t.getItem2(), t.getItem1()));
+    }
+
+    /** Tallies an erase started now (in the caller's transaction): one of {@code tenant}'s machines, of {@code plan}. */
+    public static Uni<Void> tallyErase(SqlClient tx, UUID tenant, UUID plan) {
+        Uni<Void> global = tx.preparedQuery("INSERT INTO erase_tally (hour, plan_id, n) VALUES (date_trunc('hour', now()), $1, 1) "
+                + "ON CONFLICT (hour, plan_id) DO UPDATE SET n = erase_tally.n + 1").execute(Tuple.of(plan)).replaceWithVoid();
+        return tenant == null ? global : global.chain(() -> tx.preparedQuery("INSERT INTO erase_tally_tenant (tenant_id, hour, plan_id, n) "
+                + "VALUES ($1, date_trunc('hour', now()), $2, 1) ON CONFLICT (tenant_id, hour, plan_id) DO UPDATE SET n = erase_tally_tenant.n + 1")
+                .execute(Tuple.of(tenant, plan)).replaceWithVoid());
     }
 
     /** Erases already in the window: {@code machines} in all, {@code perTenant} by tenant id; {@code fleet}: machines per tenant. */
@@ -130,7 +142,7 @@ public class GateFacts {
      * The machines of a bulk plan being executed and how many of them each tenant has: the blast radius of
      * each machine is counted again when it is decided, with the plan as its batch.
      */
-    public record PlanBatch(List<UUID> ids, Map<String, Integer> perTenant) {
+    public record PlanBatch(UUID planId, List<UUID> ids, Map<String, Integer> perTenant) {
     }
 
     /**
@@ -146,7 +158,7 @@ public class GateFacts {
             }
             Set<UUID> tenant = f.lease().map(l -> Set.of(UUID.fromString(l.tenantId()))).orElse(Set.of());
             String tenantId = f.lease().map(Facts.LeaseFacts::tenantId).orElse(null);
-            List<UUID> excluding = batch.map(PlanBatch::ids).orElse(List.of(machineId));
+            UUID excluding = batch.map(PlanBatch::planId).orElse(null);
             int size = batch.map(b -> b.ids().size()).orElse(1);
             int ofTenant = batch.map(b -> b.perTenant().getOrDefault(tenantId, 1)).orElse(1);
             return eraseWindow(db, tenant, excluding, now).map(w -> new Facts(f.machine(), f.lease(), f.holds(), f.notices(),

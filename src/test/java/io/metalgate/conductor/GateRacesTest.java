@@ -112,6 +112,47 @@ class GateRacesTest {
         }
     }
 
+    /**
+     * Erases fired at once, each with one approver: the blast-radius window counts every erase already started,
+     * so no two are decided on the same count and none beyond the limit slips through.
+     */
+    @Test
+    void concurrentSingleErasesDoNotSlipPastTheBlastRadius() throws Exception {
+        bmcs = Lifecycle.bmcs(13, Profile.GENERIC);
+        List<String> machines = Lifecycle.available(bmcs, 13, "radius");
+        List<String> requests = new ArrayList<>();
+        for (String m : machines) {
+            String request = operator().body(Map.of("action", "ERASE", "reason", "wipe")).post("/api/machines/" + m + "/action-requests")
+                    .then().statusCode(201).extract().path("id");
+            as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+            requests.add(request);
+        }
+        List<CompletableFuture<Response>> erases = new ArrayList<>();
+        for (int i = 0; i < machines.size(); i++) {
+            String m = machines.get(i);
+            String r = requests.get(i);
+            erases.add(CompletableFuture.supplyAsync(() -> operator().body(Map.of("requestId", r)).post("/api/machines/" + m + "/actions/erase")));
+        }
+        java.util.Set<Integer> counts = new java.util.HashSet<>();
+        int allowed = 0;
+        for (int i = 0; i < erases.size(); i++) {
+            Response r = erases.get(i).get();
+            List<Map<String, Object>> decided = admin().queryParam("subject", "machine:" + machines.get(i)).queryParam("action", "gate.decided")
+                    .get("/api/audit").then().extract().jsonPath().getList("items");
+            Map<?, ?> payload = (Map<?, ?>) decided.get(decided.size() - 1).get("payload");
+            int inWindow = ((Number) ((Map<?, ?>) ((Map<?, ?>) payload.get("facts")).get("bulk")).get("machinesInWindow")).intValue();
+            if (r.statusCode() == 200) {
+                allowed++;
+                assertTrue(inWindow <= 10, "an erase with one approver allowed at " + inWindow + " machines in the window");
+                assertTrue(counts.add(inWindow), "two erases decided on the same count " + inWindow);
+            } else {
+                assertEquals(409, r.statusCode());
+                assertTrue(r.jsonPath().getList("errors.field").contains("BULK_SECOND_APPROVAL"), r.asString());
+            }
+        }
+        assertTrue(allowed <= 10, allowed + " erases with one approver within 24 h");
+    }
+
     /** A second approver rejects while the requester executes: never both rejected and executed. */
     @Test
     void rejectAgainstExecute() throws Exception {
