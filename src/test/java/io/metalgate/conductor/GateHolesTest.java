@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.metalgate.redfishmock.Profile;
 import io.metalgate.redfishmock.RedfishMock;
 import io.metalgate.testing.Lifecycle;
+import io.metalgate.testing.Lifecycle.Fleet;
 import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -48,19 +49,11 @@ class GateHolesTest {
         }
     }
 
-    private record Fleet(String tenant, String lease, List<String> machines) {
-    }
-
     /** {@code n} machines of a new tenant, through their lifecycle to RETAINED (lease terminated just now). */
     private Fleet retained(int n) {
-        String tenant = operator().body(Map.of("name", unique("holes"))).post("/api/tenants").then().statusCode(201).extract().path("id");
         stop();
         bmcs = Lifecycle.bmcs(n, Profile.GENERIC);
-        List<String> machines = Lifecycle.available(bmcs, n, "hole");
-        String lease = Lifecycle.activeLease(tenant, machines);
-        as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
-        machines.forEach(m -> Lifecycle.awaitState(m, "RETAINED"));
-        return new Fleet(tenant, lease, machines);
+        return Lifecycle.retained(bmcs, n, "hole");
     }
 
     /** 1a: leaving the lease, joining another or deleting the record does not take the data's protection away. */
@@ -136,13 +129,7 @@ class GateHolesTest {
     /** 1d, 2, 3: a hold placed while a bulk erase executes stops every machine decided after it; each outcome is on the plan. */
     @Test
     void aHoldPlacedWhileABulkEraseExecutesStopsIt() throws Exception {
-        Fleet f = retained(14);
-        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
-        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
-                .then().extract().path("id");
-        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK")).post("/api/notices/" + notice + "/attempts")
-                .then().statusCode(200);
-        PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
+        Fleet f = Lifecycle.pastRetentionWithNotice(retained(14));
         String plan = operator().body(Map.of("selector", Map.of("leaseId", f.lease()), "reason", "reclaim")).queryParam("summary", true)
                 .post("/api/bulk/erase").then().statusCode(201).extract().path("id");
         as("approver").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200);

@@ -75,6 +75,37 @@ public final class Lifecycle {
         return lease;
     }
 
+    /** A tenant's machines with the lease they hold the data of. */
+    public record Fleet(String tenant, String lease, List<String> machines) {
+    }
+
+    /**
+     * The BMCs of {@code bmcs} as machines of a new tenant, through their lifecycle to RETAINED: available,
+     * leased, deployed, lease terminated by billing (the conductor powers them off and keeps them).
+     */
+    public static Fleet retained(RedfishMock bmcs, int n, String prefix) {
+        String tenant = operator().body(Map.of("name", unique(prefix))).post("/api/tenants").then().statusCode(201).extract().path("id");
+        List<String> machines = available(bmcs, n, prefix);
+        String lease = activeLease(tenant, machines);
+        Api.as("billing").body(Map.of("event", "TERMINATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        machines.forEach(m -> awaitState(m, "RETAINED"));
+        return new Fleet(tenant, lease, machines);
+    }
+
+    /**
+     * Time travel for a retained fleet (the recorded times moved back, as the gate reads them): terminated 40
+     * days ago, a termination notice delivered 20 days ago. Retention and notice rules then hold.
+     */
+    public static Fleet pastRetentionWithNotice(Fleet f) {
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
+                .then().statusCode(201).extract().path("id");
+        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK")).post("/api/notices/" + notice + "/attempts")
+                .then().statusCode(200);
+        PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
+        return f;
+    }
+
     /** Waits until the machine is in {@code state} (the conductor works after the API answered). */
     public static void awaitState(String machine, String state) {
         long deadline = System.nanoTime() + 30_000_000_000L;
