@@ -174,8 +174,8 @@ public class ActionService {
         Uni<Void> prepared = audited.chain(() -> marks);
         if (action == Action.POWER_OFF) {
             MachineLifecycle.Event event = d.facts().lease().map(l -> switch (l.state()) {
-                case "SUSPENDED" -> MachineLifecycle.Event.SUSPEND;
-                case "TERMINATED", "CLOSED" -> MachineLifecycle.Event.RETAIN;
+                case SUSPENDED -> MachineLifecycle.Event.SUSPEND;
+                case TERMINATED, CLOSED -> MachineLifecycle.Event.RETAIN;
                 default -> null;
             }).orElse(null);
             if (event != null && MachineLifecycle.TABLE.find(m.state(), event).isEmpty()) {

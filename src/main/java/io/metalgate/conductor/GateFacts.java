@@ -49,15 +49,15 @@ public class GateFacts {
      * Per gated action, the states the lifecycle table lets it start from: the rows whose guard names
      * that action's gate (one source of truth for the gate and the transition it allows).
      */
-    static final Map<io.metalgate.gate.Action, Set<String>> FROM_STATES = fromStates();
+    static final Map<io.metalgate.gate.Action, Set<Facts.MachineState>> FROM_STATES = fromStates();
 
-    private static Map<io.metalgate.gate.Action, Set<String>> fromStates() {
-        Map<io.metalgate.gate.Action, Set<String>> out = new HashMap<>();
+    private static Map<io.metalgate.gate.Action, Set<Facts.MachineState>> fromStates() {
+        Map<io.metalgate.gate.Action, Set<Facts.MachineState>> out = new HashMap<>();
         for (var row : io.metalgate.machine.MachineLifecycle.TABLE.rows()) {
             io.metalgate.gate.Action a = row.guard().equals(io.metalgate.machine.MachineLifecycle.GATE_ERASE) ? io.metalgate.gate.Action.ERASE
                     : row.guard().equals(io.metalgate.machine.MachineLifecycle.GATE_REASSIGN) ? io.metalgate.gate.Action.REASSIGN : null;
             if (a != null) {
-                out.computeIfAbsent(a, k -> new java.util.TreeSet<>()).add(row.from().name());
+                out.computeIfAbsent(a, k -> java.util.EnumSet.noneOf(Facts.MachineState.class)).add(Facts.MachineState.valueOf(row.from().name()));
             }
         }
         return Map.copyOf(out);
@@ -254,7 +254,8 @@ public class GateFacts {
         UUID tenantId = m.getUUID("tenant_id");
         Optional<Facts.LeaseFacts> lease = leaseId == null ? Optional.empty()
                 : Optional.of(shared.leases.computeIfAbsent(leaseId, k -> new Facts.LeaseFacts(leaseId.toString(), tenantId.toString(),
-                        m.getString("lease_state"), Optional.ofNullable(m.getOffsetDateTime("terminated_at")).map(OffsetDateTime::toInstant))));
+                        Facts.LeaseState.valueOf(m.getString("lease_state")),
+                        Optional.ofNullable(m.getOffsetDateTime("terminated_at")).map(OffsetDateTime::toInstant))));
         List<Facts.HoldFact> leaseHolds = leaseId == null ? List.of() : shared.leaseHolds.computeIfAbsent(leaseId, k -> {
             List<Facts.HoldFact> holds = new ArrayList<>();
             for (Row h : holdsByTenant.getOrDefault(tenantId, List.of())) {
@@ -275,7 +276,7 @@ public class GateFacts {
                         .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
                                 .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
                         .toList());
-        Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), m.getString("lifecycle_state"),
+        Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), Facts.MachineState.valueOf(m.getString("lifecycle_state")),
                 m.getBoolean("leased_since_erase"), diskSerials(m.getString("inventory")), Optional.empty());
         return new Facts(machine, lease, holds, noticeFacts, shared.request, List.of(), Facts.BulkFacts.single());
     }

@@ -19,12 +19,26 @@ public record Facts(MachineFacts machine, Optional<LeaseFacts> lease, List<HoldF
     }
 
     /**
-     * @param state                  lifecycle state name (machine.LifecycleState)
+     * A machine's lifecycle state as the gate sees it: the same names as machine.LifecycleState (the gate
+     * depends on nothing but java.*; GateStatesTest keeps the two lists equal).
+     */
+    public enum MachineState {
+        ENROLLED, VERIFYING, MANAGEABLE, INSPECTING, AVAILABLE, DEPLOYING, ACTIVE, SUSPENDED, RETAINED, ERASING, ERASED, RETIRED,
+        VERIFY_FAILED, INSPECT_FAILED, DEPLOY_FAILED, ERASE_FAILED
+    }
+
+    /** A lease's state as the gate sees it: the same names as lease.LeaseState. */
+    public enum LeaseState {
+        PENDING, ACTIVE, OVERDUE, SUSPENDED, TERMINATED, CLOSED
+    }
+
+    /**
+     * @param state                  lifecycle state
      * @param leasedSinceLastErase   false for a machine never leased since it was last erased
      * @param diskSerials            serial numbers of every disk in the inventory
      * @param certificate            the latest erase certificate, if any
      */
-    public record MachineFacts(String id, String state, boolean leasedSinceLastErase, Set<String> diskSerials,
+    public record MachineFacts(String id, MachineState state, boolean leasedSinceLastErase, Set<String> diskSerials,
             Optional<CertificateFact> certificate) {
     }
 
@@ -33,7 +47,7 @@ public record Facts(MachineFacts machine, Optional<LeaseFacts> lease, List<HoldF
     }
 
     /** @param terminatedAt when the lease entered TERMINATED, if it did */
-    public record LeaseFacts(String id, String tenantId, String state, Optional<Instant> terminatedAt) {
+    public record LeaseFacts(String id, String tenantId, LeaseState state, Optional<Instant> terminatedAt) {
     }
 
     /** A hold that covers this machine (by tenant, lease or machine set), placed and not released. */

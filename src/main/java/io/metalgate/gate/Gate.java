@@ -23,7 +23,8 @@ public final class Gate {
     public static final String APPROVER_ROLE = "approver";
     static final String TERMINATION_NOTICE = "TERMINATION";
     /** Lifecycle states of a machine that serves a tenant. */
-    static final Set<String> IN_SERVICE = Set.of("DEPLOYING", "ACTIVE", "SUSPENDED");
+    static final Set<Facts.MachineState> IN_SERVICE = java.util.EnumSet.of(Facts.MachineState.DEPLOYING, Facts.MachineState.ACTIVE,
+            Facts.MachineState.SUSPENDED);
 
     private Gate() {
     }
@@ -52,8 +53,8 @@ public final class Gate {
             }
             return;
         }
-        String state = f.lease().get().state();
-        if (state.equals("SUSPENDED") || state.equals("TERMINATED") || state.equals("CLOSED")) {
+        Facts.LeaseState state = f.lease().get().state();
+        if (state == Facts.LeaseState.SUSPENDED || state == Facts.LeaseState.TERMINATED || state == Facts.LeaseState.CLOSED) {
             return;
         }
         var tenantRequest = f.request().tenantRequest();
@@ -81,10 +82,10 @@ public final class Gate {
 
     /** The lifecycle table's start states for {@code action} (from the policy); none named means any. */
     private static void machineState(Action action, Facts f, Policy p, List<Reason> reasons) {
-        Set<String> from = p.fromStates().get(action);
+        Set<Facts.MachineState> from = p.fromStates().get(action);
         if (from != null && !from.contains(f.machine().state())) {
             reasons.add(new Reason(action == Action.REASSIGN ? Code.NOT_ERASED : Code.MACHINE_STATE, "the machine is " + f.machine().state()
-                    + "; " + action + " starts from " + new TreeSet<>(from)));
+                    + "; " + action + " starts from " + from.stream().map(Enum::name).sorted().toList()));
         }
     }
 
@@ -95,11 +96,12 @@ public final class Gate {
         if (m.leasedSinceLastErase()) {
             var lease = f.lease();
             var terminatedAt = lease.flatMap(Facts.LeaseFacts::terminatedAt);
-            boolean terminated = lease.isPresent() && (lease.get().state().equals("TERMINATED") || lease.get().state().equals("CLOSED"))
+            boolean terminated = lease.isPresent() && (lease.get().state() == Facts.LeaseState.TERMINATED
+                    || lease.get().state() == Facts.LeaseState.CLOSED)
                     && terminatedAt.isPresent();
             if (!terminated) {
                 reasons.add(new Reason(Code.LEASE_NOT_TERMINATED, "the lease is "
-                        + lease.map(Facts.LeaseFacts::state).orElse("unknown") + "; only a TERMINATED lease's machines are erased"));
+                        + lease.map(l -> l.state().name()).orElse("unknown") + "; only a TERMINATED lease's machines are erased"));
             } else if (terminatedAt.get().plus(p.retention()).isAfter(now)) {
                 reasons.add(new Reason(Code.RETENTION, "the retention period runs until " + terminatedAt.get().plus(p.retention())
                         + " (" + p.retention().toDays() + " days after termination)"));

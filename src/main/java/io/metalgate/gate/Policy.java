@@ -21,7 +21,7 @@ import java.util.Set;
  *                             from the map may start from any state)
  */
 public record Policy(Duration retention, Duration noticeLead, int escalationAttempts, int escalationChannels,
-        Duration escalationWait, int bulkMachines, double bulkTenantShare, Duration bulkWindow, Map<Action, Set<String>> fromStates) {
+        Duration escalationWait, int bulkMachines, double bulkTenantShare, Duration bulkWindow, Map<Action, Set<Facts.MachineState>> fromStates) {
 
     public Policy {
         fromStates = Map.copyOf(fromStates);
@@ -30,6 +30,7 @@ public record Policy(Duration retention, Duration noticeLead, int escalationAtte
     /** The domain's numbers, with the states of the lifecycle table as it stands (tests keep the two equal). */
     public static Policy defaults() {
         return new Policy(Duration.ofDays(30), Duration.ofDays(14), 3, 2, Duration.ofDays(30), 10, 0.25, Duration.ofHours(24),
-                Map.of(Action.ERASE, Set.of("RETAINED", "ERASE_FAILED", "AVAILABLE", "MANAGEABLE"), Action.REASSIGN, Set.of("ERASED")));
+                Map.of(Action.ERASE, Set.of(Facts.MachineState.RETAINED, Facts.MachineState.ERASE_FAILED, Facts.MachineState.AVAILABLE,
+                        Facts.MachineState.MANAGEABLE), Action.REASSIGN, Set.of(Facts.MachineState.ERASED)));
     }
 }

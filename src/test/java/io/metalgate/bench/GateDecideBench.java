@@ -48,8 +48,8 @@ class GateDecideBench {
             List<AttemptFact> attempts = List.of(new AttemptFact("email", now.minus(Duration.ofDays(40)), Outcome.BOUNCED),
                     new AttemptFact("ticket", now.minus(Duration.ofDays(35)), r.nextBoolean() ? Outcome.DELIVERED : Outcome.SENT),
                     new AttemptFact("webhook", now.minus(Duration.ofDays(31)), Outcome.SENT));
-            fleet.add(new Facts(new MachineFacts("m" + i, "RETAINED", true, Set.of("S" + i + "a", "S" + i + "b"), Optional.empty()),
-                    Optional.of(new LeaseFacts("l" + tenant, "t" + tenant, "TERMINATED", Optional.of(now.minus(Duration.ofDays(20 + r.nextInt(30)))))),
+            fleet.add(new Facts(new MachineFacts("m" + i, io.metalgate.gate.Facts.MachineState.RETAINED, true, Set.of("S" + i + "a", "S" + i + "b"), Optional.empty()),
+                    Optional.of(new LeaseFacts("l" + tenant, "t" + tenant, io.metalgate.gate.Facts.LeaseState.TERMINATED, Optional.of(now.minus(Duration.ofDays(20 + r.nextInt(30)))))),
                     holds, List.of(new NoticeFact("n" + tenant, "TERMINATION", attempts)),
                     new RequestFacts("alice", Optional.empty(), Optional.empty(), Optional.empty()),
                     List.of(new ApprovalFact("bob", Set.of("approver"), now.minus(Duration.ofHours(2)))),

@@ -25,7 +25,7 @@ final class FactsBuilder {
     boolean leasedSinceLastErase = true;
     Set<String> disks = Set.of("S1", "S2");
     Optional<CertificateFact> certificate = Optional.empty();
-    Optional<LeaseFacts> lease = Optional.of(new LeaseFacts("lease-1", "tenant-1", "TERMINATED", Optional.of(days(-40))));
+    Optional<LeaseFacts> lease = Optional.of(new LeaseFacts("lease-1", "tenant-1", Facts.LeaseState.TERMINATED, Optional.of(days(-40))));
     List<HoldFact> holds = new ArrayList<>();
     List<AttemptFact> attempts = new ArrayList<>(List.of(new AttemptFact("email", days(-20), Facts.Outcome.DELIVERED)));
     String requester = "alice";
@@ -40,7 +40,7 @@ final class FactsBuilder {
     }
 
     FactsBuilder lease(String leaseState, Instant terminatedAt) {
-        lease = Optional.of(new LeaseFacts("lease-1", "tenant-1", leaseState, Optional.ofNullable(terminatedAt)));
+        lease = Optional.of(new LeaseFacts("lease-1", "tenant-1", Facts.LeaseState.valueOf(leaseState), Optional.ofNullable(terminatedAt)));
         return this;
     }
 
@@ -66,7 +66,7 @@ final class FactsBuilder {
     }
 
     Facts build() {
-        return new Facts(new MachineFacts("m-1", state, leasedSinceLastErase, disks, certificate), lease, holds,
+        return new Facts(new MachineFacts("m-1", Facts.MachineState.valueOf(state), leasedSinceLastErase, disks, certificate), lease, holds,
                 List.of(new NoticeFact("n-1", Gate.TERMINATION_NOTICE, attempts)),
                 new RequestFacts(requester, tenantRequest, emergencyReason, emergencyApprover), approvals, bulk);
     }

@@ -115,8 +115,8 @@ class GateInvariantsTest {
 
     private static Facts facts(World w, Random r) {
         int batch = 1 + r.nextInt(20);
-        return new Facts(new MachineFacts("m", w.machineState, true, w.disks, w.certificate),
-                Optional.of(new LeaseFacts("l", "t", w.leaseState, Optional.ofNullable(w.terminatedAt))), w.holds,
+        return new Facts(new MachineFacts("m", Facts.MachineState.valueOf(w.machineState), true, w.disks, w.certificate),
+                Optional.of(new LeaseFacts("l", "t", Facts.LeaseState.valueOf(w.leaseState), Optional.ofNullable(w.terminatedAt))), w.holds,
                 List.of(new NoticeFact("n", Gate.TERMINATION_NOTICE, w.attempts)),
                 new RequestFacts(PEOPLE.get(r.nextInt(4)), r.nextInt(5) == 0 ? Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", r.nextBoolean() ? Optional.of(PEOPLE.get(r.nextInt(4))) : Optional.empty())) : Optional.empty(), Optional.empty(), Optional.empty()), w.approvals,
                 new BulkFacts(batch, batch, 40));
@@ -133,7 +133,7 @@ class GateInvariantsTest {
             case ERASE -> {
                 assertTrue(f.holds().isEmpty(), "erase allowed under a hold");
                 var lease = f.lease().orElseThrow();
-                assertTrue(lease.state().equals("TERMINATED") || lease.state().equals("CLOSED"), "erase of a live lease");
+                assertTrue(lease.state() == Facts.LeaseState.TERMINATED || lease.state() == Facts.LeaseState.CLOSED, "erase of a live lease");
                 assertTrue(!lease.terminatedAt().orElseThrow().plus(Duration.ofDays(30)).isAfter(now), "erase before retention");
                 assertTrue(noticeProven(f, now), "erase without proof of notice or escalation");
                 List<String> approvers = f.approvals().stream().filter(a -> a.roles().contains("approver"))
@@ -150,7 +150,7 @@ class GateInvariantsTest {
                         "reassign without a valid certificate of every disk");
             }
             case POWER_OFF -> {
-                String s = f.lease().orElseThrow().state();
+                String s = f.lease().orElseThrow().state().name();
                 assertTrue(!s.equals("ACTIVE") || f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent()
                         && !t.confirmedBy().get().equals(t.recordedBy())).isPresent(), "power-off of an active lease without a confirmed tenant request");
             }
