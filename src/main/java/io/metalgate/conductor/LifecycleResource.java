@@ -62,6 +62,8 @@ public class LifecycleResource {
     Drivers drivers;
     @Inject
     SecurityIdentity identity;
+    @Inject
+    io.metalgate.evidence.AuditLog audit;
 
     /** {@code GET /api/lifecycle}: both tables (from, event, to, guard). */
     @Path("/api/lifecycle")
@@ -113,16 +115,46 @@ public class LifecycleResource {
                 .subscribe().with(v -> { }, err -> LOG.warnf("verifying machine %s failed: %s", e.machineId(), err.toString()));
     }
 
-    /** Asks the BMC with the enrolled credentials; VERIFYING → MANAGEABLE, or VERIFY_FAILED with the BMC's error. */
+    /** What verification found: the BMC's error (null when it answered) and the hardware identity it reported. */
+    private record Verified(String error, java.util.Optional<String> hardware) {
+    }
+
+    /**
+     * Asks the BMC with the enrolled credentials; VERIFYING → MANAGEABLE, or VERIFY_FAILED with the BMC's error.
+     * Where the protocol tells what the hardware is (IPMI: the system GUID authenticated in the session), a
+     * second machine on the same hardware (a BMC's second address) fails verification, audited.
+     */
     Uni<Void> verify(UUID id, String actor) {
-        return endpoints.of(id).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint())).map(p -> (String) null)
-                .onFailure().recoverWithItem(err -> err.getMessage() == null ? err.toString() : err.getMessage())
-                .chain(error -> tasks.withLock(id, m -> {
+        return endpoints.of(id).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint())
+                .chain(p -> drivers.of(t.protocol()).hardwareId(t.endpoint())).map(hw -> new Verified(null, hw)))
+                .onFailure().recoverWithItem(err -> new Verified(err.getMessage() == null ? err.toString() : err.getMessage(),
+                        java.util.Optional.empty()))
+                .chain(v -> tasks.withLock(id, m -> {
                     if (m.state() != LifecycleState.VERIFYING) {
                         return Uni.createFrom().voidItem();
                     }
-                    MachineLifecycle.Event next = error == null ? MachineLifecycle.Event.VERIFIED : MachineLifecycle.Event.VERIFY_FAILED;
-                    return tasks.fire(m, next, actor, error == null ? "the BMC answered" : "the BMC did not answer: " + error).replaceWithVoid();
+                    if (v.error() != null) {
+                        return tasks.fire(m, MachineLifecycle.Event.VERIFY_FAILED, actor, "the BMC did not answer: " + v.error()).replaceWithVoid();
+                    }
+                    if (v.hardware().isEmpty()) {
+                        return tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered").replaceWithVoid();
+                    }
+                    String hw = v.hardware().get();
+                    return m.tx().preparedQuery("SELECT id FROM machine WHERE bmc_hardware_id = $1 AND id <> $2").execute(io.vertx.mutiny.sqlclient.Tuple
+                            .of(hw, id)).chain(rows -> {
+                                if (rows.rowCount() > 0) {
+                                    UUID twin = rows.iterator().next().getUUID("id");
+                                    return audit.record(m.tx(), actor, "bmc.twin-refused", "machine:" + id, Map.of("hardwareId", hw, "machine",
+                                            twin.toString()))
+                                            .chain(() -> tasks.fire(m, MachineLifecycle.Event.VERIFY_FAILED, actor, "the BMC reports " + hw
+                                                    + ", which is machine " + twin + ": one server is one machine"))
+                                            .replaceWithVoid();
+                                }
+                                return m.tx().preparedQuery("UPDATE machine SET bmc_hardware_id = $2 WHERE id = $1 AND bmc_hardware_id IS NULL")
+                                        .execute(io.vertx.mutiny.sqlclient.Tuple.of(id, hw))
+                                        .chain(() -> tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered as " + hw))
+                                        .replaceWithVoid();
+                            });
                 }));
     }
 }

@@ -22,6 +22,9 @@ public final class Gate {
     /** The role that approves actions (and, for bulk actions, the second approval). */
     public static final String APPROVER_ROLE = "approver";
     static final String TERMINATION_NOTICE = "TERMINATION";
+    /** Lifecycle states whose BMC is not (or no longer) known to be this machine's own. */
+    static final Set<Facts.MachineState> UNVERIFIED = java.util.EnumSet.of(Facts.MachineState.ENROLLED, Facts.MachineState.VERIFYING,
+            Facts.MachineState.VERIFY_FAILED, Facts.MachineState.INSPECT_FAILED);
     /** Lifecycle states of a machine that serves a tenant. */
     static final Set<Facts.MachineState> IN_SERVICE = java.util.EnumSet.of(Facts.MachineState.DEPLOYING, Facts.MachineState.ACTIVE,
             Facts.MachineState.SUSPENDED);
@@ -45,6 +48,12 @@ public final class Gate {
      * by a second person), or by an approver's emergency override with a reason.
      */
     private static void powerOff(Facts f, List<Reason> reasons) {
+        if (UNVERIFIED.contains(f.machine().state())) {
+            // a BMC not verified as this machine's (unreachable, wrong credentials, or the same hardware as another
+            // machine) is not driven: it may be another server's
+            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + f.machine().state() + ": its BMC is not verified as this "
+                    + "machine's, so it is not driven"));
+        }
         if (f.lease().isEmpty()) {
             // a machine in service always holds a lease's data; one that seems not to is not powered off on that seeming
             if (IN_SERVICE.contains(f.machine().state())) {

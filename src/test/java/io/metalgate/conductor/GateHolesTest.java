@@ -98,6 +98,41 @@ class GateHolesTest {
         assertTrue(refusedErase > actions.indexOf("lease.machines-removed"), "the refused erase after it left the lease is in the report");
     }
 
+    /**
+     * 1c: the same server behind two BMC addresses (a second NIC, a shared LOM) is one machine: the IPMI system
+     * GUID, authenticated in the session, is its identity; the second machine fails verification, audited.
+     */
+    @Test
+    void oneServerBehindTwoAddressesIsOneMachine() throws Exception {
+        int port;
+        try (var probe = new java.net.DatagramSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        try (var first = io.metalgate.ipmisim.IpmiSim.start(io.metalgate.ipmisim.IpmiSim.Options.one(port)
+                .at(io.metalgate.testing.RedfishMocks.freshAddress()));
+                var second = io.metalgate.ipmisim.IpmiSim.start(io.metalgate.ipmisim.IpmiSim.Options.one(port)
+                        .at(io.metalgate.testing.RedfishMocks.freshAddress()))) {
+            second.bmc(0).setGuid(first.bmc(0).guid());
+            first.bmc(0).setPowerOn(true);
+            second.bmc(0).setPowerOn(true);
+            String a = operator().body(Map.of("name", unique("nic1"), "bmc", Map.of("protocol", "IPMI", "host", first.host(0), "port", port,
+                    "username", "admin", "password", "ipmi-secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
+            Lifecycle.awaitState(a, "MANAGEABLE");
+            String b = operator().body(Map.of("name", unique("nic2"), "bmc", Map.of("protocol", "IPMI", "host", second.host(0), "port", port,
+                    "username", "admin", "password", "ipmi-secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
+            Lifecycle.awaitState(b, "VERIFY_FAILED");
+            admin().queryParam("subject", "machine:" + b).queryParam("action", "bmc.twin-refused").get("/api/audit").then()
+                    .body("items[0].payload.machine", equalTo(a));
+            // a twin stays unverified, and an unverified BMC is never driven
+            operator().post("/api/machines/" + b + "/lifecycle/retry").then().statusCode(200);
+            Lifecycle.awaitState(b, "VERIFY_FAILED");
+            operator().post("/api/machines/" + b + "/actions/power_off").then().statusCode(409).body("errors.field", hasItem("MACHINE_STATE"));
+            as("approver").body(Map.of("emergencyReason", "attack")).post("/api/machines/" + b + "/actions/power_off").then().statusCode(409);
+            assertTrue(first.bmc(0).powerOn(), "the server behind both is still on");
+            assertEquals(0, second.bmc(0).powerChanges(), "nothing driven through the twin");
+        }
+    }
+
     /** 1b: the gate reasons about the server's receipt time; a claimed time is kept beside it; no proof older than its notice. */
     @Test
     void noticeAttemptsCountFromWhenTheApplianceReceivedThem() {

@@ -112,6 +112,10 @@ class GateRulesTest {
                     b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("carol")));
                 }, List.of(Code.TENANT_REQUEST_UNCONFIRMED, Code.LEASE_ACTIVE)),
                 new Case("power-off: lease SUSPENDED", Action.POWER_OFF, b -> b.lease("SUSPENDED", null), List.of()),
+                new Case("power-off: BMC not verified (a twin, wrong credentials)", Action.POWER_OFF, b -> {
+                    b.state = "VERIFY_FAILED";
+                    b.lease = Optional.empty();
+                }, List.of(Code.MACHINE_STATE)),
                 new Case("power-off: in service without a lease fact", Action.POWER_OFF, b -> {
                     b.state = "ACTIVE";
                     b.lease = Optional.empty();

@@ -35,7 +35,7 @@ public final class SimBmc {
 
     private final String user;
     private final byte[] kuid;
-    private final byte[] guid;
+    private volatile byte[] guid;
     private final java.util.List<Suite> suites;
     private final SecureRandom random = new SecureRandom();
     private final AtomicInteger sessionIds = new AtomicInteger(0x100);
@@ -89,8 +89,18 @@ public final class SimBmc {
         this.user = user;
         this.kuid = Arrays.copyOf(password.getBytes(StandardCharsets.ISO_8859_1), 20);
         this.guid = new byte[16];
-        ByteBuffer.wrap(guid).putLong(0x6d6574616c676174L).putLong(index);
+        // unique per emulated BMC, also across simulators of one run: the appliance takes it as the hardware's identity
+        ByteBuffer.wrap(guid).putLong(0x6d6574616c676174L).putLong(java.util.concurrent.ThreadLocalRandom.current().nextLong() << 20 | index);
         this.suites = suiteIds.stream().map(id -> id == 3 ? SUITE_3 : id == 17 ? SUITE_17 : null).filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** The system GUID this BMC sends in RAKP 2 (tests give two BMCs one, as one server behind two addresses). */
+    public byte[] guid() {
+        return guid.clone();
+    }
+
+    public void setGuid(byte[] g) {
+        this.guid = g.clone();
     }
 
     public synchronized boolean powerOn() {

@@ -60,6 +60,14 @@ public final class Interfaces {
         String protocol();
 
         /** Ends any session held with this BMC (logout). */
+        /**
+         * What the hardware behind the BMC says it is (a system GUID or UUID), when the protocol tells it at no
+         * extra cost; empty otherwise. Two machines with one hardware identity are one server.
+         */
+        default Uni<java.util.Optional<String>> hardwareId(BmcEndpoint bmc) {
+            return Uni.createFrom().item(java.util.Optional.empty());
+        }
+
         Uni<Void> release(BmcEndpoint bmc);
     }
 }

@@ -137,14 +137,17 @@ public class IpmiClient {
         final int consoleSid;
         final int bmcSid;
         final Rakp.SessionKeys keys;
+        /** The system GUID the BMC sent in RAKP 2, authenticated by its key exchange code: what the hardware says it is. */
+        final byte[] bmcGuid;
         int outSeq;
         long inSeq = -1;
         long lastUsed = System.nanoTime();
 
-        Session(int consoleSid, int bmcSid, Rakp.SessionKeys keys) {
+        Session(int consoleSid, int bmcSid, Rakp.SessionKeys keys, byte[] bmcGuid) {
             this.consoleSid = consoleSid;
             this.bmcSid = bmcSid;
             this.keys = keys;
+            this.bmcGuid = bmcGuid.clone();
         }
 
         int nextOutSeq() {
@@ -244,8 +247,22 @@ public class IpmiClient {
         return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, netFn, cmd, data).toCompletionStage()));
     }
 
+    /**
+     * The system GUID of the BMC's session (authenticated in RAKP 2), opening a session with Get Device ID if
+     * none is open: the hardware's identity, whatever address it is reached at.
+     */
+    public Uni<byte[]> systemGuid(BmcEndpoint endpoint) {
+        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, 0x06, 0x01, new byte[0],
+                (bmc, r) -> bmc.session == null ? new byte[16] : bmc.session.bmcGuid.clone()).toCompletionStage()));
+    }
+
     private io.vertx.core.Future<IpmiCodec.Response> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
-        Promise<IpmiCodec.Response> result = Promise.promise();
+        return start(endpoint, netFn, cmd, data, (bmc, r) -> r);
+    }
+
+    private <T> io.vertx.core.Future<T> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data,
+            java.util.function.BiFunction<Bmc, IpmiCodec.Response, T> answer) {
+        Promise<T> result = Promise.promise();
         open().compose(o -> ipOf(endpoint)).onFailure(result::fail).onSuccess(ip -> context.runOnContext(v -> {
             Bmc bmc = bmcs.computeIfAbsent(ip + ":" + endpoint.port(), k -> new Bmc(endpoint, ip));
             if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())) {
@@ -255,7 +272,7 @@ public class IpmiClient {
             enqueue(bmc, () -> commandInSession(bmc, netFn, cmd, data, true, 0).onComplete(ar -> {
                 next(bmc);
                 if (ar.succeeded()) {
-                    result.complete(ar.result());
+                    result.complete(answer.apply(bmc, ar.result()));
                 } else {
                     result.fail(ar.cause());
                 }
@@ -541,7 +558,7 @@ public class IpmiClient {
                                 if (r4.icv().length < icv.length || !MessageDigest.isEqual(icv, Arrays.copyOf(r4.icv(), icv.length))) {
                                     throw new DriverException(Kind.AUTHENTICATION, ep + ": the BMC's RAKP 4 does not verify (not the BMC we talked to?)");
                                 }
-                                return new Session(consoleSid, bmcSid, keys);
+                                return new Session(consoleSid, bmcSid, keys, r2.bmcGuid());
                             });
                 })
                 .compose(s -> {

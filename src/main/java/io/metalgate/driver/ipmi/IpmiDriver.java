@@ -38,6 +38,20 @@ public class IpmiDriver implements Interfaces.Driver {
         return client.release(bmc);
     }
 
+    /** The system GUID the BMC authenticated in its session, as {@code ipmi-guid:<hex>}; empty when it sends none (all zero). */
+    @Override
+    public Uni<java.util.Optional<String>> hardwareId(BmcEndpoint bmc) {
+        return client.systemGuid(bmc).map(guid -> {
+            boolean zero = true;
+            StringBuilder hex = new StringBuilder("ipmi-guid:");
+            for (byte b : guid) {
+                zero &= b == 0;
+                hex.append(String.format("%02x", b & 0xff));
+            }
+            return zero ? java.util.Optional.<String>empty() : java.util.Optional.of(hex.toString());
+        });
+    }
+
     /** Get Device ID: the BMC's device id, firmware revision and IPMI version (for enrolment checks). */
     public Uni<String> deviceId(BmcEndpoint bmc) {
         return ok(bmc, NETFN_APP, 0x01, new byte[0], "Get Device ID").map(d -> {
