@@ -26,10 +26,13 @@ class GateExplainApiTest {
     @Test
     void whyCantIEraseThisListsEveryReasonFromTheRecordedFacts() {
         String tenant = operator().body(Map.of("name", unique("why"))).post("/api/tenants").then().extract().path("id");
-        String machine = operator().body(enrollment(unique("wm"), "pw")).post("/api/machines").then().extract().path("id");
+        // a machine on a verified BMC (an unverified one is never powered off, whatever the lease), leased and deploying
+        io.metalgate.redfishmock.RedfishMock bmc = io.metalgate.testing.Lifecycle.bmcs(1, io.metalgate.redfishmock.Profile.GENERIC);
+        String machine = io.metalgate.testing.Lifecycle.available(bmc, 1, "wm").get(0);
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
         operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        io.metalgate.testing.Lifecycle.awaitState(machine, "DEPLOYING");
 
         // while the lease is active, power-off is refused too
         as("viewer").queryParam("action", "power_off").get("/api/machines/" + machine + "/gate").then().statusCode(200)
@@ -55,6 +58,7 @@ class GateExplainApiTest {
 
         admin().queryParam("subject", "tenant:" + tenant).get("/api/audit").then()
                 .body("items.action", hasItem("notice.attempt-recorded")).body("items.action", hasItem("hold.placed"));
+        bmc.close();
     }
 
     @Test
