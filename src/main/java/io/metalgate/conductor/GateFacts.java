@@ -65,8 +65,8 @@ public class GateFacts {
 
     /**
      * Erases started within the policy's bulk window before {@code now} (machines that moved to ERASING),
-     * in all and per tenant, leaving out {@code excluding} (the machines being decided now); and the fleet
-     * size of each of {@code tenants}. The blast-radius rule counts these together with the machines at hand:
+     * in all and per tenant, leaving out those of bulk plan {@code excludingPlan} (null: none left out; a plan's
+     * own machines count as its batch); and the fleet size of each of {@code tenants}. The blast-radius rule counts these together with the machines at hand:
      * eleven single erases in a day need the same second approver as one bulk erase of eleven.
      */
     public Uni<EraseWindow> eraseWindow(Set<UUID> tenants, UUID excludingPlan, java.time.Instant now) {

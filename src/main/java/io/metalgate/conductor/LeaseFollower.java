@@ -1,7 +1,6 @@
 package io.metalgate.conductor;
 
 import io.metalgate.driver.api.DriverException;
-import io.metalgate.evidence.AuditLog;
 import io.metalgate.gate.Action;
 import io.metalgate.lease.LeaseService;
 import io.metalgate.machine.LifecycleState;
@@ -50,8 +49,6 @@ public class LeaseFollower {
     MachineTasks tasks;
     @Inject
     BmcIntents intents;
-    @Inject
-    AuditLog audit;
 
     void onLeaseTransitioned(@ObservesAsync LeaseService.LeaseTransitioned event) {
         follow(List.of(event.leaseId())).subscribe().with(n -> LOG.debugf("lease %s: %d machine(s) followed", event.leaseId(), n),
