@@ -154,6 +154,77 @@ public interface MetalgateConfig {
         /** The most pending entries the sequencer chains in one transaction. */
         @WithDefault("2000")
         int batchLimit();
+
+        /**
+         * A signed checkpoint at most this long after an entry was appended, however few entries came: a small
+         * or quiet log is anchored (and witnessed) too.
+         */
+        @WithDefault("PT60S")
+        java.time.Duration checkpointInterval();
+
+        SigningKey signingKey();
+
+        Witness witness();
+
+        /** Where the private key that signs checkpoints, seals and hand-overs lives: never in the database. */
+        interface SigningKey {
+            /**
+             * The key file (mode 0600 or stricter, else the appliance refuses to start); may be on another mount.
+             * Default {@code <data-dir>/audit-signing.key}.
+             */
+            Optional<String> file();
+
+            /**
+             * A SunPKCS11 configuration file (name, library, slot): the key is then an EC P-256 key in that token,
+             * found by {@code pkcs11-alias}, and never leaves it.
+             */
+            Optional<String> pkcs11Config();
+
+            /** File holding the token's user PIN (0600). */
+            Optional<String> pkcs11PinFile();
+
+            /** The key's alias (label) in the token. */
+            @WithDefault("metalgate-audit")
+            String pkcs11Alias();
+        }
+
+        /**
+         * Witnesses: every signed checkpoint head is also delivered out of the appliance's reach; each one that
+         * is configured here gets every head (outbox, retried with backoff until delivered).
+         */
+        interface Witness {
+            /** A JSON Lines file the heads are appended to (put it on another mount or a write-once share). */
+            Optional<String> file();
+
+            /** An HTTP(S) endpoint each head is POSTed to as JSON. */
+            Optional<String> webhookUrl();
+
+            /** HMAC-SHA256 secret for the webhook's {@code Metalgate-Signature: t=...,v1=...} header. */
+            Optional<String> webhookSecret();
+
+            /** Auditors' addresses that receive each head by e-mail (SMTP: quarkus.mailer.*). */
+            Optional<java.util.List<String>> emailTo();
+
+            @WithDefault("metalgate@localhost")
+            String emailFrom();
+
+            /** An RFC 3161 time-stamp authority's URL: each head is time-stamped, and the token kept. */
+            Optional<String> tsaUrl();
+
+            /** PEM certificate(s) of the TSA; when set a token not signed by them is refused. */
+            Optional<String> tsaCert();
+
+            /** Where the TSA tokens are appended (JSON Lines); default {@code <data-dir>/witness/tsa-tokens.jsonl}. */
+            Optional<String> tsaTokensFile();
+
+            /** How often due deliveries are looked for. */
+            @WithDefault("PT2S")
+            java.time.Duration pollInterval();
+
+            /** The longest wait between two attempts of a failing delivery. */
+            @WithDefault("PT10M")
+            java.time.Duration maxBackoff();
+        }
     }
 
     interface Database {

@@ -9,7 +9,7 @@ import java.util.Base64;
  * The audit export: one JSON Lines file, every line RFC 8785 canonical JSON.
  *
  * <pre>
- * {"type":"header", "format":"metalgate-audit-export/1", "publicKey", "keyFingerprint", "exportedAt"}
+ * {"type":"header", "format":"metalgate-audit-export/1", "publicKey", "keyFingerprint", "exportedAt"}  -- the key that signs from seq 1
  * {"type":"entry", seq, time, actor, action, subject, payload, prevHash, hash}   -- seq 1, 2, 3, ...
  * {"type":"checkpoint", seq, hash, time, signature}                           -- right after entry seq
  * ...
@@ -17,7 +17,9 @@ import java.util.Base64;
  * </pre>
  *
  * The seal is signed over its own canonical form without {@code signature}; it pins the end of the
- * export, so removing trailing entries is detected too. Because every line must be canonical, a change
+ * export, so removing trailing entries is detected too. The header carries the log's first key; each key
+ * hand-over entry ({@code audit.key-rotated}, signed by the old and the new key) names its successor, and
+ * checkpoints and the seal are signed by the key current at their place in the chain. Because every line must be canonical, a change
  * of any byte of a line (even insignificant whitespace) fails verification.
  */
 public final class AuditExportFormat {
@@ -34,7 +36,7 @@ public final class AuditExportFormat {
         sb.append(",\"format\":");
         CanonicalJson.writeString(FORMAT, sb);
         sb.append(",\"keyFingerprint\":");
-        CanonicalJson.writeString(Ed25519Keys.fingerprint(key), sb);
+        CanonicalJson.writeString(SigningKeys.fingerprint(key), sb);
         sb.append(",\"publicKey\":");
         CanonicalJson.writeString(Base64.getEncoder().encodeToString(key.getEncoded()), sb);
         sb.append(",\"type\":\"header\"}");
@@ -75,6 +77,40 @@ public final class AuditExportFormat {
         return sb.toString();
     }
 
+    /**
+     * A signed checkpoint as witnesses keep it (one JSON Lines record): {@code log} names the log (its genesis
+     * key's fingerprint, so one witness file can serve several appliances), {@code keyFingerprint} the key that
+     * signed it. {@code audit verify FILE --witness HEADS} checks every such head against the export.
+     */
+    public static String witnessedHead(String log, long seq, String hash, String time, String keyFingerprint,
+            String signature) {
+        StringBuilder sb = new StringBuilder(300);
+        sb.append("{\"hash\":");
+        CanonicalJson.writeString(hash, sb);
+        sb.append(",\"keyFingerprint\":");
+        CanonicalJson.writeString(keyFingerprint, sb);
+        sb.append(",\"log\":");
+        CanonicalJson.writeString(log, sb);
+        sb.append(",\"seq\":").append(seq);
+        sb.append(",\"signature\":");
+        CanonicalJson.writeString(signature, sb);
+        sb.append(",\"time\":");
+        CanonicalJson.writeString(time, sb);
+        sb.append(",\"type\":\"audit-head\"}");
+        return sb.toString();
+    }
+
+    /** A witnessed head with the RFC 3161 token a time-stamp authority issued over its exact bytes. */
+    public static String timeStampedHead(String head, String tokenBase64) {
+        StringBuilder sb = new StringBuilder(head.length() + tokenBase64.length() + 40);
+        sb.append("{\"head\":");
+        CanonicalJson.writeString(head, sb);
+        sb.append(",\"tsaToken\":");
+        CanonicalJson.writeString(tokenBase64, sb);
+        sb.append(",\"type\":\"audit-head-timestamp\"}");
+        return sb.toString();
+    }
+
     /** The part of a seal its signature covers. */
     public static String sealBody(long entries, long firstSeq, long lastSeq, String lastHash, String keyFingerprint,
             String exportedAt) {
@@ -93,9 +129,9 @@ public final class AuditExportFormat {
     }
 
     public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, KeyPair key, String exportedAt) {
-        String fingerprint = Ed25519Keys.fingerprint(key.getPublic());
+        String fingerprint = SigningKeys.fingerprint(key.getPublic());
         String body = sealBody(entries, firstSeq, lastSeq, lastHash, fingerprint, exportedAt);
-        String signature = Ed25519Keys.sign(key.getPrivate(), body.getBytes(StandardCharsets.UTF_8));
+        String signature = SigningKeys.sign(key.getPrivate(), body.getBytes(StandardCharsets.UTF_8));
         StringBuilder sb = new StringBuilder(body.length() + 120);
         sb.append("{\"entries\":").append(entries);
         sb.append(",\"exportedAt\":");

@@ -77,6 +77,28 @@ public final class AuditHashes {
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The bytes both keys sign in a key hand-over (entry {@code audit.key-rotated} at {@code seq}): canonical
+     * {@code {"newFingerprint","newPublicKey","prevHash","previousFingerprint","seq","time","type"}}. The old key
+     * vouches for its successor, the new key for the history it takes over ({@code prevHash} pins it).
+     */
+    public static byte[] handOverSigningInput(long seq, String prevHash, String time, String previousFingerprint,
+            String newFingerprint, String newPublicKey) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"newFingerprint\":");
+        CanonicalJson.writeString(newFingerprint, sb);
+        sb.append(",\"newPublicKey\":");
+        CanonicalJson.writeString(newPublicKey, sb);
+        sb.append(",\"prevHash\":");
+        CanonicalJson.writeString(prevHash, sb);
+        sb.append(",\"previousFingerprint\":");
+        CanonicalJson.writeString(previousFingerprint, sb);
+        sb.append(",\"seq\":").append(seq).append(",\"time\":");
+        CanonicalJson.writeString(time, sb);
+        sb.append(",\"type\":\"audit-key-handover\"}");
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
     public static String sha256Hex(String s) {
         return sha256Hex(s.getBytes(StandardCharsets.UTF_8));
     }

@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
 
@@ -29,20 +30,37 @@ import org.jboss.logging.Logger;
  * appliances on one database; batching is what makes thousands of appends per second possible (one
  * commit for many entries). Requests call {@link #flush()} after their own transaction committed and
  * resume when a pass that started after that has finished, so their entry is in the chain when they answer.
- * A pass also signs a checkpoint whenever the chain crosses a multiple of {@code checkpoint-every}.
+ * A pass also signs a checkpoint whenever the chain crosses a multiple of {@code checkpoint-every}, and
+ * when asked to ({@link #checkpointHead()}: every {@code checkpoint-interval} and on demand), with the key
+ * the fleet's registry names as current; each checkpoint goes into the witnesses' outbox in the same
+ * transaction. A key hand-over ({@link #rotate}) is chained here too, so its entry is signed at its place.
  */
 @ApplicationScoped
 public class AuditSequencer {
 
     private static final Logger LOG = Logger.getLogger(AuditSequencer.class);
 
-    /** A caller waiting for a pass; {@code entry} is set for a standalone append carried in memory. */
-    private record Waiter(CompletableFuture<Void> done, Context context, Pending entry) {
+    /**
+     * A caller waiting for a pass; {@code entry} is set for a standalone append carried in memory,
+     * {@code checkpoint} when it asks for a checkpoint at the head, {@code rotation} for a key hand-over.
+     */
+    private record Waiter(CompletableFuture<Void> done, Context context, Pending entry, boolean checkpoint, Rotation rotation) {
     }
 
     /** An entry to chain: a row of audit_pending ({@code id} > 0) or a standalone append ({@code id} = 0). */
     record Pending(long id, Instant occurredAt, String actor, String action, String subject, String payload) {
     }
+
+    /** A key hand-over to chain: its entry's payload is signed at its place in the chain, by both keys. */
+    record Rotation(AuditSigner next, String actor, String reason) {
+    }
+
+    /** What one pass does besides chaining pending rows. */
+    private record PassWork(List<Pending> standalone, boolean checkpoint, Rotation rotation) {
+    }
+
+    static final String KEY_ROTATED = "audit.key-rotated";
+    static final String KEY_SUBJECT = "audit:key";
 
     @Inject
     Pool pool;
@@ -50,6 +68,8 @@ public class AuditSequencer {
     AuditSigningKey key;
     @Inject
     MetalgateConfig config;
+    @Inject
+    AuditWitnesses witnesses;
 
     private final Object lock = new Object();
     private List<Waiter> waiting = new ArrayList<>();
@@ -57,7 +77,33 @@ public class AuditSequencer {
 
     /** Completes once every pending record committed before this call is in the chain. */
     public Uni<Void> flush() {
-        return enqueue(null);
+        return enqueue(new Waiter(new CompletableFuture<>(), Vertx.currentContext(), null, false, null));
+    }
+
+    /** Chains what is pending, then signs a checkpoint at the head unless the head has one already. */
+    public Uni<Void> checkpointHead() {
+        return enqueue(new Waiter(new CompletableFuture<>(), Vertx.currentContext(), null, true, null));
+    }
+
+    /**
+     * Hands the signing over to {@code next}: an {@code audit.key-rotated} entry at the head, signed by the
+     * current key (which vouches for its successor) and by {@code next} (which takes over the history up to
+     * it), then a checkpoint signed by {@code next}; from then on {@code next} signs.
+     */
+    public Uni<Void> rotate(AuditSigner next, String actor, String reason) {
+        return enqueue(new Waiter(new CompletableFuture<>(), Vertx.currentContext(), null, true,
+                new Rotation(next, actor, reason)));
+    }
+
+    /**
+     * Signs a checkpoint when entries were appended since the last one: with the count rule this bounds the
+     * time an entry goes unanchored (and unwitnessed) by {@code checkpoint-interval}, however quiet the log.
+     */
+    @Scheduled(every = "${metalgate.audit.checkpoint-interval}", delayed = "${metalgate.audit.checkpoint-interval}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    Uni<Void> checkpointByTime() {
+        return checkpointHead().onFailure().invoke(e -> LOG.warn("Timed audit checkpoint failed: " + e.getMessage()))
+                .onFailure().recoverWithNull();
     }
 
     /**
@@ -65,11 +111,11 @@ public class AuditSequencer {
      * pass's transaction, so many standalone appends share one commit. Completes when that commit is done.
      */
     Uni<Void> appendStandalone(Instant occurredAt, String actor, String action, String subject, String canonicalPayload) {
-        return enqueue(new Pending(0, occurredAt, actor, action, subject, canonicalPayload));
+        return enqueue(new Waiter(new CompletableFuture<>(), Vertx.currentContext(),
+                new Pending(0, occurredAt, actor, action, subject, canonicalPayload), false, null));
     }
 
-    private Uni<Void> enqueue(Pending entry) {
-        Waiter w = new Waiter(new CompletableFuture<>(), Vertx.currentContext(), entry);
+    private Uni<Void> enqueue(Waiter w) {
         boolean start;
         synchronized (lock) {
             waiting.add(w);
@@ -90,18 +136,40 @@ public class AuditSequencer {
     }
 
     private void startPass() {
-        List<Waiter> batch;
+        List<Waiter> batch = new ArrayList<>();
         synchronized (lock) {
-            batch = waiting;
-            waiting = new ArrayList<>();
+            // one key hand-over per pass: a second one waits for the next pass (it hands over from the first)
+            Rotation rotation = null;
+            List<Waiter> later = new ArrayList<>();
+            for (Waiter w : waiting) {
+                if (w.rotation() != null && rotation != null) {
+                    later.add(w);
+                } else {
+                    rotation = w.rotation() != null ? w.rotation() : rotation;
+                    batch.add(w);
+                }
+            }
+            waiting = later;
         }
         List<Pending> standalone = new ArrayList<>();
+        boolean checkpoint = false;
+        Rotation rotation = null;
         for (Waiter w : batch) {
             if (w.entry() != null) {
                 standalone.add(w.entry());
             }
+            checkpoint |= w.checkpoint();
+            rotation = w.rotation() != null ? w.rotation() : rotation;
         }
-        drain(standalone).subscribe().with(ignored -> finish(batch, null), failure -> finish(batch, failure));
+        Rotation handOver = rotation;
+        drain(new PassWork(standalone, checkpoint, rotation))
+                .invoke(() -> {
+                    if (handOver != null) {
+                        key.promote(handOver.next()); // before the next pass signs anything
+                    }
+                    witnesses.wake();
+                })
+                .subscribe().with(ignored -> finish(batch, null), failure -> finish(batch, failure));
     }
 
     private void finish(List<Waiter> batch, Throwable failure) {
@@ -124,14 +192,18 @@ public class AuditSequencer {
     }
 
     /** Chains batches until a batch of pending rows comes back smaller than the limit. */
-    private Uni<Void> drain(List<Pending> standalone) {
+    private Uni<Void> drain(PassWork work) {
         int limit = config.audit().batchLimit();
-        return pool.withTransaction(tx -> chainOnce(tx, standalone))
-                .chain(n -> n >= limit ? drain(List.of()) : Uni.createFrom().voidItem());
+        return pool.withTransaction(tx -> chainOnce(tx, work))
+                .chain(n -> n >= limit ? drain(new PassWork(List.of(), work.checkpoint(), null)) : Uni.createFrom().voidItem());
     }
 
-    /** One pass: pending rows (oldest first), then the standalone appends; returns the number of rows taken. */
-    private Uni<Integer> chainOnce(SqlConnection tx, List<Pending> standalone) {
+    /**
+     * One pass: pending rows (oldest first), then the standalone appends, then a key hand-over; a checkpoint
+     * when asked for or due; returns the number of pending rows taken.
+     */
+    private Uni<Integer> chainOnce(SqlConnection tx, PassWork work) {
+        List<Pending> standalone = work.standalone();
         int limit = config.audit().batchLimit();
         return tx.query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").execute()
                 .chain(headRows -> {
@@ -152,11 +224,12 @@ public class AuditSequencer {
                                 int taken = pending.size();
                                 pending.sort(Comparator.comparingLong(Pending::id));
                                 pending.addAll(standalone);
-                                if (pending.isEmpty()) {
-                                    return Uni.createFrom().item(0);
+                                if (pending.isEmpty() && work.rotation() == null) {
+                                    return (work.checkpoint() && headSeq > 0 ? checkpointIfNone(tx, headSeq, headHash)
+                                            : Uni.createFrom().voidItem()).replaceWith(0);
                                 }
                                 long t1 = System.nanoTime();
-                                return append(tx, headSeq, headHash, pending).replaceWith(taken).invoke(() -> {
+                                return append(tx, headSeq, headHash, pending, work).replaceWith(taken).invoke(() -> {
                                     if (LOG.isDebugEnabled()) {
                                         LOG.debugf("audit pass: %d entries, taking pending %d ms, hashing and inserting %d ms",
                                                 pending.size(), (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
@@ -166,8 +239,8 @@ public class AuditSequencer {
                 });
     }
 
-    private Uni<Void> append(SqlConnection tx, long headSeq, String headHash, List<Pending> pending) {
-        List<Tuple> tuples = new ArrayList<>(pending.size());
+    private Uni<Void> append(SqlConnection tx, long headSeq, String headHash, List<Pending> pending, PassWork work) {
+        List<Tuple> tuples = new ArrayList<>(pending.size() + 1);
         long seq = headSeq;
         String prev = headHash;
         for (Pending p : pending) {
@@ -178,38 +251,119 @@ public class AuditSequencer {
                     p.payload(), prev, hash)));
             prev = hash;
         }
-        long newSeq = seq;
-        String newHash = prev;
-        Uni<Void> work = tx.preparedQuery("INSERT INTO audit_entry (seq, time, actor, action, subject, payload, prev_hash, hash) "
-                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)").executeBatch(tuples)
-                .chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                        .execute(Tuple.of(newSeq, newHash)))
-                .replaceWithVoid();
-        int every = Math.max(1, config.audit().checkpointEvery());
-        if (newSeq / every > headSeq / every) {
-            work = work.chain(() -> insertCheckpoint(tx, newSeq, newHash));
-        }
-        return work;
+        long chained = seq;
+        String chainedHash = prev;
+        Rotation rotation = work.rotation();
+        Uni<Optional<AuditSigner>> signer = rotation == null ? Uni.createFrom().item(Optional.empty()) : currentSigner(tx);
+        return signer.chain(current -> {
+            long newSeq = chained;
+            String newHash = chainedHash;
+            Uni<Void> registerNext = Uni.createFrom().voidItem();
+            if (rotation != null) {
+                if (current.isEmpty()) {
+                    return Uni.createFrom().failure(new IllegalStateException(
+                            "this appliance does not hold the fleet's current audit signing key: it cannot hand it over"));
+                }
+                Instant at = AuditHashes.truncate(Instant.now());
+                newSeq++;
+                String time = AuditHashes.formatTime(at);
+                String payload = handOverPayload(newSeq, newHash, time, current.get(), rotation);
+                String hash = AuditHashes.entryHash(newSeq, time, rotation.actor(), KEY_ROTATED, KEY_SUBJECT, payload, newHash);
+                tuples.add(Tuple.from(List.of(newSeq, at.atOffset(ZoneOffset.UTC), rotation.actor(), KEY_ROTATED, KEY_SUBJECT,
+                        payload, newHash, hash)));
+                newHash = hash;
+                long fromSeq = newSeq;
+                registerNext = tx.preparedQuery("INSERT INTO audit_key (fingerprint, public_key, from_seq, created_at) "
+                        + "VALUES ($1, $2, $3, $4)").execute(Tuple.of(rotation.next().fingerprint(),
+                                base64(rotation.next()), fromSeq, at.atOffset(ZoneOffset.UTC)))
+                        .replaceWithVoid();
+            }
+            long headAfter = newSeq;
+            String hashAfter = newHash;
+            Uni<Void> written = tx.preparedQuery("INSERT INTO audit_entry (seq, time, actor, action, subject, payload, "
+                    + "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)").executeBatch(tuples)
+                    .chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                            .execute(Tuple.of(headAfter, hashAfter)))
+                    .replaceWithVoid()
+                    .chain(() -> registerNext);
+            int every = Math.max(1, config.audit().checkpointEvery());
+            if (rotation != null) {
+                return written.chain(() -> insertCheckpoint(tx, headAfter, hashAfter, rotation.next()));
+            }
+            if (headAfter / every > headSeq / every) {
+                return written.chain(() -> signCheckpoint(tx, headAfter, hashAfter));
+            }
+            if (work.checkpoint()) {
+                return written.chain(() -> checkpointIfNone(tx, headAfter, hashAfter));
+            }
+            return written;
+        });
     }
 
-    /** Signs and stores a checkpoint for the entry {@code seq} whose hash is {@code hash}. */
-    Uni<Void> insertCheckpoint(SqlConnection tx, long seq, String hash) {
+    private static String base64(AuditSigner signer) {
+        return java.util.Base64.getEncoder().encodeToString(signer.publicKey().getEncoded());
+    }
+
+    /** The payload of a hand-over entry at {@code seq}: the successor, and the signatures of both keys. */
+    private static String handOverPayload(long seq, String prevHash, String time, AuditSigner current, Rotation rotation) {
+        String newKey = base64(rotation.next());
+        byte[] signed = AuditHashes.handOverSigningInput(seq, prevHash, time, current.fingerprint(),
+                rotation.next().fingerprint(), newKey);
+        java.util.Map<String, Object> payload = new java.util.TreeMap<>();
+        payload.put("previousFingerprint", current.fingerprint());
+        payload.put("newFingerprint", rotation.next().fingerprint());
+        payload.put("newPublicKey", newKey);
+        payload.put("handOverSignature", current.sign(signed));
+        payload.put("acceptanceSignature", rotation.next().sign(signed));
+        payload.put("reason", rotation.reason() == null ? "" : rotation.reason());
+        return CanonicalJson.write(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(payload));
+    }
+
+    /**
+     * The local key matching the fleet's current key in the registry (registering this appliance's key as
+     * the genesis key of an empty registry); empty when this appliance does not hold it.
+     */
+    Uni<Optional<AuditSigner>> currentSigner(SqlConnection tx) {
+        return tx.query("SELECT fingerprint FROM audit_key ORDER BY from_seq DESC LIMIT 1").execute().chain(rows -> {
+            if (rows.rowCount() == 0) {
+                AuditSigner genesis = key.active();
+                return tx.preparedQuery("INSERT INTO audit_key (fingerprint, public_key, from_seq, created_at) "
+                        + "VALUES ($1, $2, 1, now()) ON CONFLICT DO NOTHING").execute(Tuple.of(genesis.fingerprint(),
+                                base64(genesis)))
+                        .replaceWith(Optional.of(genesis));
+            }
+            Optional<AuditSigner> signer = key.signerFor(rows.iterator().next().getString("fingerprint").trim());
+            if (signer.isEmpty()) {
+                LOG.errorf("The fleet's current audit signing key %s is not held by this appliance (it holds %s): "
+                        + "checkpoints are not signed until its key file or token is restored",
+                        rows.iterator().next().getString("fingerprint"), key.fingerprint());
+            }
+            return Uni.createFrom().item(signer);
+        });
+    }
+
+    /** A checkpoint at {@code seq} signed by the fleet's current key, when this appliance holds it. */
+    private Uni<Void> signCheckpoint(SqlConnection tx, long seq, String hash) {
+        return currentSigner(tx).chain(signer -> signer.isEmpty() ? Uni.createFrom().voidItem()
+                : insertCheckpoint(tx, seq, hash, signer.get()));
+    }
+
+    /** A checkpoint at the head unless the newest checkpoint is already there. */
+    private Uni<Void> checkpointIfNone(SqlConnection tx, long seq, String hash) {
+        return tx.query("SELECT coalesce(max(seq), 0) AS seq FROM audit_checkpoint").execute()
+                .chain(rows -> rows.iterator().next().getLong("seq") >= seq ? Uni.createFrom().voidItem()
+                        : signCheckpoint(tx, seq, hash));
+    }
+
+    /** Signs and stores a checkpoint for the entry {@code seq} whose hash is {@code hash}, and its witness deliveries. */
+    private Uni<Void> insertCheckpoint(SqlConnection tx, long seq, String hash, AuditSigner signer) {
         Instant now = AuditHashes.truncate(Instant.now());
         String time = AuditHashes.formatTime(now);
-        String signature = key.sign(AuditHashes.checkpointSigningInput(seq, hash, time));
+        String signature = signer.sign(AuditHashes.checkpointSigningInput(seq, hash, time));
         return tx.preparedQuery("INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature) "
                 + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
-                .execute(Tuple.of(seq, hash, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), key.fingerprint(), signature))
-                .replaceWithVoid();
-    }
-
-    /** Signs a checkpoint at the current head now (if it has none yet). */
-    public Uni<Void> checkpointHead() {
-        return pool.withTransaction(tx -> tx.query("SELECT seq, hash FROM audit_head WHERE id = 1").execute()
-                .chain(rows -> {
-                    Row head = rows.iterator().next();
-                    long seq = head.getLong("seq");
-                    return seq == 0 ? Uni.createFrom().voidItem() : insertCheckpoint(tx, seq, head.getString("hash"));
-                }));
+                .execute(Tuple.of(seq, hash, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), signer.fingerprint(), signature))
+                .chain(inserted -> inserted.rowCount() == 0 ? Uni.createFrom().voidItem()
+                        : witnesses.enqueue(tx, seq, hash, time, signer.fingerprint(), signature));
     }
 }

@@ -1,54 +1,255 @@
 package io.metalgate.evidence;
 
 import io.metalgate.common.DataDirectory;
+import io.metalgate.common.MetalgateConfig;
+import io.metalgate.common.SecretFiles;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.PublicKey;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.jboss.logging.Logger;
 
 /**
- * The appliance's Ed25519 audit key, generated at first start into {@code <data-dir>/audit-signing.key}
- * (mode 0600: base64 PKCS#8 private key, then base64 SubjectPublicKeyInfo, one per line).
+ * The appliance's audit signing keys, kept outside the database: a key file (Ed25519; default
+ * {@code <data-dir>/audit-signing.key}, mode 0600 or the appliance refuses to start) or the EC keys of a
+ * PKCS#11 token. Which of them signs is decided by the fleet's key registry in the database
+ * ({@code audit_key}, written only by a hand-over entry in the chain): {@link #signerFor(String)}.
+ *
+ * <p>At first start the key's public half is also written to {@code <data-dir>/audit-public-key.pem}
+ * (read-only, never rewritten: the key pinned at install time) and its fingerprint is logged; an auditor
+ * copies either and later verifies exports against it, through every rotation since.
+ *
+ * <p>Rotation (file keys): {@link #prepareNext()} writes a fresh key to {@code audit-signing.next.key};
+ * once the hand-over entry is committed {@link #promote(AuditSigner)} moves it over the old file, whose
+ * private key is then gone (only its public half is kept, in the chain). A crash between the two is
+ * healed by {@link #signerFor(String)}: the registry names the next key, so it is promoted then.
  */
-@Startup // generated at first start, not at first use
+@Startup // the key exists, is pinned and its fingerprint logged at first start, not at first use
 @ApplicationScoped
 public class AuditSigningKey {
 
-    private final KeyPair keyPair;
-    private final String fingerprint;
+    private static final Logger LOG = Logger.getLogger(AuditSigningKey.class);
+    static final String PINNED_FILE = "audit-public-key.pem";
 
-    public AuditSigningKey(DataDirectory dataDir) {
-        byte[] stored = dataDir.secret("audit-signing.key", () -> {
-            KeyPair fresh = Ed25519Keys.generate();
-            return (Base64.getEncoder().encodeToString(fresh.getPrivate().getEncoded()) + "\n"
-                    + Base64.getEncoder().encodeToString(fresh.getPublic().getEncoded()) + "\n").getBytes(StandardCharsets.UTF_8);
-        });
+    /** A file-held Ed25519 key. */
+    record FileSigner(KeyPair keyPair, Path file) implements AuditSigner {
+        @Override
+        public PublicKey publicKey() {
+            return keyPair.getPublic();
+        }
+
+        @Override
+        public String sign(byte[] data) {
+            return SigningKeys.sign(keyPair.getPrivate(), data);
+        }
+
+        @Override
+        public String source() {
+            return "key file " + file;
+        }
+    }
+
+    private final Path keyFile;
+    private final Path nextFile;
+    private final boolean pkcs11;
+    /** Every key this appliance can sign with, by fingerprint. */
+    private final Map<String, AuditSigner> available = new LinkedHashMap<>();
+    private volatile AuditSigner active;
+    private final Path pinnedFile;
+
+    public AuditSigningKey(DataDirectory dataDir, MetalgateConfig config) {
+        MetalgateConfig.Audit.SigningKey cfg = config.audit().signingKey();
+        this.keyFile = cfg.file().map(Path::of).orElse(dataDir.root().resolve("audit-signing.key")).toAbsolutePath();
+        this.nextFile = keyFile.resolveSibling(stripKey(keyFile.getFileName().toString()) + ".next.key");
+        this.pinnedFile = dataDir.root().resolve(PINNED_FILE);
+        this.pkcs11 = cfg.pkcs11Config().isPresent();
+        if (pkcs11) {
+            List<Pkcs11Signer> keys = Pkcs11Signer.open(Path.of(cfg.pkcs11Config().get()),
+                    cfg.pkcs11PinFile().map(Path::of).orElse(null));
+            for (Pkcs11Signer k : keys) {
+                available.put(k.fingerprint(), k);
+                if (k.alias().equals(cfg.pkcs11Alias())) {
+                    active = k;
+                }
+            }
+            if (active == null) {
+                throw new IllegalStateException("the PKCS#11 token has no EC key with alias " + cfg.pkcs11Alias()
+                        + " (and its certificate); found " + keys.stream().map(Pkcs11Signer::alias).toList());
+            }
+        } else {
+            boolean fresh = !Files.exists(keyFile);
+            active = readKeyFile(keyFile, true);
+            available.put(active.fingerprint(), active);
+            if (Files.exists(nextFile)) {
+                AuditSigner next = readKeyFile(nextFile, false);
+                available.put(next.fingerprint(), next);
+            }
+            if (fresh) {
+                LOG.infof("Generated the audit signing key in %s", keyFile);
+            }
+        }
+        pin(active.publicKey());
+        LOG.infof("Audit signing key SHA-256 fingerprint: %s (%s); pinned at install time in %s", active.fingerprint(),
+                active.source(), pinnedFile);
+    }
+
+    private static String stripKey(String name) {
+        return name.endsWith(".key") ? name.substring(0, name.length() - 4) : name;
+    }
+
+    /** Reads a key file (creating it when {@code create}), refusing one that others can read. */
+    private static AuditSigner readKeyFile(Path file, boolean create) {
+        byte[] stored = create ? SecretFiles.readOrCreate(file, AuditSigningKey::freshKeyFile) : read(file);
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
+            mode.removeAll(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
+            if (!mode.isEmpty()) {
+                throw new IllegalStateException("the audit signing key file " + file + " is open to others (mode "
+                        + PosixFilePermissions.toString(Files.getPosixFilePermissions(file)) + "): chmod 600 it");
+            }
+        } catch (UnsupportedOperationException noPosix) {
+            // not a POSIX file system: nothing to check
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         String[] lines = new String(stored, StandardCharsets.UTF_8).strip().split("\n");
         try {
-            this.keyPair = Ed25519Keys.fromEncoded(Base64.getDecoder().decode(lines[0].strip()),
-                    Base64.getDecoder().decode(lines[1].strip()));
+            return new FileSigner(SigningKeys.fromEncoded(Base64.getDecoder().decode(lines[0].strip()),
+                    Base64.getDecoder().decode(lines[1].strip())), file);
         } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IllegalStateException("the audit signing key in the data directory is unreadable", e);
+            throw new IllegalStateException("the audit signing key file " + file + " is unreadable", e);
         }
-        this.fingerprint = Ed25519Keys.fingerprint(keyPair.getPublic());
     }
 
-    public KeyPair keyPair() {
-        return keyPair;
+    private static byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    /** SHA-256 of the public key's DER form, hex: what auditors compare. */
+    /** Base64 PKCS#8 private key, then base64 SubjectPublicKeyInfo, one per line. */
+    private static byte[] freshKeyFile() {
+        KeyPair fresh = SigningKeys.generate();
+        return (Base64.getEncoder().encodeToString(fresh.getPrivate().getEncoded()) + "\n"
+                + Base64.getEncoder().encodeToString(fresh.getPublic().getEncoded()) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Writes the pinned public key once; it is never rewritten (rotations are followed through the chain). */
+    private void pin(PublicKey key) {
+        if (Files.exists(pinnedFile)) {
+            return;
+        }
+        try {
+            Path tmp = pinnedFile.resolveSibling(PINNED_FILE + ".tmp");
+            Files.writeString(tmp, SigningKeys.pem(key), StandardCharsets.US_ASCII);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
+            Files.move(tmp, pinnedFile, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the pinned audit key " + pinnedFile, e);
+        }
+    }
+
+    /** The key this appliance signs with now. */
+    public AuditSigner active() {
+        return active;
+    }
+
     public String fingerprint() {
-        return fingerprint;
+        return active.fingerprint();
     }
 
     public String publicKeyBase64() {
-        return Base64.getEncoder().encodeToString(keyPair.getPublic().getEncoded());
+        return Base64.getEncoder().encodeToString(active.publicKey().getEncoded());
     }
 
     public String sign(byte[] data) {
-        return Ed25519Keys.sign(keyPair.getPrivate(), data);
+        return active.sign(data);
+    }
+
+    public Path pinnedFile() {
+        return pinnedFile;
+    }
+
+    /**
+     * The key to sign with when the fleet's registry names {@code registered} as the current key; empty
+     * when this appliance does not hold it (then it must not sign: someone else rotated, or the registry was
+     * edited). A prepared next key the registry names is promoted here (a crash after the hand-over).
+     */
+    public synchronized Optional<AuditSigner> signerFor(String registered) {
+        if (registered == null || registered.equals(active.fingerprint())) {
+            return Optional.of(active);
+        }
+        AuditSigner known = available.get(registered);
+        if (known == null) {
+            return Optional.empty();
+        }
+        promote(known);
+        return Optional.of(known);
+    }
+
+    /**
+     * A fresh key to hand over to: for a key file, written to the next-key file (0600); for a PKCS#11 token,
+     * the token's key with alias {@code pkcs11Alias} (created beforehand with keytool).
+     */
+    public synchronized AuditSigner prepareNext(Optional<String> pkcs11Alias) {
+        if (pkcs11) {
+            String alias = pkcs11Alias.orElseThrow(() -> new IllegalArgumentException(
+                    "the signing key is in a PKCS#11 token: name the new key's alias (pkcs11Alias)"));
+            return available.values().stream().filter(k -> k instanceof Pkcs11Signer p && p.alias().equals(alias)).findFirst()
+                    .filter(k -> !k.fingerprint().equals(active.fingerprint()))
+                    .orElseThrow(() -> new IllegalArgumentException("the token has no other EC key with alias " + alias));
+        }
+        if (pkcs11Alias.isPresent()) {
+            throw new IllegalArgumentException("the signing key is a key file: pkcs11Alias does not apply");
+        }
+        try {
+            Files.deleteIfExists(nextFile);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        available.entrySet().removeIf(e -> e.getValue() instanceof FileSigner f && f.file().equals(nextFile));
+        AuditSigner next = readKeyFile(nextFile, true);
+        available.put(next.fingerprint(), next);
+        return next;
+    }
+
+    /** Makes {@code next} the active key once its hand-over entry is committed. */
+    public synchronized void promote(AuditSigner next) {
+        if (next.fingerprint().equals(active.fingerprint())) {
+            return;
+        }
+        AuditSigner previous = active;
+        if (next instanceof FileSigner f && f.file().equals(nextFile)) {
+            try {
+                // the old private key is overwritten, then replaced: only its public half survives (in the chain)
+                long size = Files.size(keyFile);
+                Files.write(keyFile, new byte[(int) size]);
+                Files.move(nextFile, keyFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot install the next audit signing key over " + keyFile, e);
+            }
+            next = new FileSigner(f.keyPair(), keyFile);
+            available.remove(previous.fingerprint());
+            available.put(next.fingerprint(), next);
+        }
+        active = next;
+        LOG.infof("Audit signing key handed over from %s to %s (%s)", previous.fingerprint(), next.fingerprint(), next.source());
     }
 }

@@ -12,6 +12,7 @@ import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -20,8 +21,11 @@ import java.util.Optional;
  *
  * <p>What it proves: every entry is byte-for-byte canonical, hashes to its {@code hash}, links to the
  * previous entry, and sequence numbers run 1, 2, 3 without gaps; every checkpoint and the final seal are
- * signed by the key in the header (compare its fingerprint with the appliance's published one, or pass
- * it as {@code expectedKeyFingerprint}); and the seal pins the last entry, so a cut-off tail fails.
+ * signed by the key current at that place in the chain (the header's key from seq 1, then each successor
+ * a hand-over entry names, signed by the old key and the new one); and the seal pins the last entry, so a
+ * cut-off tail fails. Who signed it is a separate question with its own answer ({@link Status#UNTRUSTED}):
+ * the export proves nothing of its origin unless one of its keys is a trust anchor the auditor got
+ * elsewhere (a pinned key file, a fingerprint). Anyone can make a consistent file with a key of their own.
  *
  * <p>Lines are read in batches; the work that depends on one line only (parsing, canonical form, the
  * entry's own hash) runs in parallel, the chain is then checked in order, so the first failure reported
@@ -29,9 +33,46 @@ import java.util.Optional;
  */
 public final class AuditVerifier {
 
-    /** The outcome of a verification. {@code failedSeq} is the first bad entry's sequence when known. */
-    public record Result(boolean ok, String message, long lineNumber, Long failedSeq, long entries, long checkpoints,
-            String keyFingerprint) {
+    /** Intact and signed by a trusted key; altered somewhere; or intact but signed by no key the auditor trusts. */
+    public enum Status {
+        OK, TAMPERED, UNTRUSTED
+    }
+
+    /** A signing key of the log and the first entry it signs for. */
+    public record KeyUse(String fingerprint, PublicKey key, long fromSeq) {
+    }
+
+    /**
+     * The outcome of a verification. {@code failedSeq} is the first bad entry's sequence when known;
+     * {@code keyFingerprint} the log's first key; {@code keys} every key in the order they took over;
+     * {@code hashesAt} the entry hashes at the sequence numbers asked for (witnessed heads).
+     */
+    public record Result(Status status, String message, long lineNumber, Long failedSeq, long entries, long checkpoints,
+            String keyFingerprint, List<KeyUse> keys, long lastSeq, String exportedAt, java.util.Map<Long, String> hashesAt) {
+
+        public boolean ok() {
+            return status == Status.OK;
+        }
+    }
+
+    /**
+     * What the verifier trusts: fingerprints of keys obtained out of band; or, only when asked in so many
+     * words, the key the file carries ({@code trustFileKey}).
+     */
+    public record Trust(java.util.Set<String> fingerprints, boolean trustFileKey) {
+
+        public Trust {
+            fingerprints = fingerprints.stream().map(f -> f.toLowerCase(java.util.Locale.ROOT)).collect(
+                    java.util.stream.Collectors.toUnmodifiableSet());
+        }
+
+        public static Trust keys(String... fingerprints) {
+            return new Trust(java.util.Set.of(fingerprints), false);
+        }
+
+        public static Trust fileKey() {
+            return new Trust(java.util.Set.of(), true);
+        }
     }
 
     private static final int BATCH = 8192;
@@ -45,23 +86,35 @@ public final class AuditVerifier {
         }
     }
 
-    /** What can be learnt from one line alone. */
-    private record Prepared(String line, ObjectNode node, String type, Entry entry, String problem, Boolean signatureValid) {
+    /** What can be learnt from one line alone; {@code signatureValid} was checked with {@code signedBy}. */
+    private record Prepared(String line, ObjectNode node, String type, Entry entry, String problem, Boolean signatureValid,
+            PublicKey signedBy) {
 
         Prepared(String line, ObjectNode node, String type, Entry entry, String problem) {
-            this(line, node, type, entry, problem, null);
+            this(line, node, type, entry, problem, null, null);
         }
     }
 
-    /** An entry line's fields, its recomputed hash, and whether the line is exactly its canonical form. */
-    private record Entry(long seq, String prevHash, String claimedHash, String computedHash, boolean canonical) {
+    /**
+     * An entry line's fields, its recomputed hash, and whether the line is exactly its canonical form;
+     * {@code handOver} is the payload of a key hand-over entry.
+     */
+    private record Entry(long seq, String time, String prevHash, String claimedHash, String computedHash, boolean canonical,
+            JsonNode handOver) {
     }
 
     private final ObjectMapper mapper = new ObjectMapper();
-    private final Optional<String> expectedKeyFingerprint;
+    private final Trust trust;
+    private final java.util.Set<Long> seqsOfInterest;
 
-    public AuditVerifier(Optional<String> expectedKeyFingerprint) {
-        this.expectedKeyFingerprint = expectedKeyFingerprint.map(String::toLowerCase);
+    public AuditVerifier(Trust trust) {
+        this(trust, java.util.Set.of());
+    }
+
+    /** {@code seqsOfInterest}: entries whose hashes the result reports (to compare with witnessed heads). */
+    public AuditVerifier(Trust trust, java.util.Set<Long> seqsOfInterest) {
+        this.trust = trust;
+        this.seqsOfInterest = seqsOfInterest;
     }
 
     public Result verify(Reader input) throws IOException {
@@ -129,12 +182,43 @@ public final class AuditVerifier {
         } catch (Failure f) {
             readerThread.interrupt();
             String where = f.seq != null ? "entry seq " + f.seq + " (line " + st.lineNo + ")" : "line " + st.lineNo;
-            return new Result(false, "FAILED at " + where + ": " + f.getMessage(), st.lineNo, f.seq, st.entries,
-                    st.checkpoints, st.fingerprint);
+            return new Result(Status.TAMPERED, "FAILED at " + where + ": " + f.getMessage(), st.lineNo, f.seq, st.entries,
+                    st.checkpoints, st.fingerprint, List.copyOf(st.keys), st.lastSeq, st.exportedAt, Map.copyOf(st.hashesAt));
         }
-        return new Result(true, "OK: " + st.entries + " entries (seq 1.." + st.lastSeq + "), " + st.checkpoints
-                + " signed checkpoints, sealed; last hash " + st.lastHash + "; signing key SHA-256 " + st.fingerprint,
-                st.lineNo, null, st.entries, st.checkpoints, st.fingerprint);
+        String intact = st.entries + " entries (seq 1.." + st.lastSeq + "), " + st.checkpoints
+                + " signed checkpoints, sealed; last hash " + st.lastHash + "; " + describeKeys(st.keys);
+        Optional<KeyUse> anchor = st.keys.stream().filter(k -> trust.fingerprints().contains(k.fingerprint())).findFirst();
+        Status status;
+        String message;
+        if (anchor.isPresent()) {
+            status = Status.OK;
+            message = "OK: " + intact + "; anchored by the trusted key " + anchor.get().fingerprint();
+        } else if (trust.trustFileKey()) {
+            status = Status.OK;
+            message = "OK (UNANCHORED: --trust-file-key trusted the key the file carries; this proves the file is "
+                    + "consistent, not that the appliance wrote it): " + intact;
+        } else if (trust.fingerprints().isEmpty()) {
+            status = Status.UNTRUSTED;
+            message = "key not trusted: pass --key (a fingerprint from GET /api/audit/key, or the appliance's "
+                    + "audit-public-key.pem pinned at install time); the file is intact but signed by " + describeKeys(st.keys);
+        } else {
+            status = Status.UNTRUSTED;
+            message = "key not trusted: the file is signed by " + describeKeys(st.keys) + ", none of which is a trusted key "
+                    + trust.fingerprints() + " (a file made or re-signed with another key)";
+        }
+        return new Result(status, message, st.lineNo, null, st.entries, st.checkpoints, st.fingerprint, List.copyOf(st.keys),
+                st.lastSeq, st.exportedAt, Map.copyOf(st.hashesAt));
+    }
+
+    private static String describeKeys(List<KeyUse> keys) {
+        if (keys.size() == 1) {
+            return "signing key SHA-256 " + keys.get(0).fingerprint();
+        }
+        StringBuilder sb = new StringBuilder("signing keys SHA-256 ");
+        for (int i = 0; i < keys.size(); i++) {
+            sb.append(i == 0 ? "" : ", then ").append(keys.get(i).fingerprint()).append(" from seq ").append(keys.get(i).fromSeq());
+        }
+        return sb.toString();
     }
 
     private static final class State {
@@ -143,8 +227,13 @@ public final class AuditVerifier {
         long checkpoints;
         long lastSeq;
         String lastHash = AuditHashes.GENESIS;
+        /** The key current at this point of the chain. */
         PublicKey key;
+        /** The log's first key (the header's). */
         String fingerprint;
+        final List<KeyUse> keys = new ArrayList<>();
+        String exportedAt;
+        final Map<Long, String> hashesAt = new java.util.HashMap<>();
         boolean sealed;
     }
 
@@ -177,10 +266,10 @@ public final class AuditVerifier {
                 String time = str(node, "time");
                 String signature = str(node, "signature");
                 signatureValid = seq != null && seq.canConvertToLong() && hash != null && time != null && signature != null
-                        && Ed25519Keys.verify(key, AuditHashes.checkpointSigningInput(seq.longValue(), hash, time), signature);
+                        && SigningKeys.verify(key, AuditHashes.checkpointSigningInput(seq.longValue(), hash, time), signature);
             }
             return new Prepared(line, node, type, null, canonical ? null : "not in canonical form (the line was edited)",
-                    signatureValid);
+                    signatureValid, key);
         }
         JsonNode seq = node.get("seq");
         String time = str(node, "time");
@@ -199,7 +288,8 @@ public final class AuditVerifier {
         boolean canonical = AuditExportFormat.entry(seq.longValue(), time, actor, action, subject, canonicalPayload, prevHash,
                 claimed).equals(line);
         String computed = AuditHashes.entryHash(seq.longValue(), time, actor, action, subject, canonicalPayload, prevHash);
-        return new Prepared(line, node, type, new Entry(seq.longValue(), prevHash, claimed, computed, canonical), null);
+        return new Prepared(line, node, type, new Entry(seq.longValue(), time, prevHash, claimed, computed, canonical,
+                handOver(action, subject, payload)), null);
     }
 
     /** Stands for "parsed" on the fast path, where no tree of the line is built. */
@@ -245,7 +335,12 @@ public final class AuditVerifier {
         boolean canonical = canonicalPayload.equals(payloadText)
                 && AuditExportFormat.entry(seq, time, actor, action, subject, canonicalPayload, prevHash, claimed).equals(line);
         String computed = AuditHashes.entryHash(seq, time, actor, action, subject, canonicalPayload, prevHash);
-        return new Prepared(line, PARSED, "entry", new Entry(seq, prevHash, claimed, computed, canonical), null);
+        return new Prepared(line, PARSED, "entry", new Entry(seq, time, prevHash, claimed, computed, canonical,
+                handOver(action, subject, payload)), null);
+    }
+
+    private static JsonNode handOver(String action, String subject, JsonNode payload) {
+        return AuditSequencer.KEY_ROTATED.equals(action) && AuditSequencer.KEY_SUBJECT.equals(subject) ? payload : null;
     }
 
     /** A cursor over one line of canonical JSON. */
@@ -401,9 +496,15 @@ public final class AuditVerifier {
                 if (!e.computedHash().equals(e.claimedHash())) {
                     throw new Failure("content does not match its hash (the entry was altered)", e.seq());
                 }
+                if (e.handOver() != null) {
+                    handOver(e, st);
+                }
                 st.lastSeq = e.seq();
                 st.lastHash = e.computedHash();
                 st.entries++;
+                if (seqsOfInterest.contains(e.seq())) {
+                    st.hashesAt.put(e.seq(), e.computedHash());
+                }
             }
             case "checkpoint" -> {
                 requireCanonical(p, null);
@@ -420,8 +521,9 @@ public final class AuditVerifier {
                     throw new Failure("checkpoint hash differs from entry " + seq, seq);
                 }
                 byte[] signed = AuditHashes.checkpointSigningInput(seq, hash, text(p.node(), "time", seq));
-                boolean valid = p.signatureValid() != null ? p.signatureValid()
-                        : Ed25519Keys.verify(st.key, signed, text(p.node(), "signature", seq));
+                // checked in parallel with the header's key; after a hand-over, again here with the current key
+                boolean valid = p.signatureValid() != null && p.signedBy() == st.key ? p.signatureValid()
+                        : SigningKeys.verify(st.key, signed, text(p.node(), "signature", seq));
                 if (!valid) {
                     throw new Failure("checkpoint signature is invalid", seq);
                 }
@@ -436,9 +538,15 @@ public final class AuditVerifier {
                 String sealHash = text(node, "lastHash", null);
                 String body = AuditExportFormat.sealBody(sealEntries, firstSeq, sealLast, sealHash,
                         text(node, "keyFingerprint", null), text(node, "exportedAt", null));
-                if (!Ed25519Keys.verify(st.key, body.getBytes(StandardCharsets.UTF_8), text(node, "signature", null))) {
+                String current = st.keys.get(st.keys.size() - 1).fingerprint();
+                if (!current.equals(text(node, "keyFingerprint", null))) {
+                    throw new Failure("the seal names key " + text(node, "keyFingerprint", null) + " but the key current at "
+                            + "the end of the chain is " + current, null);
+                }
+                if (!SigningKeys.verify(st.key, body.getBytes(StandardCharsets.UTF_8), text(node, "signature", null))) {
                     throw new Failure("the export seal's signature is invalid", null);
                 }
+                st.exportedAt = text(node, "exportedAt", null);
                 if (sealLast != st.lastSeq || !sealHash.equals(st.lastHash) || sealEntries != st.entries) {
                     throw new Failure("the seal covers " + sealEntries + " entries up to seq " + sealLast
                             + " but the file holds " + st.entries + " up to seq " + st.lastSeq
@@ -460,17 +568,51 @@ public final class AuditVerifier {
             throw new Failure("unknown export format " + p.node().get("format"), null);
         }
         try {
-            st.key = Ed25519Keys.publicKeyFromBase64(text(p.node(), "publicKey", null));
+            st.key = SigningKeys.publicKeyFromBase64(text(p.node(), "publicKey", null));
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new Failure("the header's public key is not an Ed25519 key", null);
         }
-        st.fingerprint = Ed25519Keys.fingerprint(st.key);
+        st.fingerprint = SigningKeys.fingerprint(st.key);
         if (!st.fingerprint.equals(text(p.node(), "keyFingerprint", null))) {
             throw new Failure("the header's key fingerprint does not match its key", null);
         }
-        if (expectedKeyFingerprint.isPresent() && !expectedKeyFingerprint.get().equals(st.fingerprint)) {
-            throw new Failure("signed with key " + st.fingerprint + ", expected " + expectedKeyFingerprint.get(), null);
+        st.keys.add(new KeyUse(st.fingerprint, st.key, 1));
+    }
+
+    /**
+     * A key hand-over: the current key signs its successor, the successor signs the history it takes over
+     * (both over {@link AuditHashes#handOverSigningInput}); from this entry on the successor signs.
+     */
+    private static void handOver(Entry e, State st) throws Failure {
+        JsonNode h = e.handOver();
+        String previous = str(h, "previousFingerprint");
+        String next = str(h, "newFingerprint");
+        String nextKeyB64 = str(h, "newPublicKey");
+        String current = st.keys.get(st.keys.size() - 1).fingerprint();
+        if (previous == null || next == null || nextKeyB64 == null) {
+            throw new Failure("key hand-over without previousFingerprint, newFingerprint and newPublicKey", e.seq());
         }
+        if (!previous.equals(current)) {
+            throw new Failure("key hand-over from " + previous + " but the current key is " + current, e.seq());
+        }
+        PublicKey nextKey;
+        try {
+            nextKey = SigningKeys.publicKeyFromBase64(nextKeyB64);
+        } catch (GeneralSecurityException | IllegalArgumentException bad) {
+            throw new Failure("key hand-over to a key that is not a public key", e.seq());
+        }
+        if (!SigningKeys.fingerprint(nextKey).equals(next)) {
+            throw new Failure("key hand-over: newFingerprint is not the fingerprint of newPublicKey", e.seq());
+        }
+        byte[] signed = AuditHashes.handOverSigningInput(e.seq(), e.prevHash(), e.time(), previous, next, nextKeyB64);
+        if (!SigningKeys.verify(st.key, signed, str(h, "handOverSignature"))) {
+            throw new Failure("key hand-over not signed by the current key " + current, e.seq());
+        }
+        if (!SigningKeys.verify(nextKey, signed, str(h, "acceptanceSignature"))) {
+            throw new Failure("key hand-over not signed by the new key " + next, e.seq());
+        }
+        st.key = nextKey;
+        st.keys.add(new KeyUse(next, nextKey, e.seq()));
     }
 
     private static void requireCanonical(Prepared p, Long seq) throws Failure {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.metalgate.evidence.AuditExportFixture;
 import io.metalgate.evidence.AuditVerifier;
-import io.metalgate.evidence.Ed25519Keys;
+import io.metalgate.evidence.SigningKeys;
 import java.io.BufferedWriter;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +30,7 @@ class AuditVerifyBench {
         int entries = Integer.getInteger("bench.verify.entries", 1_000_000);
         Path file = Path.of("target", "bench-export-" + entries + ".jsonl");
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            AuditExportFixture.write(entries, 1000, Ed25519Keys.generate(), line -> {
+            AuditExportFixture.write(entries, 1000, SigningKeys.generate(), line -> {
                 w.write(line);
                 w.write('\n');
             });

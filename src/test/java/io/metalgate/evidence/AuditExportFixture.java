@@ -44,7 +44,7 @@ public final class AuditExportFixture {
             sink.line(AuditExportFormat.entry(seq, time, actor, action, subject, payload, prev, hash));
             if (checkpointEvery > 0 && seq % checkpointEvery == 0) {
                 sink.line(AuditExportFormat.checkpoint(seq, hash, time,
-                        Ed25519Keys.sign(key.getPrivate(), AuditHashes.checkpointSigningInput(seq, hash, time))));
+                        SigningKeys.sign(key.getPrivate(), AuditHashes.checkpointSigningInput(seq, hash, time))));
             }
             prev = hash;
         }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The offline verifier accepts an intact export and names the first bad entry of every kind of tampering. */
 class AuditVerifierTest {
 
-    private static final KeyPair KEY = Ed25519Keys.generate();
+    private static final KeyPair KEY = SigningKeys.generate();
     private static final int ENTRIES = 30;
     private static final List<String> EXPORT = AuditExportFixture.lines(ENTRIES, 10, KEY);
 
@@ -43,7 +43,7 @@ class AuditVerifierTest {
         assertTrue(r.ok(), r.message());
         assertEquals(ENTRIES, r.entries());
         assertEquals(3, r.checkpoints());
-        assertEquals(Ed25519Keys.fingerprint(KEY.getPublic()), r.keyFingerprint());
+        assertEquals(SigningKeys.fingerprint(KEY.getPublic()), r.keyFingerprint());
         assertTrue(new AuditVerifier(Optional.of(r.keyFingerprint())).verify(new StringReader(String.join("\n", EXPORT))).ok());
     }
 
@@ -129,13 +129,13 @@ class AuditVerifierTest {
 
     @Test
     void rewrittenHistoryWithAnotherKeyFailsAgainstThePublishedFingerprint() throws Exception {
-        KeyPair attacker = Ed25519Keys.generate();
+        KeyPair attacker = SigningKeys.generate();
         List<String> forged = AuditExportFixture.lines(ENTRIES, 10, attacker);
         assertTrue(verify(forged).ok(), "self-consistent on its own");
-        var r = new AuditVerifier(Optional.of(Ed25519Keys.fingerprint(KEY.getPublic())))
+        var r = new AuditVerifier(Optional.of(SigningKeys.fingerprint(KEY.getPublic())))
                 .verify(new StringReader(String.join("\n", forged)));
         assertFalse(r.ok());
-        assertTrue(r.message().contains("expected " + Ed25519Keys.fingerprint(KEY.getPublic())), r.message());
+        assertTrue(r.message().contains("expected " + SigningKeys.fingerprint(KEY.getPublic())), r.message());
     }
 
     @Test
