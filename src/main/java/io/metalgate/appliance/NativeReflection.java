@@ -16,6 +16,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.lease.LeaseApi.TenantView.class, io.metalgate.lease.LeaseApi.LeaseView.class,
         io.metalgate.lease.LeaseApi.LeasedMachine.class,
         io.metalgate.evidence.AuditResource.AuditEntryView.class, io.metalgate.evidence.AuditResource.AuditPage.class,
+        io.metalgate.evidence.AuditResource.SigningKeyView.class, io.metalgate.evidence.AuditResource.KeyHistoryView.class,
+        io.metalgate.evidence.AuditResource.RotationRequest.class, io.metalgate.evidence.AuditWitnesses.Delivery.class,
         io.metalgate.integration.LeaseEvent.class, io.metalgate.integration.LeaseEvent.Type.class,
         io.metalgate.lease.HoldService.HoldView.class, io.metalgate.lease.NoticeService.NoticeView.class,
         io.metalgate.lease.NoticeService.AttemptView.class,

@@ -1,5 +1,6 @@
 package io.metalgate.evidence;
 
+import io.metalgate.evidence.witness.TimeStampTokens;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -8,47 +9,185 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * {@code metalgate audit verify FILE [--key FINGERPRINT]}. Exit codes: 0 the export is intact, 1 it is
- * not (the message names the first bad entry), 2 the command was used wrongly or the file cannot be read.
+ * {@code metalgate audit verify FILE [--key KEY]... [--data-dir DIR] [--trust-file-key] [--witness HEADS]...
+ * [--tsa-cert PEM]...}.
+ *
+ * <p>Trusts nothing by default: the export must be signed (through any key hand-overs) by a key the
+ * auditor got elsewhere — {@code --key} (a SHA-256 fingerprint, as {@code GET /api/audit/key} and the
+ * first start's log show it, or a PEM public key file), or the key pinned at install time in
+ * {@code <data-dir>/audit-public-key.pem} ({@code --data-dir}, {@code METALGATE_DATA_DIR}, or
+ * {@code ./metalgate-data}). {@code --trust-file-key} trusts the key the file carries, and says so loudly.
+ *
+ * <p>Exit codes: 0 intact, signed by a trusted key (and consistent with every witness given); 1 tampered
+ * (the message names the first bad entry or the witnessed head the export contradicts); 2 wrong usage or an
+ * unreadable file; 3 not trusted (no trust anchor, none of the export's keys is trusted, or a TSA token
+ * without {@code --tsa-cert}).
  */
 public final class AuditCli {
+
+    public static final int OK = 0;
+    public static final int TAMPERED = 1;
+    public static final int USAGE = 2;
+    public static final int UNTRUSTED = 3;
+
+    private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-fA-F]{64}");
+    private static final String USAGE_TEXT = "usage: metalgate audit verify FILE [--key FINGERPRINT|PEM-FILE]... "
+            + "[--data-dir DIR] [--trust-file-key] [--witness HEADS-FILE]... [--tsa-cert PEM-FILE]...";
 
     private AuditCli() {
     }
 
     public static int run(String... args) {
-        return run(args, System.out, System.err);
+        return run(args, System.out, System.err, System.getenv());
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
         if (args.length < 3 || !"audit".equals(args[0]) || !"verify".equals(args[1])) {
-            err.println("usage: metalgate audit verify FILE [--key SHA256-FINGERPRINT]");
-            return 2;
+            err.println(USAGE_TEXT);
+            return USAGE;
         }
-        Optional<String> key = Optional.empty();
-        for (int i = 3; i < args.length; i++) {
-            if ("--key".equals(args[i]) && i + 1 < args.length) {
-                key = Optional.of(args[++i]);
-            } else {
-                err.println("unknown option " + args[i]);
-                return 2;
+        Set<String> trusted = new LinkedHashSet<>();
+        List<String> anchors = new ArrayList<>();
+        Optional<Path> dataDir = Optional.empty();
+        boolean trustFileKey = false;
+        List<Path> witnesses = new ArrayList<>();
+        List<X509Certificate> tsaCerts = new ArrayList<>();
+        try {
+            for (int i = 3; i < args.length; i++) {
+                String opt = args[i];
+                boolean hasValue = i + 1 < args.length;
+                switch (opt) {
+                    case "--key" -> {
+                        if (!hasValue) {
+                            throw new IllegalArgumentException("--key needs a fingerprint or a PEM file");
+                        }
+                        String k = args[++i];
+                        trusted.add(keyFingerprint(k));
+                        anchors.add("--key " + k);
+                    }
+                    case "--data-dir" -> {
+                        if (!hasValue) {
+                            throw new IllegalArgumentException("--data-dir needs a directory");
+                        }
+                        dataDir = Optional.of(Path.of(args[++i]));
+                    }
+                    case "--trust-file-key" -> trustFileKey = true;
+                    case "--witness" -> {
+                        if (!hasValue) {
+                            throw new IllegalArgumentException("--witness needs a file");
+                        }
+                        witnesses.add(Path.of(args[++i]));
+                    }
+                    case "--tsa-cert" -> {
+                        if (!hasValue) {
+                            throw new IllegalArgumentException("--tsa-cert needs a PEM file");
+                        }
+                        tsaCerts.addAll(TimeStampTokens.readPemCertificates(Path.of(args[++i])));
+                    }
+                    default -> throw new IllegalArgumentException("unknown option " + opt);
+                }
             }
+            if (trusted.isEmpty() && !trustFileKey) {
+                // the key pinned at install time, when this machine has it
+                Path dir = dataDir.orElseGet(() -> Path.of(env.getOrDefault("METALGATE_DATA_DIR", "metalgate-data")));
+                Path pinned = dir.resolve(AuditSigningKey.PINNED_FILE);
+                if (Files.isRegularFile(pinned)) {
+                    trusted.add(keyFingerprint(pinned.toString()));
+                    anchors.add("the key pinned at install time in " + pinned);
+                } else if (dataDir.isPresent()) {
+                    throw new IllegalArgumentException("no pinned key in " + pinned);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            err.println("no such file: " + e.getFile());
+            return USAGE;
+        } catch (IOException | IllegalArgumentException e) {
+            err.println(e.getMessage());
+            err.println(USAGE_TEXT);
+            return USAGE;
+        }
+        if (trustFileKey) {
+            err.println("WARNING: --trust-file-key: trusting the key carried in the export itself. Anyone can write a "
+                    + "consistent export with a key of their own; this checks consistency only, not who wrote it.");
         }
         Path file = Path.of(args[2]);
+        WitnessCheck.Heads heads;
+        try {
+            heads = WitnessCheck.read(witnesses, tsaCerts);
+        } catch (NoSuchFileException e) {
+            err.println("no such file: " + e.getFile());
+            return USAGE;
+        } catch (IOException e) {
+            err.println("cannot read the witness file: " + e.getMessage());
+            return USAGE;
+        }
+        if (heads.problem() != null) {
+            err.println(heads.problem());
+            return heads.untrusted() ? UNTRUSTED : TAMPERED;
+        }
+        AuditVerifier.Trust trust = new AuditVerifier.Trust(trusted, trustFileKey);
         // Malformed UTF-8 decodes to U+FFFD, which then fails the entry's hash: the message names the entry.
         try (Reader reader = new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8)) {
-            AuditVerifier.Result result = new AuditVerifier(key).verify(reader);
-            (result.ok() ? out : err).println(result.message());
-            return result.ok() ? 0 : 1;
+            AuditVerifier.Result result = new AuditVerifier(trust, WitnessCheck.seqs(heads.heads())).verify(reader);
+            if (result.status() == AuditVerifier.Status.TAMPERED) {
+                err.println(result.message());
+                return TAMPERED;
+            }
+            if (!witnesses.isEmpty()) {
+                WitnessCheck.Outcome witnessed = WitnessCheck.check(result, heads.heads());
+                if (witnessed.status() != AuditVerifier.Status.OK) {
+                    err.println(witnessed.message());
+                    return TAMPERED;
+                }
+                if (result.ok()) {
+                    out.println(result.message());
+                    out.println(witnessed.message());
+                    anchors.forEach(a -> out.println("trust anchor: " + a));
+                    return OK;
+                }
+            }
+            if (result.status() == AuditVerifier.Status.UNTRUSTED) {
+                err.println(result.message());
+                return UNTRUSTED;
+            }
+            out.println(result.message());
+            anchors.forEach(a -> out.println("trust anchor: " + a));
+            return OK;
         } catch (NoSuchFileException e) {
             err.println("no such file: " + file);
-            return 2;
+            return USAGE;
         } catch (IOException e) {
             err.println("cannot read " + file + ": " + e.getMessage());
-            return 2;
+            return USAGE;
+        }
+    }
+
+    /** A key given as its fingerprint, a PEM / base64 file, or inline PEM / base64. */
+    static String keyFingerprint(String key) throws IOException {
+        if (FINGERPRINT.matcher(key).matches()) {
+            return key.toLowerCase(java.util.Locale.ROOT);
+        }
+        Path p = Path.of(key);
+        String text = Files.isRegularFile(p) ? Files.readString(p, StandardCharsets.UTF_8) : key;
+        if (FINGERPRINT.matcher(text.strip()).matches()) {
+            return text.strip().toLowerCase(java.util.Locale.ROOT);
+        }
+        try {
+            return SigningKeys.fingerprint(SigningKeys.fromPem(text));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("--key " + key + " is neither a SHA-256 fingerprint (64 hex digits) nor a "
+                    + (Files.isRegularFile(p) ? "PEM public key file" : "file"));
         }
     }
 }

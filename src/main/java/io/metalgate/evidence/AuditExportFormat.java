@@ -129,9 +129,13 @@ public final class AuditExportFormat {
     }
 
     public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, KeyPair key, String exportedAt) {
-        String fingerprint = SigningKeys.fingerprint(key.getPublic());
+        return seal(entries, firstSeq, lastSeq, lastHash, new AuditSigningKey.FileSigner(key, null), exportedAt);
+    }
+
+    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, AuditSigner key, String exportedAt) {
+        String fingerprint = key.fingerprint();
         String body = sealBody(entries, firstSeq, lastSeq, lastHash, fingerprint, exportedAt);
-        String signature = SigningKeys.sign(key.getPrivate(), body.getBytes(StandardCharsets.UTF_8));
+        String signature = key.sign(body.getBytes(StandardCharsets.UTF_8));
         StringBuilder sb = new StringBuilder(body.length() + 120);
         sb.append("{\"entries\":").append(entries);
         sb.append(",\"exportedAt\":");

@@ -31,6 +31,7 @@ import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.TreeMap;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -48,7 +49,20 @@ public class AuditResource {
     public record AuditPage(List<AuditEntryView> items, long nextAfterSeq) {
     }
 
-    public record SigningKeyView(String algorithm, String publicKey, String fingerprint) {
+    /**
+     * The current signing key; {@code pinnedFile} is where the appliance wrote the key pinned at install time
+     * (its first key); {@code history} every key in the order they took over.
+     */
+    public record SigningKeyView(String algorithm, String publicKey, String fingerprint, String source, String pinnedFile,
+            List<KeyHistoryView> history) {
+    }
+
+    public record KeyHistoryView(String fingerprint, String publicKey, long fromSeq, String since) {
+    }
+
+    /** Hand the signing over to a fresh key (file keys) or to another key of the PKCS#11 token. */
+    public record RotationRequest(@jakarta.validation.constraints.NotBlank @jakarta.validation.constraints.Size(max = 500) String reason,
+            String pkcs11Alias) {
     }
 
     private static final int EXPORT_PAGE = 5000;
@@ -65,6 +79,8 @@ public class AuditResource {
     AuditSequencer sequencer;
     @Inject
     SecurityIdentity identity;
+    @Inject
+    AuditWitnesses witnesses;
 
     @GET
     @RolesAllowed(Roles.VIEWER)
@@ -112,9 +128,54 @@ public class AuditResource {
     @Path("/key")
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "The appliance's Ed25519 audit signing key and its SHA-256 fingerprint")
-    public SigningKeyView signingKey() {
-        return new SigningKeyView("Ed25519", key.publicKeyBase64(), key.fingerprint());
+    @Operation(summary = "The audit signing key, its SHA-256 fingerprint, and every key since the first (pinned at install time)")
+    public Uni<SigningKeyView> signingKey() {
+        return pool.query("SELECT fingerprint, public_key, from_seq, created_at FROM audit_key ORDER BY from_seq").execute()
+                .map(rows -> {
+                    List<KeyHistoryView> history = new java.util.ArrayList<>();
+                    rows.forEach(r -> history.add(new KeyHistoryView(r.getString("fingerprint").trim(), r.getString("public_key"),
+                            r.getLong("from_seq"), AuditHashes.formatTime(r.getOffsetDateTime("created_at").toInstant()))));
+                    String algorithm = "EC".equals(key.active().publicKey().getAlgorithm()) ? "ECDSA-P256-SHA256" : "Ed25519";
+                    return new SigningKeyView(algorithm, key.publicKeyBase64(), key.fingerprint(), key.active().source(),
+                            key.pinnedFile().toString(), history);
+                });
+    }
+
+    @POST
+    @Path("/key/rotations")
+    @RolesAllowed(Roles.ADMIN)
+    @jakarta.ws.rs.Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Hand the audit signing over to a new key: a hand-over entry signed by the old and the new key")
+    public Uni<SigningKeyView> rotate(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull RotationRequest request) {
+        AuditSigner next;
+        try {
+            next = key.prepareNext(Optional.ofNullable(request.pkcs11Alias()));
+        } catch (IllegalArgumentException e) {
+            throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(400, "bad-rotation", "Cannot rotate the audit key", e.getMessage()));
+        }
+        return sequencer.rotate(next, identity.getPrincipal().getName(), request.reason()).chain(this::signingKey);
+    }
+
+    /** What each witness was sent and answered, newest checkpoints first. */
+    @GET
+    @Path("/witnesses")
+    @RolesAllowed(Roles.LEGAL)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Witness deliveries of signed checkpoint heads, with their receipts, newest first")
+    public Uni<List<AuditWitnesses.Delivery>> witnessDeliveries(
+            @QueryParam("limit") @DefaultValue("100") @Min(1) @Max(1000) int limit) {
+        return witnesses.recent(limit);
+    }
+
+    /** The time-stamped heads (head and RFC 3161 token), one per line: {@code audit verify --witness} reads them. */
+    @GET
+    @Path("/witnesses/tsa")
+    @RolesAllowed(Roles.LEGAL)
+    @Produces("application/x-ndjson")
+    @Operation(summary = "Every time-stamped head with its RFC 3161 token, as JSON Lines for `audit verify --witness`")
+    public Uni<String> timeStampedHeads() {
+        return witnesses.timeStamped().map(lines -> lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
     }
 
     @POST
@@ -137,9 +198,8 @@ public class AuditResource {
     @Operation(summary = "Export entries, signed checkpoints and the public key; check it with `audit verify FILE`")
     public Response export() throws Throwable {
         String who = identity.getPrincipal().getName();
-        Row head = VertxContextSupport.subscribeAndAwait(() -> sequencer.flush()
-                .chain(() -> pool.query("SELECT seq, hash FROM audit_head WHERE id = 1").execute())
-                .map(rows -> rows.iterator().next()));
+        ExportKeys keys = exportKeys();
+        Row head = keys.head();
         long headSeq = head.getLong("seq");
         String headHash = head.getString("hash");
         String exportedAt = AuditHashes.formatTime(Instant.now());
@@ -154,7 +214,7 @@ public class AuditResource {
 
         StreamingOutput body = out -> {
             BufferedWriter w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
-            w.write(AuditExportFormat.header(key.keyPair().getPublic(), exportedAt));
+            w.write(AuditExportFormat.header(keys.genesis(), exportedAt));
             w.write('\n');
             long after = 0;
             long count = 0;
@@ -188,12 +248,47 @@ public class AuditResource {
                 }
             }
             w.write(AuditExportFormat.seal(count, count == 0 ? 0 : 1, after, after == 0 ? AuditHashes.GENESIS : headHash,
-                    key.keyPair(), exportedAt));
+                    keys.sealer(), exportedAt));
             w.write('\n');
             w.flush();
         };
         return Response.ok(body, "application/x-ndjson")
                 .header("Content-Disposition", "attachment; filename=\"metalgate-audit-" + headSeq + ".jsonl\"").build();
+    }
+
+    /** The head to export to, the log's first key (the header's) and the key current at that head (the seal's). */
+    private record ExportKeys(Row head, java.security.PublicKey genesis, AuditSigner sealer) {
+    }
+
+    private ExportKeys exportKeys() throws Throwable {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Row head = VertxContextSupport.subscribeAndAwait(() -> sequencer.flush()
+                    .chain(() -> pool.query("SELECT seq, hash FROM audit_head WHERE id = 1").execute())
+                    .map(rows -> rows.iterator().next()));
+            long headSeq = head.getLong("seq");
+            RowSet<Row> registry = VertxContextSupport.subscribeAndAwait(() -> pool.preparedQuery(
+                    "SELECT fingerprint, public_key, from_seq FROM audit_key WHERE from_seq <= greatest($1, 1) ORDER BY from_seq")
+                    .execute(Tuple.of(headSeq)));
+            if (registry.rowCount() == 0) {
+                // an empty log: the appliance's own key starts it
+                return new ExportKeys(head, key.active().publicKey(), key.active());
+            }
+            java.security.PublicKey genesis = null;
+            String current = null;
+            for (Row r : registry) {
+                if (genesis == null) {
+                    genesis = SigningKeys.publicKeyFromBase64(r.getString("public_key"));
+                }
+                current = r.getString("fingerprint").trim();
+            }
+            Optional<AuditSigner> sealer = key.signerFor(current);
+            if (sealer.isPresent() && sealer.get().fingerprint().equals(current)) {
+                return new ExportKeys(head, genesis, sealer.get());
+            }
+            // a hand-over happened between reading the head and the key: read both again
+        }
+        throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(503, "audit-key-unavailable", "Audit key unavailable",
+                "this appliance does not hold the audit signing key current at the head of the log"));
     }
 
     private AuditEntryView view(AuditEntry e) {

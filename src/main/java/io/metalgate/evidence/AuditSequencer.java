@@ -280,12 +280,13 @@ public class AuditSequencer {
             }
             long headAfter = newSeq;
             String hashAfter = newHash;
+            Uni<Void> thenRegister = registerNext;
             Uni<Void> written = tx.preparedQuery("INSERT INTO audit_entry (seq, time, actor, action, subject, payload, "
                     + "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)").executeBatch(tuples)
                     .chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                             .execute(Tuple.of(headAfter, hashAfter)))
                     .replaceWithVoid()
-                    .chain(() -> registerNext);
+                    .chain(() -> thenRegister);
             int every = Math.max(1, config.audit().checkpointEvery());
             if (rotation != null) {
                 return written.chain(() -> insertCheckpoint(tx, headAfter, hashAfter, rotation.next()));

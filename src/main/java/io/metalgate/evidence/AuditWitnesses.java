@@ -231,13 +231,22 @@ public class AuditWitnesses {
                 });
     }
 
-    /** Every head a witness took, oldest first, as that witness keeps them (for TSA: with their tokens). */
-    public Uni<List<String>> receipts(Kind kind) {
-        return pool.preparedQuery("SELECT receipt FROM witness_delivery WHERE witness = $1 AND status = 'DELIVERED' "
-                + "ORDER BY checkpoint_seq").execute(Tuple.of(kind.name())).map(rows -> {
+    /** Every time-stamped head (head and token, as the tokens file keeps them), oldest first. */
+    public Uni<List<String>> timeStamped() {
+        return pool.preparedQuery("SELECT head, receipt FROM witness_delivery WHERE witness = $1 AND status = 'DELIVERED' "
+                + "ORDER BY checkpoint_seq").execute(Tuple.of(Kind.TSA.name())).map(rows -> {
                     List<String> out = new ArrayList<>();
-                    rows.forEach(r -> out.add(r.getString("receipt")));
+                    for (Row r : rows) {
+                        try {
+                            String token = MAPPER.readTree(r.getString("receipt")).path("token").asText();
+                            out.add(AuditExportFormat.timeStampedHead(r.getString("head"), token));
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                            throw new IllegalStateException("a TSA receipt is not JSON", e);
+                        }
+                    }
                     return out;
                 });
     }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
 }

@@ -72,7 +72,7 @@ public final class WitnessCheck {
                     TimeStampTokens.Verified v;
                     try {
                         v = TimeStampTokens.verify(token, head.getBytes(StandardCharsets.UTF_8), tsaCerts);
-                    } catch (RuntimeException | java.security.GeneralSecurityException e) {
+                    } catch (io.metalgate.evidence.witness.TimeStampException e) {
                         return new Heads(heads, where + ": the TSA token does not prove this head: " + e.getMessage(), false);
                     }
                     Head h = parse(head, where, v.genTime());

@@ -158,8 +158,9 @@ public class WitnessRoutes extends RouteBuilder {
         TimeStampTokens.Request request = e.getProperty(TSA_REQUEST, TimeStampTokens.Request.class);
         String head = e.getProperty("MetalgateHead", String.class);
         TimeStampTokens.Token token = TimeStampTokens.accept(request, e.getMessage().getBody(byte[].class));
-        List<X509Certificate> pinned = config.audit().witness().tsaCert()
-                .map(p -> TimeStampTokens.readPemCertificates(Path.of(p))).orElse(List.of());
+        List<X509Certificate> pinned = config.audit().witness().tsaCert().isPresent()
+                ? TimeStampTokens.readPemCertificates(Path.of(config.audit().witness().tsaCert().get()))
+                : List.of();
         if (!pinned.isEmpty()) {
             TimeStampTokens.verify(token.der(), head.getBytes(StandardCharsets.UTF_8), pinned);
         }

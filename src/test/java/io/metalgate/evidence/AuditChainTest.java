@@ -22,7 +22,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -98,7 +97,7 @@ class AuditChainTest {
         // and the whole log exports and verifies offline
         String export = as("legal").get("/api/audit/export").then().statusCode(200).contentType("application/x-ndjson")
                 .extract().asString();
-        AuditVerifier.Result result = new AuditVerifier(Optional.empty()).verify(new StringReader(export));
+        AuditVerifier.Result result = new AuditVerifier(AuditVerifier.Trust.keys(pinnedFingerprint())).verify(new StringReader(export));
         assertTrue(result.ok(), result.message());
         assertTrue(result.checkpoints() >= 12);
     }
@@ -140,6 +139,79 @@ class AuditChainTest {
         as("viewer").queryParam("from", "yesterday").get("/api/audit").then().statusCode(400)
                 .contentType("application/problem+json").body("errors[0].field", org.hamcrest.Matchers.equalTo("from"));
         as("viewer").queryParam("limit", 0).get("/api/audit").then().statusCode(400);
+    }
+
+    /** The key the appliance pinned at install time, as an auditor would have copied it. */
+    static String pinnedFingerprint() throws java.io.IOException {
+        return AuditCli.keyFingerprint(PostgresTestResource.dataDir().resolve("audit-public-key.pem").toString());
+    }
+
+    @Test
+    void theKeyIsPinnedAtInstallTimeAndVerificationTrustsOnlyAnAnchor() throws Exception {
+        java.nio.file.Path pinned = PostgresTestResource.dataDir().resolve("audit-public-key.pem");
+        assertEquals("r--r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(pinned)));
+        String fingerprint = as("viewer").get("/api/audit/key").then().statusCode(200)
+                .body("pinnedFile", org.hamcrest.Matchers.equalTo(pinned.toString()))
+                .body("history[0].fromSeq", org.hamcrest.Matchers.equalTo(1))
+                .extract().path("fingerprint");
+        assertEquals(fingerprint, pinnedFingerprint());
+        java.nio.file.Path export = Files.createTempFile("audit", ".jsonl");
+        Files.writeString(export, as("legal").get("/api/audit/export").then().statusCode(200).extract().asString());
+        Map<String, String> noDataDir = Map.of("METALGATE_DATA_DIR", "/nonexistent");
+        var out = new java.io.ByteArrayOutputStream();
+        var err = new java.io.ByteArrayOutputStream();
+        // nothing to trust: exit 3, not "tampered"
+        assertEquals(AuditCli.UNTRUSTED, AuditCli.run(new String[] {"audit", "verify", export.toString()},
+                new java.io.PrintStream(out), new java.io.PrintStream(err), noDataDir), err.toString());
+        assertTrue(err.toString().contains("key not trusted: pass --key"), err.toString());
+        // the pinned key of the data directory, the published fingerprint, or the PEM file: exit 0
+        for (String[] anchor : List.of(new String[] {"--data-dir", PostgresTestResource.dataDir().toString()},
+                new String[] {"--key", fingerprint}, new String[] {"--key", pinned.toString()})) {
+            err.reset();
+            String[] args = {"audit", "verify", export.toString(), anchor[0], anchor[1]};
+            assertEquals(AuditCli.OK, AuditCli.run(args, new java.io.PrintStream(out), new java.io.PrintStream(err), noDataDir),
+                    String.join(" ", anchor) + ": " + err);
+        }
+        // explicit trust of the file's own key works, and says what it is
+        err.reset();
+        assertEquals(AuditCli.OK, AuditCli.run(new String[] {"audit", "verify", export.toString(), "--trust-file-key"},
+                new java.io.PrintStream(out), new java.io.PrintStream(err), noDataDir));
+        assertTrue(err.toString().contains("WARNING: --trust-file-key"), err.toString());
+        assertEquals(AuditCli.USAGE, AuditCli.run(new String[] {"audit", "verify", export.toString(), "--key", "nope"},
+                new java.io.PrintStream(out), new java.io.PrintStream(err), noDataDir));
+    }
+
+    @Test
+    void aQuietLogIsCheckpointedByTimeNotOnlyByCount() throws Exception {
+        // one entry, not at a multiple of checkpoint-every (50 in tests): only the interval (2 s in tests) anchors it
+        long head;
+        do {
+            operator().body(enrollment(unique("quiet"), "pw")).post("/api/machines").then().statusCode(201);
+            head = headSeq();
+        } while (head % 50 == 0);
+        long target = head;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        long checkpointed = 0;
+        while (System.nanoTime() < deadline) {
+            try (Connection c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement();
+                    var rs = st.executeQuery("SELECT coalesce(max(seq), 0) FROM audit_checkpoint")) {
+                rs.next();
+                checkpointed = rs.getLong(1);
+            }
+            if (checkpointed >= target) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertTrue(checkpointed >= target, "no checkpoint reached seq " + target + " (newest: " + checkpointed + ")");
+    }
+
+    private static long headSeq() throws SQLException {
+        try (Connection c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement();
+                var rs = st.executeQuery("SELECT seq FROM audit_head")) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     @Test

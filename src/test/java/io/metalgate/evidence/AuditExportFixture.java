@@ -29,10 +29,34 @@ public final class AuditExportFixture {
     }
 
     public static void write(int entries, int checkpointEvery, KeyPair key, Sink sink) throws java.io.IOException {
+        write(entries, checkpointEvery, key, java.util.Map.of(), sink);
+    }
+
+    /**
+     * A key hand-over at a seq: {@code from} signs as the current key (a forger passes another), {@code to}
+     * becomes the key.
+     */
+    public record HandOver(KeyPair from, KeyPair to) {
+    }
+
+    public static List<String> lines(int entries, int checkpointEvery, KeyPair first, java.util.Map<Long, HandOver> handOvers) {
+        List<String> out = new ArrayList<>();
+        try {
+            write(entries, checkpointEvery, first, handOvers, out::add);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    /** An export of {@code entries} entries whose entries at the keys of {@code handOvers} are key hand-overs. */
+    public static void write(int entries, int checkpointEvery, KeyPair first, java.util.Map<Long, HandOver> handOvers,
+            Sink sink) throws java.io.IOException {
         Instant t0 = Instant.parse("2026-11-23T10:00:00Z");
         String exportedAt = AuditHashes.formatTime(t0.plusSeconds(entries));
-        sink.line(AuditExportFormat.header(key.getPublic(), exportedAt));
+        sink.line(AuditExportFormat.header(first.getPublic(), exportedAt));
         String prev = AuditHashes.GENESIS;
+        KeyPair key = first;
         for (long seq = 1; seq <= entries; seq++) {
             String time = AuditHashes.formatTime(t0.plusMillis(seq));
             String actor = seq % 3 == 0 ? "system" : "operator-" + (seq % 7);
@@ -40,14 +64,39 @@ public final class AuditExportFixture {
             String subject = "machine:00000000-0000-0000-0000-" + String.format("%012d", seq % 60000);
             String payload = "{\"changes\":{\"rack\":{\"from\":\"R" + (seq % 40) + "\",\"to\":\"R" + (seq % 41)
                     + "\"}},\"note\":\"Grüße \\\"quoted\\\" ✓\",\"size\":" + seq + "}";
+            HandOver handOver = handOvers.get(seq);
+            if (handOver != null) {
+                actor = "admin";
+                action = AuditSequencer.KEY_ROTATED;
+                subject = AuditSequencer.KEY_SUBJECT;
+                payload = handOverPayload(seq, prev, time, key, handOver);
+            }
             String hash = AuditHashes.entryHash(seq, time, actor, action, subject, payload, prev);
             sink.line(AuditExportFormat.entry(seq, time, actor, action, subject, payload, prev, hash));
-            if (checkpointEvery > 0 && seq % checkpointEvery == 0) {
+            if (handOver != null) {
+                key = handOver.to();
+            }
+            if (handOver != null || checkpointEvery > 0 && seq % checkpointEvery == 0) {
                 sink.line(AuditExportFormat.checkpoint(seq, hash, time,
                         SigningKeys.sign(key.getPrivate(), AuditHashes.checkpointSigningInput(seq, hash, time))));
             }
             prev = hash;
         }
         sink.line(AuditExportFormat.seal(entries, entries == 0 ? 0 : 1, entries, prev, key, exportedAt));
+    }
+
+    private static String handOverPayload(long seq, String prevHash, String time, KeyPair current, HandOver h) {
+        String previous = SigningKeys.fingerprint(current.getPublic());
+        String next = SigningKeys.fingerprint(h.to().getPublic());
+        String nextKey = java.util.Base64.getEncoder().encodeToString(h.to().getPublic().getEncoded());
+        byte[] signed = AuditHashes.handOverSigningInput(seq, prevHash, time, previous, next, nextKey);
+        java.util.Map<String, Object> p = new java.util.TreeMap<>();
+        p.put("acceptanceSignature", SigningKeys.sign(h.to().getPrivate(), signed));
+        p.put("handOverSignature", SigningKeys.sign(h.from().getPrivate(), signed));
+        p.put("newFingerprint", next);
+        p.put("newPublicKey", nextKey);
+        p.put("previousFingerprint", previous);
+        p.put("reason", "scheduled rotation");
+        return CanonicalJson.write(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(p));
     }
 }

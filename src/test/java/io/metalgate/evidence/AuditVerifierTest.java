@@ -9,7 +9,6 @@ import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The offline verifier accepts an intact export and names the first bad entry of every kind of tampering. */
@@ -17,6 +16,7 @@ class AuditVerifierTest {
 
     private static final KeyPair KEY = SigningKeys.generate();
     private static final int ENTRIES = 30;
+    private static final String FINGERPRINT = SigningKeys.fingerprint(KEY.getPublic());
     private static final List<String> EXPORT = AuditExportFixture.lines(ENTRIES, 10, KEY);
 
     /** Line index of entry {@code seq} (header is line 0, checkpoints follow every 10th entry). */
@@ -31,7 +31,7 @@ class AuditVerifierTest {
 
     private static AuditVerifier.Result verify(List<String> lines) {
         try {
-            return new AuditVerifier(Optional.empty()).verify(new StringReader(String.join("\n", lines) + "\n"));
+            return new AuditVerifier(AuditVerifier.Trust.keys(FINGERPRINT)).verify(new StringReader(String.join("\n", lines) + "\n"));
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
@@ -44,7 +44,82 @@ class AuditVerifierTest {
         assertEquals(ENTRIES, r.entries());
         assertEquals(3, r.checkpoints());
         assertEquals(SigningKeys.fingerprint(KEY.getPublic()), r.keyFingerprint());
-        assertTrue(new AuditVerifier(Optional.of(r.keyFingerprint())).verify(new StringReader(String.join("\n", EXPORT))).ok());
+        assertTrue(r.message().contains("anchored by the trusted key " + FINGERPRINT), r.message());
+    }
+
+    @Test
+    void withoutATrustAnchorAnIntactExportIsNotTrusted() throws Exception {
+        var r = new AuditVerifier(new AuditVerifier.Trust(java.util.Set.of(), false))
+                .verify(new StringReader(String.join("\n", EXPORT)));
+        assertEquals(AuditVerifier.Status.UNTRUSTED, r.status());
+        assertTrue(r.message().startsWith("key not trusted: pass --key"), r.message());
+        var explicit = new AuditVerifier(AuditVerifier.Trust.fileKey()).verify(new StringReader(String.join("\n", EXPORT)));
+        assertEquals(AuditVerifier.Status.OK, explicit.status());
+        assertTrue(explicit.message().contains("UNANCHORED"), explicit.message());
+    }
+
+    @Test
+    void holdsRemovedAndTheChainReSignedWithAnotherKeyIsNotTrusted() throws Exception {
+        // the attack of issue 11: entries removed, chain recomputed, checkpoints and seal signed with a key of one's own
+        KeyPair attacker = SigningKeys.generate();
+        List<String> forged = AuditExportFixture.lines(ENTRIES - 3, 10, attacker);
+        var byFile = new AuditVerifier(AuditVerifier.Trust.fileKey()).verify(new StringReader(String.join("\n", forged)));
+        assertTrue(byFile.ok(), "consistent on its own: " + byFile.message());
+        var r = verify(forged);
+        assertEquals(AuditVerifier.Status.UNTRUSTED, r.status(), r.message());
+        assertTrue(r.message().contains("none of which is a trusted key"), r.message());
+    }
+
+    @Test
+    void keyHandOversAreFollowedFromEitherAnchor() throws Exception {
+        KeyPair k1 = SigningKeys.generate();
+        KeyPair k2 = SigningKeys.generate();
+        List<String> rotated = AuditExportFixture.lines(40, 10, KEY, java.util.Map.of(
+                13L, new AuditExportFixture.HandOver(KEY, k1), 27L, new AuditExportFixture.HandOver(k1, k2)));
+        for (KeyPair anchor : List.of(KEY, k1, k2)) {
+            var r = new AuditVerifier(AuditVerifier.Trust.keys(SigningKeys.fingerprint(anchor.getPublic())))
+                    .verify(new StringReader(String.join("\n", rotated)));
+            assertTrue(r.ok(), r.message());
+            assertEquals(3, r.keys().size());
+            assertEquals(27, r.keys().get(2).fromSeq());
+        }
+        var unknown = new AuditVerifier(AuditVerifier.Trust.keys(SigningKeys.fingerprint(SigningKeys.generate().getPublic())))
+                .verify(new StringReader(String.join("\n", rotated)));
+        assertEquals(AuditVerifier.Status.UNTRUSTED, unknown.status());
+    }
+
+    @Test
+    void aHandOverNotSignedByTheCurrentKeyFails() throws Exception {
+        // an attacker hands "over" from a key they do not hold to their own: the old key's signature is missing
+        KeyPair attacker = SigningKeys.generate();
+        List<String> forged = AuditExportFixture.lines(30, 10, KEY, java.util.Map.of(
+                15L, new AuditExportFixture.HandOver(attacker, attacker)));
+        var r = verify(forged);
+        assertEquals(AuditVerifier.Status.TAMPERED, r.status(), r.message());
+        assertEquals(Long.valueOf(15), r.failedSeq());
+        assertTrue(r.message().contains("not signed by the current key"), r.message());
+    }
+
+    @Test
+    void aCheckpointSignedByTheOldKeyAfterAHandOverFails() throws Exception {
+        KeyPair k1 = SigningKeys.generate();
+        List<String> rotated = new ArrayList<>(AuditExportFixture.lines(30, 10, KEY, java.util.Map.of(
+                15L, new AuditExportFixture.HandOver(KEY, k1))));
+        // re-sign the checkpoint at 20 with the retired key
+        for (int i = 0; i < rotated.size(); i++) {
+            String l = rotated.get(i);
+            if (l.contains("\"type\":\"checkpoint\"") && l.contains("\"seq\":20,")) {
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(l);
+                String hash = node.get("hash").asText();
+                String time = node.get("time").asText();
+                rotated.set(i, AuditExportFormat.checkpoint(20, hash, time,
+                        SigningKeys.sign(KEY.getPrivate(), AuditHashes.checkpointSigningInput(20, hash, time))));
+            }
+        }
+        var r = verify(rotated);
+        assertEquals(AuditVerifier.Status.TAMPERED, r.status(), r.message());
+        assertTrue(r.message().contains("checkpoint signature is invalid"), r.message());
+        assertEquals(Long.valueOf(20), r.failedSeq());
     }
 
     @Test
@@ -125,17 +200,6 @@ class AuditVerifierTest {
         assertFalse(r3.ok());
         assertTrue(r3.message().contains("entries were removed"), r3.message());
         assertEquals(Long.valueOf(ENTRIES - 1), r3.failedSeq(), r3.message());
-    }
-
-    @Test
-    void rewrittenHistoryWithAnotherKeyFailsAgainstThePublishedFingerprint() throws Exception {
-        KeyPair attacker = SigningKeys.generate();
-        List<String> forged = AuditExportFixture.lines(ENTRIES, 10, attacker);
-        assertTrue(verify(forged).ok(), "self-consistent on its own");
-        var r = new AuditVerifier(Optional.of(SigningKeys.fingerprint(KEY.getPublic())))
-                .verify(new StringReader(String.join("\n", forged)));
-        assertFalse(r.ok());
-        assertTrue(r.message().contains("expected " + SigningKeys.fingerprint(KEY.getPublic())), r.message());
     }
 
     @Test
