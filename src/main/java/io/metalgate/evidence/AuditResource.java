@@ -157,6 +157,40 @@ public class AuditResource {
         return sequencer.rotate(next, identity.getPrincipal().getName(), request.reason()).chain(this::signingKey);
     }
 
+    public record Acknowledgement(@jakarta.validation.constraints.NotBlank @jakarta.validation.constraints.Size(max = 2000) String reason) {
+    }
+
+    @Inject
+    AuditIntegrity integrity;
+
+    /**
+     * After the appliance found its last signed head gone or changed (health check {@code audit-chain} DOWN,
+     * checkpoints no longer signed): an admin acknowledges it with a reason; the entry records what was lost,
+     * and signing resumes from the chain as it is.
+     */
+    @POST
+    @Path("/integrity/acknowledgements")
+    @RolesAllowed(Roles.ADMIN)
+    @jakarta.ws.rs.Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Acknowledge a detected audit chain regression (recorded in the chain), so signing resumes")
+    public Uni<Response> acknowledge(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull Acknowledgement body) {
+        String regression = integrity.regression();
+        if (regression == null) {
+            throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(409, "no-regression",
+                    "Nothing to acknowledge", "the chain holds the last head this appliance signed"));
+        }
+        AuditIntegrity.Head last = integrity.lastSigned();
+        Map<String, Object> payload = new TreeMap<>();
+        payload.put("regression", regression);
+        payload.put("lastSignedSeq", last == null ? null : last.seq());
+        payload.put("lastSignedHash", last == null ? null : last.hash());
+        payload.put("reason", body.reason());
+        return audit.append(identity.getPrincipal().getName(), "audit.regression-acknowledged", "audit:log", payload)
+                .invoke(integrity::acknowledged)
+                .chain(sequencer::checkpointHead)
+                .replaceWith(Response.noContent().build());
+    }
+
     /** What each witness was sent and answered, newest checkpoints first. */
     @GET
     @Path("/witnesses")

@@ -70,6 +70,11 @@ public class AuditSequencer {
     MetalgateConfig config;
     @Inject
     AuditWitnesses witnesses;
+    @Inject
+    AuditIntegrity integrity;
+
+    /** The checkpoint the running pass signed (passes run one at a time), remembered once it committed. */
+    private volatile AuditIntegrity.Head signedInPass;
 
     private final Object lock = new Object();
     private List<Waiter> waiting = new ArrayList<>();
@@ -162,8 +167,13 @@ public class AuditSequencer {
             rotation = w.rotation() != null ? w.rotation() : rotation;
         }
         Rotation handOver = rotation;
+        signedInPass = null;
         drain(new PassWork(standalone, checkpoint, rotation))
                 .invoke(() -> {
+                    AuditIntegrity.Head signed = signedInPass;
+                    if (signed != null) {
+                        integrity.signed(signed.seq(), signed.hash());
+                    }
                     if (handOver != null) {
                         key.promote(handOver.next()); // before the next pass signs anything
                     }
@@ -225,7 +235,7 @@ public class AuditSequencer {
                                 pending.sort(Comparator.comparingLong(Pending::id));
                                 pending.addAll(standalone);
                                 if (pending.isEmpty() && work.rotation() == null) {
-                                    return (work.checkpoint() && headSeq > 0 ? checkpointIfNone(tx, headSeq, headHash)
+                                    return (work.checkpoint() ? checkpointIfNone(tx, headSeq, headHash)
                                             : Uni.createFrom().voidItem()).replaceWith(0);
                                 }
                                 long t1 = System.nanoTime();
@@ -289,7 +299,9 @@ public class AuditSequencer {
                     .chain(() -> thenRegister);
             int every = Math.max(1, config.audit().checkpointEvery());
             if (rotation != null) {
-                return written.chain(() -> insertCheckpoint(tx, headAfter, hashAfter, rotation.next()));
+                return written.chain(() -> integrity.check(tx)).chain(regression -> regression != null
+                        ? Uni.createFrom().failure(new IllegalStateException("no key hand-over on a regressed chain: " + regression))
+                        : insertCheckpoint(tx, headAfter, hashAfter, rotation.next()));
             }
             if (headAfter / every > headSeq / every) {
                 return written.chain(() -> signCheckpoint(tx, headAfter, hashAfter));
@@ -343,17 +355,22 @@ public class AuditSequencer {
         });
     }
 
-    /** A checkpoint at {@code seq} signed by the fleet's current key, when this appliance holds it. */
+    /**
+     * A checkpoint at {@code seq} signed by the fleet's current key, when this appliance holds it and the
+     * chain still holds the last head it signed (else it would sign a chain someone shortened or rewrote).
+     */
     private Uni<Void> signCheckpoint(SqlConnection tx, long seq, String hash) {
-        return currentSigner(tx).chain(signer -> signer.isEmpty() ? Uni.createFrom().voidItem()
-                : insertCheckpoint(tx, seq, hash, signer.get()));
+        return integrity.check(tx).chain(regression -> regression != null ? Uni.createFrom().voidItem()
+                : currentSigner(tx).chain(signer -> signer.isEmpty() ? Uni.createFrom().voidItem()
+                        : insertCheckpoint(tx, seq, hash, signer.get())));
     }
 
     /** A checkpoint at the head unless the newest checkpoint is already there. */
     private Uni<Void> checkpointIfNone(SqlConnection tx, long seq, String hash) {
-        return tx.query("SELECT coalesce(max(seq), 0) AS seq FROM audit_checkpoint").execute()
+        // checked even when nothing is to be signed: a cut back to the newest checkpoint is a regression too
+        return integrity.check(tx).chain(regression -> regression != null ? Uni.createFrom().voidItem() : tx.query("SELECT coalesce(max(seq), 0) AS seq FROM audit_checkpoint").execute()
                 .chain(rows -> rows.iterator().next().getLong("seq") >= seq ? Uni.createFrom().voidItem()
-                        : signCheckpoint(tx, seq, hash));
+                        : signCheckpoint(tx, seq, hash)));
     }
 
     /** Signs and stores a checkpoint for the entry {@code seq} whose hash is {@code hash}, and its witness deliveries. */
@@ -364,7 +381,12 @@ public class AuditSequencer {
         return tx.preparedQuery("INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature) "
                 + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
                 .execute(Tuple.of(seq, hash, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), signer.fingerprint(), signature))
-                .chain(inserted -> inserted.rowCount() == 0 ? Uni.createFrom().voidItem()
-                        : witnesses.enqueue(tx, seq, hash, time, signer.fingerprint(), signature));
+                .chain(inserted -> {
+                    if (inserted.rowCount() == 0) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    signedInPass = new AuditIntegrity.Head(seq, hash);
+                    return witnesses.enqueue(tx, seq, hash, time, signer.fingerprint(), signature);
+                });
     }
 }

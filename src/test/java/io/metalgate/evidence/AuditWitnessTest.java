@@ -288,8 +288,16 @@ class AuditWitnessTest {
             st.execute("UPDATE audit_head SET seq = " + keep + ", hash = (SELECT hash FROM audit_entry WHERE seq = " + keep + ")");
             owner.commit();
         }
+        // the appliance itself notices at its next checkpoint (it remembers the last head it signed, outside the
+        // database), stops signing and reports it
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(503)
+                .body("checks.find { it.name == 'audit-chain' }.status", org.hamcrest.Matchers.equalTo("DOWN"))
+                .body("checks.find { it.name == 'audit-chain' }.data.regression",
+                        org.hamcrest.Matchers.containsString("entry seq " + cut + ", signed by this appliance, is gone"));
+        assertEquals(keep, scalar("SELECT max(seq) FROM audit_checkpoint"), "nothing signed on the shortened chain");
         Path export = export();
-        // with the signing key alone the cut is invisible: the appliance itself signed this export
+        // with the signing key alone the cut is invisible in the export: the appliance sealed it
         Cli keyOnly = cli("audit", "verify", export.toString(), "--key", pinned());
         assertEquals(AuditCli.OK, keyOnly.code(), keyOnly.out());
         // every witness has a head the export lacks
@@ -300,6 +308,17 @@ class AuditWitnessTest {
             assertEquals(AuditCli.TAMPERED, r.code(), witness + ": " + r.out());
             assertTrue(r.out().contains("entries were removed") || r.out().contains("rewritten"), r.out());
         }
+        // an admin acknowledges it: the acknowledgement names what was lost, and signing resumes
+        operator().contentType("application/json").body(Map.of("reason", "r")).post("/api/audit/integrity/acknowledgements")
+                .then().statusCode(403);
+        admin().contentType("application/json").body(Map.of("reason", "restored from backup; see ticket 4711"))
+                .post("/api/audit/integrity/acknowledgements").then().statusCode(204);
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+        as("viewer").queryParam("action", "audit.regression-acknowledged").get("/api/audit").then().statusCode(200)
+                .body("items[0].payload.lastSignedSeq", org.hamcrest.Matchers.equalTo((int) cut))
+                .body("items[0].payload.reason", org.hamcrest.Matchers.equalTo("restored from backup; see ticket 4711"));
+        admin().contentType("application/json").body(Map.of("reason", "again")).post("/api/audit/integrity/acknowledgements")
+                .then().statusCode(409);
         // and once the rewound log grows past the cut, the same seqs carry other hashes: a rewritten past
         for (int i = 0; i < 8; i++) {
             operator().body(enrollment(unique("after"), "pw")).post("/api/machines").then().statusCode(201);
