@@ -13,7 +13,8 @@ public final class CommandLine {
 
     public static final String USAGE = """
             usage: metalgate [--port PORT] [--data-dir DIR]
-                   metalgate audit verify FILE [--key FINGERPRINT]
+                   metalgate audit verify FILE [--key FINGERPRINT|PEM]... [--data-dir DIR] [--trust-file-key]
+                                           [--witness HEADS]... [--tsa-cert PEM]...
                    metalgate --help
 
               --port PORT      HTTP port (default 8080; config quarkus.http.port / QUARKUS_HTTP_PORT)

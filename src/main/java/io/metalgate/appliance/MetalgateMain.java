@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * that annotation Camel Quarkus would not start its context by itself, in tests neither).
  *
  * <ul>
- * <li>{@code metalgate audit verify FILE [--key FINGERPRINT]}: checks an audit export offline; starts
+ * <li>{@code metalgate audit verify FILE [--key FINGERPRINT|PEM] [--witness HEADS] ...}: checks an audit export
+ * offline against a trust anchor (and witnesses); starts
  * neither Quarkus nor a database.</li>
  * <li>{@code metalgate [--port PORT] [--data-dir DIR]}: runs the appliance ({@link CommandLine}; an
  * unknown argument prints the usage and exits with 2 before anything starts). With no {@code quarkus.datasource.reactive.url} configured it first

@@ -74,10 +74,21 @@ class PackagedApplianceIT {
             stop(second);
         }
 
-        // offline verification: no database, no server
-        Cli ok = cli("audit", "verify", export.toString());
+        // the first start printed the key's fingerprint; the data directory pins it
+        String printed = first.output().stream().filter(l -> l.contains("Audit signing key SHA-256 fingerprint: "))
+                .findFirst().orElseThrow(() -> new AssertionError("no fingerprint printed at first start"));
+        String fingerprint = printed.replaceAll(".*fingerprint: ([0-9a-f]{64}).*", "$1");
+        assertTrue(Files.exists(dataDir.resolve("audit-public-key.pem")));
+
+        // offline verification: no database, no server; and no trust without an anchor
+        Cli untrusted = cli("audit", "verify", export.toString());
+        assertEquals(3, untrusted.exit(), untrusted.output());
+        assertTrue(untrusted.output().contains("key not trusted: pass --key"), untrusted.output());
+        Cli ok = cli("audit", "verify", export.toString(), "--data-dir", dataDir.toString());
         assertEquals(0, ok.exit(), ok.output());
         assertTrue(ok.output().startsWith("OK: "), ok.output());
+        Cli byFingerprint = cli("audit", "verify", export.toString(), "--key", fingerprint);
+        assertEquals(0, byFingerprint.exit(), byFingerprint.output());
 
         List<String> lines = Files.readAllLines(export);
         int entryLine = 1; // the first entry (seq 1) follows the header
@@ -86,7 +97,7 @@ class PackagedApplianceIT {
         bytes[offset] ^= 0x01;
         Path tampered = dataDir.resolve("tampered.jsonl");
         Files.write(tampered, bytes);
-        Cli bad = cli("audit", "verify", tampered.toString());
+        Cli bad = cli("audit", "verify", tampered.toString(), "--data-dir", dataDir.toString());
         assertEquals(1, bad.exit(), bad.output());
         assertTrue(bad.output().contains("entry seq 1"), bad.output() + " (line " + entryLine + ")");
 
@@ -170,7 +181,9 @@ class PackagedApplianceIT {
     private static Cli cli(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("METALGATE_DATA_DIR", "/nonexistent"); // no pinned key found by default
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertFalse(out.contains("Quarkus"), "verify must not start the appliance: " + out);
