@@ -72,11 +72,15 @@ public class AuditSigningKey {
     private volatile AuditSigner active;
     private final Path pinnedFile;
 
+    @jakarta.inject.Inject
     public AuditSigningKey(DataDirectory dataDir, MetalgateConfig config) {
-        MetalgateConfig.Audit.SigningKey cfg = config.audit().signingKey();
-        this.keyFile = cfg.file().map(Path::of).orElse(dataDir.root().resolve("audit-signing.key")).toAbsolutePath();
+        this(dataDir.root(), config.audit().signingKey());
+    }
+
+    AuditSigningKey(Path dataDir, MetalgateConfig.Audit.SigningKey cfg) {
+        this.keyFile = cfg.file().map(Path::of).orElse(dataDir.resolve("audit-signing.key")).toAbsolutePath();
         this.nextFile = keyFile.resolveSibling(stripKey(keyFile.getFileName().toString()) + ".next.key");
-        this.pinnedFile = dataDir.root().resolve(PINNED_FILE);
+        this.pinnedFile = dataDir.resolve(PINNED_FILE);
         this.pkcs11 = cfg.pkcs11Config().isPresent();
         if (pkcs11) {
             List<Pkcs11Signer> keys = Pkcs11Signer.open(Path.of(cfg.pkcs11Config().get()),
@@ -157,6 +161,7 @@ public class AuditSigningKey {
             return;
         }
         try {
+            Files.createDirectories(pinnedFile.getParent());
             Path tmp = pinnedFile.resolveSibling(PINNED_FILE + ".tmp");
             Files.writeString(tmp, SigningKeys.pem(key), StandardCharsets.US_ASCII);
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));

@@ -1,0 +1,103 @@
+package io.metalgate.evidence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.common.MetalgateConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The signing key outside the database: restrictive mode, pinned once, handed over, healed after a crash. */
+class AuditSigningKeyTest {
+
+    @TempDir
+    Path dir;
+
+    static MetalgateConfig.Audit.SigningKey file(Optional<String> file) {
+        return new MetalgateConfig.Audit.SigningKey() {
+            @Override
+            public Optional<String> file() {
+                return file;
+            }
+
+            @Override
+            public Optional<String> pkcs11Config() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> pkcs11PinFile() {
+                return Optional.empty();
+            }
+
+            @Override
+            public String pkcs11Alias() {
+                return "metalgate-audit";
+            }
+        };
+    }
+
+    @Test
+    void aKeyFileOthersCanReadIsRefused() throws Exception {
+        new AuditSigningKey(dir, file(Optional.empty()));
+        Path key = dir.resolve("audit-signing.key");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new AuditSigningKey(dir, file(Optional.empty())));
+        assertTrue(e.getMessage().contains("is open to others (mode rw-r--r--): chmod 600 it"), e.getMessage());
+    }
+
+    @Test
+    void theKeyMayLiveOnAnotherMountAndThePinIsWrittenOnce() throws Exception {
+        Path elsewhere = Files.createDirectories(dir.resolve("keys-mount")).resolve("metalgate.key");
+        AuditSigningKey k = new AuditSigningKey(dir.resolve("data"), file(Optional.of(elsewhere.toString())));
+        assertTrue(Files.exists(elsewhere));
+        assertFalse(Files.exists(dir.resolve("data/audit-signing.key")));
+        String pinned = Files.readString(dir.resolve("data/audit-public-key.pem"));
+        assertEquals(k.fingerprint(), SigningKeys.fingerprint(SigningKeys.fromPem(pinned)));
+        AuditSigner next = k.prepareNext(Optional.empty());
+        k.promote(next);
+        new AuditSigningKey(dir.resolve("data"), file(Optional.of(elsewhere.toString())));
+        assertEquals(pinned, Files.readString(dir.resolve("data/audit-public-key.pem")), "the pin is never rewritten");
+    }
+
+    @Test
+    void aHandOverReplacesTheKeyFileAndTheOldPrivateKeyIsGone() throws Exception {
+        AuditSigningKey k = new AuditSigningKey(dir, file(Optional.empty()));
+        String oldFile = Files.readString(dir.resolve("audit-signing.key"));
+        String old = k.fingerprint();
+        AuditSigner next = k.prepareNext(Optional.empty());
+        assertTrue(Files.exists(dir.resolve("audit-signing.next.key")));
+        assertEquals(old, k.fingerprint(), "not active before the hand-over is committed");
+        k.promote(next);
+        assertEquals(next.fingerprint(), k.fingerprint());
+        assertFalse(Files.exists(dir.resolve("audit-signing.next.key")));
+        String now = Files.readString(dir.resolve("audit-signing.key"));
+        assertNotEquals(oldFile, now);
+        assertFalse(now.contains(oldFile.split("\n")[0]), "the old private key is not kept");
+        assertEquals(next.fingerprint(), new AuditSigningKey(dir, file(Optional.empty())).fingerprint(), "survives a restart");
+        assertThrows(IllegalArgumentException.class, () -> k.prepareNext(Optional.of("alias")));
+    }
+
+    @Test
+    void aCrashBetweenTheHandOverAndTheFileMoveIsHealedByTheRegistry() throws Exception {
+        AuditSigningKey k = new AuditSigningKey(dir, file(Optional.empty()));
+        String old = k.fingerprint();
+        String next = k.prepareNext(Optional.empty()).fingerprint();
+        // the hand-over entry committed (the registry names `next`), then the process died before promote()
+        AuditSigningKey restarted = new AuditSigningKey(dir, file(Optional.empty()));
+        assertEquals(old, restarted.fingerprint());
+        assertEquals(next, restarted.signerFor(next).orElseThrow().fingerprint());
+        assertEquals(next, restarted.fingerprint());
+        assertFalse(Files.exists(dir.resolve("audit-signing.next.key")));
+        // a registry naming a key this appliance never held: it must not sign
+        assertTrue(restarted.signerFor("ff".repeat(32)).isEmpty());
+    }
+}
