@@ -126,6 +126,7 @@ public final class WitnessCheck {
         int matched = 0;
         int newer = 0;
         int otherLogs = 0;
+        Head newest = null;
         for (Head h : heads) {
             if (!h.log().equals(log)) {
                 otherLogs++;
@@ -138,6 +139,9 @@ public final class WitnessCheck {
                             + "): entries were removed");
                 }
                 newer++; // witnessed after the export was made: nothing to compare
+                if (newest == null || h.seq() > newest.seq()) {
+                    newest = h;
+                }
                 continue;
             }
             AuditVerifier.KeyUse key = keyAt(result.keys(), h.seq());
@@ -160,7 +164,9 @@ public final class WitnessCheck {
                     + otherLogs + " heads of other logs): wrong witness file, or the log was replaced from seq 1");
         }
         return new Outcome(AuditVerifier.Status.OK, "witnessed: " + matched + " heads found in the export" + (newer > 0 ? ", "
-                + newer + " newer than the export" : "") + (otherLogs > 0 ? ", " + otherLogs + " of other logs ignored" : ""));
+                + newer + " newer than the export (the witness saw the log reach seq " + newest.seq() + " at " + newest.time()
+                + ": this export is not the whole log as of then)" : "")
+                + (otherLogs > 0 ? ", " + otherLogs + " of other logs ignored" : ""));
     }
 
     private static Outcome tampered(Head h, String why) {
