@@ -5,9 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.InvalidParameterException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.Provider;
+import java.security.ProviderException;
 import java.security.PublicKey;
 import java.security.Security;
 import java.security.Signature;
@@ -59,9 +61,22 @@ final class Pkcs11Signer implements AuditSigner {
                 }
             }
             return keys;
-        } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalStateException("cannot open the PKCS#11 token of " + config + ": " + e.getMessage(), e);
+        } catch (IOException | GeneralSecurityException | ProviderException | InvalidParameterException e) {
+            // SunPKCS11 reports a bad configuration or slot as runtime exceptions, and the reason (CKR_PIN_INCORRECT,
+            // CKR_SLOT_ID_INVALID) only in a cause: "load failed", "Initialization failed" alone say nothing
+            throw new IllegalStateException("cannot open the PKCS#11 token of " + config + ": " + reasons(e), e);
         }
+    }
+
+    /** The messages along the cause chain, e.g. "load failed: CKR_PIN_INCORRECT" (never the PIN itself). */
+    private static String reasons(Throwable e) {
+        List<String> messages = new ArrayList<>();
+        for (Throwable t = e; t != null && messages.size() < 5; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank() && !messages.contains(t.getMessage())) {
+                messages.add(t.getMessage());
+            }
+        }
+        return messages.isEmpty() ? e.getClass().getSimpleName() : String.join(": ", messages);
     }
 
     String alias() {
