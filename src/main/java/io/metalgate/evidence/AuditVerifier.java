@@ -570,7 +570,7 @@ public final class AuditVerifier {
         try {
             st.key = SigningKeys.publicKeyFromBase64(text(p.node(), "publicKey", null));
         } catch (GeneralSecurityException | IllegalArgumentException e) {
-            throw new Failure("the header's public key is not an Ed25519 key", null);
+            throw new Failure("the header's public key is not an Ed25519 or EC public key", null);
         }
         st.fingerprint = SigningKeys.fingerprint(st.key);
         if (!st.fingerprint.equals(text(p.node(), "keyFingerprint", null))) {

@@ -100,4 +100,50 @@ class AuditSigningKeyTest {
         // a registry naming a key this appliance never held: it must not sign
         assertTrue(restarted.signerFor("ff".repeat(32)).isEmpty());
     }
+
+    static MetalgateConfig.Audit.SigningKey token(io.metalgate.testing.SoftHsm hsm, String alias) {
+        return new MetalgateConfig.Audit.SigningKey() {
+            @Override
+            public Optional<String> file() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> pkcs11Config() {
+                return Optional.of(hsm.config.toString());
+            }
+
+            @Override
+            public Optional<String> pkcs11PinFile() {
+                return Optional.of(hsm.pinFile.toString());
+            }
+
+            @Override
+            public String pkcs11Alias() {
+                return alias;
+            }
+        };
+    }
+
+    @Test
+    void aTokenKeySignsAndHandsOverToAnotherKeyOfTheToken() throws Exception {
+        try (var hsm = io.metalgate.testing.SoftHsm.create("metalgate-audit", "metalgate-audit-2")) {
+            AuditSigningKey k = new AuditSigningKey(dir, token(hsm, "metalgate-audit"));
+            assertTrue(k.active().source().contains("metalgate-audit"), k.active().source());
+            assertFalse(Files.exists(dir.resolve("audit-signing.key")), "no key file when the key is in a token");
+            assertEquals(k.fingerprint(), SigningKeys.fingerprint(SigningKeys.fromPem(
+                    Files.readString(dir.resolve("audit-public-key.pem")))));
+            byte[] data = "checkpoint".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(SigningKeys.verify(k.active().publicKey(), data, k.sign(data)));
+            IllegalArgumentException noAlias = assertThrows(IllegalArgumentException.class, () -> k.prepareNext(Optional.empty()));
+            assertTrue(noAlias.getMessage().contains("name the new key's alias"), noAlias.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> k.prepareNext(Optional.of("metalgate-audit")));
+            AuditSigner next = k.prepareNext(Optional.of("metalgate-audit-2"));
+            k.promote(next);
+            assertEquals(next.fingerprint(), k.fingerprint());
+            IllegalStateException missing = assertThrows(IllegalStateException.class,
+                    () -> new AuditSigningKey(dir, token(hsm, "no-such-key")));
+            assertTrue(missing.getMessage().contains("no EC key with alias no-such-key"), missing.getMessage());
+        }
+    }
 }
