@@ -13,11 +13,11 @@ import java.util.Base64;
  * {"type":"entry", seq, time, actor, action, subject, payload, prevHash, hash}   -- seq 1, 2, 3, ...
  * {"type":"checkpoint", seq, hash, time, signature}                           -- right after entry seq
  * ...
- * {"type":"seal", entries, firstSeq, lastSeq, lastHash, keyFingerprint, exportedAt, signature}
+ * {"type":"seal", checkpoints, entries, firstSeq, lastSeq, lastHash, keyFingerprint, exportedAt, signature}
  * </pre>
  *
  * The seal is signed over its own canonical form without {@code signature}; it pins the end of the
- * export, so removing trailing entries is detected too. The header carries the log's first key; each key
+ * export and the number of checkpoints in it, so removing trailing entries or checkpoints is detected too. The header carries the log's first key; each key
  * hand-over entry ({@code audit.key-rotated}, signed by the old and the new key) names its successor, and
  * checkpoints and the seal are signed by the key current at their place in the chain. Because every line must be canonical, a change
  * of any byte of a line (even insignificant whitespace) fails verification.
@@ -112,10 +112,11 @@ public final class AuditExportFormat {
     }
 
     /** The part of a seal its signature covers. */
-    public static String sealBody(long entries, long firstSeq, long lastSeq, String lastHash, String keyFingerprint,
-            String exportedAt) {
+    public static String sealBody(long entries, long firstSeq, long lastSeq, String lastHash, long checkpoints,
+            String keyFingerprint, String exportedAt) {
         StringBuilder sb = new StringBuilder(256);
-        sb.append("{\"entries\":").append(entries);
+        sb.append("{\"checkpoints\":").append(checkpoints);
+        sb.append(",\"entries\":").append(entries);
         sb.append(",\"exportedAt\":");
         CanonicalJson.writeString(exportedAt, sb);
         sb.append(",\"firstSeq\":").append(firstSeq);
@@ -128,16 +129,19 @@ public final class AuditExportFormat {
         return sb.toString();
     }
 
-    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, KeyPair key, String exportedAt) {
-        return seal(entries, firstSeq, lastSeq, lastHash, new AuditSigningKey.FileSigner(key, null), exportedAt);
+    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, long checkpoints, KeyPair key,
+            String exportedAt) {
+        return seal(entries, firstSeq, lastSeq, lastHash, checkpoints, new AuditSigningKey.FileSigner(key, null), exportedAt);
     }
 
-    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, AuditSigner key, String exportedAt) {
+    public static String seal(long entries, long firstSeq, long lastSeq, String lastHash, long checkpoints, AuditSigner key,
+            String exportedAt) {
         String fingerprint = key.fingerprint();
-        String body = sealBody(entries, firstSeq, lastSeq, lastHash, fingerprint, exportedAt);
+        String body = sealBody(entries, firstSeq, lastSeq, lastHash, checkpoints, fingerprint, exportedAt);
         String signature = key.sign(body.getBytes(StandardCharsets.UTF_8));
         StringBuilder sb = new StringBuilder(body.length() + 120);
-        sb.append("{\"entries\":").append(entries);
+        sb.append("{\"checkpoints\":").append(checkpoints);
+        sb.append(",\"entries\":").append(entries);
         sb.append(",\"exportedAt\":");
         CanonicalJson.writeString(exportedAt, sb);
         sb.append(",\"firstSeq\":").append(firstSeq);

@@ -95,6 +95,18 @@ public class AuditIntegrity implements HealthCheck {
         lastSigned = new Head(seq, hash);
     }
 
+    /**
+     * Something that makes this appliance's signatures untrustworthy or impossible (a key it does not hold, a
+     * checkpoint it did not sign, a last head it cannot record): reported DOWN like a regression, and
+     * acknowledged the same way once understood (it comes back at the next checkpoint if the cause remains).
+     */
+    void alarm(String why) {
+        if (regression == null) {
+            regression = why;
+            LOG.errorf("AUDIT CHAIN ALARM: %s", why);
+        }
+    }
+
     /** What is wrong, or null. */
     public String regression() {
         return regression;

@@ -236,13 +236,23 @@ public class AuditResource {
         Row head = keys.head();
         long headSeq = head.getLong("seq");
         String headHash = head.getString("hash");
+        // taken after the head was read under its lock: a checkpoint signed before this moment is in the export
         String exportedAt = AuditHashes.formatTime(Instant.now());
         Map<Long, String> checkpoints = new TreeMap<>();
         RowSet<Row> cps = VertxContextSupport.subscribeAndAwait(() -> pool
                 .preparedQuery("SELECT seq, hash, time, signature FROM audit_checkpoint WHERE seq <= $1 ORDER BY seq")
                 .execute(Tuple.of(headSeq)));
-        cps.forEach(r -> checkpoints.put(r.getLong("seq"), AuditExportFormat.checkpoint(r.getLong("seq"),
-                r.getString("hash"), AuditHashes.formatTime(r.getOffsetDateTime("time").toInstant()), r.getString("signature"))));
+        for (Row r : cps) {
+            long seq = r.getLong("seq");
+            String time = AuditHashes.formatTime(r.getOffsetDateTime("time").toInstant());
+            // only checkpoints this log's keys signed: a row someone else inserted is left out and raises the alarm
+            if (!SigningKeys.verify(keys.keyAt(seq), AuditHashes.checkpointSigningInput(seq, r.getString("hash"), time),
+                    r.getString("signature"))) {
+                integrity.alarm("the checkpoint row at seq " + seq + " is not signed by the key of that place in the chain");
+                continue;
+            }
+            checkpoints.put(seq, AuditExportFormat.checkpoint(seq, r.getString("hash"), time, r.getString("signature")));
+        }
         VertxContextSupport.subscribeAndAwait(() -> audit.append(who, "audit.exported", "audit:log",
                 Map.of("headSeq", headSeq, "headHash", headHash, "exportedAt", exportedAt)));
 
@@ -282,7 +292,7 @@ public class AuditResource {
                 }
             }
             w.write(AuditExportFormat.seal(count, count == 0 ? 0 : 1, after, after == 0 ? AuditHashes.GENESIS : headHash,
-                    keys.sealer(), exportedAt));
+                    checkpoints.size(), keys.sealer(), exportedAt));
             w.write('\n');
             w.flush();
         };
@@ -290,34 +300,52 @@ public class AuditResource {
                 .header("Content-Disposition", "attachment; filename=\"metalgate-audit-" + headSeq + ".jsonl\"").build();
     }
 
-    /** The head to export to, the log's first key (the header's) and the key current at that head (the seal's). */
-    private record ExportKeys(Row head, java.security.PublicKey genesis, AuditSigner sealer) {
+    /**
+     * The head to export to, the log's first key (the header's), the key current at that head (the seal's),
+     * and which key signs from which seq (to leave out checkpoint rows the log's keys did not sign).
+     */
+    private record ExportKeys(Row head, java.security.PublicKey genesis, AuditSigner sealer,
+            java.util.NavigableMap<Long, java.security.PublicKey> keysFrom) {
+
+        java.security.PublicKey keyAt(long seq) {
+            var e = keysFrom.floorEntry(seq);
+            return e == null ? genesis : e.getValue();
+        }
     }
 
     private ExportKeys exportKeys() throws Throwable {
         for (int attempt = 0; attempt < 3; attempt++) {
-            Row head = VertxContextSupport.subscribeAndAwait(() -> sequencer.flush()
-                    .chain(() -> pool.query("SELECT seq, hash FROM audit_head WHERE id = 1").execute())
-                    .map(rows -> rows.iterator().next()));
-            long headSeq = head.getLong("seq");
-            RowSet<Row> registry = VertxContextSupport.subscribeAndAwait(() -> pool.preparedQuery(
-                    "SELECT fingerprint, public_key, from_seq FROM audit_key WHERE from_seq <= greatest($1, 1) ORDER BY from_seq")
-                    .execute(Tuple.of(headSeq)));
-            if (registry.rowCount() == 0) {
+            // the head under a share lock: a pass that is chaining (and may have signed a checkpoint) commits first
+            record Read(Row head, RowSet<Row> registry, String regression) {
+            }
+            Read read = VertxContextSupport.subscribeAndAwait(() -> sequencer.flush().chain(() -> pool.withTransaction(tx -> tx
+                    .query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR SHARE").execute()
+                    .chain(h -> integrity.check(tx).chain(regression -> tx.preparedQuery("SELECT fingerprint, public_key, "
+                            + "from_seq FROM audit_key WHERE from_seq <= greatest($1, 1) ORDER BY from_seq")
+                            .execute(Tuple.of(h.iterator().next().getLong("seq")))
+                            .map(reg -> new Read(h.iterator().next(), reg, regression)))))));
+            if (read.regression() != null) {
+                throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(409, "audit-chain-regression",
+                        "The audit chain regressed", read.regression() + ". An admin acknowledges it first "
+                                + "(POST /api/audit/integrity/acknowledgements): the acknowledgement is then in the export"));
+            }
+            Row head = read.head();
+            if (read.registry().rowCount() == 0) {
                 // an empty log: the appliance's own key starts it
-                return new ExportKeys(head, key.active().publicKey(), key.active());
+                return new ExportKeys(head, key.active().publicKey(), key.active(), new java.util.TreeMap<>());
             }
             java.security.PublicKey genesis = null;
             String current = null;
-            for (Row r : registry) {
-                if (genesis == null) {
-                    genesis = SigningKeys.publicKeyFromBase64(r.getString("public_key"));
-                }
+            java.util.NavigableMap<Long, java.security.PublicKey> keysFrom = new java.util.TreeMap<>();
+            for (Row r : read.registry()) {
+                java.security.PublicKey k = SigningKeys.publicKeyFromBase64(r.getString("public_key"));
+                genesis = genesis == null ? k : genesis;
+                keysFrom.put(r.getLong("from_seq"), k);
                 current = r.getString("fingerprint").trim();
             }
-            Optional<AuditSigner> sealer = key.signerFor(current);
-            if (sealer.isPresent() && sealer.get().fingerprint().equals(current)) {
-                return new ExportKeys(head, genesis, sealer.get());
+            Optional<AuditSigner> sealer = key.holding(current);
+            if (sealer.isPresent()) {
+                return new ExportKeys(head, genesis, sealer.get(), keysFrom);
             }
             // a hand-over happened between reading the head and the key: read both again
         }

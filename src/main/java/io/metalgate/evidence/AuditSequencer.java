@@ -184,6 +184,10 @@ public class AuditSequencer {
             if (signed != null) {
                 integrity.signed(signed.seq(), signed.hash());
             }
+        } catch (RuntimeException e) {
+            integrity.alarm("cannot record the last signed head: " + e.getMessage());
+        }
+        try {
             if (handOver != null) {
                 key.promote(handOver.next()); // before the next pass signs anything
             }
@@ -239,9 +243,9 @@ public class AuditSequencer {
                             .execute(Tuple.of(limit))
                             .chain(rows -> {
                                 List<Pending> pending = new ArrayList<>(rows.rowCount());
-                                rows.forEach(r -> pending.add(new Pending(r.getLong("id"),
+                                rows.forEach(r -> pending.add(admissible(new Pending(r.getLong("id"),
                                         r.getOffsetDateTime("occurred_at").toInstant(), r.getString("actor"),
-                                        r.getString("action"), r.getString("subject"), r.getString("payload"))));
+                                        r.getString("action"), r.getString("subject"), r.getString("payload")))));
                                 int taken = pending.size();
                                 pending.sort(Comparator.comparingLong(Pending::id));
                                 pending.addAll(standalone);
@@ -324,6 +328,26 @@ public class AuditSequencer {
         });
     }
 
+    /**
+     * A key hand-over is chained only by {@link #rotate}: one that arrives through the queue (which only
+     * someone with the app's database login could write) is chained as what it is, a forged entry rejected,
+     * with everything it said, so it neither makes every later export fail nor disappears.
+     */
+    private static Pending admissible(Pending p) {
+        if (!KEY_ROTATED.equals(p.action()) && !KEY_SUBJECT.equals(p.subject())) {
+            return p;
+        }
+        LOG.errorf("A queued audit record claims to be a key hand-over (action %s, subject %s, actor %s): chained as a "
+                + "rejected forgery", p.action(), p.subject(), p.actor());
+        java.util.Map<String, Object> payload = new java.util.TreeMap<>();
+        payload.put("claimedAction", p.action());
+        payload.put("claimedSubject", p.subject());
+        payload.put("claimedPayload", p.payload());
+        payload.put("reason", "key hand-overs are written by the sequencer only, never through audit_pending");
+        return new Pending(p.id(), p.occurredAt(), p.actor(), "audit.forged-entry-rejected", "audit:log",
+                CanonicalJson.write(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(payload)));
+    }
+
     private static String base64(AuditSigner signer) {
         return java.util.Base64.getEncoder().encodeToString(signer.publicKey().getEncoded());
     }
@@ -348,22 +372,36 @@ public class AuditSequencer {
      * the genesis key of an empty registry); empty when this appliance does not hold it.
      */
     Uni<Optional<AuditSigner>> currentSigner(SqlConnection tx) {
-        return tx.query("SELECT fingerprint FROM audit_key ORDER BY from_seq DESC LIMIT 1").execute().chain(rows -> {
-            if (rows.rowCount() == 0) {
-                AuditSigner genesis = key.active();
-                return tx.preparedQuery("INSERT INTO audit_key (fingerprint, public_key, from_seq, created_at) "
-                        + "VALUES ($1, $2, 1, now()) ON CONFLICT DO NOTHING").execute(Tuple.of(genesis.fingerprint(),
-                                base64(genesis)))
-                        .replaceWith(Optional.of(genesis));
-            }
-            Optional<AuditSigner> signer = key.signerFor(rows.iterator().next().getString("fingerprint").trim());
-            if (signer.isEmpty()) {
-                LOG.errorf("The fleet's current audit signing key %s is not held by this appliance (it holds %s): "
-                        + "checkpoints are not signed until its key file or token is restored",
-                        rows.iterator().next().getString("fingerprint"), key.fingerprint());
-            }
-            return Uni.createFrom().item(signer);
-        });
+        return tx.query("SELECT k.fingerprint, k.from_seq, e.prev_hash, e.time, e.payload FROM audit_key k "
+                + "LEFT JOIN audit_entry e ON e.seq = k.from_seq AND e.action = '" + KEY_ROTATED + "' "
+                + "ORDER BY k.from_seq DESC LIMIT 1").execute().chain(rows -> {
+                    if (rows.rowCount() == 0) {
+                        AuditSigner genesis = key.active();
+                        return tx.preparedQuery("INSERT INTO audit_key (fingerprint, public_key, from_seq, created_at) "
+                                + "VALUES ($1, $2, 1, now()) ON CONFLICT DO NOTHING").execute(Tuple.of(genesis.fingerprint(),
+                                        base64(genesis)))
+                                .replaceWith(Optional.of(genesis));
+                    }
+                    Row r = rows.iterator().next();
+                    String registered = r.getString("fingerprint").trim();
+                    AuditSigningKey.HandOver handOver = null;
+                    if (r.getString("payload") != null) {
+                        try {
+                            handOver = new AuditSigningKey.HandOver(r.getLong("from_seq"), r.getString("prev_hash"),
+                                    AuditHashes.formatTime(r.getOffsetDateTime("time").toInstant()),
+                                    new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.getString("payload")));
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                            handOver = null;
+                        }
+                    }
+                    Optional<AuditSigner> signer = key.signerFor(registered, handOver);
+                    if (signer.isEmpty()) {
+                        integrity.alarm("the fleet's current audit signing key " + registered + " is not one this appliance "
+                                + "holds with a hand-over signed by its key " + key.fingerprint()
+                                + ": checkpoints are not signed until its key file or token is restored");
+                    }
+                    return Uni.createFrom().item(signer);
+                });
     }
 
     /**
@@ -379,9 +417,19 @@ public class AuditSequencer {
     /** A checkpoint at the head unless the newest checkpoint is already there. */
     private Uni<Void> checkpointIfNone(SqlConnection tx, long seq, String hash) {
         // checked even when nothing is to be signed: a cut back to the newest checkpoint is a regression too
-        return integrity.check(tx).chain(regression -> regression != null ? Uni.createFrom().voidItem() : tx.query("SELECT coalesce(max(seq), 0) AS seq FROM audit_checkpoint").execute()
-                .chain(rows -> rows.iterator().next().getLong("seq") >= seq ? Uni.createFrom().voidItem()
-                        : signCheckpoint(tx, seq, hash)));
+        return integrity.check(tx).chain(regression -> regression != null ? Uni.createFrom().voidItem()
+                : tx.preparedQuery("SELECT coalesce(max(seq) FILTER (WHERE seq <= $1), 0) AS at, "
+                        + "count(*) FILTER (WHERE seq > $1) AS beyond FROM audit_checkpoint").execute(Tuple.of(seq))
+                        .chain(rows -> {
+                            Row r = rows.iterator().next();
+                            if (r.getLong("beyond") > 0) {
+                                // only a superuser with the triggers off can put one there
+                                integrity.alarm(r.getLong("beyond") + " checkpoint(s) name entries beyond the head (seq "
+                                        + seq + "): the chain was cut or the checkpoints forged");
+                                return Uni.createFrom().voidItem();
+                            }
+                            return r.getLong("at") >= seq ? Uni.createFrom().voidItem() : signCheckpoint(tx, seq, hash);
+                        }));
     }
 
     /** Signs and stores a checkpoint for the entry {@code seq} whose hash is {@code hash}, and its witness deliveries. */
@@ -394,6 +442,8 @@ public class AuditSequencer {
                 .execute(Tuple.of(seq, hash, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), signer.fingerprint(), signature))
                 .chain(inserted -> {
                     if (inserted.rowCount() == 0) {
+                        // this appliance signs a seq once, under the head lock: a row already there was put by someone else
+                        integrity.alarm("a checkpoint for seq " + seq + " was already there before this appliance signed it");
                         return Uni.createFrom().voidItem();
                     }
                     signedInPass = new AuditIntegrity.Head(seq, hash);

@@ -34,10 +34,11 @@ import org.jboss.logging.Logger;
  * (read-only, never rewritten: the key pinned at install time) and its fingerprint is logged; an auditor
  * copies either and later verifies exports against it, through every rotation since.
  *
- * <p>Rotation (file keys): {@link #prepareNext()} writes a fresh key to {@code audit-signing.next.key};
- * once the hand-over entry is committed {@link #promote(AuditSigner)} moves it over the old file, whose
+ * <p>Rotation (file keys): {@link #prepareNext} writes a fresh key to {@code audit-signing.next.key};
+ * once the hand-over entry is committed {@link #promote(AuditSigner)} renames it over the old file, whose
  * private key is then gone (only its public half is kept, in the chain). A crash between the two is
- * healed by {@link #signerFor(String)}: the registry names the next key, so it is promoted then.
+ * healed by {@link #signerFor}: the registry names the next key and its hand-over entry is signed by both
+ * keys, so it is promoted then; a next key the registry never names is discarded.
  */
 @Startup // the key exists, is pinned and its fingerprint logged at first start, not at first use
 @ApplicationScoped
@@ -71,6 +72,10 @@ public class AuditSigningKey {
     private final Map<String, AuditSigner> available = new LinkedHashMap<>();
     private volatile AuditSigner active;
     private final Path pinnedFile;
+    /** The next key prepared for a hand-over that has not happened yet (one at a time). */
+    private AuditSigner pendingNext;
+    /** True when {@link #pendingNext} is a next-key file found at start (a rotation interrupted by a crash). */
+    private boolean leftover;
 
     @jakarta.inject.Inject
     public AuditSigningKey(DataDirectory dataDir, MetalgateConfig config) {
@@ -102,6 +107,8 @@ public class AuditSigningKey {
             if (Files.exists(nextFile)) {
                 AuditSigner next = readKeyFile(nextFile, false);
                 available.put(next.fingerprint(), next);
+                pendingNext = next;
+                leftover = true; // resolved at the first signature: promoted if the registry names it, else discarded
             }
             if (fresh) {
                 LOG.infof("Generated the audit signing key in %s", keyFile);
@@ -192,47 +199,107 @@ public class AuditSigningKey {
         return pinnedFile;
     }
 
+    /** A key hand-over entry as the chain holds it, for checking its signatures before following it. */
+    public record HandOver(long seq, String prevHash, String time, com.fasterxml.jackson.databind.JsonNode payload) {
+    }
+
     /**
      * The key to sign with when the fleet's registry names {@code registered} as the current key; empty
-     * when this appliance does not hold it (then it must not sign: someone else rotated, or the registry was
-     * edited). A prepared next key the registry names is promoted here (a crash after the hand-over).
+     * when this appliance must not sign: it does not hold that key, or the hand-over entry that registered
+     * it ({@code handOver}) is not signed by the key it hands over from and the key it hands over to — the
+     * registry alone is never believed (whoever has the app's database login could write it). A key
+     * followed this way becomes the active key (after a crash between a hand-over and the key file's move,
+     * or a restart of a PKCS#11 appliance configured with the old alias).
      */
-    public synchronized Optional<AuditSigner> signerFor(String registered) {
+    public synchronized Optional<AuditSigner> signerFor(String registered, HandOver handOver) {
         if (registered == null || registered.equals(active.fingerprint())) {
+            discardLeftover();
             return Optional.of(active);
         }
         AuditSigner known = available.get(registered);
-        if (known == null) {
+        if (known == null || handOver == null || !signedHandOver(handOver, active, known)) {
             return Optional.empty();
         }
         promote(known);
         return Optional.of(known);
     }
 
+    /** Both signatures of a hand-over from {@code from} to {@code to}, over its place in the chain. */
+    static boolean signedHandOver(HandOver h, AuditSigner from, AuditSigner to) {
+        var p = h.payload();
+        String newKey = Base64.getEncoder().encodeToString(to.publicKey().getEncoded());
+        if (!from.fingerprint().equals(p.path("previousFingerprint").asText()) || !to.fingerprint().equals(
+                p.path("newFingerprint").asText()) || !newKey.equals(p.path("newPublicKey").asText())) {
+            return false;
+        }
+        byte[] signed = AuditHashes.handOverSigningInput(h.seq(), h.prevHash(), h.time(), from.fingerprint(), to.fingerprint(),
+                newKey);
+        return SigningKeys.verify(from.publicKey(), signed, p.path("handOverSignature").asText())
+                && SigningKeys.verify(to.publicKey(), signed, p.path("acceptanceSignature").asText());
+    }
+
+    /** A key this appliance holds, without making it active (an export sealed at a head before a hand-over). */
+    public synchronized Optional<AuditSigner> holding(String fingerprint) {
+        return Optional.ofNullable(available.get(fingerprint));
+    }
+
+    /** A next-key file left by a rotation that never committed: the registry still names the active key. */
+    private void discardLeftover() {
+        if (leftover && pendingNext != null) {
+            LOG.warnf("Discarding the next audit key %s of a key hand-over that never happened", pendingNext.fingerprint());
+            discardNext(pendingNext);
+        }
+    }
+
     /**
      * A fresh key to hand over to: for a key file, written to the next-key file (0600); for a PKCS#11 token,
-     * the token's key with alias {@code pkcs11Alias} (created beforehand with keytool).
+     * the token's key with alias {@code pkcs11Alias} (created beforehand with keytool). One hand-over at a
+     * time: another one while this one is pending is refused.
      */
     public synchronized AuditSigner prepareNext(Optional<String> pkcs11Alias) {
+        discardLeftover();
+        if (pendingNext != null) {
+            throw new IllegalStateException("a key hand-over to " + pendingNext.fingerprint() + " is in progress");
+        }
+        AuditSigner next;
         if (pkcs11) {
             String alias = pkcs11Alias.orElseThrow(() -> new IllegalArgumentException(
                     "the signing key is in a PKCS#11 token: name the new key's alias (pkcs11Alias)"));
-            return available.values().stream().filter(k -> k instanceof Pkcs11Signer p && p.alias().equals(alias)).findFirst()
+            next = available.values().stream().filter(k -> k instanceof Pkcs11Signer p && p.alias().equals(alias)).findFirst()
                     .filter(k -> !k.fingerprint().equals(active.fingerprint()))
                     .orElseThrow(() -> new IllegalArgumentException("the token has no other EC key with alias " + alias));
+        } else {
+            if (pkcs11Alias.isPresent()) {
+                throw new IllegalArgumentException("the signing key is a key file: pkcs11Alias does not apply");
+            }
+            try {
+                Files.deleteIfExists(nextFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            next = readKeyFile(nextFile, true);
+            available.put(next.fingerprint(), next);
         }
-        if (pkcs11Alias.isPresent()) {
-            throw new IllegalArgumentException("the signing key is a key file: pkcs11Alias does not apply");
-        }
-        try {
-            Files.deleteIfExists(nextFile);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        available.entrySet().removeIf(e -> e.getValue() instanceof FileSigner f && f.file().equals(nextFile));
-        AuditSigner next = readKeyFile(nextFile, true);
-        available.put(next.fingerprint(), next);
+        pendingNext = next;
+        leftover = false;
         return next;
+    }
+
+    /** Forgets a prepared next key whose hand-over failed (its file is deleted). */
+    public synchronized void discardNext(AuditSigner next) {
+        if (pendingNext == null || !pendingNext.fingerprint().equals(next.fingerprint())) {
+            return;
+        }
+        if (next instanceof FileSigner f && f.file() != null && f.file().equals(nextFile)) {
+            available.remove(next.fingerprint());
+            try {
+                Files.deleteIfExists(nextFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        pendingNext = null;
+        leftover = false;
     }
 
     /** Makes {@code next} the active key once its hand-over entry is committed. */
@@ -241,11 +308,10 @@ public class AuditSigningKey {
             return;
         }
         AuditSigner previous = active;
-        if (next instanceof FileSigner f && f.file().equals(nextFile)) {
+        if (next instanceof FileSigner f && f.file() != null && f.file().equals(nextFile)) {
             try {
-                // the old private key is overwritten, then replaced: only its public half survives (in the chain)
-                long size = Files.size(keyFile);
-                Files.write(keyFile, new byte[(int) size]);
+                // one atomic rename: the key file always holds a whole key, the old one or the new one; the old
+                // private key's file is unlinked (only its public half survives, in the chain)
                 Files.move(nextFile, keyFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot install the next audit signing key over " + keyFile, e);
@@ -255,6 +321,8 @@ public class AuditSigningKey {
             available.put(next.fingerprint(), next);
         }
         active = next;
+        pendingNext = null;
+        leftover = false;
         LOG.infof("Audit signing key handed over from %s to %s (%s)", previous.fingerprint(), next.fingerprint(), next.source());
     }
 }

@@ -192,7 +192,11 @@ public final class AuditVerifier {
         String message;
         if (anchor.isPresent()) {
             status = Status.OK;
-            message = "OK: " + intact + "; anchored by the trusted key " + anchor.get().fingerprint();
+            KeyUse last = st.keys.get(st.keys.size() - 1);
+            message = "OK: " + intact + "; anchored by the trusted key " + anchor.get().fingerprint()
+                    + (anchor.get() == last ? "" : " (a key handed over since, to " + last.fingerprint() + " from seq "
+                            + last.fromSeq() + "; if that key was retired because it was compromised, verify with --key of "
+                            + "the current key or with witnesses)");
         } else if (trust.trustFileKey()) {
             status = Status.OK;
             message = "OK (UNANCHORED: --trust-file-key trusted the key the file carries; this proves the file is "
@@ -233,6 +237,8 @@ public final class AuditVerifier {
         String fingerprint;
         final List<KeyUse> keys = new ArrayList<>();
         String exportedAt;
+        String headerExportedAt;
+        long lastCheckpointSeq = -1;
         final Map<Long, String> hashesAt = new java.util.HashMap<>();
         boolean sealed;
     }
@@ -508,7 +514,11 @@ public final class AuditVerifier {
             }
             case "checkpoint" -> {
                 requireCanonical(p, null);
+                fields(p.node(), CHECKPOINT_FIELDS, "checkpoint");
                 long seq = number(p.node(), "seq", null);
+                if (seq == st.lastCheckpointSeq) {
+                    throw new Failure("a second checkpoint for seq " + seq, seq);
+                }
                 if (seq > st.lastSeq) {
                     throw new Failure("checkpoint for seq " + seq + " but the last entry is seq " + st.lastSeq
                             + " (entries are missing)", st.lastSeq + 1);
@@ -528,15 +538,18 @@ public final class AuditVerifier {
                     throw new Failure("checkpoint signature is invalid", seq);
                 }
                 st.checkpoints++;
+                st.lastCheckpointSeq = seq;
             }
             case "seal" -> {
                 requireCanonical(p, null);
                 ObjectNode node = p.node();
+                fields(node, SEAL_FIELDS, "seal");
                 long sealEntries = number(node, "entries", null);
+                long sealCheckpoints = number(node, "checkpoints", null);
                 long firstSeq = number(node, "firstSeq", null);
                 long sealLast = number(node, "lastSeq", null);
                 String sealHash = text(node, "lastHash", null);
-                String body = AuditExportFormat.sealBody(sealEntries, firstSeq, sealLast, sealHash,
+                String body = AuditExportFormat.sealBody(sealEntries, firstSeq, sealLast, sealHash, sealCheckpoints,
                         text(node, "keyFingerprint", null), text(node, "exportedAt", null));
                 String current = st.keys.get(st.keys.size() - 1).fingerprint();
                 if (!current.equals(text(node, "keyFingerprint", null))) {
@@ -552,6 +565,14 @@ public final class AuditVerifier {
                             + " but the file holds " + st.entries + " up to seq " + st.lastSeq
                             + " (entries were removed or added)", st.lastSeq + 1);
                 }
+                if (sealCheckpoints != st.checkpoints) {
+                    throw new Failure("the seal counts " + sealCheckpoints + " checkpoints but the file holds " + st.checkpoints
+                            + " (checkpoints were removed or added)", null);
+                }
+                if (!st.exportedAt.equals(st.headerExportedAt)) {
+                    throw new Failure("the header's exportedAt " + st.headerExportedAt + " is not the seal's " + st.exportedAt,
+                            null);
+                }
                 st.sealed = true;
             }
             case "header" -> throw new Failure("a second header", null);
@@ -564,6 +585,8 @@ public final class AuditVerifier {
             throw new Failure("the first line must be the export header, found \"" + p.type() + "\"", null);
         }
         requireCanonical(p, null);
+        fields(p.node(), HEADER_FIELDS, "header");
+        st.headerExportedAt = text(p.node(), "exportedAt", null);
         if (!AuditExportFormat.FORMAT.equals(text(p.node(), "format", null))) {
             throw new Failure("unknown export format " + p.node().get("format"), null);
         }
@@ -613,6 +636,22 @@ public final class AuditVerifier {
         }
         st.key = nextKey;
         st.keys.add(new KeyUse(next, nextKey, e.seq()));
+    }
+
+    private static final java.util.Set<String> HEADER_FIELDS = java.util.Set.of("exportedAt", "format", "keyFingerprint",
+            "publicKey", "type");
+    private static final java.util.Set<String> CHECKPOINT_FIELDS = java.util.Set.of("hash", "seq", "signature", "time", "type");
+    private static final java.util.Set<String> SEAL_FIELDS = java.util.Set.of("checkpoints", "entries", "exportedAt", "firstSeq",
+            "keyFingerprint", "lastHash", "lastSeq", "signature", "type");
+
+    /** Exactly the fields of its kind: nothing unsigned rides along in an export. */
+    private static void fields(ObjectNode node, java.util.Set<String> expected, String kind) throws Failure {
+        java.util.Set<String> present = new java.util.TreeSet<>();
+        node.fieldNames().forEachRemaining(present::add);
+        if (!present.equals(new java.util.TreeSet<>(expected))) {
+            throw new Failure("the " + kind + " line has fields " + present + ", expected " + new java.util.TreeSet<>(expected),
+                    null);
+        }
     }
 
     private static void requireCanonical(Prepared p, Long seq) throws Failure {

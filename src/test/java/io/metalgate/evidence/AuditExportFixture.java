@@ -75,6 +75,7 @@ public final class AuditExportFixture {
         sink.line(AuditExportFormat.header(first.publicKey(), exportedAt));
         String prev = AuditHashes.GENESIS;
         AuditSigner key = first;
+        long checkpoints = 0;
         for (long seq = 1; seq <= entries; seq++) {
             String time = AuditHashes.formatTime(t0.plusMillis(seq));
             String actor = seq % 3 == 0 ? "system" : "operator-" + (seq % 7);
@@ -97,10 +98,11 @@ public final class AuditExportFixture {
             if (handOver != null || checkpointEvery > 0 && seq % checkpointEvery == 0) {
                 sink.line(AuditExportFormat.checkpoint(seq, hash, time,
                         key.sign(AuditHashes.checkpointSigningInput(seq, hash, time))));
+                checkpoints++;
             }
             prev = hash;
         }
-        sink.line(AuditExportFormat.seal(entries, entries == 0 ? 0 : 1, entries, prev, key, exportedAt));
+        sink.line(AuditExportFormat.seal(entries, entries == 0 ? 0 : 1, entries, prev, checkpoints, key, exportedAt));
     }
 
     private static String handOverPayload(long seq, String prevHash, String time, AuditSigner current, HandOver h) {

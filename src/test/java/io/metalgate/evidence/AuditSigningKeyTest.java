@@ -86,19 +86,54 @@ class AuditSigningKeyTest {
         assertThrows(IllegalArgumentException.class, () -> k.prepareNext(Optional.of("alias")));
     }
 
+    /** A hand-over entry at seq 7 from {@code from} to {@code to}, signed by {@code handOverBy} and {@code to}. */
+    static AuditSigningKey.HandOver handOver(AuditSigner from, AuditSigner to, AuditSigner handOverBy) {
+        String time = "2026-12-02T10:00:00.000000Z";
+        String prev = "ab".repeat(32);
+        String newKey = java.util.Base64.getEncoder().encodeToString(to.publicKey().getEncoded());
+        byte[] signed = AuditHashes.handOverSigningInput(7, prev, time, from.fingerprint(), to.fingerprint(), newKey);
+        var p = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        p.put("previousFingerprint", from.fingerprint());
+        p.put("newFingerprint", to.fingerprint());
+        p.put("newPublicKey", newKey);
+        p.put("handOverSignature", handOverBy.sign(signed));
+        p.put("acceptanceSignature", to.sign(signed));
+        return new AuditSigningKey.HandOver(7, prev, time, p);
+    }
+
     @Test
-    void aCrashBetweenTheHandOverAndTheFileMoveIsHealedByTheRegistry() throws Exception {
+    void aCrashBetweenTheHandOverAndTheFileMoveIsHealedOnlyByASignedHandOver() throws Exception {
         AuditSigningKey k = new AuditSigningKey(dir, file(Optional.empty()));
-        String old = k.fingerprint();
-        String next = k.prepareNext(Optional.empty()).fingerprint();
+        AuditSigner old = k.active();
+        AuditSigner next = k.prepareNext(Optional.empty());
+        IllegalStateException twice = assertThrows(IllegalStateException.class, () -> k.prepareNext(Optional.empty()));
+        assertTrue(twice.getMessage().contains("is in progress"), twice.getMessage());
         // the hand-over entry committed (the registry names `next`), then the process died before promote()
         AuditSigningKey restarted = new AuditSigningKey(dir, file(Optional.empty()));
-        assertEquals(old, restarted.fingerprint());
-        assertEquals(next, restarted.signerFor(next).orElseThrow().fingerprint());
-        assertEquals(next, restarted.fingerprint());
+        assertEquals(old.fingerprint(), restarted.fingerprint());
+        // the registry's word alone, or a hand-over not signed by the old key, is not followed
+        assertTrue(restarted.signerFor(next.fingerprint(), null).isEmpty());
+        assertTrue(restarted.signerFor(next.fingerprint(), handOver(old, next, next)).isEmpty());
+        assertEquals(old.fingerprint(), restarted.fingerprint());
+        assertEquals(next.fingerprint(), restarted.signerFor(next.fingerprint(), handOver(old, next, old)).orElseThrow()
+                .fingerprint());
+        assertEquals(next.fingerprint(), restarted.fingerprint());
         assertFalse(Files.exists(dir.resolve("audit-signing.next.key")));
         // a registry naming a key this appliance never held: it must not sign
-        assertTrue(restarted.signerFor("ff".repeat(32)).isEmpty());
+        assertTrue(restarted.signerFor("ff".repeat(32), null).isEmpty());
+    }
+
+    @Test
+    void aNextKeyOfAHandOverThatNeverHappenedIsDiscarded() throws Exception {
+        AuditSigningKey k = new AuditSigningKey(dir, file(Optional.empty()));
+        String old = k.fingerprint();
+        k.prepareNext(Optional.empty());
+        // crash before the hand-over committed: the registry still names the old key
+        AuditSigningKey restarted = new AuditSigningKey(dir, file(Optional.empty()));
+        assertEquals(old, restarted.signerFor(old, null).orElseThrow().fingerprint());
+        assertFalse(Files.exists(dir.resolve("audit-signing.next.key")));
+        // and a new rotation can be prepared
+        restarted.prepareNext(Optional.empty());
     }
 
     static MetalgateConfig.Audit.SigningKey token(io.metalgate.testing.SoftHsm hsm, String alias) {

@@ -141,7 +141,7 @@ class WitnessCheckTest {
         List<String> out = new ArrayList<>(export);
         out.set(0, AuditExportFormat.header(SigningKeys.publicKeyFromBase64(header.get("publicKey").asText()), at));
         out.set(out.size() - 1, AuditExportFormat.seal(seal.get("entries").asLong(), seal.get("firstSeq").asLong(),
-                seal.get("lastSeq").asLong(), seal.get("lastHash").asText(), KEY, at));
+                seal.get("lastSeq").asLong(), seal.get("lastHash").asText(), seal.get("checkpoints").asLong(), KEY, at));
         return out;
     }
 
@@ -151,6 +151,7 @@ class WitnessCheckTest {
         List<String> out = new ArrayList<>();
         String prev = AuditHashes.GENESIS;
         long entries = 0;
+        long checkpoints = 0;
         for (String line : export) {
             var n = mapper.readTree(line);
             String type = n.get("type").asText();
@@ -171,8 +172,9 @@ class WitnessCheckTest {
                 String time = n.get("time").asText();
                 out.add(AuditExportFormat.checkpoint(seq, prev, time,
                         SigningKeys.sign(KEY.getPrivate(), AuditHashes.checkpointSigningInput(seq, prev, time))));
+                checkpoints++;
             } else if ("seal".equals(type)) {
-                out.add(AuditExportFormat.seal(entries, 1, entries, prev, KEY, n.get("exportedAt").asText()));
+                out.add(AuditExportFormat.seal(entries, 1, entries, prev, checkpoints, KEY, n.get("exportedAt").asText()));
             } else {
                 out.add(line);
             }
