@@ -26,8 +26,9 @@ import java.util.regex.Pattern;
  * <p>Trusts nothing by default: the export must be signed (through any key hand-overs) by a key the
  * auditor got elsewhere — {@code --key} (a SHA-256 fingerprint, as {@code GET /api/audit/key} and the
  * first start's log show it, or a PEM public key file), or the key pinned at install time in
- * {@code <data-dir>/audit-public-key.pem} ({@code --data-dir}, {@code METALGATE_DATA_DIR}, or
- * {@code ./metalgate-data}). {@code --trust-file-key} trusts the key the file carries, and says so loudly.
+ * {@code <data-dir>/audit-public-key.pem} ({@code --data-dir}, or {@code METALGATE_DATA_DIR}; never a
+ * directory next to the file, which whoever handed over the file could have put there).
+ * {@code --trust-file-key} trusts the key the file carries, and says so loudly.
  *
  * <p>Exit codes: 0 intact, signed by a trusted key (and consistent with every witness given); 1 tampered
  * (the message names the first bad entry or the witnessed head the export contradicts); 2 wrong usage or an
@@ -43,7 +44,7 @@ public final class AuditCli {
 
     private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-fA-F]{64}");
     private static final String USAGE_TEXT = "usage: metalgate audit verify FILE [--key FINGERPRINT|PEM-FILE]... "
-            + "[--data-dir DIR] [--trust-file-key] [--witness HEADS-FILE]... [--tsa-cert PEM-FILE]...";
+            + "[--data-dir DIR] [--trust-file-key] [--witness HEADS-FILE]... [--tsa-cert PEM-FILE]... [--tsa-max-delay SECONDS]";
 
     private AuditCli() {
     }
@@ -63,6 +64,7 @@ public final class AuditCli {
         boolean trustFileKey = false;
         List<Path> witnesses = new ArrayList<>();
         List<X509Certificate> tsaCerts = new ArrayList<>();
+        java.time.Duration tsaMaxDelay = WitnessCheck.DEFAULT_TSA_MAX_DELAY;
         try {
             for (int i = 3; i < args.length; i++) {
                 String opt = args[i];
@@ -73,8 +75,9 @@ public final class AuditCli {
                             throw new IllegalArgumentException("--key needs a fingerprint or a PEM file");
                         }
                         String k = args[++i];
-                        trusted.add(keyFingerprint(k));
-                        anchors.add("--key " + k);
+                        String fp = keyFingerprint(k);
+                        trusted.add(fp);
+                        anchors.add("--key " + k + (k.equalsIgnoreCase(fp) ? "" : " (SHA-256 " + fp + ")"));
                     }
                     case "--data-dir" -> {
                         if (!hasValue) {
@@ -95,16 +98,23 @@ public final class AuditCli {
                         }
                         tsaCerts.addAll(TimeStampTokens.readPemCertificates(Path.of(args[++i])));
                     }
+                    case "--tsa-max-delay" -> {
+                        if (!hasValue || !args[i + 1].matches("[0-9]{1,9}")) {
+                            throw new IllegalArgumentException("--tsa-max-delay needs a number of seconds");
+                        }
+                        tsaMaxDelay = java.time.Duration.ofSeconds(Long.parseLong(args[++i]));
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + opt);
                 }
             }
             if (trusted.isEmpty() && !trustFileKey) {
                 // the key pinned at install time, when this machine has it
-                Path dir = dataDir.orElseGet(() -> Path.of(env.getOrDefault("METALGATE_DATA_DIR", "metalgate-data")));
-                Path pinned = dir.resolve(AuditSigningKey.PINNED_FILE);
-                if (Files.isRegularFile(pinned)) {
-                    trusted.add(keyFingerprint(pinned.toString()));
-                    anchors.add("the key pinned at install time in " + pinned);
+                Optional<Path> dir = dataDir.or(() -> Optional.ofNullable(env.get("METALGATE_DATA_DIR")).map(Path::of));
+                Path pinned = dir.map(d -> d.resolve(AuditSigningKey.PINNED_FILE)).orElse(null);
+                if (pinned != null && Files.isRegularFile(pinned)) {
+                    String fp = keyFingerprint(pinned.toString());
+                    trusted.add(fp);
+                    anchors.add("the key pinned at install time in " + pinned.toAbsolutePath() + " (SHA-256 " + fp + ")");
                 } else if (dataDir.isPresent()) {
                     throw new IllegalArgumentException("no pinned key in " + pinned);
                 }
@@ -145,7 +155,11 @@ public final class AuditCli {
                 return TAMPERED;
             }
             if (!witnesses.isEmpty()) {
-                WitnessCheck.Outcome witnessed = WitnessCheck.check(result, heads.heads());
+                WitnessCheck.Outcome witnessed = WitnessCheck.check(result, heads.heads(), tsaMaxDelay);
+                if (heads.ignored() > 0) {
+                    err.println("note: " + heads.ignored() + " line(s) in the witness files looked like heads but are not "
+                            + "exactly what the appliance writes; ignored");
+                }
                 if (witnessed.status() != AuditVerifier.Status.OK) {
                     err.println(witnessed.message());
                     return TAMPERED;

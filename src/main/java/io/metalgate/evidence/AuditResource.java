@@ -153,8 +153,13 @@ public class AuditResource {
             next = key.prepareNext(Optional.ofNullable(request.pkcs11Alias()));
         } catch (IllegalArgumentException e) {
             throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(400, "bad-rotation", "Cannot rotate the audit key", e.getMessage()));
+        } catch (IllegalStateException e) {
+            throw new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(409, "rotation-in-progress",
+                    "A key hand-over is in progress", e.getMessage()));
         }
-        return sequencer.rotate(next, identity.getPrincipal().getName(), request.reason()).chain(this::signingKey);
+        return sequencer.rotate(next, identity.getPrincipal().getName(), request.reason())
+                .onFailure().invoke(() -> key.discardNext(next))
+                .chain(this::signingKey);
     }
 
     public record Acknowledgement(@jakarta.validation.constraints.NotBlank @jakarta.validation.constraints.Size(max = 2000) String reason) {

@@ -166,19 +166,16 @@ public class AuditSequencer {
             checkpoint |= w.checkpoint();
             rotation = w.rotation() != null ? w.rotation() : rotation;
         }
-        Rotation handOver = rotation;
-        signedInPass = null;
         drain(new PassWork(standalone, checkpoint, rotation))
-                .invoke(() -> afterCommit(handOver))
                 .subscribe().with(ignored -> finish(batch, null), failure -> finish(batch, failure));
     }
 
     /**
-     * What follows a committed pass. None of it may fail the pass (its entries are in the chain): a failure
-     * here is logged and healed later (the registry promotes the next key at the next signature; the witness
-     * poll delivers what is owed).
+     * What follows each committed transaction of a pass (before the next one signs anything). None of it may
+     * fail the pass (its entries are in the chain): a failure here raises the alarm or is healed later (the
+     * registry promotes the next key at the next signature after checking the hand-over).
      */
-    private void afterCommit(Rotation handOver) {
+    private void committed(Rotation handOver) {
         try {
             AuditIntegrity.Head signed = signedInPass;
             if (signed != null) {
@@ -194,10 +191,10 @@ public class AuditSequencer {
         } catch (RuntimeException e) {
             LOG.error("After an audit pass: " + e.getMessage(), e);
         }
-        witnesses.wake();
     }
 
     private void finish(List<Waiter> batch, Throwable failure) {
+        witnesses.wake(); // what the pass's committed transactions owe
         for (Waiter w : batch) {
             Runnable complete = failure == null ? () -> w.done().complete(null) : () -> w.done().completeExceptionally(failure);
             if (w.context() != null) {
@@ -219,7 +216,9 @@ public class AuditSequencer {
     /** Chains batches until a batch of pending rows comes back smaller than the limit. */
     private Uni<Void> drain(PassWork work) {
         int limit = config.audit().batchLimit();
+        signedInPass = null;
         return pool.withTransaction(tx -> chainOnce(tx, work))
+                .invoke(() -> committed(work.rotation()))
                 .chain(n -> n >= limit ? drain(new PassWork(List.of(), work.checkpoint(), null)) : Uni.createFrom().voidItem());
     }
 

@@ -52,6 +52,7 @@ public class AuditWitnesses {
     /** Delivery attempts are claimed for this long, so a crash mid-delivery only delays the retry. */
     private static final Duration CLAIM = Duration.ofSeconds(60);
     private static final int BATCH = 100;
+    private static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(60);
 
     @Inject
     Pool pool;
@@ -177,7 +178,10 @@ public class AuditWitnesses {
         }
         Due d = list.get(i);
         CompletableFuture<Object> sent = camel.asyncRequestBodyAndHeader(d.kind().route(), d.head(), WitnessRoutes.SEQ, d.seq());
+        // a witness that hangs (a stuck mount, a silent server) fails this attempt; the others go on
         return Uni.createFrom().completionStage(sent)
+                .ifNoItem().after(DELIVERY_TIMEOUT).failWith(() -> new java.util.concurrent.TimeoutException(
+                        "no answer within " + DELIVERY_TIMEOUT.toSeconds() + " s"))
                 .onItem().transformToUni(receipt -> delivered(d, String.valueOf(receipt))
                         .chain(() -> deliverInOrder(list, i + 1)))
                 .onFailure().recoverWithUni(e -> failed(d, list.subList(i + 1, list.size()), e));

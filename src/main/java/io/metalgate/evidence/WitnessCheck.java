@@ -34,8 +34,15 @@ public final class WitnessCheck {
             String source, Instant tsaTime) {
     }
 
-    /** The heads read, and why the reading failed if it did ({@code untrusted}: a TSA token without --tsa-cert). */
-    public record Heads(List<Head> heads, String problem, boolean untrusted) {
+    /**
+     * The heads read, and why the reading failed if it did ({@code untrusted}: a TSA token without --tsa-cert);
+     * {@code ignored}: text that looked like a head but is not exactly one.
+     */
+    public record Heads(List<Head> heads, String problem, boolean untrusted, int ignored) {
+
+        Heads(List<Head> heads, String problem, boolean untrusted) {
+            this(heads, problem, untrusted, 0);
+        }
     }
 
     public record Outcome(AuditVerifier.Status status, String message) {
@@ -50,6 +57,7 @@ public final class WitnessCheck {
     /** Reads every witness file; TSA tokens are verified against {@code tsaCerts} as they are read. */
     public static Heads read(List<Path> files, List<X509Certificate> tsaCerts) throws IOException {
         List<Head> heads = new ArrayList<>();
+        int ignored = 0;
         for (Path file : files) {
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
             int found = 0;
@@ -83,12 +91,14 @@ public final class WitnessCheck {
                     found++;
                     continue;
                 }
-                // a head line, alone or inside a saved e-mail (the message quotes it on a line of its own)
+                // head lines, alone or inside a saved e-mail; text that only looks like a head is skipped and counted
+                // (anyone can mail the auditors): a head altered in the witness's copy proves as much as one deleted
                 Matcher m = HEAD_LINE.matcher(line);
-                if (m.find()) {
+                while (m.find()) {
                     Head h = parse(m.group(), where, null);
                     if (h == null) {
-                        return new Heads(heads, where + ": not a witnessed head", false);
+                        ignored++;
+                        continue;
                     }
                     heads.add(h);
                     found++;
@@ -98,7 +108,7 @@ public final class WitnessCheck {
                 return new Heads(heads, file + " holds no witnessed audit head", false);
             }
         }
-        return new Heads(heads, null, false);
+        return new Heads(heads, null, false, ignored);
     }
 
     private static Head parse(String line, String where, Instant tsaTime) throws IOException {
@@ -120,37 +130,59 @@ public final class WitnessCheck {
         return seqs;
     }
 
-    /** Compares the verified export with the heads; {@code result} must be intact. */
-    public static Outcome check(AuditVerifier.Result result, List<Head> heads) {
+    /**
+     * Compares the verified export with the heads; {@code result} must be intact. A head is this log's when
+     * its signature verifies with one of the export's keys (whatever its unsigned {@code log} field says);
+     * a head that claims this log and verifies with none fails, so an altered or unverifiable head is never
+     * skipped. For a time-stamped head the TSA's time counts, which nobody on the appliance can set: it must
+     * follow the head's own time within {@code tsaMaxDelay}, and decides whether the head is older than the
+     * export.
+     */
+    public static Outcome check(AuditVerifier.Result result, List<Head> heads, java.time.Duration tsaMaxDelay) {
         String log = result.keyFingerprint();
         int matched = 0;
         int newer = 0;
         int otherLogs = 0;
         Head newest = null;
+        AuditVerifier.KeyUse last = result.keys().get(result.keys().size() - 1);
         for (Head h : heads) {
-            if (!h.log().equals(log)) {
-                otherLogs++;
-                continue;
+            byte[] signed = AuditHashes.checkpointSigningInput(h.seq(), h.hash(), h.time());
+            AuditVerifier.KeyUse signer = h.seq() <= result.lastSeq() ? keyAt(result.keys(), h.seq()) : last;
+            boolean verifies = signer != null && SigningKeys.verify(signer.key(), signed, h.signature());
+            if (!verifies) {
+                boolean anyKey = result.keys().stream().anyMatch(k -> SigningKeys.verify(k.key(), signed, h.signature()));
+                if (!h.log().equals(log) && !anyKey) {
+                    otherLogs++;
+                    continue;
+                }
+                return tampered(h, anyKey
+                        ? "witnessed head seq " + h.seq() + " is signed by a key that is not the export's key at that place "
+                                + "(its key history was rewritten)"
+                        : "witnessed head seq " + h.seq() + " cannot be verified with any of the export's keys: the witness "
+                                + "copy was altered, or the witness saw a key hand-over this export does not have (export again)");
+            }
+            if (h.tsaTime() != null) {
+                java.time.Instant headTime = java.time.Instant.parse(h.time());
+                if (h.tsaTime().isAfter(headTime.plus(tsaMaxDelay))) {
+                    return tampered(h, "the TSA stamped head seq " + h.seq() + " at " + h.tsaTime() + ", more than " + tsaMaxDelay
+                            + " after the time it claims (" + h.time() + "): a head stamped late proves nothing of its time "
+                            + "(raise --tsa-max-delay only if the TSA was unreachable that long)");
+                }
             }
             if (h.seq() > result.lastSeq()) {
-                if (result.exportedAt() != null && h.time().compareTo(result.exportedAt()) <= 0) {
+                boolean olderThanExport = result.exportedAt() != null && (h.tsaTime() != null
+                        ? !h.tsaTime().isAfter(java.time.Instant.parse(result.exportedAt()))
+                        : h.time().compareTo(result.exportedAt()) <= 0);
+                if (olderThanExport) {
                     return tampered(h, "the export ends at seq " + result.lastSeq() + " but the witness saw seq " + h.seq()
-                            + " at " + h.time() + ", before the export was made (" + result.exportedAt()
-                            + "): entries were removed");
+                            + " at " + (h.tsaTime() != null ? h.tsaTime() + " (TSA time)" : h.time()) + ", before the export was made ("
+                            + result.exportedAt() + "): entries were removed");
                 }
                 newer++; // witnessed after the export was made: nothing to compare
                 if (newest == null || h.seq() > newest.seq()) {
                     newest = h;
                 }
                 continue;
-            }
-            AuditVerifier.KeyUse key = keyAt(result.keys(), h.seq());
-            if (key == null || !key.fingerprint().equals(h.keyFingerprint())) {
-                return tampered(h, "witnessed head seq " + h.seq() + " was signed by key " + h.keyFingerprint()
-                        + ", which the export does not have as the key at that place (its key history was rewritten)");
-            }
-            if (!SigningKeys.verify(key.key(), AuditHashes.checkpointSigningInput(h.seq(), h.hash(), h.time()), h.signature())) {
-                return tampered(h, "the witnessed head's signature is invalid (the witness copy was altered)");
             }
             String hash = result.hashesAt().get(h.seq());
             if (!h.hash().equals(hash)) {
@@ -168,6 +200,13 @@ public final class WitnessCheck {
                 + ": this export is not the whole log as of then)" : "")
                 + (otherLogs > 0 ? ", " + otherLogs + " of other logs ignored" : ""));
     }
+
+    public static Outcome check(AuditVerifier.Result result, List<Head> heads) {
+        return check(result, heads, DEFAULT_TSA_MAX_DELAY);
+    }
+
+    /** How long after a head's own time a TSA may have stamped it (witness retries back off up to 10 min). */
+    public static final java.time.Duration DEFAULT_TSA_MAX_DELAY = java.time.Duration.ofHours(1);
 
     private static Outcome tampered(Head h, String why) {
         return new Outcome(AuditVerifier.Status.TAMPERED, "WITNESS FAILED (" + h.source() + "): " + why);

@@ -74,6 +74,11 @@ public class WitnessRoutes extends RouteBuilder {
                 .convertBodyTo(String.class)
                 .process(e -> e.getMessage().setBody(mail(to, e.getMessage().getHeader(SEQ, Long.class),
                         e.getMessage().getBody(String.class)))));
+        if (w.tsaUrl().isPresent() && w.tsaCert().isEmpty()) {
+            // a token from a TSA nobody pinned proves nothing (anyone on the path could have answered)
+            throw new IllegalStateException("metalgate.audit.witness.tsa-url needs metalgate.audit.witness.tsa-cert: "
+                    + "the PEM certificate of the time-stamp authority");
+        }
         w.tsaUrl().ifPresent(url -> from(AuditWitnesses.Kind.TSA.route()).routeId("audit-witness-tsa")
                 .convertBodyTo(String.class)
                 .process(this::timeStampRequest)
@@ -90,7 +95,29 @@ public class WitnessRoutes extends RouteBuilder {
     }
 
     /** Appends {@code line} and forces it to disk; the receipt names the file and the line's digest. */
-    static synchronized String appendLine(Path file, String line) throws IOException {
+    static String appendLine(Path file, String line) throws IOException {
+        java.util.concurrent.locks.ReentrantLock lock = LOCKS.computeIfAbsent(file.toAbsolutePath(),
+                f -> new java.util.concurrent.locks.ReentrantLock());
+        try {
+            // one writer per file; a writer stuck on a hung mount does not pile up the others behind it
+            if (!lock.tryLock(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IOException("the witness file " + file + " has been busy for 30 s (a hung mount?)");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        try {
+            return append(file, line);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static final java.util.concurrent.ConcurrentMap<Path, java.util.concurrent.locks.ReentrantLock> LOCKS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String append(Path file, String line) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -158,12 +185,8 @@ public class WitnessRoutes extends RouteBuilder {
         TimeStampTokens.Request request = e.getProperty(TSA_REQUEST, TimeStampTokens.Request.class);
         String head = e.getProperty("MetalgateHead", String.class);
         TimeStampTokens.Token token = TimeStampTokens.accept(request, e.getMessage().getBody(byte[].class));
-        List<X509Certificate> pinned = config.audit().witness().tsaCert().isPresent()
-                ? TimeStampTokens.readPemCertificates(Path.of(config.audit().witness().tsaCert().get()))
-                : List.of();
-        if (!pinned.isEmpty()) {
-            TimeStampTokens.verify(token.der(), head.getBytes(StandardCharsets.UTF_8), pinned);
-        }
+        List<X509Certificate> pinned = TimeStampTokens.readPemCertificates(Path.of(config.audit().witness().tsaCert().orElseThrow()));
+        TimeStampTokens.verify(token.der(), head.getBytes(StandardCharsets.UTF_8), pinned);
         String tokenB64 = Base64.getEncoder().encodeToString(token.der());
         Path tokens = config.audit().witness().tsaTokensFile().map(Path::of)
                 .orElse(dataDir.root().resolve("witness").resolve("tsa-tokens.jsonl"));

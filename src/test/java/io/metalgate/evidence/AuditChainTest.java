@@ -1,5 +1,6 @@
 package io.metalgate.evidence;
 
+import static io.metalgate.testing.Api.admin;
 import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.enrollment;
 import static io.metalgate.testing.Api.operator;
@@ -123,6 +124,117 @@ class AuditChainTest {
         }
     }
 
+    private static Connection appConnection() throws Exception {
+        String appPassword = Files.readString(PostgresTestResource.dataDir().resolve("db-app.password")).strip();
+        String url = "jdbc:postgresql://127.0.0.1:" + PostgresTestResource.postgres().port() + "/" + EmbeddedPostgres.DATABASE;
+        return DriverManager.getConnection(url, EmbeddedPostgres.APP_ROLE, appPassword);
+    }
+
+    /**
+     * Whoever holds the app's database login (the red team's insider) can neither make the appliance stop
+     * signing, nor sign with another key, nor break every later export: each attempt is refused or chained
+     * as what it is.
+     */
+    @Test
+    void theAppLoginCannotSilenceTheSignerOrBreakExports() throws Exception {
+        operator().body(enrollment(unique("app"), "pw")).post("/api/machines").then().statusCode(201);
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        try (Connection app = appConnection()) {
+            for (String sql : List.of(
+                    // a key of one's own registered as current: signing would stop (or move to another token key)
+                    "INSERT INTO audit_key VALUES (repeat('f', 64), 'x', 9223372036854775807, now())",
+                    // the head jumps: the next entry would skip a thousand sequence numbers
+                    "UPDATE audit_head SET seq = seq + 1000",
+                    "UPDATE audit_head SET seq = seq - 1, hash = (SELECT hash FROM audit_entry WHERE seq = (SELECT seq - 1 FROM audit_head))",
+                    // a checkpoint that names no entry of the chain
+                    "INSERT INTO audit_checkpoint VALUES (1, repeat('0', 64), now(), repeat('0', 64), 'x')",
+                    "INSERT INTO audit_checkpoint SELECT seq + 5, hash, now(), repeat('0', 64), 'x' FROM audit_head")) {
+                SQLException e = assertThrows(SQLException.class, () -> app.createStatement().execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+            }
+            // a witness delivery cannot be marked delivered without a receipt, changed or deleted
+            try (var st = app.createStatement()) {
+                st.execute("INSERT INTO witness_delivery (checkpoint_seq, witness, head, status, next_attempt_at) "
+                        + "VALUES (1, 'FILE', 'test-head-" + unique("h") + "', 'PENDING', now())");
+            }
+            for (String sql : List.of("UPDATE witness_delivery SET status = 'DELIVERED' WHERE head LIKE 'test-head-%'",
+                    "UPDATE witness_delivery SET head = 'other' WHERE head LIKE 'test-head-%'",
+                    "DELETE FROM witness_delivery WHERE head LIKE 'test-head-%'")) {
+                SQLException e = assertThrows(SQLException.class, () -> app.createStatement().execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+            }
+            // a hand-over slipped into the queue is chained as a rejected forgery, so exports stay verifiable
+            try (var st = app.createStatement()) {
+                st.execute("INSERT INTO audit_pending (occurred_at, actor, action, subject, payload) "
+                        + "VALUES (now(), 'admin', 'audit.key-rotated', 'audit:key', '{}')");
+            }
+        }
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        as("viewer").queryParam("action", "audit.forged-entry-rejected").get("/api/audit").then().statusCode(200)
+                .body("items[-1].payload.claimedAction", org.hamcrest.Matchers.equalTo("audit.key-rotated"));
+        String export = as("legal").get("/api/audit/export").then().statusCode(200).extract().asString();
+        AuditVerifier.Result result = new AuditVerifier(AuditVerifier.Trust.keys(pinnedFingerprint()))
+                .verify(new StringReader(export));
+        assertTrue(result.ok(), result.message());
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+    }
+
+    @Test
+    void aCheckpointRowTheLogsKeysDidNotSignIsLeftOutOfExportsAndRaisesTheAlarm() throws Exception {
+        operator().body(enrollment(unique("junk"), "pw")).post("/api/machines").then().statusCode(201);
+        long seq;
+        try (Connection app = appConnection(); var st = app.createStatement()) {
+            // the head's own entry and hash, but a signature nobody's key made
+            var rs = st.executeQuery("SELECT seq FROM audit_head");
+            rs.next();
+            seq = rs.getLong(1);
+            st.execute("INSERT INTO audit_checkpoint SELECT seq, hash, now(), repeat('0', 64), 'AAAA' FROM audit_head");
+        }
+        try {
+            String export = as("legal").get("/api/audit/export").then().statusCode(200).extract().asString();
+            AuditVerifier.Result result = new AuditVerifier(AuditVerifier.Trust.keys(pinnedFingerprint()))
+                    .verify(new StringReader(export));
+            assertTrue(result.ok(), result.message());
+            assertTrue(export.lines().noneMatch(l -> l.contains("\"signature\":\"AAAA\"")), "the forged checkpoint is left out");
+            io.restassured.RestAssured.get("/q/health/ready").then().statusCode(503)
+                    .body("checks.find { it.name == 'audit-chain' }.data.regression",
+                            org.hamcrest.Matchers.containsString("checkpoint row at seq " + seq + " is not signed"));
+        } finally {
+            admin().contentType("application/json").body(Map.of("reason", "test: forged checkpoint row seen"))
+                    .post("/api/audit/integrity/acknowledgements").then().statusCode(204);
+        }
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+    }
+
+    @Test
+    void twoRotationsAtOnceHandOverOnceAndTheOtherIsRefused() throws Exception {
+        // in this shared appliance the rotation is undone by nothing: the export still verifies from the pinned key
+        var pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Integer>> calls = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                calls.add(pool.submit(() -> admin().contentType("application/json").body(Map.of("reason", "double click"))
+                        .post("/api/audit/key/rotations").then().extract().statusCode()));
+            }
+            List<Integer> codes = new ArrayList<>();
+            for (Future<Integer> f : calls) {
+                codes.add(f.get());
+            }
+            codes.sort(null);
+            assertTrue(codes.equals(List.of(200, 409)) || codes.equals(List.of(200, 200)), codes.toString());
+        } finally {
+            pool.shutdown();
+        }
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        String export = as("legal").get("/api/audit/export").then().statusCode(200).extract().asString();
+        AuditVerifier.Result result = new AuditVerifier(AuditVerifier.Trust.keys(pinnedFingerprint()))
+                .verify(new StringReader(export));
+        assertTrue(result.ok(), result.message());
+        String current = as("viewer").get("/api/audit/key").then().extract().path("fingerprint");
+        assertEquals(current, result.keys().get(result.keys().size() - 1).fingerprint());
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+    }
+
     @Test
     void listFiltersBySubjectActorActionAndTime() {
         String name = unique("flt");
@@ -150,10 +262,11 @@ class AuditChainTest {
     void theKeyIsPinnedAtInstallTimeAndVerificationTrustsOnlyAnAnchor() throws Exception {
         java.nio.file.Path pinned = PostgresTestResource.dataDir().resolve("audit-public-key.pem");
         assertEquals("r--r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(pinned)));
+        // the install-time key is the first of the history (other tests here may have rotated since)
         String fingerprint = as("viewer").get("/api/audit/key").then().statusCode(200)
                 .body("pinnedFile", org.hamcrest.Matchers.equalTo(pinned.toString()))
                 .body("history[0].fromSeq", org.hamcrest.Matchers.equalTo(1))
-                .extract().path("fingerprint");
+                .extract().path("history[0].fingerprint");
         assertEquals(fingerprint, pinnedFingerprint());
         java.nio.file.Path export = Files.createTempFile("audit", ".jsonl");
         Files.writeString(export, as("legal").get("/api/audit/export").then().statusCode(200).extract().asString());
@@ -216,7 +329,8 @@ class AuditChainTest {
 
     @Test
     void exportIsForLegalAndAuditedAndTheKeyIsPublished() {
-        String fingerprint = as("viewer").get("/api/audit/key").then().statusCode(200).extract().path("fingerprint");
+        // the header carries the log's first key
+        String fingerprint = as("viewer").get("/api/audit/key").then().statusCode(200).extract().path("history[0].fingerprint");
         String export = as("legal").get("/api/audit/export").then().statusCode(200).extract().asString();
         assertTrue(export.lines().findFirst().orElseThrow().contains(fingerprint));
         as("viewer").queryParam("action", "audit.exported").queryParam("actor", "test-legal").get("/api/audit")
