@@ -80,6 +80,7 @@ class AuditVerifierTest {
             var r = new AuditVerifier(AuditVerifier.Trust.keys(SigningKeys.fingerprint(anchor.getPublic())))
                     .verify(new StringReader(String.join("\n", rotated)));
             assertTrue(r.ok(), r.message());
+            assertEquals(anchor != k2, r.message().contains("a key handed over since"), r.message());
             assertEquals(3, r.keys().size());
             assertEquals(27, r.keys().get(2).fromSeq());
         }

@@ -103,7 +103,7 @@ class WitnessCheckTest {
         heads.set(1, h.substring(0, at) + (h.charAt(at) == 'A' ? 'B' : 'A') + h.substring(at + 1));
         var o = check(export, heads);
         assertEquals(AuditVerifier.Status.TAMPERED, o.status());
-        assertTrue(o.message().contains("signature is invalid"), o.message());
+        assertTrue(o.message().contains("cannot be verified with any of the export's keys"), o.message());
 
         KeyPair other = SigningKeys.generate();
         List<String> foreign = new ArrayList<>();
@@ -113,7 +113,7 @@ class WitnessCheckTest {
         }
         var o2 = check(export, foreign);
         assertEquals(AuditVerifier.Status.TAMPERED, o2.status(), o2.message());
-        assertTrue(o2.message().contains("not a witnessed head") || o2.message().contains("key history"), o2.message());
+        assertTrue(o2.message().contains("cannot be verified with any of the export's keys"), o2.message());
     }
 
     @Test
@@ -180,5 +180,53 @@ class WitnessCheckTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void unsignedFieldsOfAHeadDecideNothing() throws Exception {
+        List<String> full = AuditExportFixture.lines(40, 10, KEY);
+        List<String> cut = laterExport(AuditExportFixture.lines(25, 10, KEY), 3600);
+        // the red team's P1: heads the cut removed relabelled as another log's: still this log's (its key signed them)
+        List<String> relabelled = heads(full, KEY).stream()
+                .map(h -> h.contains("\"seq\":30,") || h.contains("\"seq\":40,") ? h.replace("\"log\":\"" + FP, "\"log\":\"" + "0".repeat(64)) : h)
+                .toList();
+        var o = check(cut, relabelled);
+        assertEquals(AuditVerifier.Status.TAMPERED, o.status(), o.message());
+        assertTrue(o.message().contains("entries were removed"), o.message());
+        // P2: their time moved past the export: the signature no longer verifies, and that fails too
+        List<String> retimed = heads(full, KEY).stream()
+                .map(h -> h.contains("\"seq\":30,") || h.contains("\"seq\":40,") ? h.replaceAll("\"time\":\"[^\"]+\"", "\"time\":\"9999-01-01T00:00:00.000000Z\"") : h)
+                .toList();
+        var o2 = check(cut, retimed);
+        assertEquals(AuditVerifier.Status.TAMPERED, o2.status(), o2.message());
+        assertTrue(o2.message().contains("cannot be verified with any of the export's keys"), o2.message());
+    }
+
+    @Test
+    void aTimeStampFarLaterThanTheHeadProvesNothingOfItsTime() throws Exception {
+        List<String> export = AuditExportFixture.lines(20, 10, KEY);
+        String head = heads(export, KEY).get(0);
+        try (var tsa = new io.metalgate.testing.LocalTsa().start()) {
+            // stamped today, for a head that claims 2026-11-23: what a rewrite with fresh tokens looks like
+            var request = io.metalgate.evidence.witness.TimeStampTokens.request(head.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new java.security.SecureRandom());
+            var reply = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(tsa.url())
+                    .header("Content-Type", "application/timestamp-query")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.der())).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            var token = io.metalgate.evidence.witness.TimeStampTokens.accept(request, reply.body());
+            Path tokens = dir.resolve("tokens.jsonl");
+            Files.writeString(tokens, AuditExportFormat.timeStampedHead(head, java.util.Base64.getEncoder().encodeToString(token.der()))
+                    + "\n");
+            WitnessCheck.Heads heads = WitnessCheck.read(List.of(tokens), List.of(tsa.certificate()));
+            assertEquals(null, heads.problem());
+            var result = new AuditVerifier(AuditVerifier.Trust.keys(FP), WitnessCheck.seqs(heads.heads()))
+                    .verify(new StringReader(String.join("\n", export)));
+            var late = WitnessCheck.check(result, heads.heads());
+            assertEquals(AuditVerifier.Status.TAMPERED, late.status(), late.message());
+            assertTrue(late.message().contains("a head stamped late proves nothing of its time"), late.message());
+            var tolerated = WitnessCheck.check(result, heads.heads(), java.time.Duration.ofDays(3650));
+            assertEquals(AuditVerifier.Status.OK, tolerated.status(), tolerated.message());
+        }
     }
 }
