@@ -24,12 +24,15 @@ public final class Faults {
     public volatile boolean forgetSessions;
     /** The ETag changes behind the client's back once (another writer), so its If-Match PATCH gets 412. */
     public volatile boolean concurrentWriter;
+    /** The next request with a valid token answers 401 while its session stays open (the client must delete it). */
+    public volatile boolean rejectTokenOnce;
     /** Basic authentication is refused (only sessions work). */
     public volatile boolean basicRefused;
     /** The system links only SimpleStorage (as older BMCs do), no Storage. */
     public volatile boolean onlySimpleStorage;
 
     public void clear() {
+        rejectTokenOnce = false;
         latencyMillis = 0;
         serverErrors = 0;
         brokenForever = false;

@@ -141,6 +141,11 @@ public final class MockBmc {
         return sessionTokens.size();
     }
 
+    /** Logins this BMC accepted since it started (each opened a session). */
+    public int sessionsCreated() {
+        return sessionCounter.get();
+    }
+
     public int requests() {
         return requests.get();
     }
@@ -676,6 +681,10 @@ public final class MockBmc {
         }
         String token = header(headers, "X-Auth-Token");
         if (token != null) {
+            if (faults.rejectTokenOnce && sessionTokens.containsKey(token)) {
+                faults.rejectTokenOnce = false; // refused, but the session stays open (as a BMC that lost track would)
+                return null;
+            }
             return sessionTokens.get(token);
         }
         String auth = header(headers, "Authorization");

@@ -36,9 +36,12 @@ import org.jboss.logging.Logger;
  * at most {@code connections-per-bmc} connections (more requests queue), one session, one circuit
  * breaker, one pinned certificate. A request that times out, finds the BMC unreachable or gets a 5xx is
  * retried with doubling backoff — a POST only when it cannot have been carried out (unreachable, 503), so a
- * reset is never sent twice. Logs in through the SessionService (X-Auth-Token; logs in again on 401; logs
- * out on {@link #release}); falls back to Basic when the BMC has no usable session service or its session
- * table is full. Errors come out as {@link DriverException} naming the BMC.
+ * reset is never sent twice. Logs in through the SessionService (X-Auth-Token): one session per BMC, always —
+ * concurrent first requests share one login (single flight), a token refused with 401 is replaced once
+ * (whoever saw it first logs in again, the others use the new token) and the replaced session is deleted,
+ * {@link #release} logs out, and so does shutdown for every BMC — because small BMCs allow 2 to 8 sessions.
+ * Falls back to Basic when the BMC has no usable session service or its session table is full. Errors come
+ * out as {@link DriverException} naming the BMC.
  */
 @ApplicationScoped
 public class RedfishClient {
@@ -62,6 +65,9 @@ public class RedfishClient {
         /** Why the session login was refused when Basic took its place: a full session table, or none at all. */
         volatile boolean sessionTableFull;
         volatile JsonObject serviceRoot;
+        /** The login in flight, which every request that needs a session waits for (guarded by this). */
+        java.util.concurrent.CompletableFuture<Map<String, String>> login;
+        volatile BmcEndpoint endpoint;
 
         BmcState(CircuitBreaker breaker) {
             this.breaker = breaker;
@@ -105,16 +111,39 @@ public class RedfishClient {
         return h;
     }
 
+    /** Logs out of every BMC (at most a few seconds), then closes the connections. */
     @PreDestroy
     void close() {
         if (http != null) {
+            releaseAll().await().atMost(Duration.ofSeconds(5).plus(config.redfish().connectTimeout()));
             http.close();
         }
     }
 
+    /** Logs out of every BMC this client holds a session with; failures are logged, never thrown. */
+    public Uni<Void> releaseAll() {
+        java.util.List<Uni<Void>> logouts = new java.util.ArrayList<>();
+        for (String key : java.util.List.copyOf(states.keySet())) {
+            BmcState st = states.remove(key);
+            BmcEndpoint bmc = st == null ? null : st.endpoint;
+            if (bmc != null && st.token != null && st.sessionUri != null) {
+                logouts.add(logout(bmc, st.sessionUri, st.token));
+            }
+        }
+        return logouts.isEmpty() ? Uni.createFrom().voidItem()
+                : Uni.join().all(logouts).andCollectFailures().replaceWithVoid().onFailure().recoverWithNull();
+    }
+
+    private Uni<Void> logout(BmcEndpoint bmc, String sessionUri, String token) {
+        return send(bmc, HttpMethod.DELETE, sessionUri, null, Map.of("X-Auth-Token", token)).replaceWithVoid()
+                .onFailure().invoke(e -> LOG.debugf("logout from %s failed: %s", bmc, e.getMessage())).onFailure().recoverWithNull();
+    }
+
     private BmcState state(BmcEndpoint bmc) {
-        return states.computeIfAbsent(bmc.key(), k -> new BmcState(new CircuitBreaker(config.redfish().breakerFailures(),
+        BmcState st = states.computeIfAbsent(bmc.key(), k -> new BmcState(new CircuitBreaker(config.redfish().breakerFailures(),
                 config.redfish().breakerCooldown())));
+        st.endpoint = bmc; // the newest credentials, for logging out at shutdown
+        return st;
     }
 
     /** Is the breaker of this BMC open (calls fail fast)? */
@@ -157,8 +186,7 @@ public class RedfishClient {
         if (st == null || st.token == null || st.sessionUri == null) {
             return Uni.createFrom().voidItem();
         }
-        return send(bmc, HttpMethod.DELETE, st.sessionUri, null, Map.of("X-Auth-Token", st.token)).replaceWithVoid()
-                .onFailure().invoke(e -> LOG.debugf("logout from %s failed: %s", bmc, e.getMessage())).onFailure().recoverWithNull();
+        return logout(bmc, st.sessionUri, st.token);
     }
 
     private Uni<Reply> call(BmcEndpoint bmc, HttpMethod method, String path, JsonObject body, Map<String, String> headers) {
@@ -209,9 +237,10 @@ public class RedfishClient {
     private Uni<Reply> authenticated(BmcEndpoint bmc, HttpMethod method, String path, JsonObject body, Map<String, String> headers) {
         BmcState st = state(bmc);
         return credentials(bmc, st).chain(auth -> send(bmc, method, path, body, merge(headers, auth))
-                .onFailure(f -> f instanceof DriverException d && d.status() == 401 && st.token != null).recoverWithUni(f -> {
-                    // the session is gone (timed out, BMC rebooted): log in again, once
-                    st.token = null;
+                .onFailure(f -> f instanceof DriverException d && d.status() == 401 && auth.containsKey("X-Auth-Token"))
+                .recoverWithUni(f -> {
+                    // the session is gone (timed out, BMC rebooted) or refused: log in again, once for everyone
+                    replaceToken(bmc, st, auth.get("X-Auth-Token"));
                     return credentials(bmc, st).chain(again -> send(bmc, method, path, body, merge(headers, again)));
                 })
                 .onFailure(f -> f instanceof DriverException d && d.status() == 401 && st.token == null && st.basicOnly)
@@ -226,20 +255,66 @@ public class RedfishClient {
                 }));
     }
 
+    /**
+     * Forgets {@code refused} as the BMC's token, unless another request already replaced it, and deletes its
+     * session on the BMC (where it may still hold a slot of a small session table).
+     */
+    private void replaceToken(BmcEndpoint bmc, BmcState st, String refused) {
+        String uri;
+        synchronized (st) {
+            if (refused == null || !refused.equals(st.token)) {
+                return;
+            }
+            uri = st.sessionUri;
+            st.token = null;
+            st.sessionUri = null;
+        }
+        if (uri != null) {
+            logout(bmc, uri, refused).subscribe().with(v -> {
+            });
+        }
+    }
+
     private static Map<String, String> merge(Map<String, String> a, Map<String, String> b) {
         Map<String, String> m = new java.util.HashMap<>(a);
         m.putAll(b);
         return m;
     }
 
-    /** The header that authenticates: the session token (logging in first if needed), or Basic. */
+    /**
+     * The header that authenticates: the session token (logging in first if needed), or Basic. Concurrent
+     * callers that find no token share one login.
+     */
     private Uni<Map<String, String>> credentials(BmcEndpoint bmc, BmcState st) {
-        if (st.token != null) {
-            return Uni.createFrom().item(Map.of("X-Auth-Token", st.token));
+        java.util.concurrent.CompletableFuture<Map<String, String>> mine;
+        synchronized (st) {
+            if (st.token != null) {
+                return Uni.createFrom().item(Map.of("X-Auth-Token", st.token));
+            }
+            if (st.basicOnly) {
+                return Uni.createFrom().item(basic(bmc));
+            }
+            if (st.login != null) {
+                return Uni.createFrom().completionStage(st.login);
+            }
+            mine = new java.util.concurrent.CompletableFuture<>();
+            st.login = mine;
         }
-        if (st.basicOnly) {
-            return Uni.createFrom().item(basic(bmc));
-        }
+        login(bmc, st).subscribe().with(auth -> {
+            synchronized (st) {
+                st.login = null;
+            }
+            mine.complete(auth);
+        }, failure -> {
+            synchronized (st) {
+                st.login = null;
+            }
+            mine.completeExceptionally(failure);
+        });
+        return Uni.createFrom().completionStage(mine);
+    }
+
+    private Uni<Map<String, String>> login(BmcEndpoint bmc, BmcState st) {
         return serviceRoot(bmc).chain(root -> {
             String sessions = Optional.ofNullable(root.getJsonObject("Links")).map(l -> l.getJsonObject("Sessions"))
                     .map(s -> s.getString("@odata.id")).orElse("/redfish/v1/SessionService/Sessions");
@@ -247,8 +322,10 @@ public class RedfishClient {
             return send(bmc, HttpMethod.POST, sessions, login, Map.of()).map(r -> {
                 String token = r.header("X-Auth-Token").orElseThrow(() -> new DriverException(Kind.MALFORMED_RESPONSE,
                         bmc + ": login answered " + r.status() + " without an X-Auth-Token"));
-                st.token = token;
-                st.sessionUri = r.header("Location").map(RedfishClient::pathOf).orElse(r.body().getString("@odata.id"));
+                synchronized (st) {
+                    st.token = token;
+                    st.sessionUri = r.header("Location").map(RedfishClient::pathOf).orElse(r.body().getString("@odata.id"));
+                }
                 return Map.of("X-Auth-Token", token);
             }).onFailure(f -> f instanceof DriverException d && d.kind() == Kind.BMC_ERROR && d.status() != 401).recoverWithItem(f -> {
                 // no session service, or its table is full: Basic on every request (DSP0266 allows both)
