@@ -25,6 +25,12 @@ public final class IpmiSimProcess implements AutoCloseable {
         this.process = process;
     }
 
+    /** An operator account and a user account besides the administrator, with their privilege limits enforced. */
+    public static final String OPERATOR = "oper";
+    public static final String OPERATOR_PASSWORD = "oper-secret";
+    public static final String VIEWER = "viewer";
+    public static final String VIEWER_PASSWORD = "viewer-secret";
+
     public static IpmiSimProcess start(String user, String password) throws Exception {
         Path dir = Files.createTempDirectory("ipmi-sim");
         int port;
@@ -73,7 +79,9 @@ public final class IpmiSimProcess implements AutoCloseable {
                   endlan
                   chassis_control "%s 0x20"
                 user 2 true "%s" "%s" admin 10 none md2 md5 straight
-                """.formatted(port, chassis, user, password));
+                user 3 true "%s" "%s" operator 10 none md2 md5 straight
+                user 4 true "%s" "%s" user 10 none md2 md5 straight
+                """.formatted(port, chassis, user, password, OPERATOR, OPERATOR_PASSWORD, VIEWER, VIEWER_PASSWORD));
         Files.writeString(dir.resolve("bmc.emu"), """
                 mc_setbmc 0x20
                 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr

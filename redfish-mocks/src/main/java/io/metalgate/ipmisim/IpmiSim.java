@@ -75,7 +75,12 @@ public final class IpmiSim implements AutoCloseable {
             s.handler(p -> {
                 byte[] answer = bmc.handle(p.data().getBytes());
                 if (answer != null) {
-                    s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
+                    int delay = bmc.latencyMillis();
+                    if (delay <= 0) {
+                        s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
+                    } else {
+                        vertx.setTimer(delay, t -> s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host()));
+                    }
                 }
             });
             String host = o.firstAddress() != null && o.bmcs() == 1 ? o.firstAddress() : address(i);

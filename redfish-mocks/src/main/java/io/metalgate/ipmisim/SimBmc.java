@@ -56,6 +56,21 @@ public final class SimBmc {
     public volatile int busyAnswers;
     /** The highest privilege the user may have (4 administrator, 3 operator, 2 user). */
     public volatile int userPrivilege = 4;
+    /** Sessions opened (Open Session requests that created one), for tests of session churn. */
+    public final AtomicInteger sessionsOpened = new AtomicInteger();
+    /**
+     * Slow answers: each answer is sent this many milliseconds after the request, chosen evenly between the
+     * two bounds (a BMC whose management controller is busy, as real ones are under a sweep). 0: at once.
+     */
+    public volatile int minLatencyMillis;
+    public volatile int maxLatencyMillis;
+
+    /** The delay for the next answer. */
+    public int latencyMillis() {
+        int min = minLatencyMillis;
+        int max = Math.max(min, maxLatencyMillis);
+        return max == 0 ? 0 : min + (max > min ? random.nextInt(max - min + 1) : 0);
+    }
 
     private static final class Session {
         final int consoleSid;
@@ -64,6 +79,8 @@ public final class SimBmc {
         byte[] rm;
         byte[] rc;
         int role;
+        /** The privilege set by Set Session Privilege Level (user until then, as the spec says). */
+        int privilege = 2;
         String name;
         boolean active;
         byte[] k1;
@@ -213,6 +230,7 @@ public final class SimBmc {
         Session created = new Session(consoleSid, bmcSid, suite);
         created.openTag = tag;
         sessions.put(bmcSid, created);
+        sessionsOpened.incrementAndGet();
         ByteBuffer o = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN);
         o.put((byte) tag).put((byte) 0).put((byte) 4).put((byte) 0).putInt(consoleSid).putInt(bmcSid);
         o.put(new byte[] {0, 0, 0, 8, (byte) suite.auth, 0, 0, 0, 1, 0, 0, 8, (byte) suite.integrity, 0, 0, 0, 2, 0, 0, 8, (byte) suite.conf, 0, 0, 0});
@@ -367,14 +385,23 @@ public final class SimBmc {
         switch (netFn << 8 | cmd) {
             case 0x0601: // Get Device ID
                 return new byte[] {0x00, 0x20, 0x01, 0x01, 0x00, 0x02, (byte) 0x8f, (byte) 0xe1, 0x1d, 0x00, 0x01, 0x00};
-            case 0x063b: // Set Session Privilege Level
-                return new byte[] {0x00, (byte) (data.length > 0 && data[0] != 0 ? data[0] : 4)};
+            case 0x063b: { // Set Session Privilege Level: at most the role asked for in RAKP 1
+                int wanted = data.length > 0 && data[0] != 0 ? data[0] & 0x0f : s.role & 0x0f;
+                if (wanted > (s.role & 0x0f)) {
+                    return new byte[] {(byte) 0x81}; // requested level exceeds the limit of the session
+                }
+                s.privilege = wanted;
+                return new byte[] {0x00, (byte) wanted};
+            }
             case 0x063c: // Close Session
                 sessions.remove(s.bmcSid);
                 return new byte[] {0x00};
             case 0x0001: // Get Chassis Status
                 return new byte[] {0x00, (byte) (powerOn ? 0x01 : 0x00), 0x00, 0x00, 0x00};
             case 0x0002: // Chassis Control
+                if (s.privilege < 3) {
+                    return new byte[] {(byte) 0xd4}; // insufficient privilege: an operator's command
+                }
                 if (data.length < 1) {
                     return new byte[] {(byte) 0xc7};
                 }
@@ -393,6 +420,9 @@ public final class SimBmc {
                 }
                 return new byte[] {0x00};
             case 0x0008: // Set System Boot Options
+                if (s.privilege < 3) {
+                    return new byte[] {(byte) 0xd4};
+                }
                 if (data.length < 1) {
                     return new byte[] {(byte) 0xc7};
                 }

@@ -29,7 +29,8 @@ import java.util.function.Supplier;
 /**
  * IPMI 2.0 over one UDP socket for every BMC (Vert.x, no thread per BMC). Each BMC has one RMCP+
  * session, opened on first use (Get Channel Authentication Capabilities, Open Session proposing the
- * allowed suites in order — 17 before 3 — RAKP 1–4, Set Session Privilege Level administrator), reused
+ * allowed suites in order — 17 before 3 — RAKP 1–4, Set Session Privilege Level at the lowest level the
+ * command needs, or the machine's configured one), reused
  * while it is fresh and closed on release. A BMC has one exchange in flight at a time (BMCs serve one);
  * others queue behind it. Each exchange is retransmitted after {@code metalgate.ipmi.timeout}, up to
  * {@code retries} times, with a new session sequence number. Datagrams are matched by source address, then
@@ -39,10 +40,34 @@ import java.util.function.Supplier;
 @ApplicationScoped
 public class IpmiClient {
 
-    /** Privilege level asked for: administrator (chassis control and boot options need operator or above). */
-    static final int ADMINISTRATOR = 0x04;
+    static final int USER = 0x02;
+    static final int OPERATOR = 0x03;
+
+    /**
+     * The privilege a command needs (IPMI 2.0 Appendix G): reading status, identity and FRU data is a
+     * user's; chassis control and the boot options an operator's. A session is opened at the lowest level
+     * its command needs — a BMC that enforces its limits refuses an operator account asked to act as
+     * administrator — and opened again, higher, only when a command needs more.
+     */
+    static int needed(int netFn, int cmd) {
+        if (netFn == 0x00 && (cmd == 0x02 || cmd == 0x04 || cmd == 0x08 || cmd == 0x09)) {
+            return OPERATOR; // Chassis Control, Chassis Identify, Set / Get System Boot Options
+        }
+        return USER;
+    }
+
     /** Role byte of RAKP 1: the privilege, with the name-only lookup bit. */
-    static final int ROLE = ADMINISTRATOR | 0x10;
+    static int role(int privilege) {
+        return privilege | 0x10;
+    }
+
+    static String privilegeName(int privilege) {
+        return switch (privilege) {
+            case USER -> "user";
+            case OPERATOR -> "operator";
+            default -> "administrator";
+        };
+    }
 
     @Inject
     Vertx vertx;
@@ -137,6 +162,10 @@ public class IpmiClient {
         final int consoleSid;
         final int bmcSid;
         final Rakp.SessionKeys keys;
+        /** The privilege level the session was opened at (RAKP role and Set Session Privilege Level). */
+        int privilege;
+        /** Commands in a row whose every retransmission went unanswered (a slow BMC, or one that lost the session). */
+        int timeouts;
         /** The system GUID the BMC sent in RAKP 2, authenticated by its key exchange code: what the hardware says it is. */
         final byte[] bmcGuid;
         int outSeq;
@@ -243,8 +272,17 @@ public class IpmiClient {
      * completion codes other than 0 are the caller's to judge, except busy (0xC0), which is retried.
      */
     public Uni<IpmiCodec.Response> command(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
+        return command(endpoint, netFn, cmd, data, USER);
+    }
+
+    /**
+     * The same, in a session of at least {@code atLeast}: for a read that an operator's command follows (the
+     * power state before a cycle), so that one session serves both.
+     */
+    public Uni<IpmiCodec.Response> command(BmcEndpoint endpoint, int netFn, int cmd, byte[] data, int atLeast) {
         // lazy, as a Uni should be: nothing is sent until it is subscribed (and again on each retry)
-        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, netFn, cmd, data).toCompletionStage()));
+        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, netFn, cmd, data, atLeast,
+                (bmc, r) -> r).toCompletionStage()));
     }
 
     /**
@@ -252,24 +290,25 @@ public class IpmiClient {
      * none is open: the hardware's identity, whatever address it is reached at.
      */
     public Uni<byte[]> systemGuid(BmcEndpoint endpoint) {
-        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, 0x06, 0x01, new byte[0],
+        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(start(endpoint, 0x06, 0x01, new byte[0], USER,
                 (bmc, r) -> bmc.session == null ? new byte[16] : bmc.session.bmcGuid.clone()).toCompletionStage()));
     }
 
-    private io.vertx.core.Future<IpmiCodec.Response> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data) {
-        return start(endpoint, netFn, cmd, data, (bmc, r) -> r);
-    }
-
-    private <T> io.vertx.core.Future<T> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data,
+    private <T> io.vertx.core.Future<T> start(BmcEndpoint endpoint, int netFn, int cmd, byte[] data, int atLeast,
             java.util.function.BiFunction<Bmc, IpmiCodec.Response, T> answer) {
         Promise<T> result = Promise.promise();
         open().compose(o -> ipOf(endpoint)).onFailure(result::fail).onSuccess(ip -> context.runOnContext(v -> {
             Bmc bmc = bmcs.computeIfAbsent(ip + ":" + endpoint.port(), k -> new Bmc(endpoint, ip));
-            if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())) {
-                bmc.endpoint = endpoint; // new credentials: the next command opens a session with them
+            if (!bmc.endpoint.username().equals(endpoint.username()) || !bmc.endpoint.password().equals(endpoint.password())
+                    || !bmc.endpoint.options().ipmiPrivilege().equals(endpoint.options().ipmiPrivilege())) {
+                // new credentials: the old session is closed on the BMC (its table is small), the next command opens one
+                if (bmc.session != null) {
+                    closeQuietly(bmc, bmc.session);
+                }
+                bmc.endpoint = endpoint;
                 bmc.session = null;
             }
-            enqueue(bmc, () -> commandInSession(bmc, netFn, cmd, data, true, 0).onComplete(ar -> {
+            enqueue(bmc, () -> commandInSession(bmc, netFn, cmd, data, atLeast, true, 0).onComplete(ar -> {
                 next(bmc);
                 if (ar.succeeded()) {
                     result.complete(answer.apply(bmc, ar.result()));
@@ -349,26 +388,40 @@ public class IpmiClient {
         }
     }
 
-    private io.vertx.core.Future<IpmiCodec.Response> commandInSession(Bmc bmc, int netFn, int cmd, byte[] data, boolean mayReopen, int busyRetries) {
+    private io.vertx.core.Future<IpmiCodec.Response> commandInSession(Bmc bmc, int netFn, int cmd, byte[] data, int atLeast,
+            boolean mayReopen, int busyRetries) {
+        int privilege = bmc.endpoint.options().ipmiPrivilege().map(p -> p.level).orElse(Math.max(atLeast, needed(netFn, cmd)));
         Session s = bmc.session;
         boolean stale = s != null && System.nanoTime() - s.lastUsed > config.ipmi().sessionIdle().toNanos();
-        if (stale) {
-            closeQuietly(bmc, s); // BMC session tables are small: never leave an idle session behind to expire there
+        boolean tooLow = s != null && s.privilege < privilege;
+        if (stale || tooLow) {
+            closeQuietly(bmc, s); // BMC session tables are small: never leave a session behind to expire there
+            s = null;
         }
-        io.vertx.core.Future<Session> session = s != null && !stale ? io.vertx.core.Future.succeededFuture(s) : openSession(bmc);
-        return session.compose(ss -> sessionCommand(bmc, ss, netFn, cmd, data).recover(e -> {
-            // the BMC may have dropped the session (reboot, expiry): open a new one, once
-            // ... unless the command must not run twice: a power cycle or reset whose answers were all lost may
-            // have been carried out, and a new session means a new sequence the BMC cannot recognise as a repeat
-            if (mayReopen && !cyclesPower(netFn, cmd, data) && e instanceof DriverException de && de.kind() == Kind.TIMEOUT) {
+        io.vertx.core.Future<Session> session = s != null ? io.vertx.core.Future.succeededFuture(s) : openSession(bmc, privilege);
+        return session.compose(ss -> sessionCommand(bmc, ss, netFn, cmd, data).map(r -> {
+            ss.timeouts = 0;
+            return r;
+        }).recover(e -> {
+            if (!(e instanceof DriverException de) || de.kind() != Kind.TIMEOUT) {
+                return io.vertx.core.Future.failedFuture(e);
+            }
+            // Unanswered after every retransmission. A slow BMC keeps its session: opening another would only add
+            // exchanges (re-sends were the load of a slow fleet). Only the second command in a row that goes
+            // unanswered means the BMC may have dropped the session (reboot, expiry): then open a new one, once —
+            // unless the command must not run twice (a power cycle or reset whose answers were all lost may have
+            // been carried out, and a new session is a sequence the BMC cannot recognise as a repeat).
+            ss.timeouts++;
+            if (mayReopen && ss.timeouts >= 2 && !cyclesPower(netFn, cmd, data)) {
                 bmc.session = null;
-                return commandInSession(bmc, netFn, cmd, data, false, busyRetries);
+                return commandInSession(bmc, netFn, cmd, data, atLeast, false, busyRetries);
             }
             return io.vertx.core.Future.failedFuture(e);
         })).compose(r -> {
             if (r.completionCode() == 0xc0 && busyRetries < config.ipmi().retries()) {
                 Promise<IpmiCodec.Response> later = Promise.promise();
-                vertx.setTimer(config.ipmi().timeout().toMillis(), t -> commandInSession(bmc, netFn, cmd, data, mayReopen, busyRetries + 1)
+                vertx.setTimer(config.ipmi().timeout().toMillis(), t -> commandInSession(bmc, netFn, cmd, data, atLeast, mayReopen,
+                        busyRetries + 1)
                         .onComplete(later));
                 return later.future();
             }
@@ -423,11 +476,11 @@ public class IpmiClient {
 
     // ------------------------------------------------------------------ session setup
 
-    private io.vertx.core.Future<Session> openSession(Bmc bmc) {
+    private io.vertx.core.Future<Session> openSession(Bmc bmc, int privilege) {
         bmc.session = null;
         BmcEndpoint ep = bmc.endpoint;
         return exchange(bmc, "Get Channel Authentication Capabilities",
-                () -> IpmiCodec.v15(IpmiCodec.request(0x06, 0x38, 0, new byte[] {(byte) 0x8e, ADMINISTRATOR})),
+                () -> IpmiCodec.v15(IpmiCodec.request(0x06, 0x38, 0, new byte[] {(byte) 0x8e, (byte) privilege})),
                 d -> {
                     IpmiCodec.Packet p = IpmiCodec.decode(d, null);
                     if (p.authType() != 0 || p.payloadType() != IpmiCodec.PAYLOAD_IPMI) {
@@ -446,7 +499,7 @@ public class IpmiClient {
                     }
                     return r;
                 })
-                .compose(caps -> proposeSuites(bmc, allowedSuites(), 0));
+                .compose(caps -> proposeSuites(bmc, allowedSuites(), 0, privilege));
     }
 
     /** Tests narrow the suites proposed; null = {@code metalgate.ipmi.cipher-suites}. */
@@ -460,12 +513,28 @@ public class IpmiClient {
         if (suitesOverride != null) {
             return suitesOverride;
         }
-        return config.ipmi().cipherSuites().stream().map(id -> CipherSuite.byId(id).orElseThrow(() -> new DriverException(Kind.UNSUPPORTED,
-                "cipher suite " + id + " is not allowed: metalgate speaks only suites with authentication, integrity and encryption (17, 3)")))
+        return suites(config.ipmi().cipherSuites());
+    }
+
+    /**
+     * The configured suites, or why they cannot be: checked at start ({@link #checkConfiguration}), so a
+     * wrong setting stops the appliance with this message instead of failing every machine at sweep time.
+     */
+    static List<CipherSuite> suites(List<Integer> ids) {
+        if (ids.isEmpty()) {
+            throw new IllegalStateException("metalgate.ipmi.cipher-suites is empty: name 17, 3 or both");
+        }
+        return ids.stream().map(id -> CipherSuite.byId(id).orElseThrow(() -> new IllegalStateException(
+                "metalgate.ipmi.cipher-suites=" + ids + ": suite " + id + " is not allowed; metalgate speaks only suites with "
+                        + "authentication, integrity and encryption (17, 3)")))
                 .toList();
     }
 
-    private io.vertx.core.Future<Session> proposeSuites(Bmc bmc, List<CipherSuite> suites, int i) {
+    void checkConfiguration(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent start) {
+        suites(config.ipmi().cipherSuites());
+    }
+
+    private io.vertx.core.Future<Session> proposeSuites(Bmc bmc, List<CipherSuite> suites, int i, int privilege) {
         if (i >= suites.size()) {
             return io.vertx.core.Future.failedFuture(new DriverException(Kind.UNSUPPORTED, bmc.endpoint + ": the BMC accepts none of the "
                     + "allowed cipher suites " + suites.stream().map(s -> s.id).toList() + " (suites without integrity and encryption are refused)"));
@@ -474,7 +543,7 @@ public class IpmiClient {
         int consoleSid = random.nextInt() | 1; // never 0
         int tag = random.nextInt(256);
         return exchange(bmc, "Open Session (suite " + suite.id + ")",
-                () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_OPEN_SESSION_REQUEST, 0, 0, IpmiCodec.openSessionRequest(tag, ADMINISTRATOR, consoleSid, suite),
+                () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_OPEN_SESSION_REQUEST, 0, 0, IpmiCodec.openSessionRequest(tag, privilege, consoleSid, suite),
                         null, null),
                 d -> {
                     IpmiCodec.Packet p = IpmiCodec.decode(d, null);
@@ -491,14 +560,14 @@ public class IpmiClient {
                                 + RakpStatus.describe(r.status())));
                     }
                     if (r.status() != 0) {
-                        return proposeSuites(bmc, suites, i + 1); // this suite is not offered: the next one
+                        return proposeSuites(bmc, suites, i + 1, privilege); // this suite is not offered: the next one
                     }
                     if (CipherSuite.byAlgorithms(r.authAlg(), r.integrityAlg(), r.confAlg()).orElse(null) != suite) {
                         // it answered other algorithms than proposed (pyghmi answers suite 3's to a suite 17 proposal):
                         // never take what it chose; propose the next allowed suite instead
-                        return proposeSuites(bmc, suites, i + 1);
+                        return proposeSuites(bmc, suites, i + 1, privilege);
                     }
-                    return rakp(bmc, suite, consoleSid, r.bmcSid());
+                    return rakp(bmc, suite, consoleSid, r.bmcSid(), privilege);
                 });
     }
 
@@ -510,13 +579,14 @@ public class IpmiClient {
         return gotTag == tag && (gotSid == consoleSid || status != 0 && gotSid == 0);
     }
 
-    private io.vertx.core.Future<Session> rakp(Bmc bmc, CipherSuite suite, int consoleSid, int bmcSid) {
+    private io.vertx.core.Future<Session> rakp(Bmc bmc, CipherSuite suite, int consoleSid, int bmcSid, int privilege) {
         BmcEndpoint ep = bmc.endpoint;
+        int role = role(privilege);
         byte[] rm = new byte[16];
         random.nextBytes(rm);
         byte[] kuid = Rakp.userKey(ep.password());
         int tag = random.nextInt(256);
-        return exchange(bmc, "RAKP 1", () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_RAKP1, 0, 0, IpmiCodec.rakp1(tag, bmcSid, rm, ROLE, ep.username()),
+        return exchange(bmc, "RAKP 1", () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_RAKP1, 0, 0, IpmiCodec.rakp1(tag, bmcSid, rm, role, ep.username()),
                 null, null), d -> {
                     IpmiCodec.Packet p = IpmiCodec.decode(d, null);
                     if (p.payloadType() != IpmiCodec.PAYLOAD_RAKP2) {
@@ -528,9 +598,11 @@ public class IpmiClient {
                     }
                     if (r.status() != 0) {
                         throw new DriverException(r.status() == 0x01 || r.status() == 0x0b ? Kind.SESSION_LIMIT : Kind.AUTHENTICATION,
-                                ep + ": " + RakpStatus.describe(r.status()) + (r.status() == 0x0d ? " (user '" + ep.username() + "')" : ""));
+                                ep + ": " + RakpStatus.describe(r.status()) + (r.status() == 0x0d ? " (user '" + ep.username() + "')" : "")
+                                + (r.status() == 0x09 || r.status() == 0x0a ? " (user '" + ep.username() + "' asked to act as " + privilegeName(privilege) + ")"
+                                        : ""));
                     }
-                    byte[] expected = Rakp.rakp2Code(suite, kuid, consoleSid, bmcSid, rm, r.bmcRandom(), r.bmcGuid(), ROLE, ep.username());
+                    byte[] expected = Rakp.rakp2Code(suite, kuid, consoleSid, bmcSid, rm, r.bmcRandom(), r.bmcGuid(), role, ep.username());
                     if (!MessageDigest.isEqual(expected, r.code())) {
                         throw new DriverException(Kind.AUTHENTICATION, ep + ": wrong password for user '" + ep.username()
                                 + "' (the BMC's RAKP 2 does not verify with it)");
@@ -538,9 +610,9 @@ public class IpmiClient {
                     return r;
                 })
                 .compose(r2 -> {
-                    byte[] sik = Rakp.sik(suite, kuid, rm, r2.bmcRandom(), ROLE, ep.username());
+                    byte[] sik = Rakp.sik(suite, kuid, rm, r2.bmcRandom(), role, ep.username());
                     Rakp.SessionKeys keys = Rakp.keys(suite, sik);
-                    byte[] code = Rakp.rakp3Code(suite, kuid, r2.bmcRandom(), consoleSid, ROLE, ep.username());
+                    byte[] code = Rakp.rakp3Code(suite, kuid, r2.bmcRandom(), consoleSid, role, ep.username());
                     return exchange(bmc, "RAKP 3", () -> IpmiCodec.v20(IpmiCodec.PAYLOAD_RAKP3, 0, 0, IpmiCodec.rakp3(tag, 0, bmcSid, code), null, null),
                             d -> {
                                 IpmiCodec.Packet p = IpmiCodec.decode(d, null);
@@ -562,11 +634,12 @@ public class IpmiClient {
                             });
                 })
                 .compose(s -> {
-                    return sessionCommand(bmc, s, 0x06, 0x3b, new byte[] {ADMINISTRATOR}).compose(r -> {
+                    return sessionCommand(bmc, s, 0x06, 0x3b, new byte[] {(byte) privilege}).compose(r -> {
                         if (r.completionCode() != 0) {
                             return io.vertx.core.Future.failedFuture(new DriverException(Kind.AUTHENTICATION, ep + ": user '" + ep.username()
-                                    + "' cannot act as administrator: " + CompletionCodes.describe(r.completionCode())));
+                                    + "' cannot act as " + privilegeName(privilege) + ": " + CompletionCodes.describe(r.completionCode())));
                         }
+                        s.privilege = privilege;
                         bmc.session = s;
                         return io.vertx.core.Future.succeededFuture(s);
                     });

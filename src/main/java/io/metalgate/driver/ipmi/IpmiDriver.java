@@ -65,7 +65,11 @@ public class IpmiDriver implements Interfaces.Driver {
 
     @Override
     public Uni<PowerState> powerState(BmcEndpoint bmc) {
-        return ok(bmc, NETFN_CHASSIS, 0x01, new byte[0], "Get Chassis Status").map(d -> {
+        return powerState(bmc, IpmiClient.USER);
+    }
+
+    private Uni<PowerState> powerState(BmcEndpoint bmc, int atLeast) {
+        return ok(bmc, NETFN_CHASSIS, 0x01, new byte[0], "Get Chassis Status", atLeast).map(d -> {
             if (d.length < 3) {
                 throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": Get Chassis Status answered " + d.length + " bytes (at least 3)");
             }
@@ -86,7 +90,9 @@ public class IpmiDriver implements Interfaces.Driver {
 
     @Override
     public Uni<Void> setPower(BmcEndpoint bmc, PowerAction action) {
-        Uni<PowerState> now = action == PowerAction.CYCLE || action == PowerAction.RESET ? powerState(bmc) : Uni.createFrom().item(PowerState.ON);
+        // the state is read in the operator's session the control then uses: one session, not two
+        Uni<PowerState> now = action == PowerAction.CYCLE || action == PowerAction.RESET ? powerState(bmc, IpmiClient.OPERATOR)
+                : Uni.createFrom().item(PowerState.ON);
         return now.chain(state -> ok(bmc, NETFN_CHASSIS, 0x02, new byte[] {(byte) chassisControl(action, state)}, "Chassis Control " + action))
                 .replaceWithVoid();
     }
@@ -167,7 +173,11 @@ public class IpmiDriver implements Interfaces.Driver {
 
     /** The data of a command that completed normally; a clear error otherwise. */
     private Uni<byte[]> ok(BmcEndpoint bmc, int netFn, int cmd, byte[] data, String what) {
-        return client.command(bmc, netFn, cmd, data).map(r -> {
+        return ok(bmc, netFn, cmd, data, what, IpmiClient.USER);
+    }
+
+    private Uni<byte[]> ok(BmcEndpoint bmc, int netFn, int cmd, byte[] data, String what, int atLeast) {
+        return client.command(bmc, netFn, cmd, data, atLeast).map(r -> {
             int cc = r.completionCode();
             if (cc == 0) {
                 return r.data();

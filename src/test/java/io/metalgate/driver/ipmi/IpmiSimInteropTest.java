@@ -73,6 +73,25 @@ class IpmiSimInteropTest {
         }
     }
 
+    /**
+     * An operator account and a user account of ipmi_sim: the operator reads and powers, the user reads, each
+     * in a session at the lowest level the command needs. (ipmi_sim does not enforce an account's limit on the
+     * RAKP role asked for, so the refusal of a user's power command is proven against our simulator, which does:
+     * IpmiSimulatorTest.)
+     */
+    @Test
+    void eachAccountGetsWhatItsPrivilegeAllows() throws Exception {
+        BmcEndpoint operator = ep(IpmiSimProcess.OPERATOR, IpmiSimProcess.OPERATOR_PASSWORD);
+        await(driver.setPower(operator, PowerAction.ON));
+        awaitPower(operator, PowerState.ON);
+        await(driver.setBootDevice(operator, new BootOverride(BootOverride.Device.PXE, false, BootOverride.Mode.LEGACY)));
+        assertEquals("pxe", sim.bootDevice());
+        BmcEndpoint viewer = ep(IpmiSimProcess.VIEWER, IpmiSimProcess.VIEWER_PASSWORD);
+        assertEquals(PowerState.ON, await(driver.powerState(viewer)));
+        await(driver.release(operator));
+        await(driver.release(viewer));
+    }
+
     @Test
     void statusOnOffCycleAndBootDeviceAgainstIpmiSim() throws Exception {
         BmcEndpoint bmc = ep("admin", "secret");

@@ -152,9 +152,14 @@ class IpmiSimulatorTest {
         try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(2))) {
             BmcEndpoint limited = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
             sim.bmc(0).userPrivilege = 2;
-            DriverException denied = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class, () -> await(driver.powerState(limited)));
+            // a user account reads status (a user's command) but cannot power the machine (an operator's)
+            assertEquals(PowerState.OFF, await(driver.powerState(limited)));
+            DriverException denied = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class,
+                    () -> await(driver.setPower(limited, PowerAction.ON)));
             assertEquals(DriverException.Kind.AUTHENTICATION, denied.kind());
-            assertTrue(denied.getMessage().contains("insufficient privilege"), denied.getMessage());
+            assertTrue(denied.getMessage().contains("insufficient privilege") && denied.getMessage().contains("act as operator"),
+                    denied.getMessage());
+            assertFalse(sim.bmc(0).powerOn());
 
             BmcEndpoint busy = new BmcEndpoint(UUID.randomUUID(), sim.host(1), sim.options().port(), "admin", "ipmi-secret", Optional.empty());
             sim.bmc(1).busyAnswers = 2; // fewer than the retries (2 in tests): answered after waiting
@@ -257,5 +262,70 @@ class IpmiSimulatorTest {
             await(driver.release(ep));
             assertEquals(0, bmc.openSessions());
         }
+    }
+
+    /**
+     * The privilege asked for is the lowest each command needs (Ironic's ipmi_priv_level is the override): a BMC
+     * that enforces limits lets an operator account do an operator's work, which administrator hard-coded refused.
+     */
+    @Test
+    void anOperatorAccountReadsAndPowersAndAMachineMayAskForMore() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(2))) {
+            sim.bmc(0).userPrivilege = 3;
+            BmcEndpoint operator = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret",
+                    Optional.empty());
+            assertEquals(PowerState.OFF, await(driver.powerState(operator)));
+            await(driver.setPower(operator, PowerAction.ON));
+            assertTrue(sim.bmc(0).powerOn());
+            await(driver.setBootDevice(operator, new BootOverride(BootOverride.Device.PXE, false, BootOverride.Mode.LEGACY)));
+            assertEquals(PowerState.ON, await(driver.powerState(operator)));
+            assertEquals(2, sim.bmc(0).sessionsOpened.get(), "a user session for the status, an operator one from the power-on on");
+            // the same account with the per-machine override asking for administrator: refused, and named
+            sim.bmc(1).userPrivilege = 3;
+            BmcEndpoint asAdmin = new BmcEndpoint(UUID.randomUUID(), sim.host(1), sim.options().port(), "admin", "ipmi-secret",
+                    Optional.empty(), new BmcEndpoint.Options(Optional.empty(), Optional.of(BmcEndpoint.IpmiPrivilege.ADMINISTRATOR),
+                            java.util.Map.of()));
+            DriverException e = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class, () -> await(driver.powerState(asAdmin)));
+            assertTrue(e.getMessage().contains("act as administrator"), e.getMessage());
+        }
+    }
+
+    /** A command that goes unanswered keeps the session: a slow BMC is not made slower by new sessions. */
+    @Test
+    void aTimedOutCommandKeepsTheSessionAndANewPasswordClosesTheOldOne() throws Exception {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(freePort()).withBmcs(1))) {
+            BmcEndpoint bmc = new BmcEndpoint(UUID.randomUUID(), sim.host(0), sim.options().port(), "admin", "ipmi-secret",
+                    Optional.empty());
+            assertEquals(PowerState.OFF, await(driver.powerState(bmc)));
+            assertEquals(1, sim.bmc(0).sessionsOpened.get());
+            sim.bmc(0).silent = true;
+            DriverException lost = org.junit.jupiter.api.Assertions.assertThrows(DriverException.class, () -> await(driver.powerState(bmc)));
+            assertEquals(DriverException.Kind.TIMEOUT, lost.kind());
+            sim.bmc(0).silent = false;
+            assertEquals(PowerState.OFF, await(driver.powerState(bmc)));
+            assertEquals(1, sim.bmc(0).sessionsOpened.get(), "no new session after one unanswered command");
+            assertEquals(1, sim.bmc(0).openSessions());
+            // new credentials (here: another privilege level) close the old session on the BMC before the next opens
+            BmcEndpoint changed = new BmcEndpoint(bmc.machineId(), bmc.host(), bmc.port(), "admin", "ipmi-secret", Optional.empty(),
+                    new BmcEndpoint.Options(Optional.empty(), Optional.of(BmcEndpoint.IpmiPrivilege.OPERATOR), java.util.Map.of()));
+            assertEquals(PowerState.OFF, await(driver.powerState(changed)));
+            assertEquals(2, sim.bmc(0).sessionsOpened.get());
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (sim.bmc(0).openSessions() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, sim.bmc(0).openSessions(), "the old session was closed");
+        }
+    }
+
+    @Test
+    void aCipherSuiteListWithoutIntegrityAndEncryptionStopsTheStart() {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> IpmiClient.suites(java.util.List.of(17, 0)));
+        assertTrue(e.getMessage().contains("metalgate.ipmi.cipher-suites=[17, 0]: suite 0 is not allowed"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> IpmiClient.suites(java.util.List.of()));
+        assertEquals(2, IpmiClient.suites(java.util.List.of(17, 3)).size());
+        assertEquals(IpmiClient.OPERATOR, IpmiClient.needed(0x00, 0x02));
+        assertEquals(IpmiClient.USER, IpmiClient.needed(0x00, 0x01));
     }
 }
