@@ -13,6 +13,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.machine.MachineApi.MachineView.class, io.metalgate.machine.MachineApi.BmcView.class,
         io.metalgate.machine.MachineApi.Enrollment.class, io.metalgate.machine.MachineApi.BmcSpec.class,
         io.metalgate.machine.MachineApi.Update.class, io.metalgate.machine.MachineApi.BmcPatch.class,
+        io.metalgate.machine.MachineApi.BmcOptions.class, io.metalgate.machine.MachineApi.IpmiPrivilege.class,
+        io.metalgate.machine.MachineApi.PowerActionName.class,
         io.metalgate.lease.LeaseApi.TenantView.class, io.metalgate.lease.LeaseApi.LeaseView.class,
         io.metalgate.lease.LeaseApi.LeasedMachine.class,
         io.metalgate.evidence.AuditResource.AuditEntryView.class, io.metalgate.evidence.AuditResource.AuditPage.class,

@@ -23,6 +23,18 @@ public final class ChangeSet {
         return requested;
     }
 
+    /** Like {@link #apply}, but null is a value too (a field cleared on purpose). */
+    public <T> T set(String field, T current, T requested) {
+        if (Objects.equals(current, requested)) {
+            return current;
+        }
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("from", plain(current));
+        c.put("to", plain(requested));
+        changes.put(field, c);
+        return requested;
+    }
+
     /** Records that a field changed without recording its values (secrets). */
     public void changedSecret(String field) {
         changes.put(field, "changed");

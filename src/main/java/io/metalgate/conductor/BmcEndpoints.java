@@ -17,7 +17,7 @@ import java.util.UUID;
 class BmcEndpoints {
 
     /** The columns {@link #of(Row)} reads. */
-    static final String COLUMNS = "id, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint";
+    static final String COLUMNS = "id, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, bmc_tls_fingerprint, bmc_options";
 
     @Inject
     Pool pool;
@@ -27,7 +27,21 @@ class BmcEndpoints {
     BmcEndpoint of(Row r) {
         UUID id = r.getUUID("id");
         return new BmcEndpoint(id, r.getString("bmc_host"), r.getInteger("bmc_port"), r.getString("bmc_username"),
-                cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")));
+                cipher.decrypt(r.getString("bmc_secret"), id.toString()), Optional.ofNullable(r.getString("bmc_tls_fingerprint")),
+                options(io.metalgate.machine.BmcOptionsJson.read(r.getString("bmc_options"))));
+    }
+
+    /** The machine's options in the drivers' terms. */
+    static BmcEndpoint.Options options(io.metalgate.machine.MachineApi.BmcOptions o) {
+        if (o.isEmpty()) {
+            return BmcEndpoint.Options.NONE;
+        }
+        java.util.Map<io.metalgate.driver.api.PowerAction, String> reset = new java.util.EnumMap<>(io.metalgate.driver.api.PowerAction.class);
+        if (o.resetTypes() != null) {
+            o.resetTypes().forEach((action, type) -> reset.put(io.metalgate.driver.api.PowerAction.valueOf(action.name()), type));
+        }
+        return new BmcEndpoint.Options(Optional.ofNullable(o.systemId()),
+                Optional.ofNullable(o.ipmiPrivilege()).map(p -> BmcEndpoint.IpmiPrivilege.valueOf(p.name())), reset);
     }
 
     /** A machine's BMC: its protocol and endpoint. */

@@ -36,6 +36,9 @@ public class Machine extends TrackedEntity {
     public String bmcSecret;
     @Column(name = "bmc_tls_fingerprint")
     public String bmcTlsFingerprint;
+    /** {@link MachineApi.BmcOptions} as canonical JSON; null when the machine needs none. */
+    @Column(name = "bmc_options")
+    public String bmcOptions;
     @Enumerated(EnumType.STRING)
     @Column(name = "lifecycle_state")
     public LifecycleState lifecycleState;

@@ -30,12 +30,52 @@ public final class MachineApi {
             @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
             @NotBlank @Size(max = 64) @Printable String username,
             @NotBlank @Size(max = 256) String password,
-            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
+            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint,
+            @Valid BmcOptions options) {
 
         @Override
         public String toString() {
             return "BmcSpec[" + protocol + "://" + username + "@" + host + ":" + port + "]"; // no password
         }
+    }
+
+    /**
+     * What one machine's BMC needs unlike the others (Ironic's {@code driver_info}): {@code systemId}, which
+     * system of a BMC that manages several (blades) this machine is — one machine per system;
+     * {@code ipmiPrivilege}, the IPMI privilege to ask for (default: the lowest each command needs);
+     * {@code resetTypes}, the BMC's own name for a power action when it offers no standard one
+     * (e.g. {@code {"OFF": "PowerOffNonGraceful"}}).
+     */
+    public record BmcOptions(
+            @Size(max = 100) @Pattern(regexp = SYSTEM_ID, message = SYSTEM_ID_MESSAGE) String systemId,
+            IpmiPrivilege ipmiPrivilege,
+            java.util.Map<PowerActionName, @NotBlank @Pattern(regexp = RESET_TYPE, message = RESET_TYPE_MESSAGE) String> resetTypes) {
+
+        public static final BmcOptions NONE = new BmcOptions(null, null, null);
+
+        public BmcOptions {
+            resetTypes = resetTypes == null || resetTypes.isEmpty() ? null : new java.util.TreeMap<>(resetTypes);
+        }
+
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        public boolean isEmpty() {
+            return systemId == null && ipmiPrivilege == null && resetTypes == null;
+        }
+    }
+
+    static final String SYSTEM_ID = "[A-Za-z0-9][A-Za-z0-9._:-]{0,99}";
+    static final String SYSTEM_ID_MESSAGE = "a Redfish system Id: letters, digits, '.', '_', ':' and '-'";
+    static final String RESET_TYPE = "[A-Za-z][A-Za-z0-9._]{0,63}";
+    static final String RESET_TYPE_MESSAGE = "a ResetType the BMC offers (letters, digits, '.', '_')";
+
+    /** The IPMI privilege levels a machine may be configured to ask for. */
+    public enum IpmiPrivilege {
+        USER, OPERATOR, ADMINISTRATOR
+    }
+
+    /** The power actions a reset type can be named for. */
+    public enum PowerActionName {
+        ON, OFF, GRACEFUL_OFF, CYCLE, RESET
     }
 
     public record Enrollment(
@@ -52,7 +92,8 @@ public final class MachineApi {
             @Min(value = 1, message = "must be between 1 and 65535") @Max(value = 65535, message = "must be between 1 and 65535") Integer port,
             @Size(min = 1, max = 64) @Printable String username,
             @Size(min = 1, max = 256) String password,
-            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint) {
+            @Pattern(regexp = FINGERPRINT, message = FINGERPRINT_MESSAGE) String tlsFingerprint,
+            @Valid BmcOptions options) {
 
         @Override
         public String toString() {
@@ -71,7 +112,7 @@ public final class MachineApi {
     }
 
     public record BmcView(BmcProtocol protocol, String host, int port, String username, boolean passwordSet,
-            String tlsFingerprint) {
+            String tlsFingerprint, BmcOptions options) {
     }
 
     /**
@@ -87,7 +128,8 @@ public final class MachineApi {
 
         static MachineView of(Machine m) {
             return new MachineView(m.id, m.name, m.rack, m.location,
-                    new BmcView(m.bmcProtocol, m.bmcHost, m.bmcPort, m.bmcUsername, m.bmcSecret != null, m.bmcTlsFingerprint),
+                    new BmcView(m.bmcProtocol, m.bmcHost, m.bmcPort, m.bmcUsername, m.bmcSecret != null, m.bmcTlsFingerprint,
+                            BmcOptionsJson.read(m.bmcOptions)),
                     m.lifecycleState, m.maintenance, m.maintenanceReason,
                     m.powerCheckedAt == null ? null : new PowerView(m.powerState, m.powerCheckedAt, m.powerError, Boolean.TRUE.equals(m.powerDrift)),
                     m.inspectedAt, m.createdAt, m.updatedAt, m.version);

@@ -65,7 +65,8 @@ public class MachineService {
         m.bmcProtocol = req.bmc().protocol();
         m.bmcHost = identity.host();
         m.bmcPort = port;
-        m.bmcIdentity = identity.identity();
+        m.bmcOptions = BmcOptionsJson.write(req.bmc().options());
+        m.bmcIdentity = identity(identity, req.bmc().options());
         m.bmcUsername = req.bmc().username();
         m.bmcSecret = cipher.encrypt(req.bmc().password(), m.id.toString());
         m.bmcTlsFingerprint = MachineApi.normaliseFingerprint(req.bmc().tlsFingerprint());
@@ -131,10 +132,19 @@ public class MachineService {
         return identity(req.bmc().host()).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
     }
 
+    /** The identity after an update: the new address (or the stored one) with the new system id (or the stored one). */
+    private static String newIdentity(Machine m, BmcIdentity address, MachineApi.BmcOptions options) {
+        String base = address != null ? address.identity() : m.bmcIdentity.replaceFirst("#system=.*$", "");
+        String systemId = options != null ? options.systemId() : BmcOptionsJson.read(m.bmcOptions).systemId();
+        return systemId == null ? base : base + "#system=" + systemId;
+    }
+
     private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
+        MachineApi.BmcOptions options = req.bmc() == null ? null : req.bmc().options();
         // the twin check before the entity changes (a query would flush the change first)
-        Uni<Void> twin = identity == null ? Uni.createFrom().voidItem() : refuseTwin(identity.identity(), id);
-        return twin.chain(() -> Machine.<Machine>findById(id)).chain(found -> {
+        Uni<Machine> before = identity == null && options == null ? Uni.createFrom().nullItem() : Machine.<Machine>findById(id);
+        return before.chain(m0 -> m0 == null ? Uni.createFrom().voidItem() : refuseTwin(newIdentity(m0, identity, options), id))
+                .chain(() -> Machine.<Machine>findById(id)).chain(found -> {
             Machine m = require(found, id);
             ChangeSet changes = new ChangeSet();
             m.name = changes.apply("name", m.name, req.name());
@@ -148,13 +158,18 @@ public class MachineService {
                         ? b.protocol().defaultPort() : null;
                 m.bmcPort = changes.apply("bmc.port", m.bmcPort, port);
                 m.bmcProtocol = changes.apply("bmc.protocol", m.bmcProtocol, b.protocol());
-                if (identity != null && !identity.identity().equals(m.bmcIdentity)) {
+                String newIdentity = identity != null || b.options() != null ? newIdentity(m, identity, b.options()) : m.bmcIdentity;
+                if (!newIdentity.equals(m.bmcIdentity)) {
                     if (m.dataTenantId != null) {
                         throw ApiException.conflict("machine " + id + " holds the data of tenant " + m.dataTenantId
-                                + "; its BMC address cannot be changed (that would make another server this machine)", "bmc.host");
+                                + "; its BMC address or system cannot be changed (that would make another server this machine)",
+                                identity != null ? "bmc.host" : "bmc.options.systemId");
                     }
-                    changes.apply("bmc.identity", m.bmcIdentity, identity.identity());
-                    m.bmcIdentity = identity.identity();
+                    changes.apply("bmc.identity", m.bmcIdentity, newIdentity);
+                    m.bmcIdentity = newIdentity;
+                }
+                if (b.options() != null) {
+                    m.bmcOptions = changes.set("bmc.options", m.bmcOptions, BmcOptionsJson.write(b.options()));
                 }
                 m.bmcUsername = changes.apply("bmc.username", m.bmcUsername, b.username());
                 m.bmcTlsFingerprint = changes.apply("bmc.tlsFingerprint", m.bmcTlsFingerprint,
@@ -216,6 +231,14 @@ public class MachineService {
         });
     }
 
+    /**
+     * One BMC is one machine — unless it manages several systems (blades): then each system is one machine,
+     * its identity the BMC's and the system id.
+     */
+    static String identity(BmcIdentity bmc, MachineApi.BmcOptions options) {
+        return options == null || options.systemId() == null ? bmc.identity() : bmc.identity() + "#system=" + options.systemId();
+    }
+
     /** 409 when {@code identity} is already another machine's BMC. */
     private static Uni<Void> refuseTwin(String identity, UUID self) {
         return Machine.<Machine>find("bmcIdentity", identity).firstResult().invoke(other -> {
@@ -241,6 +264,9 @@ public class MachineService {
         bmc.put("port", m.bmcPort);
         bmc.put("username", m.bmcUsername);
         bmc.put("tlsFingerprint", m.bmcTlsFingerprint);
+        if (m.bmcOptions != null) {
+            bmc.put("options", m.bmcOptions);
+        }
         return bmc;
     }
 

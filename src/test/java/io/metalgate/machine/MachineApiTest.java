@@ -25,6 +25,40 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class MachineApiTest {
 
+    /**
+     * A BMC that manages several systems (blades) is one machine per system: the system id is part of the
+     * machine's BMC identity, so two systems of one BMC enrol, the same system twice does not.
+     */
+    @Test
+    void aMultiSystemBmcIsOneMachinePerSystemAndOptionsAreKept() {
+        String host = io.metalgate.testing.RedfishMocks.freshAddress();
+        java.util.function.Function<Map<String, Object>, Map<String, Object>> blade = options -> Map.of("name", unique("blade"),
+                "bmc", Map.of("protocol", "REDFISH", "host", host, "port", 1, "username", "root", "password", "pw", "options", options));
+        String a = operator().body(blade.apply(Map.of("systemId", "Blade1", "resetTypes", Map.of("OFF", "PowerOffNonGraceful"))))
+                .post("/api/machines").then().statusCode(201)
+                .body("bmc.options.systemId", equalTo("Blade1"))
+                .body("bmc.options.resetTypes.OFF", equalTo("PowerOffNonGraceful"))
+                .extract().path("id");
+        operator().body(blade.apply(Map.of("systemId", "Blade2", "ipmiPrivilege", "OPERATOR"))).post("/api/machines").then()
+                .statusCode(201).body("bmc.options.ipmiPrivilege", equalTo("OPERATOR"));
+        operator().body(blade.apply(Map.of("systemId", "Blade1"))).post("/api/machines").then().statusCode(409)
+                .body("detail", containsString("#system=Blade1"));
+        // the same BMC without a system id is a third identity (a single-system BMC at that address)
+        operator().body(blade.apply(Map.of())).post("/api/machines").then().statusCode(201);
+        // invalid options are named
+        operator().body(blade.apply(Map.of("systemId", "../x"))).post("/api/machines").then().statusCode(400)
+                .body("errors.field", hasItem(containsString("systemId")));
+        operator().body(blade.apply(Map.of("systemId", "B9", "resetTypes", Map.of("EXPLODE", "x")))).post("/api/machines").then()
+                .statusCode(400);
+        operator().body(blade.apply(Map.of("systemId", "B9", "ipmiPrivilege", "ROOT"))).post("/api/machines").then().statusCode(400);
+        // moving machine a to Blade2 collides; clearing its options is allowed and audited
+        operator().body(Map.of("bmc", Map.of("options", Map.of("systemId", "Blade2")))).patch("/api/machines/" + a).then()
+                .statusCode(409);
+        operator().body(Map.of("bmc", Map.of("options", Map.of("systemId", "Blade3")))).patch("/api/machines/" + a).then()
+                .statusCode(200).body("bmc.options.systemId", equalTo("Blade3"))
+                .body("bmc.options.resetTypes", org.hamcrest.Matchers.nullValue());
+    }
+
     @Test
     void enrollReadUpdateDeleteAreAuditedAndNeverShowThePassword() {
         String name = unique("srv");

@@ -462,12 +462,13 @@ public final class MockBmc {
                     + profile.resetTypes());
         }
         String before = powerState();
-        boolean restart = List.of("ForceRestart", "GracefulRestart", "PowerCycle").contains(type);
+        // OEM names some BMCs use instead of the standard ones (a profile lists them when it emulates such a BMC)
+        boolean restart = List.of("ForceRestart", "GracefulRestart", "PowerCycle", "OemPowerCycle").contains(type);
         boolean on = switch (type) {
             case "On" -> true;
-            case "ForceOff", "GracefulShutdown" -> false;
+            case "ForceOff", "GracefulShutdown", "PowerOffNonGraceful" -> false;
             case "PushPowerButton" -> !before.equals("On");
-            case "ForceRestart", "GracefulRestart", "PowerCycle" -> true;
+            case "ForceRestart", "GracefulRestart", "PowerCycle", "OemPowerCycle" -> true;
             default -> before.equals("On");
         };
         boolean booted = on && (before.equals("Off") || restart);
@@ -487,7 +488,7 @@ public final class MockBmc {
                     host.forceRestart(target);
                 } else if (booted) {
                     host.powerOn(target);
-                } else if (type.equals("ForceOff")) {
+                } else if (type.equals("ForceOff") || type.equals("PowerOffNonGraceful")) {
                     host.forceOff();
                 } else if (!on) {
                     host.gracefulShutdown(); // the OS decides; the PowerState shows whether it did

@@ -111,12 +111,29 @@ public class RedfishClient {
         return h;
     }
 
-    /** Logs out of every BMC (at most a few seconds), then closes the connections. */
+    /**
+     * Logs out of every BMC at shutdown (at most a few seconds), while Vert.x still runs: leaving sessions
+     * behind fills small BMC session tables until they expire.
+     */
+    void logoutAtShutdown(@jakarta.enterprise.event.Observes io.quarkus.runtime.ShutdownEvent stop) {
+        if (http == null) {
+            return;
+        }
+        try {
+            releaseAll().await().atMost(Duration.ofSeconds(5).plus(config.redfish().connectTimeout()));
+        } catch (RuntimeException e) {
+            LOG.warnf("Logging out of the BMCs at shutdown did not finish: %s", e.getMessage());
+        }
+    }
+
     @PreDestroy
     void close() {
         if (http != null) {
-            releaseAll().await().atMost(Duration.ofSeconds(5).plus(config.redfish().connectTimeout()));
-            http.close();
+            try {
+                http.close();
+            } catch (IllegalStateException alreadyClosed) {
+                // Vert.x closed it first
+            }
         }
     }
 

@@ -88,9 +88,25 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
             }
             JsonArray allowed = reset.getJsonArray("ResetType@Redfish.AllowableValues");
             PowerState now = powerStateOf(bmc, s.body());
-            List<String> steps = resetSteps(action, now, allowed == null ? null : allowed.getList());
+            List<?> offered = allowed == null ? null : allowed.getList();
+            String override = bmc.options().resetTypes().get(action);
+            List<String> steps;
+            if (override != null) {
+                // the machine says what this BMC calls it; still only what the BMC offers
+                if (offered != null && !offered.contains(override)) {
+                    throw new DriverException(Kind.UNSUPPORTED, bmc + ": the machine's reset type for " + action + " is " + override
+                            + ", which the BMC does not offer (" + allowed + ")");
+                }
+                steps = List.of(override);
+            } else {
+                steps = resetSteps(action, now, offered);
+                if (steps.isEmpty() && offered != null) {
+                    steps = RESET_SYNONYMS.getOrDefault(action, List.of()).stream().filter(offered::contains).limit(1).toList();
+                }
+            }
             if (steps.isEmpty()) {
-                throw new DriverException(Kind.UNSUPPORTED, bmc + ": none of the reset types for " + action + " is offered (" + allowed + ")");
+                throw new DriverException(Kind.UNSUPPORTED, bmc + ": none of the reset types for " + action + " is offered (" + allowed
+                        + "); name the BMC's own in bmc.options.resetTypes." + action);
             }
             Uni<Void> chain = Uni.createFrom().voidItem();
             for (String step : steps) {
@@ -99,6 +115,18 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
             return chain;
         });
     }
+
+    /**
+     * Non-standard ResetType names seen in the field for a single-step action, tried only when no standard
+     * name is offered (the standard set is DSP8010's; docs/bmc-quirks.md): {@code PowerOffNonGraceful} is a
+     * forced off, {@code FullPowerCycle} a cycle, {@code ForceOn} an on.
+     */
+    static final Map<PowerAction, List<String>> RESET_SYNONYMS = Map.of(
+            PowerAction.OFF, List.of("PowerOffNonGraceful", "PowerOff"),
+            PowerAction.ON, List.of("ForceOn", "PowerOn"),
+            PowerAction.GRACEFUL_OFF, List.of("GracefulPowerOff", "PowerOffGraceful"),
+            PowerAction.CYCLE, List.of("FullPowerCycle"),
+            PowerAction.RESET, List.of("HardReset", "Reset"));
 
     /**
      * The reset types that carry out {@code action}, in order, given what the BMC allows ({@code null}: it
@@ -431,17 +459,59 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
     }
 
     /** The one ComputerSystem, found through the Systems collection (cached per BMC), read now. */
+    /**
+     * The machine's ComputerSystem: the one the BMC manages, or — a BMC that manages several (blades, a
+     * multi-node chassis) — the one named by the machine's {@code systemId}. Several and none named is an
+     * error naming them: guessing would power off another tenant's blade.
+     */
     private Uni<RedfishClient.Reply> system(BmcEndpoint bmc) {
-        String cached = systemUris.get(bmc.key());
+        Optional<String> wanted = bmc.options().systemId();
+        String cacheKey = bmc.key() + wanted.map(w -> "#" + w).orElse("");
+        String cached = systemUris.get(cacheKey);
         Uni<String> uri = cached != null ? Uni.createFrom().item(cached)
                 : client.serviceRoot(bmc).chain(root -> members(bmc, required(bmc, root, "Systems"))).map(ids -> {
-                    if (ids.isEmpty()) {
-                        throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the Systems collection is empty");
-                    }
-                    systemUris.put(bmc.key(), ids.get(0));
-                    return ids.get(0);
+                    String chosen = chooseSystem(bmc, ids, wanted);
+                    systemUris.put(cacheKey, chosen);
+                    return chosen;
                 });
         return uri.chain(u -> client.get(bmc, u)).invoke(r -> requireType(bmc, r.body(), "ComputerSystem"));
+    }
+
+    static String chooseSystem(BmcEndpoint bmc, List<String> ids, Optional<String> wanted) {
+        if (ids.isEmpty()) {
+            throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": the Systems collection is empty");
+        }
+        if (wanted.isPresent()) {
+            return ids.stream().filter(id -> lastSegment(id).equals(wanted.get())).findFirst()
+                    .orElseThrow(() -> new DriverException(Kind.UNSUPPORTED, bmc + ": the BMC manages no system " + wanted.get()
+                            + " (it manages " + ids.stream().map(RedfishDriver::lastSegment).toList() + ")"));
+        }
+        if (ids.size() > 1) {
+            throw new DriverException(Kind.UNSUPPORTED, bmc + ": the BMC manages " + ids.size() + " systems "
+                    + ids.stream().map(RedfishDriver::lastSegment).toList() + "; enrol one machine per system with bmc.options.systemId "
+                    + "(POST /api/bmc-discovery lists them)");
+        }
+        return ids.get(0);
+    }
+
+    static String lastSegment(String odataId) {
+        String s = odataId.endsWith("/") ? odataId.substring(0, odataId.length() - 1) : odataId;
+        return s.substring(s.lastIndexOf('/') + 1);
+    }
+
+    /** A system a BMC manages, as discovery lists it. */
+    public record SystemSummary(String systemId, String odataId, String manufacturer, String model, String serialNumber, String uuid,
+            String powerState) {
+    }
+
+    /** Every system the BMC manages (one machine each). */
+    public Uni<List<SystemSummary>> systems(BmcEndpoint bmc) {
+        return client.serviceRoot(bmc).chain(root -> members(bmc, required(bmc, root, "Systems")))
+                .chain(ids -> Multi.createFrom().iterable(ids).onItem().transformToUniAndConcatenate(id -> client.get(bmc, id)
+                        .map(r -> new SystemSummary(lastSegment(id), id, r.body().getString("Manufacturer"), r.body().getString("Model"),
+                                r.body().getString("SerialNumber"), r.body().getString("UUID"),
+                                r.body().getValue("PowerState") == null ? null : String.valueOf(r.body().getValue("PowerState")))))
+                        .collect().asList());
     }
 
     /** Refuses a resource of another type or of a major schema version we do not know (v1 is all there is). */
