@@ -34,6 +34,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.conductor.BulkPlans.Execution.class, io.metalgate.conductor.BulkPlans.Status.class,
         io.metalgate.conductor.Approvals.RequestView.class, io.metalgate.conductor.Approvals.ApprovalView.class,
         io.metalgate.conductor.ActionService.ActionResult.class,
+        io.metalgate.conductor.DiscoveryResource.DiscoveredSystem.class, io.metalgate.conductor.DiscoveryResource.Discovery.class,
         io.metalgate.evidence.TenantEvidence.Report.class, io.metalgate.evidence.TenantEvidence.Item.class,
         io.metalgate.conductor.BulkPlans.Plan.class, io.metalgate.conductor.BulkPlans.MachineDecision.class,
         io.metalgate.conductor.BulkPlans.BlastRadius.class, io.metalgate.conductor.BulkPlans.TenantRadius.class,
@@ -43,7 +44,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.machine.MachineApi.PowerView.class,
         io.metalgate.driver.api.Inventory.class, io.metalgate.driver.api.Inventory.Processor.class,
         io.metalgate.driver.api.Inventory.MemoryModule.class, io.metalgate.driver.api.Inventory.Disk.class,
-        io.metalgate.driver.api.Inventory.Nic.class, io.metalgate.conductor.PowerSyncResource.SweepSummary.class })
+        io.metalgate.driver.api.Inventory.Nic.class, io.metalgate.driver.api.Inventory.Volume.class,
+        io.metalgate.conductor.PowerSyncResource.SweepSummary.class })
 public final class NativeReflection {
 
     private NativeReflection() {

@@ -276,45 +276,199 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
     public Uni<Inventory> inspect(BmcEndpoint bmc) {
         return system(bmc).chain(s -> {
             JsonObject sys = s.body();
-            Uni<List<Inventory.Processor>> cpus = each(bmc, link(sys, "Processors"), p -> new Inventory.Processor(p.getString("Id"),
-                    p.getString("Model"), p.getInteger("TotalCores", 0), p.getInteger("TotalThreads", 0)));
-            Uni<List<Inventory.MemoryModule>> memory = each(bmc, link(sys, "Memory"), m -> new Inventory.MemoryModule(m.getString("Id"),
-                    m.getLong("CapacityMiB", 0L), m.getString("MemoryDeviceType"), m.getString("SerialNumber")));
-            Uni<List<Inventory.Nic>> nics = each(bmc, link(sys, "EthernetInterfaces"), n -> new Inventory.Nic(n.getString("Id"),
-                    Optional.ofNullable(n.getString("PermanentMACAddress")).orElse(n.getString("MACAddress")), n.getInteger("SpeedMbps")));
-            return Uni.combine().all().unis(cpus, memory, disks(bmc, sys), nics).asTuple().map(t -> new Inventory(sys.getString("Manufacturer"),
-                    sys.getString("Model"), sys.getString("SerialNumber"), t.getItem1(), t.getItem2(), t.getItem3(), t.getItem4()));
+            Uni<List<Inventory.Processor>> cpus = each(bmc, link(sys, "Processors"), p -> p).map(list -> list.stream()
+                    .filter(RedfishDriver::installed)
+                    .map(p -> new Inventory.Processor(p.getString("Id"), processorType(p), p.getString("Model"), integer(p, "TotalCores"),
+                            integer(p, "TotalThreads")))
+                    .toList());
+            Uni<List<Inventory.MemoryModule>> memory = each(bmc, link(sys, "Memory"), m -> m).map(list -> list.stream()
+                    .filter(RedfishDriver::installed)
+                    .filter(m -> hasStatus(m) || m.getValue("CapacityMiB") != null || m.getString("SerialNumber") != null)
+                    .map(m -> new Inventory.MemoryModule(m.getString("Id"), positiveLong(m, "CapacityMiB"), memoryType(m),
+                            m.getString("SerialNumber")))
+                    .toList());
+            Uni<List<Inventory.Nic>> nics = each(bmc, link(sys, "EthernetInterfaces"), n -> n).map(list -> list.stream()
+                    .filter(RedfishDriver::installed)
+                    .filter(n -> !"Virtual".equals(n.getString("EthernetInterfaceType")))
+                    .filter(n -> n.getString("PermanentMACAddress") != null || n.getString("MACAddress") != null)
+                    .map(n -> new Inventory.Nic(n.getString("Id"), Optional.ofNullable(n.getString("PermanentMACAddress"))
+                            .orElse(n.getString("MACAddress")), integer(n, "SpeedMbps")))
+                    .toList());
+            return Uni.combine().all().unis(cpus, memory, storage(bmc, sys), nics).asTuple().map(t -> new Inventory(
+                    sys.getString("Manufacturer"), sys.getString("Model"), sys.getString("SerialNumber"), t.getItem1(), t.getItem2(),
+                    t.getItem3().disks(), t.getItem4(), t.getItem3().volumes()));
         });
     }
 
-    /** Drives through Storage; through SimpleStorage's Devices where there is no Storage (older BMCs). */
-    private Uni<List<Inventory.Disk>> disks(BmcEndpoint bmc, JsonObject sys) {
-        String storage = link(sys, "Storage");
-        if (storage != null) {
-            return drives(bmc, sys).map(list -> list.stream().map(d -> disk(d)).toList());
-        }
-        String simple = link(sys, "SimpleStorage");
-        if (simple == null) {
-            return Uni.createFrom().item(List.of());
-        }
-        return members(bmc, simple).chain(ids -> Multi.createFrom().iterable(ids).onItem().transformToUniAndConcatenate(id -> client.get(bmc, id))
-                .collect().asList()).map(replies -> {
-                    List<Inventory.Disk> out = new ArrayList<>();
-                    for (var r : replies) {
-                        JsonArray devices = r.body().getJsonArray("Devices", new JsonArray());
-                        for (int i = 0; i < devices.size(); i++) {
-                            JsonObject d = devices.getJsonObject(i);
-                            out.add(new Inventory.Disk(r.body().getString("Id") + "/" + i, d.getString("Model"), d.getString("SerialNumber"),
-                                    d.getLong("CapacityBytes", 0L), null, null));
-                        }
-                    }
-                    return out;
-                });
+    /**
+     * Present hardware: a component whose Status.State is Absent (an empty socket, slot or bay) is not
+     * inventory, nor a Disabled processor or module (the firmware took it out of service). Drives are
+     * judged apart ({@link #presentDrive}): a disabled drive still holds data.
+     */
+    static boolean installed(JsonObject c) {
+        String state = state(c);
+        return !"Absent".equals(state) && !"Disabled".equals(state);
     }
 
-    private static Inventory.Disk disk(JsonObject d) {
-        return new Inventory.Disk(d.getString("Id"), d.getString("Model"), d.getString("SerialNumber"), d.getLong("CapacityBytes", 0L),
-                d.getString("Protocol"), d.getString("MediaType"));
+    static boolean presentDrive(JsonObject d) {
+        return !"Absent".equals(state(d));
+    }
+
+    private static String state(JsonObject c) {
+        JsonObject status = c.getJsonObject("Status");
+        return status == null ? null : status.getString("State");
+    }
+
+    private static boolean hasStatus(JsonObject c) {
+        return c.getJsonObject("Status") != null;
+    }
+
+    /** Redfish ProcessorType; a processor that names none is a CPU (schemas before 1.x named only CPUs). */
+    static String processorType(JsonObject p) {
+        String type = p.getString("ProcessorType");
+        return type == null ? "CPU" : type;
+    }
+
+    private static String memoryType(JsonObject m) {
+        return m.getString("MemoryDeviceType") != null ? m.getString("MemoryDeviceType") : m.getString("MemoryType");
+    }
+
+    private static Integer integer(JsonObject o, String field) {
+        Object v = o.getValue(field);
+        return v instanceof Number n && n.longValue() > 0 ? Integer.valueOf(n.intValue()) : null;
+    }
+
+    /** A size: a positive number, or null when the BMC says nothing, null or 0 (unknown, never "0 bytes"). */
+    private static Long positiveLong(JsonObject o, String field) {
+        Object v = o.getValue(field);
+        return v instanceof Number n && n.longValue() > 0 ? Long.valueOf(n.longValue()) : null;
+    }
+
+    /** The drives and volumes of a system. */
+    record Storage(List<Inventory.Disk> disks, List<Inventory.Volume> volumes) {
+    }
+
+    /**
+     * Every present drive once: from each Storage's {@code Drives}, the system's chassis' drives (Links.Drives
+     * or a Drives collection), and SimpleStorage devices that none of those already names (older BMCs list
+     * drives only there). Deduplicated by resource and by serial number. Volumes (RAID volumes, NVMe
+     * namespaces) are listed apart: a namespace is not a drive.
+     */
+    private Uni<Storage> storage(BmcEndpoint bmc, JsonObject sys) {
+        Uni<List<JsonObject>> storages = members(bmc, link(sys, "Storage")).chain(ids -> getAll(bmc, ids));
+        return storages.chain(st -> {
+            java.util.LinkedHashSet<String> driveIds = new java.util.LinkedHashSet<>();
+            List<String> volumeCollections = new ArrayList<>();
+            boolean nvme = false;
+            for (JsonObject s : st) {
+                JsonArray drives = s.getJsonArray("Drives", new JsonArray());
+                for (int i = 0; i < drives.size(); i++) {
+                    driveIds.add(normalise(drives.getJsonObject(i).getString("@odata.id")));
+                }
+                String volumes = link(s, "Volumes");
+                if (volumes != null) {
+                    volumeCollections.add(volumes);
+                }
+            }
+            return chassisDriveIds(bmc, sys).chain(chassisDrives -> {
+                driveIds.addAll(chassisDrives);
+                return getAll(bmc, List.copyOf(driveIds));
+            }).chain(drives -> volumes(bmc, volumeCollections).chain(volumes -> simpleStorageDisks(bmc, sys).map(simple -> {
+                List<Inventory.Disk> disks = new ArrayList<>();
+                java.util.Set<String> serials = new java.util.HashSet<>();
+                for (JsonObject d : drives) {
+                    if (!presentDrive(d)) {
+                        continue;
+                    }
+                    String serial = d.getString("SerialNumber");
+                    if (serial != null && !serial.isBlank() && !serials.add(serial)) {
+                        continue; // the same drive reached through another link
+                    }
+                    disks.add(new Inventory.Disk(d.getString("Id"), d.getString("Model"), serial, positiveLong(d, "CapacityBytes"),
+                            d.getString("Protocol"), d.getString("MediaType"), state(d)));
+                }
+                for (Inventory.Disk d : simple) {
+                    boolean known = d.serialNumber() != null ? serials.contains(d.serialNumber())
+                            : disks.stream().anyMatch(x -> java.util.Objects.equals(x.model(), d.model())
+                                    && java.util.Objects.equals(x.capacityBytes(), d.capacityBytes()));
+                    if (!known) {
+                        disks.add(d);
+                        if (d.serialNumber() != null) {
+                            serials.add(d.serialNumber());
+                        }
+                    }
+                }
+                return new Storage(List.copyOf(disks), volumes);
+            })));
+        });
+    }
+
+    /** The drives the system's chassis link: Links.Drives, or the chassis' Drives collection. */
+    private Uni<List<String>> chassisDriveIds(BmcEndpoint bmc, JsonObject sys) {
+        JsonArray chassis = sys.getJsonObject("Links", new JsonObject()).getJsonArray("Chassis", new JsonArray());
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < chassis.size(); i++) {
+            ids.add(chassis.getJsonObject(i).getString("@odata.id"));
+        }
+        return getAll(bmc, ids).chain(list -> {
+            List<String> drives = new ArrayList<>();
+            List<Uni<List<String>>> collections = new ArrayList<>();
+            for (JsonObject c : list) {
+                JsonArray linked = c.getJsonObject("Links", new JsonObject()).getJsonArray("Drives", new JsonArray());
+                for (int i = 0; i < linked.size(); i++) {
+                    drives.add(normalise(linked.getJsonObject(i).getString("@odata.id")));
+                }
+                String collection = link(c, "Drives");
+                if (collection != null) {
+                    collections.add(members(bmc, collection));
+                }
+            }
+            if (collections.isEmpty()) {
+                return Uni.createFrom().item(drives);
+            }
+            return Uni.join().all(collections).andFailFast().map(lists -> {
+                lists.forEach(l -> l.forEach(id -> drives.add(normalise(id))));
+                return drives;
+            });
+        }).onFailure(f -> f instanceof DriverException d && d.status() == 404).recoverWithItem(List.of());
+    }
+
+    private Uni<List<Inventory.Volume>> volumes(BmcEndpoint bmc, List<String> collections) {
+        return Multi.createFrom().iterable(collections).onItem().transformToUniAndConcatenate(c -> members(bmc, c)
+                .onFailure(f -> f instanceof DriverException d && d.status() == 404).recoverWithItem(List.of()))
+                .collect().asList()
+                .chain(lists -> getAll(bmc, lists.stream().flatMap(List::stream).toList()))
+                .map(vs -> vs.stream().filter(v -> !"Absent".equals(state(v))).map(v -> new Inventory.Volume(v.getString("Id"),
+                        positiveLong(v, "CapacityBytes"), v.getJsonObject("NVMeNamespaceProperties") != null
+                                || "NVMeNamespace".equals(v.getString("VolumeType")))).toList());
+    }
+
+    /** SimpleStorage devices (older BMCs): inline, without their own resources. */
+    private Uni<List<Inventory.Disk>> simpleStorageDisks(BmcEndpoint bmc, JsonObject sys) {
+        return members(bmc, link(sys, "SimpleStorage")).chain(ids -> getAll(bmc, ids)).map(replies -> {
+            List<Inventory.Disk> out = new ArrayList<>();
+            for (JsonObject r : replies) {
+                JsonArray devices = r.getJsonArray("Devices", new JsonArray());
+                for (int i = 0; i < devices.size(); i++) {
+                    JsonObject d = devices.getJsonObject(i);
+                    if (!presentDrive(d)) {
+                        continue;
+                    }
+                    out.add(new Inventory.Disk(r.getString("Id") + "/" + i, d.getString("Model"), d.getString("SerialNumber"),
+                            positiveLong(d, "CapacityBytes"), null, null, state(d)));
+                }
+            }
+            return out;
+        });
+    }
+
+    private Uni<List<JsonObject>> getAll(BmcEndpoint bmc, List<String> ids) {
+        return Multi.createFrom().iterable(ids).onItem().transformToUniAndConcatenate(id -> client.get(bmc, id))
+                .map(RedfishClient.Reply::body).collect().asList();
+    }
+
+    private static String normalise(String odataId) {
+        return odataId != null && odataId.endsWith("/") ? odataId.substring(0, odataId.length() - 1) : odataId;
     }
 
     /** Every Drive resource of every Storage of the system. */
