@@ -289,7 +289,9 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
                     .toList());
             Uni<List<Inventory.Nic>> nics = each(bmc, link(sys, "EthernetInterfaces"), n -> n).map(list -> list.stream()
                     .filter(RedfishDriver::installed)
+                    // a VLAN repeats its parent's MAC; the host interface to the BMC is not a NIC of the machine
                     .filter(n -> !"Virtual".equals(n.getString("EthernetInterfaceType")))
+                    .filter(n -> n.getJsonObject("Links", new JsonObject()).getValue("HostInterface") == null)
                     .filter(n -> n.getString("PermanentMACAddress") != null || n.getString("MACAddress") != null)
                     .map(n -> new Inventory.Nic(n.getString("Id"), Optional.ofNullable(n.getString("PermanentMACAddress"))
                             .orElse(n.getString("MACAddress")), integer(n, "SpeedMbps")))
@@ -373,7 +375,7 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
             return chassisDriveIds(bmc, sys).chain(chassisDrives -> {
                 driveIds.addAll(chassisDrives);
                 return getAll(bmc, List.copyOf(driveIds));
-            }).chain(drives -> volumes(bmc, volumeCollections).chain(volumes -> simpleStorageDisks(bmc, sys).map(simple -> {
+            }).chain(drives -> volumes(bmc, volumeCollections, driveVolumeIds(drives)).chain(volumes -> simpleStorageDisks(bmc, sys).map(simple -> {
                 List<Inventory.Disk> disks = new ArrayList<>();
                 java.util.Set<String> serials = new java.util.HashSet<>();
                 for (JsonObject d : drives) {
@@ -387,15 +389,15 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
                     disks.add(new Inventory.Disk(d.getString("Id"), d.getString("Model"), serial, positiveLong(d, "CapacityBytes"),
                             d.getString("Protocol"), d.getString("MediaType"), state(d)));
                 }
+                // a SimpleStorage device is a drive already listed when a drive resource has its serial (or, with no
+                // serial, its model and size); two devices alike are two drives (bays of the same model)
+                List<Inventory.Disk> resources = List.copyOf(disks);
                 for (Inventory.Disk d : simple) {
                     boolean known = d.serialNumber() != null ? serials.contains(d.serialNumber())
-                            : disks.stream().anyMatch(x -> java.util.Objects.equals(x.model(), d.model())
+                            : resources.stream().anyMatch(x -> java.util.Objects.equals(x.model(), d.model())
                                     && java.util.Objects.equals(x.capacityBytes(), d.capacityBytes()));
                     if (!known) {
                         disks.add(d);
-                        if (d.serialNumber() != null) {
-                            serials.add(d.serialNumber());
-                        }
                     }
                 }
                 return new Storage(List.copyOf(disks), volumes);
@@ -433,11 +435,28 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
         }).onFailure(f -> f instanceof DriverException d && d.status() == 404).recoverWithItem(List.of());
     }
 
-    private Uni<List<Inventory.Volume>> volumes(BmcEndpoint bmc, List<String> collections) {
+    /** The volumes (namespaces) the drives link, wherever their Storage is (an NVMe-oF JBOF keeps it at the root). */
+    private static List<String> driveVolumeIds(List<JsonObject> drives) {
+        List<String> ids = new ArrayList<>();
+        for (JsonObject d : drives) {
+            JsonArray v = d.getJsonObject("Links", new JsonObject()).getJsonArray("Volumes", new JsonArray());
+            for (int i = 0; i < v.size(); i++) {
+                ids.add(normalise(v.getJsonObject(i).getString("@odata.id")));
+            }
+        }
+        return ids;
+    }
+
+    private Uni<List<Inventory.Volume>> volumes(BmcEndpoint bmc, List<String> collections, List<String> linked) {
         return Multi.createFrom().iterable(collections).onItem().transformToUniAndConcatenate(c -> members(bmc, c)
                 .onFailure(f -> f instanceof DriverException d && d.status() == 404).recoverWithItem(List.of()))
                 .collect().asList()
-                .chain(lists -> getAll(bmc, lists.stream().flatMap(List::stream).toList()))
+                .chain(lists -> {
+                    java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
+                    lists.forEach(l -> l.forEach(id -> ids.add(normalise(id))));
+                    ids.addAll(linked);
+                    return getAll(bmc, List.copyOf(ids));
+                })
                 .map(vs -> vs.stream().filter(v -> !"Absent".equals(state(v))).map(v -> new Inventory.Volume(v.getString("Id"),
                         positiveLong(v, "CapacityBytes"), v.getJsonObject("NVMeNamespaceProperties") != null
                                 || "NVMeNamespace".equals(v.getString("VolumeType")))).toList());
