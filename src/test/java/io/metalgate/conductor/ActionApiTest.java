@@ -35,6 +35,10 @@ class ActionApiTest {
         Lifecycle.awaitState(machine, "MANAGEABLE");
         operator().post("/api/machines/" + machine + "/inventory").then().statusCode(200);
         Lifecycle.awaitState(machine, "AVAILABLE");
+        // the gate's facts carry the disks inspection found (what an erase certificate is compared with)
+        operator().queryParam("action", "reassign").get("/api/machines/" + machine + "/gate").then().statusCode(200)
+                .body("facts.machine.diskSerials", org.hamcrest.Matchers.containsInAnyOrder(bmc.bmc(0).driveSerial(1),
+                        bmc.bmc(0).driveSerial(2)));
         String lease = Lifecycle.activeLease(tenant, List.of(machine));
 
         // power-off of an active lease's machine: refused, with the reason, and audited
