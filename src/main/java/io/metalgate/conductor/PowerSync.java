@@ -1,5 +1,6 @@
 package io.metalgate.conductor;
 
+import io.metalgate.common.AdaptiveConcurrency;
 import io.metalgate.common.MetalgateConfig;
 import io.metalgate.driver.api.BmcEndpoint;
 import io.metalgate.driver.api.DriverException;
@@ -8,7 +9,6 @@ import io.metalgate.driver.redfish.RedfishClient;
 import io.metalgate.driver.redfish.RedfishDriver;
 import io.metalgate.evidence.AuditLog;
 import io.quarkus.scheduler.Scheduled;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -72,14 +72,27 @@ public class PowerSync {
         return sweep(bmcs, b -> redfish);
     }
 
-    /** Asks every BMC, each through its protocol's driver. */
+    /**
+     * Asks every BMC, each through its protocol's driver, with as many in flight as the BMCs answer in time
+     * ({@link AdaptiveConcurrency}, up to {@code power-sync.concurrency}); a BMC that timed out under the
+     * sweep's pressure is asked once more after it, so slow but healthy BMCs are read, not reported TIMEOUT.
+     */
     Uni<List<Observation>> sweep(List<BmcEndpoint> bmcs, java.util.function.Function<BmcEndpoint, io.metalgate.driver.api.Interfaces.Power> driver) {
-        return Multi.createFrom().iterable(bmcs)
-                .onItem().transformToUni(b -> driver.apply(b).powerState(b).map(s -> new Observation(b, s, null))
-                        .onFailure(DriverException.class).recoverWithItem(e -> new Observation(b, null, (DriverException) e))
-                        .onFailure().recoverWithItem(e -> new Observation(b, null, new DriverException(DriverException.Kind.BMC_ERROR, 0,
-                                b + ": " + e, e))))
-                .merge(config.powerSync().concurrency()).collect().asList();
+        int max = Math.max(1, config.powerSync().concurrency());
+        return AdaptiveConcurrency.run(bmcs, b -> driver.apply(b).powerState(b).map(s -> new Observation(b, s, null))
+                .onFailure(DriverException.class).recoverWithItem(e -> new Observation(b, null, (DriverException) e))
+                .onFailure().recoverWithItem(e -> new Observation(b, null, new DriverException(DriverException.Kind.BMC_ERROR, 0,
+                        b + ": " + e, e))),
+                o -> !o.ok() && o.error().kind() == DriverException.Kind.TIMEOUT,
+                new AdaptiveConcurrency.Limits(Math.min(32, max), Math.min(4, max), max))
+                .invoke(run -> {
+                    if (run.stats().retried() > 0 || LOG.isDebugEnabled()) {
+                        LOG.infof("power sweep of %d BMCs: concurrency %d..%d (ended at %d), %d asked again after a timeout",
+                                bmcs.size(), run.stats().lowestLimit(), run.stats().highestLimit(), run.stats().finalLimit(),
+                                run.stats().retried());
+                    }
+                })
+                .map(AdaptiveConcurrency.Run::results);
     }
 
     @Scheduled(every = "${metalgate.power-sync.interval:60s}", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)

@@ -21,18 +21,32 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IpmiSim implements AutoCloseable {
 
-    public record Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress) {
+    /**
+     * @param serviceMicros simulated management CPU time per datagram, shared by every BMC of this process
+     *                      (as one ipmi_sim per BMC shares a machine's cores): 0 for none
+     */
+    public record Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress,
+            long serviceMicros) {
+
+        public Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress) {
+            this(bmcs, port, user, password, suites, eventLoops, firstAddress, 0);
+        }
+
         public static Options one(int port) {
             return new Options(1, port, "admin", "ipmi-secret", List.of(3, 17), 1, null);
         }
 
         public Options withBmcs(int n) {
-            return new Options(n, port, user, password, suites, eventLoops, firstAddress);
+            return new Options(n, port, user, password, suites, eventLoops, firstAddress, serviceMicros);
         }
 
         /** One BMC at this exact address (e.g. 127.0.0.1) instead of the 127.2.x.y plan. */
         public Options at(String address) {
-            return new Options(bmcs, port, user, password, suites, eventLoops, address);
+            return new Options(bmcs, port, user, password, suites, eventLoops, address, serviceMicros);
+        }
+
+        public Options withServiceMicros(long micros) {
+            return new Options(bmcs, port, user, password, suites, eventLoops, firstAddress, micros);
         }
     }
 
@@ -61,12 +75,37 @@ public final class IpmiSim implements AutoCloseable {
         return options.firstAddress() != null && bmcs.size() == 1 ? options.firstAddress() : address(i);
     }
 
+    /** A serial processor: each datagram costs {@code serviceMicros}; returns how long this one waits (ms). */
+    static final class Cpu {
+        private long freeAtNanos;
+        final java.util.concurrent.atomic.AtomicLong busyMicros = new java.util.concurrent.atomic.AtomicLong();
+
+        synchronized long queue(long serviceMicros) {
+            if (serviceMicros <= 0) {
+                return 0;
+            }
+            long now = System.nanoTime();
+            long start = Math.max(now, freeAtNanos);
+            freeAtNanos = start + serviceMicros * 1000;
+            busyMicros.addAndGet(serviceMicros);
+            return (freeAtNanos - now) / 1_000_000;
+        }
+    }
+
+    private Cpu cpuOfThis;
+
+    /** Simulated management CPU time this simulator spent so far, in ms (re-sends cost as much as first sends). */
+    public long cpuMillis() {
+        return cpuOfThis.busyMicros.get() / 1000;
+    }
+
     public static IpmiSim start(Options o) {
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(1, o.eventLoops())));
         List<SimBmc> bmcs = new ArrayList<>(o.bmcs());
         List<Future<DatagramSocket>> bound = new ArrayList<>(o.bmcs());
         IpmiSim[] self = new IpmiSim[1];
         List<DatagramSocket> sockets = new ArrayList<>(o.bmcs());
+        Cpu cpu = new Cpu();
         for (int i = 0; i < o.bmcs(); i++) {
             SimBmc bmc = new SimBmc(i, o.user(), o.password(), o.suites());
             bmcs.add(bmc);
@@ -75,7 +114,9 @@ public final class IpmiSim implements AutoCloseable {
             s.handler(p -> {
                 byte[] answer = bmc.handle(p.data().getBytes());
                 if (answer != null) {
-                    int delay = bmc.latencyMillis();
+                    // the answer leaves after the BMC's own latency, and after the simulated management CPU shared by
+                    // every BMC of this process has worked through the datagrams before it (re-sends included)
+                    long delay = bmc.latencyMillis() + cpu.queue(o.serviceMicros());
                     if (delay <= 0) {
                         s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
                     } else {
@@ -93,6 +134,7 @@ public final class IpmiSim implements AutoCloseable {
             throw new IllegalStateException("could not bind the IPMI simulators on port " + o.port() + ": " + e.getMessage(), e);
         }
         self[0] = new IpmiSim(vertx, bmcs, sockets, o);
+        self[0].cpuOfThis = cpu;
         return self[0];
     }
 

@@ -139,6 +139,15 @@ public class IpmiClient {
         final Queue<Runnable> queue = new ArrayDeque<>();
         boolean busy;
         int rqSeq;
+        /**
+         * Smoothed round trip of this BMC's answers (TCP's estimator, RFC 6298: only first sends are measured,
+         * Karn's rule), 0 until the first answer. A slow but healthy BMC gets a longer wait before a re-send,
+         * so re-sends do not become its load.
+         */
+        long srttNanos;
+        long rttVarNanos;
+        /** The backed-off wait while no answer could be measured (RFC 6298 5.5: kept until a valid measurement). */
+        long backoffMillis;
 
         Bmc(BmcEndpoint endpoint, String ip) {
             this.endpoint = endpoint;
@@ -155,7 +164,30 @@ public class IpmiClient {
             rqSeq = (rqSeq + 1) & 0x3f;
             return rqSeq;
         }
+
+        void measured(long rtt) {
+            backoffMillis = 0;
+            if (srttNanos == 0) {
+                srttNanos = rtt;
+                rttVarNanos = rtt / 2;
+            } else {
+                rttVarNanos = (3 * rttVarNanos + Math.abs(srttNanos - rtt)) / 4;
+                srttNanos = (7 * srttNanos + rtt) / 8;
+            }
+        }
+
+        /** How long to wait for an answer before a re-send: the configured timeout, or more for a slow BMC (capped). */
+        long timeoutMillis(long configured) {
+            if (srttNanos == 0) {
+                return Math.max(configured, backoffMillis);
+            }
+            long rto = (srttNanos + 4 * rttVarNanos) / 1_000_000 + 1;
+            return Math.min(Math.max(configured, rto), Math.max(configured, MAX_TIMEOUT_MILLIS));
+        }
     }
+
+    /** The longest wait before a re-send, however slow a BMC has been. */
+    static final long MAX_TIMEOUT_MILLIS = 10_000;
 
     /** An established RMCP+ session. Sequence numbers: ours outbound, the highest seen inbound (replays are dropped). */
     static final class Session {
@@ -197,6 +229,8 @@ public class IpmiClient {
         final String what;
         int attempts;
         long timer = -1;
+        long firstSent;
+        long waitMillis;
 
         Exchange(Bmc bmc, String what, Supplier<byte[]> build, Function<byte[], T> accept) {
             this.bmc = bmc;
@@ -207,16 +241,23 @@ public class IpmiClient {
 
         void send() {
             attempts++;
+            if (attempts == 1) {
+                firstSent = System.nanoTime();
+                waitMillis = bmc.timeoutMillis(config.ipmi().timeout().toMillis());
+            }
             byte[] d = build.get();
             bmc.send(d).onFailure(e -> fail(new DriverException(Kind.UNREACHABLE, 0,
                     bmc.endpoint + ": cannot send: " + e.getMessage(), e)));
-            timer = vertx.setTimer(config.ipmi().timeout().toMillis(), t -> {
+            timer = vertx.setTimer(waitMillis, t -> {
                 timer = -1;
                 if (attempts <= config.ipmi().retries()) {
+                    // each re-send waits twice as long (RFC 6298 5.5): a slow BMC is given time, not more datagrams
+                    waitMillis = Math.min(waitMillis * 2, Math.max(config.ipmi().timeout().toMillis(), MAX_TIMEOUT_MILLIS));
+                    bmc.backoffMillis = waitMillis;
                     send();
                 } else {
-                    fail(new DriverException(Kind.TIMEOUT, bmc.endpoint + ": no answer to " + what + " after " + attempts + " tries of "
-                            + config.ipmi().timeout().toMillis() + " ms"));
+                    fail(new DriverException(Kind.TIMEOUT, bmc.endpoint + ": no answer to " + what + " after " + attempts + " tries "
+                            + "(the last waited " + waitMillis + " ms)"));
                 }
             });
         }
@@ -237,6 +278,9 @@ public class IpmiClient {
                 return;
             }
             cancel();
+            if (attempts == 1) {
+                bmc.measured(System.nanoTime() - firstSent); // an answer to a re-send could be to either: not measured
+            }
             bmc.pending = null;
             promise.complete(result);
         }
