@@ -456,6 +456,7 @@ public class IpmiClient {
             // unless the command must not run twice (a power cycle or reset whose answers were all lost may have
             // been carried out, and a new session is a sequence the BMC cannot recognise as a repeat).
             ss.timeouts++;
+            ss.lastUsed = System.nanoTime(); // waited on, not idle: the idle rule must not reopen it for the next command
             if (mayReopen && ss.timeouts >= 2 && !cyclesPower(netFn, cmd, data)) {
                 bmc.session = null;
                 return commandInSession(bmc, netFn, cmd, data, atLeast, false, busyRetries);
@@ -489,6 +490,8 @@ public class IpmiClient {
     }
 
     private io.vertx.core.Future<IpmiCodec.Response> sessionCommand(Bmc bmc, Session s, int netFn, int cmd, byte[] data) {
+        // in use from now: the time spent waiting for a slow answer (backed-off re-sends) is not idleness
+        s.lastUsed = System.nanoTime();
         int rqSeq = bmc.nextRqSeq();
         byte[] message = IpmiCodec.request(netFn, cmd, rqSeq, data);
         return exchange(bmc, String.format("command %02x/%02x", netFn, cmd),
