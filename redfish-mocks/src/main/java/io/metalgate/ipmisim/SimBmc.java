@@ -79,7 +79,7 @@ public final class SimBmc {
         byte[] rm;
         byte[] rc;
         int role;
-        /** The privilege set by Set Session Privilege Level (user until then, as the spec says). */
+        /** The session's privilege: the RAKP role's level, or what Set Session Privilege Level set. */
         int privilege = 2;
         String name;
         boolean active;
@@ -273,6 +273,7 @@ public final class SimBmc {
         s.rc = new byte[16];
         random.nextBytes(s.rc);
         s.role = role;
+        s.privilege = role & 0x0f; // the level asked for in RAKP 1 (at most the user's); Set Session Privilege may lower it
         s.name = name;
         byte[] code = hmac(s.suite, kuid, le(s.consoleSid), le(bmcSid), s.rm, s.rc, guid, roleName(s));
         ByteBuffer o = ByteBuffer.allocate(40 + code.length).order(ByteOrder.LITTLE_ENDIAN);
