@@ -12,8 +12,9 @@ import java.util.function.Predicate;
 
 /**
  * Runs one task per item with a number in flight that adapts to how the peers answer (AIMD, as TCP's
- * congestion avoidance and Netflix's concurrency-limits do): each answer in time raises the limit (by about an
- * eighth per round of answers, at least one), an overload signal (a timeout) cuts it by a quarter, at most
+ * congestion control and Netflix's concurrency-limits do): until the first overload signal (a timeout) each
+ * answer in time raises the limit by one, so it doubles per round of answers (slow start, RFC 5681 §3.1);
+ * after it, by about an eighth per round (at least one); an overload signal cuts it by a quarter, at most
  * once per round. BMCs
  * that share a slow network or whose management controllers are busy are thus asked at the rate they can
  * answer, instead of all at once, where re-sends become the load and most of them time out. Items whose task
@@ -90,6 +91,8 @@ public final class AdaptiveConcurrency {
         int remaining;
         long completions;
         long lastCut = -(1L << 40); // long before the first answer (Long.MIN_VALUE would overflow the difference)
+        /** Slow start until the first overload: a fleet that answers well is not asked at the initial limit for long. */
+        boolean slowStart = true;
 
         Pass(List<T> items, Function<T, Uni<R>> task, Predicate<R> overloaded, int initial, Limits limits) {
             this.items = items;
@@ -170,10 +173,13 @@ public final class AdaptiveConcurrency {
                 completions++;
                 if (overloaded.test(r)) {
                     // one cut per round of answers: the answers already in flight saw the same pressure
+                    slowStart = false;
                     if (completions - lastCut > (long) limit) {
                         limit = Math.max(limits.min(), limit * 0.75);
                         lastCut = completions;
                     }
+                } else if (slowStart) {
+                    limit = Math.min(limits.max(), limit + 1);
                 } else {
                     limit = Math.min(limits.max(), limit + 1.0 / limit * Math.max(1.0, limit / 8));
                 }

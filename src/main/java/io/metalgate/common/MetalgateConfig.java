@@ -28,6 +28,8 @@ public interface MetalgateConfig {
 
     PowerSync powerSync();
 
+    Conductor conductor();
+
     Ipmi ipmi();
 
     /** The IPMI 2.0 (RMCP+) client. */
@@ -108,6 +110,17 @@ public interface MetalgateConfig {
          */
         @WithDefault("256")
         int concurrency();
+    }
+
+    /** How the conductor acts on many machines at once (bulk plans, a lease's machines). */
+    interface Conductor {
+        /**
+         * Most machines acted on at once: each is decided under its lock (a short transaction), then its BMC is driven.
+         * The number in flight starts at 16 and adapts between 4 and this to the BMCs' answers (common.AdaptiveConcurrency):
+         * a BMC timeout cuts it, answers in time raise it.
+         */
+        @WithDefault("128")
+        int actionConcurrency();
     }
 
     /** The gate's policy values (domain.md defaults); see gate.Policy. */

@@ -14,7 +14,6 @@ import io.metalgate.gate.Facts;
 import io.metalgate.gate.Gate;
 import io.metalgate.gate.Policy;
 import io.quarkus.hibernate.reactive.panache.Panache;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -264,9 +263,11 @@ public class BulkPlans {
                     Set<UUID> done = new java.util.HashSet<>();
                     doneRows.forEach(r -> done.add(r.getUUID(0)));
                     List<UUID> todo = p.ids().stream().filter(id -> !done.contains(id)).toList();
-                    return Multi.createFrom().iterable(todo).onItem().transformToUni(id -> actOn(p, planId, id, batch, person))
-                            .merge(EXECUTE_CONCURRENCY).collect().asList()
-                            .map(outcomes -> done.size() + (int) outcomes.stream().filter(o -> o.equals("DONE")).count());
+                    // every machine at once would queue on the database and the BMCs' session tables; a fixed few would leave
+                    // the BMCs idle: as many as answer in time (a BMC timeout is the overload signal; those are asked again)
+                    return io.metalgate.common.AdaptiveConcurrency.run(todo, id -> actOn(p, planId, id, batch, person), Acted::timedOut,
+                            actionLimits(config.conductor().actionConcurrency()))
+                            .map(run -> done.size() + (int) run.results().stream().filter(o -> o.outcome().equals("DONE")).count());
                 }).chain(doneCount -> {
                     Status status = doneCount == p.ids().size() ? Status.EXECUTED : Status.PARTIAL;
                     return pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1").execute(Tuple.of(planId, status.name()))
@@ -282,21 +283,28 @@ public class BulkPlans {
         pool.query("UPDATE bulk_plan SET status = 'PARTIAL' WHERE status = 'EXECUTING'").execute().await().atMost(java.time.Duration.ofSeconds(30));
     }
 
-    /** Machines of one plan acted on at once (each in its own lock transaction, then its BMC). */
-    static final int EXECUTE_CONCURRENCY = 8;
+    /** The bounds of the machines acted on at once, up to {@code max} ({@code metalgate.conductor.action-concurrency}). */
+    static io.metalgate.common.AdaptiveConcurrency.Limits actionLimits(int max) {
+        return new io.metalgate.common.AdaptiveConcurrency.Limits(Math.min(16, max), Math.min(4, max), max);
+    }
+
+    /** One machine's outcome in a plan; {@code timedOut}: its BMC did not answer in time (the overload signal). */
+    record Acted(String outcome, String detail, boolean timedOut) {
+    }
 
     /** One machine of a plan: decided again under its lock, acted on, its outcome stored; the outcome. */
-    private Uni<String> actOn(Stored p, UUID planId, UUID machineId, GateFacts.PlanBatch batch, String person) {
+    private Uni<Acted> actOn(Stored p, UUID planId, UUID machineId, GateFacts.PlanBatch batch, String person) {
         return actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), batch, person, planId)
-                .map(done -> done.refusal() == null ? new String[] { "DONE", "now " + done.state() }
-                        : new String[] { done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
+                .map(done -> done.refusal() == null ? new Acted("DONE", "now " + done.state(), false)
+                        : new Acted(done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
                                 done.decided().decision().reasons().isEmpty() ? done.refusal().problem().detail()
                                         : done.decided().decision().reasons().stream().map(r -> r.code() + ": " + r.message())
-                                                .collect(java.util.stream.Collectors.joining("; ")) })
-                .onFailure().recoverWithItem(e -> new String[] { "FAILED", e instanceof ApiException a ? a.problem().detail() : String.valueOf(e.getMessage()) })
-                .chain(o -> pool.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) VALUES ($1, $2, $3, $4, $5) "
+                                                .collect(java.util.stream.Collectors.joining("; ")), false))
+                .onFailure().recoverWithItem(e -> new Acted("FAILED", e instanceof ApiException a ? a.problem().detail() : String.valueOf(e.getMessage()),
+                        e instanceof io.metalgate.driver.api.DriverException d && d.kind() == io.metalgate.driver.api.DriverException.Kind.TIMEOUT))
+                .call(o -> pool.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) VALUES ($1, $2, $3, $4, $5) "
                         + "ON CONFLICT (plan_id, machine_id) DO UPDATE SET outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, at = EXCLUDED.at")
-                        .execute(Tuple.of(planId, machineId, o[0], o[1], Instant.now().atOffset(ZoneOffset.UTC))).replaceWith(o[0]));
+                        .execute(Tuple.of(planId, machineId, o.outcome(), o.detail(), Instant.now().atOffset(ZoneOffset.UTC))));
     }
 
     public Uni<Plan> get(UUID planId, String person) {

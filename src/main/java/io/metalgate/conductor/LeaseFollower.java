@@ -6,7 +6,6 @@ import io.metalgate.lease.LeaseService;
 import io.metalgate.machine.LifecycleState;
 import io.metalgate.machine.MachineLifecycle;
 import io.quarkus.scheduler.Scheduled;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -49,6 +48,8 @@ public class LeaseFollower {
     MachineTasks tasks;
     @Inject
     BmcIntents intents;
+    @Inject
+    io.metalgate.common.MetalgateConfig config;
 
     void onLeaseTransitioned(@ObservesAsync LeaseService.LeaseTransitioned event) {
         follow(List.of(event.leaseId())).subscribe().with(n -> LOG.debugf("lease %s: %d machine(s) followed", event.leaseId(), n),
@@ -66,12 +67,19 @@ public class LeaseFollower {
         return pool.preparedQuery(OUT_OF_STEP).execute(Tuple.of(leases.toArray(new UUID[0]))).chain(rows -> {
             List<Row> todo = new ArrayList<>();
             rows.forEach(todo::add);
-            return Multi.createFrom().iterable(todo).onItem().transformToUni(this::step).merge(8).collect().asList()
-                    .map(done -> (int) done.stream().filter(Boolean::booleanValue).count());
+            // as many machines at once as their BMCs answer in time (a bulk plan's limits: BulkPlans.actionLimits)
+            return io.metalgate.common.AdaptiveConcurrency.run(todo, this::step, s -> s == Step.TIMED_OUT,
+                    BulkPlans.actionLimits(config.conductor().actionConcurrency()))
+                    .map(run -> (int) run.results().stream().filter(s -> s == Step.TAKEN).count());
         });
     }
 
-    private Uni<Boolean> step(Row r) {
+    /** What one machine's step came to; TIMED_OUT: its BMC did not answer in time (asked again once the pressure is off). */
+    enum Step {
+        TAKEN, NOT_TAKEN, TIMED_OUT
+    }
+
+    private Uni<Step> step(Row r) {
         UUID machine = r.getUUID("id");
         UUID leaseId = r.getUUID("lease_id");
         LifecycleState state = LifecycleState.valueOf(r.getString("lifecycle_state"));
@@ -89,9 +97,9 @@ public class LeaseFollower {
             step = actions.execute(machine, Action.POWER_OFF, new ActionService.ActionInput(null, null, null), ACTOR, java.util.Set.of())
                     .replaceWith(true);
         }
-        return step.onFailure().recoverWithItem(e -> {
+        return step.map(taken -> taken ? Step.TAKEN : Step.NOT_TAKEN).onFailure().recoverWithItem(e -> {
             LOG.infof("machine %s of a %s lease not moved: %s", machine, lease, e.getMessage());
-            return false;
+            return e instanceof DriverException d && d.kind() == DriverException.Kind.TIMEOUT ? Step.TIMED_OUT : Step.NOT_TAKEN;
         });
     }
 

@@ -44,4 +44,24 @@ class AdaptiveConcurrencyTest {
         assertEquals(256, run.stats().finalLimit());
         assertEquals(0, run.stats().retried());
     }
+
+    /**
+     * Slow start: a fleet that answers well is not asked at the initial limit for long (additive increase alone
+     * would take about 30 rounds to go from 4 to 64; this doubles per round).
+     */
+    @Test
+    void untilTheFirstTimeoutTheLimitDoublesPerRound() {
+        AtomicInteger inFlight = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        var run = AdaptiveConcurrency.run(IntStream.range(0, 300).boxed().toList(), i -> {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            return Uni.createFrom().item(i).onItem().delayIt().by(Duration.ofMillis(3)).invoke(() -> inFlight.decrementAndGet());
+        }, r -> false, new AdaptiveConcurrency.Limits(4, 4, 256)).await().atMost(Duration.ofSeconds(60));
+        assertTrue(run.stats().highestLimit() >= 128, "300 answers in time from 4: " + run.stats());
+        assertTrue(most.get() > 64, "in flight at most " + most.get());
+        // after an overload signal it grows additively again: the same run with one timeout at the start stays low
+        var cut = AdaptiveConcurrency.run(IntStream.range(0, 300).boxed().toList(), i -> Uni.createFrom().item(i).onItem().delayIt()
+                .by(Duration.ofMillis(3)), r -> r == 0, new AdaptiveConcurrency.Limits(4, 4, 256)).await().atMost(Duration.ofSeconds(60));
+        assertTrue(cut.stats().highestLimit() < 64, "additive after the first timeout: " + cut.stats());
+    }
 }

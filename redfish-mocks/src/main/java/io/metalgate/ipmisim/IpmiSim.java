@@ -80,6 +80,19 @@ public final class IpmiSim implements AutoCloseable {
         private long freeAtNanos;
         final java.util.concurrent.atomic.AtomicLong busyMicros = new java.util.concurrent.atomic.AtomicLong();
 
+        private int pending;
+        private int mostPending;
+
+        /** BMCs with an answer waiting for its latency to pass: how many BMCs of this process are being asked at once. */
+        synchronized void pending(int delta) {
+            pending += delta;
+            mostPending = Math.max(mostPending, pending);
+        }
+
+        synchronized int mostPending() {
+            return mostPending;
+        }
+
         synchronized long queue(long serviceMicros) {
             if (serviceMicros <= 0) {
                 return 0;
@@ -120,7 +133,15 @@ public final class IpmiSim implements AutoCloseable {
                     if (delay <= 0) {
                         s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
                     } else {
-                        vertx.setTimer(delay, t -> s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host()));
+                        if (bmc.answersPending.getAndIncrement() == 0) {
+                            cpu.pending(+1);
+                        }
+                        vertx.setTimer(delay, t -> {
+                            if (bmc.answersPending.decrementAndGet() == 0) {
+                                cpu.pending(-1);
+                            }
+                            s.send(Buffer.buffer(answer), p.sender().port(), p.sender().host());
+                        });
                     }
                 }
             });
@@ -136,6 +157,14 @@ public final class IpmiSim implements AutoCloseable {
         self[0] = new IpmiSim(vertx, bmcs, sockets, o);
         self[0].cpuOfThis = cpu;
         return self[0];
+    }
+
+    /**
+     * The most BMCs that had an answer waiting at once for their latency (slow-answer mode only): how many BMCs the
+     * client asked at once.
+     */
+    public int mostAnswersPending() {
+        return cpuOfThis.mostPending();
     }
 
     public SimBmc bmc(int i) {

@@ -58,6 +58,8 @@ public final class SimBmc {
     public volatile int userPrivilege = 4;
     /** Sessions opened (Open Session requests that created one), for tests of session churn. */
     public final AtomicInteger sessionsOpened = new AtomicInteger();
+    /** Answers of this BMC waiting for their latency (slow-answer mode). */
+    final AtomicInteger answersPending = new AtomicInteger();
     /**
      * Slow answers: each answer is sent this many milliseconds after the request, chosen evenly between the
      * two bounds (a BMC whose management controller is busy, as real ones are under a sweep). 0: at once.
