@@ -42,9 +42,13 @@ public class ActionResource {
     @POST
     @Path("/{action}")
     @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
-    @Operation(summary = "Decide and, if allowed, act (power_off, erase, reassign); 409 lists every reason of a refusal")
+    @Operation(summary = "Decide and, if allowed, act (power_off, power_on, power_cycle, erase, reassign); 409 lists every reason of a refusal")
     public Uni<ActionService.ActionResult> act(@PathParam("id") UUID id, @PathParam("action") String actionParam, @Valid ActionBody body) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
+        if (action == Action.BOOT_LOCAL || action == Action.BOOT_EXTERNAL) {
+            throw io.metalgate.common.ApiException.badRequest("action", action + " needs its medium: PUT /api/machines/" + id
+                    + "/boot-device or POST /api/machines/" + id + "/virtual-media");
+        }
         ActionBody b = body == null ? new ActionBody(null, null, null, null) : body;
         if (b.tenantRequested() != null) {
             throw io.metalgate.common.ApiException.badRequest("tenantRequested", "a tenant's request is not a flag: record it with its proof "

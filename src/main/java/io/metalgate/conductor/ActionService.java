@@ -34,7 +34,18 @@ import java.util.UUID;
 public class ActionService {
 
     /** What the caller brings besides the action. */
-    public record ActionInput(UUID requestId, UUID tenantRequestId, String emergencyReason) {
+    public record ActionInput(UUID requestId, UUID tenantRequestId, String emergencyReason, BmcRequest bmc) {
+
+        public ActionInput(UUID requestId, UUID tenantRequestId, String emergencyReason) {
+            this(requestId, tenantRequestId, emergencyReason, null);
+        }
+    }
+
+    /**
+     * The BMC operation an allowed action carries out, when the action names more than one (a graceful
+     * power-off; a cycle or a reset; which boot override; inserting or ejecting a medium).
+     */
+    public record BmcRequest(BmcIntents.Operation operation, BmcOperations.Params params) {
     }
 
     public record ActionResult(Decision decision, LifecycleState state, UUID requestId) {
@@ -77,6 +88,7 @@ public class ActionService {
     ObjectMapper mapper;
 
     public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
+        checkOperation(action, in.bmc());
         return act(machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null))
                 .map(done -> {
                     if (done.refusal() != null) {
@@ -131,7 +143,8 @@ public class ActionService {
                     : Uni.createFrom().voidItem();
             return serial.chain(() -> tenantRequest).chain(tr -> gateFacts.forAction(db, machineId, action, requester, now, ask.planBatch())
                     .map(f -> {
-                boolean emergency = action == Action.POWER_OFF && in.emergencyReason() != null
+                boolean emergency = (action == Action.POWER_OFF || action == Action.POWER_CYCLE || action == Action.BOOT_EXTERNAL)
+                        && in.emergencyReason() != null
                         && ask.roles().contains(Gate.APPROVER_ROLE);
                 List<Facts.ApprovalFact> approvalFacts = ask.planApprovals().orElseGet(() -> req.map(Approvals::facts).orElse(List.of()));
                 if (emergency) {
@@ -182,7 +195,14 @@ public class ActionService {
                 event = null; // already off for this reason (e.g. SUSPENDED): the power-off alone
             }
             MachineLifecycle.Event fired = event;
-            return prepared.chain(() -> intents.record(m, BmcIntents.Operation.POWER_OFF, fired, ask.actor(), "gate allowed POWER_OFF"))
+            BmcIntents.Operation op = ask.input().bmc() != null && ask.input().bmc().operation() == BmcIntents.Operation.GRACEFUL_OFF
+                    ? BmcIntents.Operation.GRACEFUL_OFF : BmcIntents.Operation.POWER_OFF;
+            return prepared.chain(() -> intents.record(m, op, BmcOperations.Params.NONE, fired, ask.actor(), "gate allowed POWER_OFF"))
+                    .map(intent -> new Done(d, m.state(), intent, null));
+        }
+        if (action.isBmcOperation()) {
+            BmcRequest bmc = ask.input().bmc() != null ? ask.input().bmc() : defaultOperation(action);
+            return prepared.chain(() -> intents.record(m, bmc.operation(), bmc.params(), null, ask.actor(), "gate allowed " + action))
                     .map(intent -> new Done(d, m.state(), intent, null));
         }
         MachineLifecycle.Event event = switch (action) {
@@ -201,6 +221,44 @@ public class ActionService {
         Uni<Void> tallied = action == Action.ERASE ? prepared.chain(() -> GateFacts.tallyErase(m.tx(), m.dataTenantId(),
                 ask.planId() == null ? GateFacts.NO_PLAN : ask.planId())) : prepared;
         return tallied.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
+    }
+
+    /** The operation must be one the action's gate rules are about: a boot override is not decided as a power-on. */
+    static void checkOperation(Action action, BmcRequest bmc) {
+        if (bmc == null) {
+            if (action == Action.BOOT_EXTERNAL) {
+                defaultOperation(action); // throws: it needs its medium
+            }
+            return;
+        }
+        BmcIntents.Operation op = bmc.operation();
+        boolean fits = switch (action) {
+            case POWER_OFF -> op == BmcIntents.Operation.POWER_OFF || op == BmcIntents.Operation.GRACEFUL_OFF;
+            case POWER_ON -> op == BmcIntents.Operation.POWER_ON;
+            case POWER_CYCLE -> op == BmcIntents.Operation.POWER_CYCLE || op == BmcIntents.Operation.RESET;
+            case BOOT_LOCAL -> op == BmcIntents.Operation.MEDIA_EJECT || op == BmcIntents.Operation.SET_BOOT && bmc.params().boot() != null
+                    && (bmc.params().boot().device() == io.metalgate.driver.api.BootOverride.Device.DISK
+                            || bmc.params().boot().device() == io.metalgate.driver.api.BootOverride.Device.NONE);
+            case BOOT_EXTERNAL -> op == BmcIntents.Operation.MEDIA_INSERT && bmc.params().imageUrl() != null
+                    || op == BmcIntents.Operation.SET_BOOT && bmc.params().boot() != null;
+            default -> false;
+        };
+        if (!fits) {
+            throw new IllegalArgumentException(op + " is not carried out under the gate's " + action + " rules");
+        }
+    }
+
+    /** What an action asked for without naming the operation (a bulk plan's, the API's) carries out. */
+    static BmcRequest defaultOperation(Action action) {
+        return switch (action) {
+            case POWER_ON -> new BmcRequest(BmcIntents.Operation.POWER_ON, BmcOperations.Params.NONE);
+            case POWER_CYCLE -> new BmcRequest(BmcIntents.Operation.POWER_CYCLE, BmcOperations.Params.NONE);
+            case BOOT_LOCAL -> new BmcRequest(BmcIntents.Operation.SET_BOOT, new BmcOperations.Params(
+                    new io.metalgate.driver.api.BootOverride(io.metalgate.driver.api.BootOverride.Device.DISK, false,
+                            io.metalgate.driver.api.BootOverride.Mode.UEFI), null, null));
+            default -> throw ApiException.badRequest("action", action + " needs its operation (a boot override, an image URL): "
+                    + "use the machine's power, boot-device or virtual-media endpoint");
+        };
     }
 
     private static ActionResult result(Done done) {

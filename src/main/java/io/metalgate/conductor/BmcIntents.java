@@ -40,7 +40,39 @@ public class BmcIntents {
     private static final Logger LOG = Logger.getLogger(BmcIntents.class);
 
     public enum Operation {
-        POWER_OFF, POWER_ON
+        POWER_OFF, POWER_ON, GRACEFUL_OFF, POWER_CYCLE, RESET, SET_BOOT, MEDIA_INSERT, MEDIA_EJECT;
+
+        /** The audit entries of its outcome: done, failed. */
+        String done() {
+            return switch (this) {
+                case POWER_OFF, GRACEFUL_OFF -> "bmc.powered-off";
+                case POWER_ON -> "bmc.powered-on";
+                case POWER_CYCLE, RESET -> "bmc.power-cycled";
+                case SET_BOOT -> "bmc.boot-set";
+                case MEDIA_INSERT -> "bmc.media-inserted";
+                case MEDIA_EJECT -> "bmc.media-ejected";
+            };
+        }
+
+        String failed() {
+            return switch (this) {
+                case POWER_OFF, GRACEFUL_OFF -> "bmc.power-off-failed";
+                case POWER_ON -> "bmc.power-on-failed";
+                case POWER_CYCLE, RESET -> "bmc.power-cycle-failed";
+                case SET_BOOT -> "bmc.boot-set-failed";
+                case MEDIA_INSERT -> "bmc.media-insert-failed";
+                case MEDIA_EJECT -> "bmc.media-eject-failed";
+            };
+        }
+
+        /** The power state that shows it happened, when there is one (a cycle ends ON as it began). */
+        java.util.Optional<PowerState> shownBy() {
+            return switch (this) {
+                case POWER_OFF, GRACEFUL_OFF -> java.util.Optional.of(PowerState.OFF);
+                case POWER_ON -> java.util.Optional.of(PowerState.ON);
+                default -> java.util.Optional.empty();
+            };
+        }
     }
 
     /** A PENDING intent is orphaned once older than this: no BMC call of ours lasts so long (timeouts × retries). */
@@ -51,7 +83,9 @@ public class BmcIntents {
     @Inject
     MachineTasks tasks;
     @Inject
-    BmcPower bmcPower;
+    BmcOperations operations;
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper mapper;
     @Inject
     BmcEndpoints endpoints;
     @Inject
@@ -63,6 +97,12 @@ public class BmcIntents {
 
     /** Records a PENDING intent for the locked machine, with its audit entry; its id. */
     Uni<UUID> record(MachineTasks.Locked m, Operation op, MachineLifecycle.Event event, String actor, String reason) {
+        return record(m, op, BmcOperations.Params.NONE, event, actor, reason);
+    }
+
+    /** Records a PENDING intent with the operation's parameters (boot override, image URL), with its audit entry; its id. */
+    Uni<UUID> record(MachineTasks.Locked m, Operation op, BmcOperations.Params params, MachineLifecycle.Event event, String actor,
+            String reason) {
         UUID id = UUID.randomUUID();
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         Map<String, Object> payload = new LinkedHashMap<>();
@@ -70,15 +110,36 @@ public class BmcIntents {
         payload.put("operation", op.name());
         payload.put("event", event == null ? null : event.name());
         payload.put("from", m.state().name());
-        return m.tx().preparedQuery("INSERT INTO bmc_intent (id, machine_id, operation, event, from_state, actor, reason, created_at, status) "
-                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING')")
+        String json = params.equals(BmcOperations.Params.NONE) ? null : json(params);
+        if (json != null) {
+            payload.put("params", mapper.valueToTree(params));
+        }
+        return m.tx().preparedQuery("INSERT INTO bmc_intent (id, machine_id, operation, event, from_state, actor, reason, created_at, status, "
+                + "params) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9)")
                 .execute(Tuple.from(java.util.Arrays.asList(id, m.id(), op.name(), event == null ? null : event.name(), m.state().name(),
-                        actor, reason, now.atOffset(ZoneOffset.UTC))))
+                        actor, reason, now.atOffset(ZoneOffset.UTC), json)))
                 .chain(() -> audit.record(m.tx(), actor, "bmc.intent", "machine:" + m.id(), payload))
                 .replaceWith(id);
     }
 
-    private record Intent(UUID id, UUID machineId, Operation op, MachineLifecycle.Event event, LifecycleState from, String actor) {
+    private String json(BmcOperations.Params p) {
+        try {
+            return mapper.writeValueAsString(p);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private BmcOperations.Params params(String json) {
+        try {
+            return json == null ? BmcOperations.Params.NONE : mapper.readValue(json, BmcOperations.Params.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("intent parameters unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private record Intent(UUID id, UUID machineId, Operation op, MachineLifecycle.Event event, LifecycleState from, String actor,
+            BmcOperations.Params params) {
     }
 
     /**
@@ -86,13 +147,11 @@ public class BmcIntents {
      * failure is recorded (FAILED, audited) and then passed on.
      */
     Uni<LifecycleState> drive(UUID intentId, String actor) {
-        return load(intentId).chain(intent -> {
-            boolean off = intent.op() == Operation.POWER_OFF;
-            return (off ? bmcPower.powerOff(intent.machineId()) : bmcPower.powerOn(intent.machineId()))
-                    .onFailure(DriverException.class).call(e -> finish(intent, false, off ? "bmc.power-off-failed" : "bmc.power-on-failed",
-                            Map.of("kind", ((DriverException) e).kind().name(), "detail", String.valueOf(e.getMessage())), actor))
-                    .chain(how -> finish(intent, true, off ? "bmc.powered-off" : "bmc.powered-on", Map.of("how", how), actor));
-        });
+        return load(intentId).chain(intent -> operations.run(intent.machineId(), intent.op(), intent.params())
+                .onFailure().call(e -> finish(intent, false, intent.op().failed(), Map.of("kind", e instanceof DriverException d ? d.kind().name()
+                        : e instanceof io.metalgate.common.ApiException a ? a.problem().type() : e.getClass().getSimpleName(),
+                        "detail", String.valueOf(e instanceof io.metalgate.common.ApiException a ? a.problem().detail() : e.getMessage())), actor))
+                .chain(how -> finish(intent, true, intent.op().done(), Map.of("how", how), actor)));
     }
 
     /** Records the outcome under the machine's lock; on success fires the step the intent completes, if still due. */
@@ -121,14 +180,14 @@ public class BmcIntents {
     }
 
     private Uni<Intent> load(UUID id) {
-        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor FROM bmc_intent WHERE id = $1")
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params FROM bmc_intent WHERE id = $1")
                 .execute(Tuple.of(id)).map(rows -> intent(rows.iterator().next()));
     }
 
-    private static Intent intent(Row r) {
+    private Intent intent(Row r) {
         return new Intent(r.getUUID("id"), r.getUUID("machine_id"), Operation.valueOf(r.getString("operation")),
                 r.getString("event") == null ? null : MachineLifecycle.Event.valueOf(r.getString("event")),
-                LifecycleState.valueOf(r.getString("from_state")), r.getString("actor"));
+                LifecycleState.valueOf(r.getString("from_state")), r.getString("actor"), params(r.getString("params")));
     }
 
     @Scheduled(every = "60s", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
@@ -144,7 +203,7 @@ public class BmcIntents {
     public Uni<Integer> reconcile() {
         Instant cutoff = Instant.now().minus(ORPHANED_AFTER);
         Instant before = started.isAfter(cutoff) ? started : cutoff;
-        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor FROM bmc_intent "
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params FROM bmc_intent "
                 + "WHERE status = 'PENDING' AND created_at < $1 ORDER BY created_at LIMIT 1000")
                 .execute(Tuple.of(before.atOffset(ZoneOffset.UTC))).chain(rows -> {
                     List<Intent> orphans = new ArrayList<>();
@@ -155,14 +214,22 @@ public class BmcIntents {
     }
 
     private Uni<Boolean> reconcile(Intent intent) {
-        PowerState wanted = intent.op() == Operation.POWER_OFF ? PowerState.OFF : PowerState.ON;
-        return endpoints.of(intent.machineId()).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint()))
-                .chain(power -> finish(intent, power == wanted, power == wanted ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
-                        Map.of("bmcReports", power.name(), "detail", power == wanted
-                                ? "found after a restart: the BMC reports " + power + ", so the " + intent.op() + " happened"
-                                : "found after a restart: the BMC reports " + power + ", so the " + intent.op()
-                                        + " did not happen; it is not driven again without a new decision"),
-                        "system").replaceWith(true))
+        Uni<Boolean> happened = endpoints.of(intent.machineId()).chain(t -> {
+            var driver = drivers.of(t.protocol());
+            if (intent.op().shownBy().isPresent()) {
+                return driver.powerState(t.endpoint()).map(power -> power == intent.op().shownBy().get());
+            }
+            if (intent.op() == Operation.SET_BOOT) {
+                return driver.bootDevice(t.endpoint()).map(now -> now.equals(intent.params().boot()));
+            }
+            // a cycle, a reset or a medium leaves nothing that shows whether it happened: not done, not driven again
+            return Uni.createFrom().item(false);
+        });
+        return happened.chain(done -> finish(intent, done, done ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
+                Map.of("detail", done ? "found after a restart: the BMC shows that the " + intent.op() + " happened"
+                        : "found after a restart: the BMC does not show that the " + intent.op()
+                                + " happened; it is not driven again without a new decision"),
+                "system").replaceWith(true))
                 .onFailure().recoverWithItem(e -> {
                     LOG.warnf("intent %s of machine %s: the BMC could not be asked (%s); tried again later", intent.id(), intent.machineId(),
                             e.toString());

@@ -38,12 +38,12 @@ public class GateResource {
     @GET
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Explain whether an action (power_off, erase, reassign) is allowed now, with every reason")
+    @Operation(summary = "Explain whether an action (power_off, erase, reassign, power_on, power_cycle, boot_local, boot_external) is allowed now, with every reason")
     public Uni<Explanation> explain(@PathParam("id") UUID id, @QueryParam("action") String actionParam,
             @Parameter(description = "explain as under this approval request (its requester and approvals)") @QueryParam("requestId") UUID requestId) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
         if (action == null) {
-            throw io.metalgate.common.ApiException.badRequest("action", "required: one of POWER_OFF, ERASE, REASSIGN");
+            throw io.metalgate.common.ApiException.badRequest("action", "required: one of " + java.util.Arrays.toString(Action.values()));
         }
         Instant now = Instant.now();
         return actions.explain(id, action, new ActionService.ActionInput(requestId, null, null), Actors.person(identity),

@@ -78,8 +78,8 @@ public class TenantRequests {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     public Uni<Response> record(@PathParam("id") UUID machineId, @Valid @NotNull RecordBody body) {
-        if (body.action() != Action.POWER_OFF) {
-            throw ApiException.badRequest("action", "a tenant's request is recorded for POWER_OFF only");
+        if (body.action() != Action.POWER_OFF && body.action() != Action.POWER_CYCLE && body.action() != Action.BOOT_EXTERNAL) {
+            throw ApiException.badRequest("action", "a tenant's request is recorded for POWER_OFF, POWER_CYCLE or BOOT_EXTERNAL only");
         }
         String person = Actors.person(identity);
         UUID id = UUID.randomUUID();

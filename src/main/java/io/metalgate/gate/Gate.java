@@ -38,6 +38,15 @@ public final class Gate {
             case POWER_OFF -> powerOff(facts, reasons);
             case ERASE -> erase(facts, policy, now, reasons);
             case REASSIGN -> reassign(facts, policy, reasons);
+            case POWER_ON, BOOT_LOCAL -> {
+                verified(facts, reasons);
+                notErasing(action, facts, reasons);
+            }
+            case POWER_CYCLE -> {
+                powerOff(facts, reasons);
+                notErasing(action, facts, reasons);
+            }
+            case BOOT_EXTERNAL -> bootExternal(facts, reasons);
             default -> throw new IllegalArgumentException("unknown action " + action);
         }
         return new Decision(action, reasons.isEmpty(), reasons);
@@ -48,12 +57,7 @@ public final class Gate {
      * by a second person), or by an approver's emergency override with a reason.
      */
     private static void powerOff(Facts f, List<Reason> reasons) {
-        if (UNVERIFIED.contains(f.machine().state())) {
-            // a BMC not verified as this machine's (unreachable, wrong credentials, or the same hardware as another
-            // machine) is not driven: it may be another server's
-            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + f.machine().state() + ": its BMC is not verified as this "
-                    + "machine's, so it is not driven"));
-        }
+        verified(f, reasons);
         if (f.lease().isEmpty()) {
             // a machine in service always holds a lease's data; one that seems not to is not powered off on that seeming
             if (IN_SERVICE.contains(f.machine().state())) {
@@ -87,6 +91,62 @@ public final class Gate {
         }
         reasons.add(new Reason(Code.LEASE_ACTIVE, "the lease is " + state + ": power-off needs the tenant's confirmed request, a "
                 + "SUSPENDED or TERMINATED lease, or an approver's emergency override with a reason"));
+    }
+
+    /**
+     * A BMC not verified as this machine's (unreachable, wrong credentials, or the same hardware as another
+     * machine) is not driven: it may be another server's.
+     */
+    private static void verified(Facts f, List<Reason> reasons) {
+        if (UNVERIFIED.contains(f.machine().state())) {
+            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + f.machine().state() + ": its BMC is not verified as this "
+                    + "machine's, so it is not driven"));
+        }
+    }
+
+    /** While a machine is ERASING the erase flow alone drives its power and boot: an operator's step would cut it short. */
+    private static void notErasing(Action action, Facts f, List<Reason> reasons) {
+        if (f.machine().state() == Facts.MachineState.ERASING) {
+            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is ERASING: the erase flow drives its power and boot, so " + action
+                    + " is not carried out"));
+        }
+    }
+
+    /**
+     * Booting a foreign medium can overwrite the disks, so on a machine that holds a tenant's data (leased since its
+     * last erase) it needs what disrupting the tenant needs, whatever the lease's state (the data outlives the lease):
+     * the tenant's confirmed request or an approver's emergency override with a reason; and no hold may cover it.
+     * A machine whose data was erased since its last lease boots anything.
+     */
+    private static void bootExternal(Facts f, List<Reason> reasons) {
+        verified(f, reasons);
+        notErasing(Action.BOOT_EXTERNAL, f, reasons);
+        if (!f.machine().leasedSinceLastErase()) {
+            return;
+        }
+        holds(f, reasons);
+        var tenantRequest = f.request().tenantRequest();
+        if (tenantRequest.isPresent()) {
+            var t = tenantRequest.get();
+            if (t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy())) {
+                return;
+            }
+            reasons.add(new Reason(Code.TENANT_REQUEST_UNCONFIRMED, "the tenant's request " + t.id() + " (recorded by " + t.recordedBy()
+                    + ") is not confirmed by a second person"));
+        }
+        var approver = f.request().emergencyApprover();
+        boolean approverHoldsRole = approver.isPresent()
+                && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
+        boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
+        if (approverHoldsRole && hasReason) {
+            return;
+        }
+        if (approverHoldsRole) {
+            reasons.add(new Reason(Code.EMERGENCY_WITHOUT_REASON, "an emergency override needs a reason"));
+        }
+        reasons.add(new Reason(Code.TENANT_DATA, "the machine holds a tenant's data (leased since its last erase): booting a network or "
+                + "removable medium could overwrite it, so it needs the tenant's confirmed request or an approver's emergency override "
+                + "with a reason"));
     }
 
     /** The lifecycle table's start states for {@code action} (from the policy); none named means any. */

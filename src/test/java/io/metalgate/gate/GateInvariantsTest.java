@@ -72,7 +72,7 @@ class GateInvariantsTest {
                             r.nextBoolean() ? Set.of("approver", "viewer") : Set.of("operator", "viewer"), w.now));
                     case 5 -> w.now = w.now.plus(Duration.ofDays(r.nextInt(25)));
                     case 6 -> {
-                        w.machineState = List.of("RETAINED", "ERASED", "ACTIVE", "AVAILABLE", "ERASE_FAILED").get(r.nextInt(5));
+                        w.machineState = List.of("RETAINED", "ERASED", "ACTIVE", "AVAILABLE", "ERASE_FAILED", "ERASING").get(r.nextInt(6));
                         if (w.machineState.equals("ERASED") && r.nextBoolean()) {
                             Set<String> certified = new HashSet<>(w.disks);
                             if (r.nextBoolean()) {
@@ -82,7 +82,7 @@ class GateInvariantsTest {
                         }
                     }
                     default -> {
-                        Action action = Action.values()[r.nextInt(3)];
+                        Action action = Action.values()[r.nextInt(Action.values().length)];
                         Facts facts = facts(w, r);
                         Decision d = Gate.decide(action, facts, POLICY, w.now);
                         check(action, facts, w.now, d);
@@ -154,6 +154,19 @@ class GateInvariantsTest {
                 assertTrue(!s.equals("ACTIVE") || f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent()
                         && !t.confirmedBy().get().equals(t.recordedBy())).isPresent(), "power-off of an active lease without a confirmed tenant request");
             }
+            case POWER_CYCLE -> {
+                String s = f.lease().orElseThrow().state().name();
+                assertTrue(!s.equals("ACTIVE") || f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent()
+                        && !t.confirmedBy().get().equals(t.recordedBy())).isPresent(), "cycle of an active lease without a confirmed tenant request");
+                assertTrue(f.machine().state() != Facts.MachineState.ERASING, "cycle in the middle of an erase");
+            }
+            case BOOT_EXTERNAL -> {
+                // the generated machines all hold a tenant's data
+                assertTrue(f.holds().isEmpty(), "a foreign medium booted under a hold");
+                assertTrue(f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy()))
+                        .isPresent(), "a foreign medium booted on a tenant's data without its confirmed request");
+            }
+            case POWER_ON, BOOT_LOCAL -> assertTrue(f.machine().state() != Facts.MachineState.ERASING, action + " in the middle of an erase");
             default -> throw new AssertionError(action);
         }
     }

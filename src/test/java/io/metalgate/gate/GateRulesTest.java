@@ -98,6 +98,47 @@ class GateRulesTest {
                         b -> b.erased(Set.of("S1", "S2"), false), List.of(Code.CERTIFICATE_INVALID)),
                 new Case("reassign: no certificate, not erased", Action.REASSIGN, b -> { }, List.of(Code.NOT_ERASED, Code.NO_CERTIFICATE)),
                 new Case("reassign: hold", Action.REASSIGN, b -> b.erased(Set.of("S1", "S2"), true).hold("DISPUTE"), List.of(Code.HOLD)),
+                new Case("boot external: a tenant's data, nobody asked", Action.BOOT_EXTERNAL, b -> b.lease("ACTIVE", null),
+                        List.of(Code.TENANT_DATA)),
+                new Case("boot external: a terminated lease's data is still a tenant's", Action.BOOT_EXTERNAL, b -> { }, List.of(Code.TENANT_DATA)),
+                new Case("boot external: the tenant asked (confirmed by another person)", Action.BOOT_EXTERNAL, b -> {
+                    b.lease("ACTIVE", null);
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));
+                }, List.of()),
+                new Case("boot external: an approver's emergency with a reason", Action.BOOT_EXTERNAL, b -> {
+                    b.emergencyApprover = Optional.of("bob");
+                    b.emergencyReason = Optional.of("rescue");
+                }, List.of()),
+                new Case("boot external: an emergency without a reason", Action.BOOT_EXTERNAL, b -> b.emergencyApprover = Optional.of("bob"),
+                        List.of(Code.EMERGENCY_WITHOUT_REASON, Code.TENANT_DATA)),
+                new Case("boot external: under a hold even when the tenant asked", Action.BOOT_EXTERNAL, b -> {
+                    b.hold("PRESERVATION_REQUEST");
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));
+                }, List.of(Code.HOLD)),
+                new Case("boot external: erased since its last lease, anything boots", Action.BOOT_EXTERNAL, b -> {
+                    b.leasedSinceLastErase = false;
+                    b.state = "AVAILABLE";
+                    b.lease = Optional.empty();
+                }, List.of()),
+                new Case("boot external: not while erasing", Action.BOOT_EXTERNAL, b -> {
+                    b.leasedSinceLastErase = false;
+                    b.state = "ERASING";
+                }, List.of(Code.MACHINE_STATE)),
+                new Case("boot external: an unverified BMC is not driven", Action.BOOT_EXTERNAL, b -> {
+                    b.leasedSinceLastErase = false;
+                    b.state = "VERIFY_FAILED";
+                }, List.of(Code.MACHINE_STATE)),
+                new Case("boot local: from its own disk under a hold", Action.BOOT_LOCAL, b -> b.hold("LEGAL_HOLD"), List.of()),
+                new Case("boot local: not while erasing", Action.BOOT_LOCAL, b -> b.state = "ERASING", List.of(Code.MACHINE_STATE)),
+                new Case("power-on: a retained machine", Action.POWER_ON, b -> { }, List.of()),
+                new Case("power-on: not while erasing", Action.POWER_ON, b -> b.state = "ERASING", List.of(Code.MACHINE_STATE)),
+                new Case("power-on: an unverified BMC is not driven", Action.POWER_ON, b -> b.state = "INSPECT_FAILED", List.of(Code.MACHINE_STATE)),
+                new Case("cycle: lease ACTIVE, nobody asked", Action.POWER_CYCLE, b -> b.lease("ACTIVE", null), List.of(Code.LEASE_ACTIVE)),
+                new Case("cycle: lease ACTIVE, tenant asked", Action.POWER_CYCLE, b -> {
+                    b.lease("ACTIVE", null);
+                    b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));
+                }, List.of()),
+                new Case("cycle: not while erasing", Action.POWER_CYCLE, b -> b.state = "ERASING", List.of(Code.MACHINE_STATE)),
                 new Case("power-off: lease ACTIVE, nobody asked", Action.POWER_OFF, b -> b.lease("ACTIVE", null), List.of(Code.LEASE_ACTIVE)),
                 new Case("power-off: lease ACTIVE, tenant asked (recorded, confirmed by another person)", Action.POWER_OFF, b -> {
                     b.lease("ACTIVE", null);

@@ -1,0 +1,18 @@
+-- The BMC operations an operator asks for through the conductor (issue 12, point 6): power on, graceful off,
+-- cycle and reset, boot overrides, virtual media. Each is an intent like a power-off; its parameters (the boot
+-- override, the image URL, the If-Match the caller gave) are kept with it.
+ALTER TABLE bmc_intent DROP CONSTRAINT bmc_intent_operation_check;
+ALTER TABLE bmc_intent ADD CONSTRAINT bmc_intent_operation_check CHECK (operation IN ('POWER_OFF', 'POWER_ON', 'GRACEFUL_OFF',
+    'POWER_CYCLE', 'RESET', 'SET_BOOT', 'MEDIA_INSERT', 'MEDIA_EJECT'));
+ALTER TABLE bmc_intent ADD COLUMN params text;
+
+-- A tenant may ask for its machine to be cycled or booted from another medium (a rescue system), as for a power-off.
+ALTER TABLE tenant_request DROP CONSTRAINT tenant_request_action_check;
+ALTER TABLE tenant_request ADD CONSTRAINT tenant_request_action_check CHECK (action IN ('POWER_OFF', 'POWER_CYCLE', 'BOOT_EXTERNAL'));
+
+-- Approval requests and bulk plans may be for the new actions (a bulk plan for those that need no medium).
+ALTER TABLE action_request DROP CONSTRAINT action_request_action_check;
+ALTER TABLE action_request ADD CONSTRAINT action_request_action_check CHECK (action IN ('POWER_OFF', 'ERASE', 'REASSIGN', 'POWER_ON',
+    'POWER_CYCLE', 'BOOT_LOCAL', 'BOOT_EXTERNAL'));
+ALTER TABLE bulk_plan DROP CONSTRAINT bulk_plan_action_check;
+ALTER TABLE bulk_plan ADD CONSTRAINT bulk_plan_action_check CHECK (action IN ('POWER_OFF', 'ERASE', 'REASSIGN', 'POWER_ON', 'POWER_CYCLE'));
