@@ -4,9 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
-import io.metalgate.driver.api.BmcEndpoint;
 import io.metalgate.driver.api.Inventory;
-import io.metalgate.driver.redfish.RedfishDriver;
 import io.metalgate.evidence.AuditLog;
 import io.metalgate.machine.LifecycleState;
 import io.metalgate.machine.MachineLifecycle;
@@ -32,7 +30,7 @@ public class Inspection {
     @Inject
     Pool pool;
     @Inject
-    RedfishDriver redfish;
+    Drivers drivers;
     @Inject
     BmcEndpoints endpoints;
     @Inject
@@ -46,10 +44,9 @@ public class Inspection {
     static final java.util.Set<LifecycleState> INSPECTABLE = java.util.EnumSet.of(LifecycleState.MANAGEABLE, LifecycleState.INSPECT_FAILED,
             LifecycleState.AVAILABLE);
 
-    /** The BMC endpoint of a Redfish machine (password decrypted, pinned certificate if any); 409 for another protocol. */
-    public Uni<BmcEndpoint> endpoint(UUID machineId) {
-        return endpoints.redfish(machineId).map(e -> e.orElseThrow(() -> ApiException.conflict("machine " + machineId
-                + " does not speak Redfish; only Redfish inspection exists yet", "bmc.protocol")));
+    /** The machine's BMC (password decrypted, pinned certificate if any). */
+    Uni<BmcEndpoints.Target> endpoint(UUID machineId) {
+        return endpoints.of(machineId);
     }
 
     /**
@@ -58,7 +55,7 @@ public class Inspection {
      * in one transaction under the machine's lock.
      */
     public Uni<Inventory> inspect(UUID machineId, String person) {
-        return endpoint(machineId).chain(bmc -> tasks.withLock(machineId, m -> {
+        return endpoint(machineId).chain(target -> tasks.withLock(machineId, m -> {
             if (!INSPECTABLE.contains(m.state())) {
                 // the inventory is what the REASSIGN gate holds an erase certificate against: it is not rewritten
                 // while the machine is in service or holds a tenant's data
@@ -68,7 +65,8 @@ public class Inspection {
                     : tasks.fire(m, m.state() == LifecycleState.MANAGEABLE ? MachineLifecycle.Event.INSPECT : MachineLifecycle.Event.RETRY,
                             person, "inspection started");
         })
-                .chain(() -> redfish.inspect(bmc))
+                // Redfish: the whole inventory; IPMI: what FRU device 0 says (manufacturer, model, serial number)
+                .chain(() -> drivers.of(target.protocol()).inspect(target.endpoint()))
                 .onFailure().call(e -> tasks.withLock(machineId, m -> m.state() == LifecycleState.INSPECTING
                         ? tasks.fire(m, MachineLifecycle.Event.INSPECT_FAILED, person, "inspection failed: " + e.getMessage()).replaceWithVoid()
                         : Uni.createFrom().voidItem())))

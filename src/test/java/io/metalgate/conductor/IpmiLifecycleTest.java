@@ -31,7 +31,7 @@ class IpmiLifecycleTest {
             String tenant = operator().body(Map.of("name", unique("ipmi"))).post("/api/tenants").then().extract().path("id");
             String machine = operator().body(Map.of("name", unique("im"), "bmc", Map.of("protocol", "IPMI", "host", "127.0.0.1",
                     "port", sim.port, "username", "admin", "password", "secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
-            // verified at enrolment against ipmi_sim; IPMI has no inspection, so it is made available by hand
+            // verified at enrolment against ipmi_sim; this one serves no FRU inventory to inspect, so it is made available by hand
             io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE");
             operator().post("/api/machines/" + machine + "/lifecycle/make_available").then().statusCode(200).body("state", equalTo("AVAILABLE"));
             String lease = io.metalgate.testing.Lifecycle.activeLease(tenant, List.of(machine));

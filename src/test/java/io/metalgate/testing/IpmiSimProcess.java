@@ -32,6 +32,11 @@ public final class IpmiSimProcess implements AutoCloseable {
     public static final String VIEWER_PASSWORD = "viewer-secret";
 
     public static IpmiSimProcess start(String user, String password) throws Exception {
+        return start(user, password, "");
+    }
+
+    /** As {@link #start(String, String)}, with more emulator commands for the BMC (e.g. {@code mc_add_fru_data}) before it is enabled. */
+    public static IpmiSimProcess start(String user, String password, String emuCommands) throws Exception {
         Path dir = Files.createTempDirectory("ipmi-sim");
         int port;
         try (DatagramSocket probe = new DatagramSocket(0)) {
@@ -86,8 +91,9 @@ public final class IpmiSimProcess implements AutoCloseable {
                 mc_setbmc 0x20
                 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
                 sel_enable 0x20 1000 0x0a
+                %s
                 mc_enable 0x20
-                """);
+                """.formatted(emuCommands));
         Process p = new ProcessBuilder(List.of("ipmi_sim", "-c", dir.resolve("lan.conf").toString(), "-f", dir.resolve("bmc.emu").toString(),
                 "-s", Files.createDirectories(dir.resolve("sim")).toString(), "-n")).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("ipmi_sim.log").toFile()).start();

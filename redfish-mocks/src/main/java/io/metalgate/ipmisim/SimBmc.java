@@ -113,6 +113,19 @@ public final class SimBmc {
         this.suites = suiteIds.stream().map(id -> id == 3 ? SUITE_3 : id == 17 ? SUITE_17 : null).filter(java.util.Objects::nonNull).toList();
     }
 
+    /** Zeros in RAKP 2 instead of the system GUID, as some BMCs send (Get System GUID still tells it). */
+    public volatile boolean zeroGuidInRakp;
+
+    private byte[] rakpGuid() {
+        return zeroGuidInRakp ? new byte[16] : guid;
+    }
+
+    /** FRU device 0's image (null: none), and the most bytes one Read FRU Data returns. */
+    public volatile byte[] fru;
+    public volatile int fruChunkLimit = 32;
+    /** Read FRU Data commands answered. */
+    public volatile int fruReads;
+
     /** The system GUID this BMC sends in RAKP 2 (tests give two BMCs one, as one server behind two addresses). */
     public byte[] guid() {
         return guid.clone();
@@ -277,9 +290,10 @@ public final class SimBmc {
         s.role = role;
         s.privilege = role & 0x0f; // the level asked for in RAKP 1 (at most the user's); Set Session Privilege may lower it
         s.name = name;
-        byte[] code = hmac(s.suite, kuid, le(s.consoleSid), le(bmcSid), s.rm, s.rc, guid, roleName(s));
+        byte[] g = rakpGuid();
+        byte[] code = hmac(s.suite, kuid, le(s.consoleSid), le(bmcSid), s.rm, s.rc, g, roleName(s));
         ByteBuffer o = ByteBuffer.allocate(40 + code.length).order(ByteOrder.LITTLE_ENDIAN);
-        o.put((byte) tag).put((byte) 0).putShort((short) 0).putInt(s.consoleSid).put(s.rc).put(guid).put(code);
+        o.put((byte) tag).put((byte) 0).putShort((short) 0).putInt(s.consoleSid).put(s.rc).put(g).put(code);
         s.rakp2Answer = clear(0x13, o.array());
         return s.rakp2Answer;
     }
@@ -311,7 +325,7 @@ public final class SimBmc {
         s.k1 = hmac(s.suite, sik, ones);
         s.k2 = hmac(s.suite, sik, twos);
         s.active = true;
-        byte[] icv = Arrays.copyOf(hmac(s.suite, sik, s.rm, le(bmcSid), guid), s.suite.icvLength);
+        byte[] icv = Arrays.copyOf(hmac(s.suite, sik, s.rm, le(bmcSid), rakpGuid()), s.suite.icvLength);
         ByteBuffer o = ByteBuffer.allocate(8 + icv.length).order(ByteOrder.LITTLE_ENDIAN);
         o.put((byte) tag).put((byte) 0).putShort((short) 0).putInt(s.consoleSid).put(icv);
         s.rakp4Answer = clear(0x15, o.array());
@@ -438,6 +452,39 @@ public final class SimBmc {
                     return new byte[] {0x00};
                 }
                 return param == 0 || param == 3 || param == 4 ? new byte[] {0x00} : new byte[] {(byte) 0x80}; // 0x80: parameter not supported
+            case 0x0637: { // Get System GUID
+                byte[] g = guid;
+                byte[] out = new byte[17];
+                System.arraycopy(g, 0, out, 1, 16);
+                return out;
+            }
+            case 0x0a10: { // Get FRU Inventory Area Info (device 0 only)
+                byte[] f = fru;
+                if (data.length < 1 || data[0] != 0 || f == null) {
+                    return new byte[] {(byte) 0xcb}; // requested sensor, data or record not present
+                }
+                return new byte[] {0x00, (byte) f.length, (byte) (f.length >> 8), 0x00};
+            }
+            case 0x0a11: { // Read FRU Data: at most fruChunkLimit bytes at once (0xCA above it, as small BMCs answer)
+                byte[] f = fru;
+                if (data.length < 4 || data[0] != 0 || f == null) {
+                    return new byte[] {(byte) 0xcb};
+                }
+                int offset = (data[1] & 0xff) | (data[2] & 0xff) << 8;
+                int count = data[3] & 0xff;
+                if (count > fruChunkLimit) {
+                    return new byte[] {(byte) 0xca}; // cannot return number of requested data bytes
+                }
+                if (offset >= f.length) {
+                    return new byte[] {(byte) 0xc9}; // parameter out of range
+                }
+                int n = Math.min(count, f.length - offset);
+                byte[] out = new byte[2 + n];
+                out[1] = (byte) n;
+                System.arraycopy(f, offset, out, 2, n);
+                fruReads++;
+                return out;
+            }
             case 0x0009: // Get System Boot Options
                 if (data.length < 1 || (data[0] & 0x7f) != 5) {
                     return new byte[] {(byte) 0x80};

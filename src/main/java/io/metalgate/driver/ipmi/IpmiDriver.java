@@ -15,9 +15,9 @@ import java.util.List;
 
 /**
  * The power and management interfaces over IPMI 2.0: Get Chassis Status, Chassis Control, Set / Get
- * System Boot Options parameter 5 (IPMI v2.0 §28.2, §28.3, §28.12–28.13, table 28-14). IPMI has no
- * standard virtual media, inventory of disks or BMC-side erase: those answer UNSUPPORTED (the erase agent
- * does the erase).
+ * System Boot Options parameter 5 (IPMI v2.0 §28.2, §28.3, §28.12–28.13, table 28-14); the FRU inventory
+ * and the system GUID. IPMI has no standard virtual media, inventory of disks or BMC-side erase: those
+ * answer UNSUPPORTED (the erase agent does the erase).
  */
 @ApplicationScoped
 public class IpmiDriver implements Interfaces.Driver {
@@ -38,18 +38,38 @@ public class IpmiDriver implements Interfaces.Driver {
         return client.release(bmc);
     }
 
-    /** The system GUID the BMC authenticated in its session, as {@code ipmi-guid:<hex>}; empty when it sends none (all zero). */
+    /**
+     * The system GUID, as {@code ipmi-guid:<hex>}: the one the BMC authenticated in its session (RAKP 2), else what
+     * Get System GUID answers (IPMI v2.0 §22.14; some BMCs send zeros in RAKP 2); empty when neither tells one.
+     */
     @Override
     public Uni<java.util.Optional<String>> hardwareId(BmcEndpoint bmc) {
-        return client.systemGuid(bmc).map(guid -> {
-            boolean zero = true;
-            StringBuilder hex = new StringBuilder("ipmi-guid:");
-            for (byte b : guid) {
-                zero &= b == 0;
-                hex.append(String.format("%02x", b & 0xff));
+        return client.systemGuid(bmc).chain(guid -> {
+            if (!zero(guid)) {
+                return Uni.createFrom().item(guidId(guid));
             }
-            return zero ? java.util.Optional.<String>empty() : java.util.Optional.of(hex.toString());
+            return ok(bmc, NETFN_APP, 0x37, new byte[0], "Get System GUID")
+                    .map(d -> d.length < 16 || zero(java.util.Arrays.copyOf(d, 16)) ? java.util.Optional.<String>empty()
+                            : guidId(java.util.Arrays.copyOf(d, 16)))
+                    .onFailure(DriverException.class).recoverWithItem(java.util.Optional.empty());
         });
+    }
+
+    private static boolean zero(byte[] guid) {
+        for (byte b : guid) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static java.util.Optional<String> guidId(byte[] guid) {
+        StringBuilder hex = new StringBuilder("ipmi-guid:");
+        for (byte b : guid) {
+            hex.append(String.format("%02x", b & 0xff));
+        }
+        return java.util.Optional.of(hex.toString());
     }
 
     /** Get Device ID: the BMC's device id, firmware revision and IPMI version (for enrolment checks). */
@@ -157,9 +177,90 @@ public class IpmiDriver implements Interfaces.Driver {
         return unsupported(bmc, "virtual media");
     }
 
+    /**
+     * What the FRU inventory of the board says (FRU device 0: manufacturer, model, serial number). IPMI tells no
+     * processors, memory or disks in a standard way: those lists stay empty (the erase agent reports the disks).
+     * A FRU area that does not check out leaves its fields out, named in the log.
+     */
     @Override
     public Uni<Inventory> inspect(BmcEndpoint bmc) {
-        return unsupported(bmc, "inspection");
+        return fru(bmc).map(f -> {
+            if (!f.problems().isEmpty()) {
+                org.jboss.logging.Logger.getLogger(IpmiDriver.class).warnf("%s: FRU inventory: %s", bmc, f.problems());
+            }
+            return new Inventory(f.manufacturer(), f.model(), f.serialNumber(), List.of(), List.of(), List.of(), List.of());
+        });
+    }
+
+    static final int NETFN_STORAGE = 0x0a;
+    /** Bytes asked per Read FRU Data at first; BMCs that cannot return that many say so (0xC7, 0xC8, 0xCA) and are asked for fewer. */
+    static final int FRU_CHUNK = 32;
+
+    /**
+     * Reads FRU device 0 (IPMI v2.0 §34: Get FRU Inventory Area Info, Read FRU Data): the common header, then
+     * each area it names, not the whole device (which may be kilobytes of padding).
+     */
+    public Uni<Fru> fru(BmcEndpoint bmc) {
+        return ok(bmc, NETFN_STORAGE, 0x10, new byte[] {0x00}, "Get FRU Inventory Area Info").chain(info -> {
+            if (info.length < 3) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": Get FRU Inventory Area Info answered " + info.length + " bytes");
+            }
+            int size = (info[0] & 0xff) | (info[1] & 0xff) << 8;
+            boolean words = (info[2] & 0x01) != 0;
+            if (size < 8) {
+                throw new DriverException(Kind.UNSUPPORTED, bmc + ": the BMC has no FRU inventory (size " + size + ")");
+            }
+            byte[] image = new byte[size];
+            int[] chunk = {FRU_CHUNK};
+            return readFru(bmc, image, 0, 8, words, chunk).chain(() -> {
+                Fru.Header h;
+                try {
+                    h = Fru.header(java.util.Arrays.copyOf(image, 8));
+                } catch (IllegalArgumentException e) {
+                    return Uni.createFrom().item(Fru.parse(image));
+                }
+                Uni<Void> areas = Uni.createFrom().voidItem();
+                for (int offset : new int[] {h.chassis(), h.board(), h.product()}) {
+                    if (offset == 0 || offset + 2 > size) {
+                        continue;
+                    }
+                    areas = areas.chain(() -> readFru(bmc, image, offset, 2, words, chunk))
+                            .chain(() -> readFru(bmc, image, offset + 2, Math.min(size - offset, Fru.areaLength(
+                                    new byte[] {image[offset], image[offset + 1]})) - 2, words, chunk));
+                }
+                return areas.map(v -> Fru.parse(image));
+            });
+        });
+    }
+
+    /** Reads {@code count} bytes of FRU device 0 from {@code offset} into {@code image}, in chunks the BMC can return. */
+    private Uni<Void> readFru(BmcEndpoint bmc, byte[] image, int offset, int count, boolean words, int[] chunk) {
+        if (count <= 0) {
+            return Uni.createFrom().voidItem();
+        }
+        int ask = Math.min(count, chunk[0]);
+        int unit = words ? 2 : 1;
+        int at = offset / unit;
+        byte[] req = {0x00, (byte) at, (byte) (at >> 8), (byte) Math.max(1, ask / unit)};
+        return client.command(bmc, NETFN_STORAGE, 0x11, req, IpmiClient.USER).chain(r -> {
+            int cc = r.completionCode();
+            if ((cc == 0xc7 || cc == 0xc8 || cc == 0xca) && chunk[0] > 8) {
+                chunk[0] /= 2; // the BMC cannot return so many at once
+                return readFru(bmc, image, offset, count, words, chunk);
+            }
+            if (cc != 0) {
+                throw new DriverException(cc == 0xc1 ? Kind.UNSUPPORTED : Kind.BMC_ERROR, bmc + ": Read FRU Data at " + offset + " failed: "
+                        + CompletionCodes.describe(cc));
+            }
+            byte[] d = r.data();
+            int got = d.length == 0 ? 0 : Math.min((d[0] & 0xff) * unit, d.length - 1);
+            if (got == 0) {
+                throw new DriverException(Kind.MALFORMED_RESPONSE, bmc + ": Read FRU Data at " + offset + " returned no bytes");
+            }
+            int n = Math.min(got, Math.min(count, image.length - offset));
+            System.arraycopy(d, 1, image, offset, n);
+            return readFru(bmc, image, offset + n, count - n, words, chunk);
+        });
     }
 
     @Override
