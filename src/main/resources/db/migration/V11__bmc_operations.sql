@@ -16,3 +16,24 @@ ALTER TABLE action_request ADD CONSTRAINT action_request_action_check CHECK (act
     'POWER_CYCLE', 'BOOT_LOCAL', 'BOOT_EXTERNAL'));
 ALTER TABLE bulk_plan DROP CONSTRAINT bulk_plan_action_check;
 ALTER TABLE bulk_plan ADD CONSTRAINT bulk_plan_action_check CHECK (action IN ('POWER_OFF', 'ERASE', 'REASSIGN', 'POWER_ON', 'POWER_CYCLE'));
+
+-- Every identity the hardware told (a Redfish system UUID or IPMI system GUID at verification; manufacturer and
+-- serial number at inspection), one machine each: one server is one machine, whichever identity a second
+-- enrolment of it shows first. The primary key settles two verifications that race.
+CREATE TABLE machine_hardware_id (
+    hardware_id varchar(200) PRIMARY KEY,
+    machine_id  uuid NOT NULL REFERENCES machine (id) ON DELETE CASCADE,
+    since       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX machine_hardware_id_machine_idx ON machine_hardware_id (machine_id);
+INSERT INTO machine_hardware_id (hardware_id, machine_id) SELECT bmc_hardware_id, id FROM machine WHERE bmc_hardware_id IS NOT NULL
+    ON CONFLICT DO NOTHING;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${app-role}') AND current_user <> '${app-role}' THEN
+        -- claimed, never given up by the appliance (a machine's deletion takes its identities with it)
+        EXECUTE 'GRANT SELECT, INSERT ON machine_hardware_id TO ${app-role}';
+    END IF;
+END;
+$$;

@@ -126,8 +126,7 @@ public class Inspection {
         if (hardware == null) {
             return Uni.createFrom().item(Optional.empty());
         }
-        return m.tx().preparedQuery("SELECT id FROM machine WHERE bmc_hardware_id = $1 AND id <> $2").execute(Tuple.of(hardware, m.id()))
-                .map(rows -> rows.rowCount() == 0 ? Optional.<UUID>empty() : Optional.of(rows.iterator().next().getUUID("id")));
+        return HardwareIdentity.claim(m.tx(), m.id(), hardware);
     }
 
     /** The stored inventory of a machine, if it was inspected. */

@@ -140,10 +140,9 @@ public class LifecycleResource {
                         return tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered").replaceWithVoid();
                     }
                     String hw = v.hardware().get();
-                    return m.tx().preparedQuery("SELECT id FROM machine WHERE bmc_hardware_id = $1 AND id <> $2").execute(io.vertx.mutiny.sqlclient.Tuple
-                            .of(hw, id)).chain(rows -> {
-                                if (rows.rowCount() > 0) {
-                                    UUID twin = rows.iterator().next().getUUID("id");
+                    return HardwareIdentity.claim(m.tx(), id, hw).chain(holder -> {
+                                if (holder.isPresent()) {
+                                    UUID twin = holder.get();
                                     return audit.record(m.tx(), actor, "bmc.twin-refused", "machine:" + id, Map.of("hardwareId", hw, "machine",
                                             twin.toString()))
                                             .chain(() -> tasks.fire(m, MachineLifecycle.Event.VERIFY_FAILED, actor, "the BMC reports " + hw

@@ -124,7 +124,7 @@ class BmcOperationsApiTest {
         try (var probe = new java.net.DatagramSocket(0)) {
             port = probe.getLocalPort();
         }
-        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).withBmcs(1))) {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).at(io.metalgate.testing.RedfishMocks.freshAddress()))) {
             sim.bmc(0).setPowerOn(true);
             String m = operator().body(Map.of("name", unique("ops-ipmi"), "bmc", Map.of("protocol", "IPMI", "host", sim.host(0), "port", port,
                     "username", "admin", "password", "ipmi-secret"))).post("/api/machines").then().statusCode(201).extract().path("id");

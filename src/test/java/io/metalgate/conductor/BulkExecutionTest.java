@@ -33,7 +33,7 @@ class BulkExecutionTest {
         try (var probe = new java.net.DatagramSocket(0)) {
             port = probe.getLocalPort();
         }
-        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).withBmcs(FLEET))) {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).withBmcs(FLEET).withFirstIndex(20_000))) {
             String prefix = unique("bulkx");
             List<String> machines = new ArrayList<>();
             for (int i = 0; i < FLEET; i++) {

@@ -26,7 +26,12 @@ public final class IpmiSim implements AutoCloseable {
      *                      (as one ipmi_sim per BMC shares a machine's cores): 0 for none
      */
     public record Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress,
-            long serviceMicros) {
+            long serviceMicros, int firstIndex) {
+
+        public Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress,
+                long serviceMicros) {
+            this(bmcs, port, user, password, suites, eventLoops, firstAddress, serviceMicros, 0);
+        }
 
         public Options(int bmcs, int port, String user, String password, List<Integer> suites, int eventLoops, String firstAddress) {
             this(bmcs, port, user, password, suites, eventLoops, firstAddress, 0);
@@ -37,16 +42,21 @@ public final class IpmiSim implements AutoCloseable {
         }
 
         public Options withBmcs(int n) {
-            return new Options(n, port, user, password, suites, eventLoops, firstAddress, serviceMicros);
+            return new Options(n, port, user, password, suites, eventLoops, firstAddress, serviceMicros, firstIndex);
         }
 
         /** One BMC at this exact address (e.g. 127.0.0.1) instead of the 127.2.x.y plan. */
         public Options at(String address) {
-            return new Options(bmcs, port, user, password, suites, eventLoops, address, serviceMicros);
+            return new Options(bmcs, port, user, password, suites, eventLoops, address, serviceMicros, firstIndex);
         }
 
         public Options withServiceMicros(long micros) {
-            return new Options(bmcs, port, user, password, suites, eventLoops, firstAddress, micros);
+            return new Options(bmcs, port, user, password, suites, eventLoops, firstAddress, micros, firstIndex);
+        }
+
+        /** BMC {@code i} at address number {@code first + i} of the 127.2.x.y plan: fleets of one test run that do not overlap. */
+        public Options withFirstIndex(int first) {
+            return new Options(bmcs, port, user, password, suites, eventLoops, firstAddress, serviceMicros, first);
         }
     }
 
@@ -72,7 +82,7 @@ public final class IpmiSim implements AutoCloseable {
     }
 
     public String host(int i) {
-        return options.firstAddress() != null && bmcs.size() == 1 ? options.firstAddress() : address(i);
+        return options.firstAddress() != null && bmcs.size() == 1 ? options.firstAddress() : address(options.firstIndex() + i);
     }
 
     /** A serial processor: each datagram costs {@code serviceMicros}; returns how long this one waits (ms). */
@@ -145,7 +155,7 @@ public final class IpmiSim implements AutoCloseable {
                     }
                 }
             });
-            String host = o.firstAddress() != null && o.bmcs() == 1 ? o.firstAddress() : address(i);
+            String host = o.firstAddress() != null && o.bmcs() == 1 ? o.firstAddress() : address(o.firstIndex() + i);
             bound.add(s.listen(o.port(), host));
         }
         try {

@@ -65,6 +65,27 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
         return system(bmc).map(s -> powerStateOf(bmc, s.body()));
     }
 
+    /**
+     * The ComputerSystem's UUID, as {@code redfish-uuid:<uuid>}: what the hardware says it is, whichever address
+     * or system id named it (a single-system BMC's system is the same server with or without its id). Empty when
+     * the BMC reports none, or zeros.
+     */
+    @Override
+    public Uni<Optional<String>> hardwareId(BmcEndpoint bmc) {
+        return system(bmc).map(s -> {
+            String uuid = s.body().getString("UUID");
+            if (uuid == null) {
+                return Optional.<String>empty();
+            }
+            String u = uuid.strip().toLowerCase(java.util.Locale.ROOT);
+            if (!u.matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") || u.replaceAll("[0-]", "").isEmpty()
+                    || u.replace("-", "").chars().allMatch(c -> c == 'f')) {
+                return Optional.<String>empty(); // not a UUID, or a placeholder
+            }
+            return Optional.of("redfish-uuid:" + u);
+        });
+    }
+
     static PowerState powerStateOf(BmcEndpoint bmc, JsonObject system) {
         Object state = system.getValue("PowerState");
         if (state == null) {

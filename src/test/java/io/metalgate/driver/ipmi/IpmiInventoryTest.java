@@ -54,7 +54,7 @@ class IpmiInventoryTest {
         try (var probe = new java.net.DatagramSocket(0)) {
             port = probe.getLocalPort();
         }
-        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).withBmcs(1))) {
+        try (IpmiSim sim = IpmiSim.start(IpmiSim.Options.one(port).at(io.metalgate.testing.RedfishMocks.freshAddress()))) {
             var bmc = sim.bmc(0);
             // another R630 (the same image is the same server: its twin would be refused): service tag 95SF083
             byte[] fru = FruTest.dellR630();
