@@ -29,7 +29,7 @@ class IpmiLifecycleTest {
         try (IpmiSimProcess sim = IpmiSimProcess.start("admin", "secret")) {
             sim.ipmitool(3, "admin", "secret", "chassis", "power", "on");
             String tenant = operator().body(Map.of("name", unique("ipmi"))).post("/api/tenants").then().extract().path("id");
-            String machine = operator().body(Map.of("name", unique("im"), "bmc", Map.of("protocol", "IPMI", "host", "127.0.0.1",
+            String machine = operator().body(Map.of("name", unique("im"), "bmc", Map.of("protocol", "IPMI", "host", sim.host,
                     "port", sim.port, "username", "admin", "password", "secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
             // verified at enrolment against ipmi_sim; this one serves no FRU inventory to inspect, so it is made available by hand
             io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE");

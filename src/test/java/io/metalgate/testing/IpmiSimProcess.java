@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real OpenIPMI {@code ipmi_sim} (Debian package openipmi) on a free UDP port of 127.0.0.1, with one
+ * A real OpenIPMI {@code ipmi_sim} (Debian package openipmi) on a free UDP port of a loopback address of its own
+ * ({@link #host}: a BMC's identity is its address, so two of one test run must not share one), with one
  * administrator and a chassis_control program that keeps power and boot device in files, as
  * ../shared/stack.md describes. {@link #power()} and {@link #bootDevice()} read what the BMC was told.
  */
@@ -17,9 +18,12 @@ public final class IpmiSimProcess implements AutoCloseable {
 
     public final Path dir;
     public final int port;
+    /** The loopback address it listens on. */
+    public final String host;
     private final Process process;
 
-    private IpmiSimProcess(Path dir, int port, Process process) {
+    private IpmiSimProcess(Path dir, String host, int port, Process process) {
+        this.host = host;
         this.dir = dir;
         this.port = port;
         this.process = process;
@@ -38,6 +42,10 @@ public final class IpmiSimProcess implements AutoCloseable {
     /** As {@link #start(String, String)}, with more emulator commands for the BMC (e.g. {@code mc_add_fru_data}) before it is enabled. */
     public static IpmiSimProcess start(String user, String password, String emuCommands) throws Exception {
         Path dir = Files.createTempDirectory("ipmi-sim");
+        String host = RedfishMocks.freshAddress();
+        // a system GUID of its own: two simulators with one would be one server (the appliance refuses the twin)
+        String guid = java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(16).putLong(java.util.concurrent.ThreadLocalRandom.current()
+                .nextLong()).putLong(java.util.concurrent.ThreadLocalRandom.current().nextLong()).array());
         int port;
         try (DatagramSocket probe = new DatagramSocket(0)) {
             port = probe.getLocalPort();
@@ -74,19 +82,19 @@ public final class IpmiSimProcess implements AutoCloseable {
                 name "metalgate-test"
                 set_working_mc 0x20
                   startlan 1
-                    addr 127.0.0.1 %d
+                    addr %s %d
                     priv_limit admin
                     allowed_auths_callback none md2 md5 straight
                     allowed_auths_user none md2 md5 straight
                     allowed_auths_operator none md2 md5 straight
                     allowed_auths_admin none md2 md5 straight
-                    guid a123456789abcdefa123456789abcdef
+                    guid %s
                   endlan
                   chassis_control "%s 0x20"
                 user 2 true "%s" "%s" admin 10 none md2 md5 straight
                 user 3 true "%s" "%s" operator 10 none md2 md5 straight
                 user 4 true "%s" "%s" user 10 none md2 md5 straight
-                """.formatted(port, chassis, user, password, OPERATOR, OPERATOR_PASSWORD, VIEWER, VIEWER_PASSWORD));
+                """.formatted(host, port, guid, chassis, user, password, OPERATOR, OPERATOR_PASSWORD, VIEWER, VIEWER_PASSWORD));
         Files.writeString(dir.resolve("bmc.emu"), """
                 mc_setbmc 0x20
                 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
@@ -97,7 +105,7 @@ public final class IpmiSimProcess implements AutoCloseable {
         Process p = new ProcessBuilder(List.of("ipmi_sim", "-c", dir.resolve("lan.conf").toString(), "-f", dir.resolve("bmc.emu").toString(),
                 "-s", Files.createDirectories(dir.resolve("sim")).toString(), "-n")).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("ipmi_sim.log").toFile()).start();
-        IpmiSimProcess sim = new IpmiSimProcess(dir, port, p);
+        IpmiSimProcess sim = new IpmiSimProcess(dir, host, port, p);
         // ready when ipmitool gets an answer
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (true) {
@@ -121,7 +129,7 @@ public final class IpmiSimProcess implements AutoCloseable {
 
     /** Runs the real ipmitool against this BMC. */
     public Run ipmitool(int suite, String user, String password, String... args) throws IOException, InterruptedException {
-        return IpmiTool.run("127.0.0.1", port, suite, user, password, args);
+        return IpmiTool.run(host, port, suite, user, password, args);
     }
 
     /** The power state the BMC last set through chassis_control ("0" or "1"). */

@@ -38,7 +38,7 @@ class IpmiInventoryTest {
             // the oracle: ipmitool reads the same FRU the same way
             String printed = sim.ipmitool(3, "admin", "secret", "fru", "print", "0").output();
             assertTrue(printed.contains("Product Serial        : 95SF082"), printed);
-            String m = operator().body(Map.of("name", unique("fru"), "bmc", Map.of("protocol", "IPMI", "host", "127.0.0.1", "port", sim.port,
+            String m = operator().body(Map.of("name", unique("fru"), "bmc", Map.of("protocol", "IPMI", "host", sim.host, "port", sim.port,
                     "username", "admin", "password", "secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
             Lifecycle.awaitState(m, "MANAGEABLE");
             operator().post("/api/machines/" + m + "/inventory").then().statusCode(200).body("manufacturer", equalTo("DELL"))

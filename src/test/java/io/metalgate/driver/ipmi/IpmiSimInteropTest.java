@@ -50,7 +50,7 @@ class IpmiSimInteropTest {
     }
 
     private static BmcEndpoint ep(String user, String password) {
-        return new BmcEndpoint(UUID.randomUUID(), "127.0.0.1", sim.port, user, password, Optional.empty());
+        return new BmcEndpoint(UUID.randomUUID(), sim.host, sim.port, user, password, Optional.empty());
     }
 
     private static <T> T await(Uni<T> u) {
