@@ -37,3 +37,12 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- What the decision saw of the BMC (protocol, address, port, options): a BMC changed before the intent is carried out
+-- is not driven for it. UNKNOWN: after a crash, nothing the BMC shows tells whether a cycle or a medium happened.
+ALTER TABLE bmc_intent ADD COLUMN bmc_target text;
+ALTER TABLE bmc_intent DROP CONSTRAINT bmc_intent_status_check;
+ALTER TABLE bmc_intent ADD CONSTRAINT bmc_intent_status_check CHECK (status IN ('PENDING', 'DONE', 'FAILED', 'UNKNOWN'));
+-- one boot override in flight per machine: two changes made on one read (If-Match) cannot both be carried out
+CREATE UNIQUE INDEX bmc_intent_one_boot_change ON bmc_intent (machine_id) WHERE status = 'PENDING' AND operation IN ('SET_BOOT',
+    'MEDIA_INSERT', 'MEDIA_EJECT');

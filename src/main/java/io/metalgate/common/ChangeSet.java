@@ -40,6 +40,11 @@ public final class ChangeSet {
         changes.put(field, "changed");
     }
 
+    /** Whether {@code field} changed. */
+    public boolean changed(String field) {
+        return changes.containsKey(field);
+    }
+
     public boolean isEmpty() {
         return changes.isEmpty();
     }

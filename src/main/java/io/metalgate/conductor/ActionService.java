@@ -143,7 +143,8 @@ public class ActionService {
                     : Uni.createFrom().voidItem();
             return serial.chain(() -> tenantRequest).chain(tr -> gateFacts.forAction(db, machineId, action, requester, now, ask.planBatch())
                     .map(f -> {
-                boolean emergency = (action == Action.POWER_OFF || action == Action.POWER_CYCLE || action == Action.BOOT_EXTERNAL)
+                boolean emergency = (action == Action.POWER_OFF || action == Action.POWER_CYCLE || action == Action.BOOT_EXTERNAL
+                        || action == Action.BOOT_LOCAL)
                         && in.emergencyReason() != null
                         && ask.roles().contains(Gate.APPROVER_ROLE);
                 List<Facts.ApprovalFact> approvalFacts = ask.planApprovals().orElseGet(() -> req.map(Approvals::facts).orElse(List.of()));

@@ -44,8 +44,19 @@ class BmcEndpoints {
                 Optional.ofNullable(o.ipmiPrivilege()).map(p -> BmcEndpoint.IpmiPrivilege.valueOf(p.name())), reset);
     }
 
-    /** A machine's BMC: its protocol and endpoint. */
-    record Target(io.metalgate.machine.BmcProtocol protocol, BmcEndpoint endpoint) {
+    /**
+     * What a machine's BMC is, as {@link #TARGET} computes it in SQL: protocol, address, port and options (no
+     * credential). An intent keeps the one its decision saw; a BMC changed since is not driven for it.
+     */
+    static final String TARGET = "(bmc_protocol || ' ' || bmc_host || ':' || bmc_port || ' ' || coalesce(bmc_options, ''))";
+
+    static String targetOf(Row r) {
+        return r.getString("bmc_protocol") + " " + r.getString("bmc_host") + ":" + r.getInteger("bmc_port") + " "
+                + (r.getString("bmc_options") == null ? "" : r.getString("bmc_options"));
+    }
+
+    /** A machine's BMC: its protocol, endpoint, and what it is ({@link #TARGET}). */
+    record Target(io.metalgate.machine.BmcProtocol protocol, BmcEndpoint endpoint, String target) {
     }
 
     /** The machine's BMC; 404 for an unknown machine. */
@@ -55,7 +66,7 @@ class BmcEndpoints {
                 throw ApiException.notFound("machine", machineId);
             }
             Row r = rows.iterator().next();
-            return new Target(io.metalgate.machine.BmcProtocol.valueOf(r.getString("bmc_protocol")), of(r));
+            return new Target(io.metalgate.machine.BmcProtocol.valueOf(r.getString("bmc_protocol")), of(r), targetOf(r));
         });
     }
 

@@ -115,10 +115,17 @@ public class BmcIntents {
             payload.put("params", mapper.valueToTree(params));
         }
         return m.tx().preparedQuery("INSERT INTO bmc_intent (id, machine_id, operation, event, from_state, actor, reason, created_at, status, "
-                + "params) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9)")
+                + "params, bmc_target) SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, " + BmcEndpoints.TARGET + " FROM machine WHERE id = $2 "
+                + "RETURNING bmc_target")
                 .execute(Tuple.from(java.util.Arrays.asList(id, m.id(), op.name(), event == null ? null : event.name(), m.state().name(),
                         actor, reason, now.atOffset(ZoneOffset.UTC), json)))
-                .chain(() -> audit.record(m.tx(), actor, "bmc.intent", "machine:" + m.id(), payload))
+                .onFailure(e -> e instanceof io.vertx.pgclient.PgException pg && "23505".equals(pg.getSqlState()))
+                .transform(e -> io.metalgate.common.ApiException.conflict("machine " + m.id() + " has a boot or media change in flight; "
+                        + "read the boot override again when it is done", "machine"))
+                .chain(rows -> {
+                    payload.put("bmc", rows.iterator().next().getString("bmc_target")); // which BMC, without credentials
+                    return audit.record(m.tx(), actor, "bmc.intent", "machine:" + m.id(), payload);
+                })
                 .replaceWith(id);
     }
 
@@ -139,32 +146,44 @@ public class BmcIntents {
     }
 
     private record Intent(UUID id, UUID machineId, Operation op, MachineLifecycle.Event event, LifecycleState from, String actor,
-            BmcOperations.Params params) {
+            BmcOperations.Params params, String target) {
     }
+
+    /** Intents this process is carrying out now: not orphans, whatever their age (a slow BMC's calls take minutes). */
+    private final java.util.Set<UUID> driving = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * Drives the BMC for a recorded intent and records the outcome; the machine's state after. A BMC
      * failure is recorded (FAILED, audited) and then passed on.
      */
     Uni<LifecycleState> drive(UUID intentId, String actor) {
-        return load(intentId).chain(intent -> operations.run(intent.machineId(), intent.op(), intent.params())
+        driving.add(intentId);
+        return load(intentId).chain(intent -> operations.run(intent.machineId(), intent.op(), intent.params(), intent.target())
                 .onFailure().call(e -> finish(intent, false, intent.op().failed(), Map.of("kind", e instanceof DriverException d ? d.kind().name()
                         : e instanceof io.metalgate.common.ApiException a ? a.problem().type() : e.getClass().getSimpleName(),
                         "detail", String.valueOf(e instanceof io.metalgate.common.ApiException a ? a.problem().detail() : e.getMessage())), actor))
-                .chain(how -> finish(intent, true, intent.op().done(), Map.of("how", how), actor)));
+                .chain(how -> finish(intent, true, intent.op().done(), Map.of("how", how), actor)))
+                .eventually(() -> driving.remove(intentId));
     }
 
     /** Records the outcome under the machine's lock; on success fires the step the intent completes, if still due. */
     private Uni<LifecycleState> finish(Intent intent, boolean done, String auditAction, Map<String, Object> detail, String actor) {
+        return finish(intent, done ? "DONE" : "FAILED", auditAction, detail, actor);
+    }
+
+    private Uni<LifecycleState> finish(Intent intent, String status, String auditAction, Map<String, Object> detail, String actor) {
+        boolean done = status.equals("DONE");
         return tasks.withLock(intent.machineId(), m -> {
             Map<String, Object> payload = new LinkedHashMap<>(detail);
             payload.put("intentId", intent.id().toString());
             Uni<LifecycleState> after = m.tx().preparedQuery("UPDATE bmc_intent SET status = $2, outcome = $3, finished_at = $4 "
                     + "WHERE id = $1 AND status = 'PENDING'")
-                    .execute(Tuple.of(intent.id(), done ? "DONE" : "FAILED", String.valueOf(detail), Instant.now().atOffset(ZoneOffset.UTC)))
+                    .execute(Tuple.of(intent.id(), status, String.valueOf(detail), Instant.now().atOffset(ZoneOffset.UTC)))
                     .chain(rows -> {
                         if (rows.rowCount() == 0) {
-                            return Uni.createFrom().item(m.state()); // reconciled meanwhile
+                            // settled meanwhile (reconciled after a restart): what the BMC did is still the record's
+                            payload.put("note", "the intent was settled before this outcome arrived");
+                            return audit.record(m.tx(), actor, auditAction + "-late", "machine:" + m.id(), payload).replaceWith(m.state());
                         }
                         Uni<Void> audited = audit.record(m.tx(), actor, auditAction, "machine:" + m.id(), payload);
                         if (!done || intent.event() == null || m.state() != intent.from()
@@ -180,14 +199,14 @@ public class BmcIntents {
     }
 
     private Uni<Intent> load(UUID id) {
-        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params FROM bmc_intent WHERE id = $1")
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params, bmc_target FROM bmc_intent WHERE id = $1")
                 .execute(Tuple.of(id)).map(rows -> intent(rows.iterator().next()));
     }
 
     private Intent intent(Row r) {
         return new Intent(r.getUUID("id"), r.getUUID("machine_id"), Operation.valueOf(r.getString("operation")),
                 r.getString("event") == null ? null : MachineLifecycle.Event.valueOf(r.getString("event")),
-                LifecycleState.valueOf(r.getString("from_state")), r.getString("actor"), params(r.getString("params")));
+                LifecycleState.valueOf(r.getString("from_state")), r.getString("actor"), params(r.getString("params")), r.getString("bmc_target"));
     }
 
     @Scheduled(every = "60s", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
@@ -203,33 +222,44 @@ public class BmcIntents {
     public Uni<Integer> reconcile() {
         Instant cutoff = Instant.now().minus(ORPHANED_AFTER);
         Instant before = started.isAfter(cutoff) ? started : cutoff;
-        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params FROM bmc_intent "
+        return pool.preparedQuery("SELECT id, machine_id, operation, event, from_state, actor, params, bmc_target FROM bmc_intent "
                 + "WHERE status = 'PENDING' AND created_at < $1 ORDER BY created_at LIMIT 1000")
                 .execute(Tuple.of(before.atOffset(ZoneOffset.UTC))).chain(rows -> {
                     List<Intent> orphans = new ArrayList<>();
                     rows.forEach(r -> orphans.add(intent(r)));
+                    orphans.removeIf(i -> driving.contains(i.id()));
                     return Multi.createFrom().iterable(orphans).onItem().transformToUniAndMerge(this::reconcile).collect().asList()
                             .map(settled -> (int) settled.stream().filter(Boolean::booleanValue).count());
                 });
     }
 
     private Uni<Boolean> reconcile(Intent intent) {
-        Uni<Boolean> happened = endpoints.of(intent.machineId()).chain(t -> {
+        // DONE: the BMC shows it happened; FAILED: it shows it did not; UNKNOWN: nothing it shows tells (a cycle, a medium,
+        // a one-time boot override a boot may have used up). None is driven again without a new decision.
+        Uni<String> found = endpoints.of(intent.machineId()).chain(t -> {
             var driver = drivers.of(t.protocol());
             if (intent.op().shownBy().isPresent()) {
-                return driver.powerState(t.endpoint()).map(power -> power == intent.op().shownBy().get());
+                return driver.powerState(t.endpoint()).map(power -> power == intent.op().shownBy().get() ? "DONE" : "FAILED");
             }
-            if (intent.op() == Operation.SET_BOOT) {
-                return driver.bootDevice(t.endpoint()).map(now -> now.equals(intent.params().boot()));
+            if (intent.op() == Operation.SET_BOOT && intent.params().boot() != null) {
+                var wanted = intent.params().boot();
+                return driver.bootDevice(t.endpoint()).map(now -> now.device() == wanted.device()
+                        && (wanted.device() == io.metalgate.driver.api.BootOverride.Device.NONE || now.persistent() == wanted.persistent())
+                        ? "DONE" : wanted.persistent() ? "FAILED" : "UNKNOWN");
             }
-            // a cycle, a reset or a medium leaves nothing that shows whether it happened: not done, not driven again
-            return Uni.createFrom().item(false);
+            return Uni.createFrom().item("UNKNOWN");
         });
-        return happened.chain(done -> finish(intent, done, done ? "bmc.intent-reconciled" : "bmc.intent-not-carried-out",
-                Map.of("detail", done ? "found after a restart: the BMC shows that the " + intent.op() + " happened"
-                        : "found after a restart: the BMC does not show that the " + intent.op()
-                                + " happened; it is not driven again without a new decision"),
-                "system").replaceWith(true))
+        return found.chain(status -> finish(intent, status, switch (status) {
+            case "DONE" -> "bmc.intent-reconciled";
+            case "FAILED" -> "bmc.intent-not-carried-out";
+            default -> "bmc.intent-unknown";
+        }, Map.of("detail", switch (status) {
+            case "DONE" -> "found after a restart: the BMC shows that the " + intent.op() + " happened";
+            case "FAILED" -> "found after a restart: the BMC shows that the " + intent.op() + " did not happen; it is not driven again "
+                    + "without a new decision";
+            default -> "found after a restart: nothing the BMC shows tells whether the " + intent.op() + " happened; it is not driven "
+                    + "again without a new decision";
+        }), "system").replaceWith(true))
                 .onFailure().recoverWithItem(e -> {
                     LOG.warnf("intent %s of machine %s: the BMC could not be asked (%s); tried again later", intent.id(), intent.machineId(),
                             e.toString());

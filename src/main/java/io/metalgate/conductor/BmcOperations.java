@@ -33,10 +33,16 @@ class BmcOperations {
     BmcEndpoints endpoints;
     @Inject
     Drivers drivers;
+    @Inject
+    io.vertx.mutiny.sqlclient.Pool pool;
 
     /** Carries out {@code op} on the machine's BMC; what was done, for the audit. Fails with the driver's exception. */
-    Uni<String> run(UUID machineId, BmcIntents.Operation op, Params params) {
+    Uni<String> run(UUID machineId, BmcIntents.Operation op, Params params, String decidedTarget) {
         return endpoints.of(machineId).chain(t -> {
+            if (decidedTarget != null && !decidedTarget.equals(t.target())) {
+                throw ApiException.conflict("the BMC of machine " + machineId + " changed since the decision (" + decidedTarget + " then, "
+                        + t.target() + " now): the " + op + " is not carried out", "bmc");
+            }
             var driver = drivers.of(t.protocol());
             var bmc = t.endpoint();
             boolean ipmi = t.protocol() == BmcProtocol.IPMI;
@@ -66,7 +72,19 @@ class BmcOperations {
 
     /** The boot override the BMC reports now, with its entity tag. */
     Uni<BootOverride> bootDevice(UUID machineId) {
-        return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).bootDevice(t.endpoint()));
+        // reading drives the BMC too: not one that is not verified as this machine's (it may be another server's)
+        return pool.preparedQuery("SELECT lifecycle_state FROM machine WHERE id = $1").execute(io.vertx.mutiny.sqlclient.Tuple.of(machineId))
+                .chain(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw ApiException.notFound("machine", machineId);
+                    }
+                    String state = rows.iterator().next().getString("lifecycle_state");
+                    if (!io.metalgate.gate.Gate.bmcVerified(io.metalgate.gate.Facts.MachineState.valueOf(state))) {
+                        throw ApiException.conflict("machine " + machineId + " is " + state + ": its BMC is not verified as this machine's, "
+                                + "so it is not asked", "state");
+                    }
+                    return endpoints.of(machineId).chain(t -> drivers.of(t.protocol()).bootDevice(t.endpoint()));
+                });
     }
 
     /**

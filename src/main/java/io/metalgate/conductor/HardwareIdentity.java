@@ -18,6 +18,18 @@ final class HardwareIdentity {
     private HardwareIdentity() {
     }
 
+    /** Claims each of {@code hardwareIds} (spellings of one identity); the first other machine that holds one, if any. */
+    static Uni<Optional<UUID>> claimAll(SqlClient tx, UUID machineId, java.util.List<String> hardwareIds) {
+        // held by another machine already: a twin, and none of them is claimed for this one
+        Uni<Optional<UUID>> out = tx.preparedQuery("SELECT machine_id FROM machine_hardware_id WHERE hardware_id = ANY($1) AND machine_id <> $2 "
+                + "LIMIT 1").execute(Tuple.of(hardwareIds.toArray(new String[0]), machineId))
+                .map(rows -> rows.rowCount() == 0 ? Optional.<UUID>empty() : Optional.of(rows.iterator().next().getUUID("machine_id")));
+        for (String id : hardwareIds) {
+            out = out.chain(found -> found.isPresent() ? Uni.createFrom().item(found) : claim(tx, machineId, id));
+        }
+        return out;
+    }
+
     /** Claims {@code hardwareId} for the machine in the caller's transaction; the other machine that holds it, if one does. */
     static Uni<Optional<UUID>> claim(SqlClient tx, UUID machineId, String hardwareId) {
         return tx.preparedQuery("INSERT INTO machine_hardware_id (hardware_id, machine_id) VALUES ($1, $2) ON CONFLICT (hardware_id) DO NOTHING")

@@ -86,7 +86,10 @@ public class LeaseFollower {
         String lease = r.getString("lease_state");
         Uni<Boolean> step;
         if (lease.equals("ACTIVE") && state == LifecycleState.AVAILABLE) {
-            step = fire(machine, leaseId, MachineLifecycle.Event.DEPLOY, "its lease is ACTIVE").map(intent -> intent != null);
+            // a medium left in the machine before its lease would boot under the tenant's data: ejected first
+            step = fire(machine, leaseId, MachineLifecycle.Event.DEPLOY, "its lease is ACTIVE")
+                    .chain(intent -> intent == null ? Uni.createFrom().item(false) : intent.equals(machine) ? Uni.createFrom().item(true)
+                            : intents.drive(intent, ACTOR).replaceWith(true).onFailure().recoverWithItem(true));
         } else if (lease.equals("ACTIVE") && state == LifecycleState.SUSPENDED) {
             // back in service: the step and the power-on's intent together, the BMC driven after
             step = fire(machine, leaseId, MachineLifecycle.Event.REINSTATE, "its lease was reinstated")
@@ -117,9 +120,15 @@ public class LeaseFollower {
                         return Uni.createFrom().nullItem();
                     }
                     Uni<LifecycleState> fired = tasks.fire(m, event, ACTOR, reason);
-                    return event == MachineLifecycle.Event.REINSTATE
-                            ? fired.chain(() -> intents.record(m, BmcIntents.Operation.POWER_ON, null, ACTOR, reason))
-                            : fired.replaceWith(m.id());
+                    if (event == MachineLifecycle.Event.REINSTATE) {
+                        return fired.chain(() -> intents.record(m, BmcIntents.Operation.POWER_ON, null, ACTOR, reason));
+                    }
+                    // DEPLOY: Redfish machines have their virtual media ejected (IPMI has none)
+                    return fired.chain(() -> m.tx().preparedQuery("SELECT bmc_protocol FROM machine WHERE id = $1").execute(Tuple.of(m.id())))
+                            .chain(p -> p.iterator().next().getString("bmc_protocol").equals("REDFISH")
+                                    ? intents.record(m, BmcIntents.Operation.MEDIA_EJECT, BmcOperations.Params.NONE, null, ACTOR,
+                                            "a lease starts: no medium stays inserted")
+                                    : Uni.createFrom().item(m.id()));
                 }));
     }
 }

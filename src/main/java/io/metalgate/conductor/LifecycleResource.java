@@ -116,7 +116,7 @@ public class LifecycleResource {
     }
 
     /** What verification found: the BMC's error (null when it answered) and the hardware identity it reported. */
-    private record Verified(String error, java.util.Optional<String> hardware) {
+    private record Verified(String error, java.util.List<String> hardware) {
     }
 
     /**
@@ -126,9 +126,9 @@ public class LifecycleResource {
      */
     Uni<Void> verify(UUID id, String actor) {
         return endpoints.of(id).chain(t -> drivers.of(t.protocol()).powerState(t.endpoint())
-                .chain(p -> drivers.of(t.protocol()).hardwareId(t.endpoint())).map(hw -> new Verified(null, hw)))
+                .chain(p -> drivers.of(t.protocol()).hardwareIds(t.endpoint())).map(hw -> new Verified(null, hw)))
                 .onFailure().recoverWithItem(err -> new Verified(err.getMessage() == null ? err.toString() : err.getMessage(),
-                        java.util.Optional.empty()))
+                        java.util.List.of()))
                 .chain(v -> tasks.withLock(id, m -> {
                     if (m.state() != LifecycleState.VERIFYING) {
                         return Uni.createFrom().voidItem();
@@ -139,8 +139,8 @@ public class LifecycleResource {
                     if (v.hardware().isEmpty()) {
                         return tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered").replaceWithVoid();
                     }
-                    String hw = v.hardware().get();
-                    return HardwareIdentity.claim(m.tx(), id, hw).chain(holder -> {
+                    String hw = v.hardware().get(0);
+                    return HardwareIdentity.claimAll(m.tx(), id, v.hardware()).chain(holder -> {
                                 if (holder.isPresent()) {
                                     UUID twin = holder.get();
                                     return audit.record(m.tx(), actor, "bmc.twin-refused", "machine:" + id, Map.of("hardwareId", hw, "machine",

@@ -83,6 +83,9 @@ public class MachineBmcResource {
             + "and reset as POWER_CYCLE, on as POWER_ON); 409 lists every reason of a refusal, 502/504 a BMC that failed")
     public Uni<ActionService.ActionResult> power(@PathParam("id") UUID id, @Valid @NotNull PowerBody body) {
         PowerRequest p = QueryParams.enumValue(PowerRequest.class, body.action(), "action");
+        if (p == null) {
+            throw ApiException.badRequest("action", "one of on, off, graceful_off, cycle, reset");
+        }
         var op = switch (p) {
             case ON -> BmcIntents.Operation.POWER_ON;
             case OFF -> BmcIntents.Operation.POWER_OFF;
@@ -101,7 +104,7 @@ public class MachineBmcResource {
 
     @GET
     @Path("/boot-device")
-    @RolesAllowed(Roles.VIEWER)
+    @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
     @Operation(summary = "The boot override the BMC reports now; its ETag is what PUT takes as If-Match")
     public Uni<Response> bootDevice(@PathParam("id") UUID id) {
         return operations.bootDevice(id).map(o -> {
@@ -123,6 +126,10 @@ public class MachineBmcResource {
         BootOverride o = new BootOverride(body.device(), Boolean.TRUE.equals(body.persistent()),
                 body.mode() == null ? BootOverride.Mode.UEFI : body.mode());
         boolean local = o.device() == BootOverride.Device.DISK || o.device() == BootOverride.Device.NONE;
+        if (!local && o.persistent()) {
+            // a standing network or CD boot would run whatever that medium holds at every reboot, under a later tenant's data too
+            throw ApiException.badRequest("persistent", "a " + o.device() + " boot is for the next boot only");
+        }
         return act(id, local ? Action.BOOT_LOCAL : Action.BOOT_EXTERNAL, null, body.tenantRequestId(), body.emergencyReason(),
                 new ActionService.BmcRequest(BmcIntents.Operation.SET_BOOT, new BmcOperations.Params(o, ifMatch, null)));
     }
@@ -167,8 +174,10 @@ public class MachineBmcResource {
         if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null) {
             throw ApiException.badRequest("imageUrl", "an http or https URL with a host, which the BMC fetches");
         }
-        if (u.getRawUserInfo() != null) {
-            throw ApiException.badRequest("imageUrl", "credentials in the URL would be kept in the audit log: serve the image without them");
+        if (u.getRawUserInfo() != null || u.getRawQuery() != null || u.getRawFragment() != null) {
+            // a signed (presigned) URL's query is a credential too
+            throw ApiException.badRequest("imageUrl", "credentials, a query or a fragment in the URL would be kept in the audit log: serve the "
+                    + "image at a plain URL");
         }
         return u.toString();
     }

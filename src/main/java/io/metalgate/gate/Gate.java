@@ -22,9 +22,16 @@ public final class Gate {
     /** The role that approves actions (and, for bulk actions, the second approval). */
     public static final String APPROVER_ROLE = "approver";
     static final String TERMINATION_NOTICE = "TERMINATION";
-    /** Lifecycle states whose BMC is not (or no longer) known to be this machine's own. */
-    static final Set<Facts.MachineState> UNVERIFIED = java.util.EnumSet.of(Facts.MachineState.ENROLLED, Facts.MachineState.VERIFYING,
-            Facts.MachineState.VERIFY_FAILED, Facts.MachineState.INSPECT_FAILED);
+    /**
+     * Lifecycle states whose BMC is known to be this machine's own: verified, and not retired. A positive list, so
+     * a state added later is unverified until someone says otherwise.
+     */
+    static final Set<Facts.MachineState> VERIFIED = java.util.EnumSet.of(Facts.MachineState.MANAGEABLE, Facts.MachineState.INSPECTING,
+            Facts.MachineState.AVAILABLE, Facts.MachineState.DEPLOYING, Facts.MachineState.ACTIVE, Facts.MachineState.SUSPENDED,
+            Facts.MachineState.RETAINED, Facts.MachineState.ERASING, Facts.MachineState.ERASED, Facts.MachineState.DEPLOY_FAILED,
+            Facts.MachineState.ERASE_FAILED);
+    /** Lifecycle states whose BMC is not (or no longer) known to be this machine's own, or that left the pool. */
+    static final Set<Facts.MachineState> UNVERIFIED = java.util.EnumSet.complementOf(java.util.EnumSet.copyOf(VERIFIED));
     /** Lifecycle states of a machine that serves a tenant. */
     static final Set<Facts.MachineState> IN_SERVICE = java.util.EnumSet.of(Facts.MachineState.DEPLOYING, Facts.MachineState.ACTIVE,
             Facts.MachineState.SUSPENDED);
@@ -32,14 +39,32 @@ public final class Gate {
     private Gate() {
     }
 
+    /** Whether a machine in {@code state} has a BMC known to be its own (verified, not retired). */
+    public static boolean bmcVerified(Facts.MachineState state) {
+        return VERIFIED.contains(state);
+    }
+
     public static Decision decide(Action action, Facts facts, Policy policy, Instant now) {
         List<Reason> reasons = new ArrayList<>();
         switch (action) {
-            case POWER_OFF -> powerOff(facts, reasons);
+            case POWER_OFF -> {
+                powerOff(facts, reasons);
+                notErasing(action, facts, reasons);
+            }
             case ERASE -> erase(facts, policy, now, reasons);
             case REASSIGN -> reassign(facts, policy, reasons);
-            case POWER_ON, BOOT_LOCAL -> {
+            case POWER_ON -> {
                 verified(facts, reasons);
+                notErasing(action, facts, reasons);
+            }
+            case BOOT_LOCAL -> {
+                // a tenant's running machine is its own: even its boot order (a legacy override strands a UEFI system)
+                // changes only as a power-off would
+                if (facts.lease().isPresent() && IN_SERVICE.contains(facts.machine().state())) {
+                    powerOff(facts, reasons);
+                } else {
+                    verified(facts, reasons);
+                }
                 notErasing(action, facts, reasons);
             }
             case POWER_CYCLE -> {
@@ -138,10 +163,19 @@ public final class Gate {
         boolean approverHoldsRole = approver.isPresent()
                 && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
         boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
-        if (approverHoldsRole && hasReason) {
+        // an emergency is the running tenant's (a rescue boot); a terminated tenant's data is kept, not rescued, and one
+        // approver booting a wiping medium on it would be an erase without the erase's rules
+        boolean live = f.lease().map(l -> l.state() != Facts.LeaseState.TERMINATED && l.state() != Facts.LeaseState.CLOSED).orElse(false);
+        if (approverHoldsRole && hasReason && live) {
             return;
         }
-        if (approverHoldsRole) {
+        if (approverHoldsRole && !live) {
+            reasons.add(new Reason(Code.TENANT_DATA, "the machine holds a tenant's data: an emergency override boots a rescue medium on a "
+                    + "running tenant's machine only, and this one keeps the data of a " + f.lease().map(l -> l.state().name()).orElse("unknown")
+                    + " lease (the tenant's confirmed request is needed)"));
+            return;
+        }
+        if (approverHoldsRole && !hasReason) {
             reasons.add(new Reason(Code.EMERGENCY_WITHOUT_REASON, "an emergency override needs a reason"));
         }
         reasons.add(new Reason(Code.TENANT_DATA, "the machine holds a tenant's data (leased since its last erase): booting a network or "

@@ -26,7 +26,7 @@ import io.metalgate.common.Transitions;
 public final class MachineLifecycle {
 
     public enum Event {
-        VERIFY, VERIFIED, VERIFY_FAILED,
+        VERIFY, VERIFIED, VERIFY_FAILED, BMC_CHANGED,
         INSPECT, INSPECTED, INSPECT_FAILED,
         MAKE_AVAILABLE, DEPLOY, DEPLOYED, DEPLOY_FAILED,
         SUSPEND, REINSTATE, RETAIN,
@@ -82,6 +82,10 @@ public final class MachineLifecycle {
             .on(INSPECT_FAILED, Event.RETRY, INSPECTING, "API (explicit retry)")
             .on(DEPLOY_FAILED, Event.RETRY, DEPLOYING, "API (explicit retry)")
             .on(ERASE_FAILED, Event.RETRY, ERASING, ERASE_ALLOWED, "API (explicit retry)")
+            // another BMC address, port, protocol or system: verified again before anything drives it (a machine holding a
+            // tenant's data keeps its BMC; the API refuses the change there)
+            .onEach(Event.BMC_CHANGED, ENROLLED, Transitions.Guard.none(), "API: its BMC changed, verified again", MANAGEABLE, AVAILABLE,
+                    VERIFY_FAILED, INSPECT_FAILED, ERASED)
             .onEach(Event.RETIRE, RETIRED, Transitions.Guard.none(), "API: leaves the pool for destruction", ENROLLED, MANAGEABLE, AVAILABLE, ERASED,
                     VERIFY_FAILED, INSPECT_FAILED)
             .build();

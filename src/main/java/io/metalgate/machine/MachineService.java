@@ -125,11 +125,15 @@ public class MachineService {
     }
 
     public Uni<MachineView> update(UUID id, Update req, String actor) {
-        if (req.bmc() == null || req.bmc().host() == null) {
-            return Panache.withTransaction(() -> update(id, req, null, actor));
-        }
-        // a changed BMC address may be a new identity: resolve it, then check it names no other machine's BMC
-        return identity(req.bmc().host()).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
+        Uni<MachineView> updated = req.bmc() == null || req.bmc().host() == null ? Panache.withTransaction(() -> update(id, req, null, actor))
+                // a changed BMC address may be a new identity: resolve it, then check it names no other machine's BMC
+                : identity(req.bmc().host()).chain(identity -> Panache.withTransaction(() -> update(id, req, identity, actor)));
+        // a machine whose BMC changed is ENROLLED again: once committed, the conductor verifies it
+        return updated.invoke(v -> {
+            if (req.bmc() != null && v.state() == LifecycleState.ENROLLED) {
+                enrolled.fireAsync(new Enrolled(v.id()));
+            }
+        });
     }
 
     /** The identity after an update: the new address (or the stored one) with the new system id (or the stored one). */
@@ -179,13 +183,34 @@ public class MachineService {
                     changes.changedSecret("bmc.password"); // the fact, never the value
                 }
             }
+            // the BMC a verified machine is driven through changed: verified again (ENROLLED, then the conductor verifies)
+            boolean retarget = changes.changed("bmc.host") || changes.changed("bmc.port") || changes.changed("bmc.protocol")
+                    || changes.changed("bmc.options") || changes.changed("bmc.identity");
+            Uni<Void> reverify = Uni.createFrom().voidItem();
+            boolean verifyAfter = false;
+            if (retarget && m.lifecycleState != LifecycleState.ENROLLED) {
+                var row = MachineLifecycle.TABLE.find(m.lifecycleState, MachineLifecycle.Event.BMC_CHANGED);
+                if (row.isEmpty()) {
+                    throw ApiException.conflict("machine " + id + " is " + m.lifecycleState + "; its BMC (address, port, protocol, system) "
+                            + "changes only in " + java.util.List.of(LifecycleState.ENROLLED, LifecycleState.MANAGEABLE, LifecycleState.AVAILABLE,
+                                    LifecycleState.VERIFY_FAILED, LifecycleState.INSPECT_FAILED, LifecycleState.ERASED)
+                            + ", and is verified again", "bmc");
+                }
+                LifecycleState from = m.lifecycleState;
+                m.lifecycleState = row.get().to();
+                changes.apply("state", from.name(), m.lifecycleState.name());
+                verifyAfter = true;
+                reverify = io.metalgate.common.StateTransitionLog.record(io.metalgate.common.StateTransitionLog.SubjectType.MACHINE, m.id, from.name(),
+                        MachineLifecycle.Event.BMC_CHANGED.name(), m.lifecycleState.name(), actor, "its BMC changed: verified again", now());
+            }
+            Uni<Void> logged = reverify;
             m.maintenance = changes.apply("maintenance", m.maintenance, req.maintenance());
             m.maintenanceReason = changes.apply("maintenanceReason", m.maintenanceReason, req.maintenanceReason());
             if (changes.isEmpty()) {
                 return Uni.createFrom().item(MachineView.of(m));
             }
             m.updatedAt = now();
-            return Panache.flush()
+            return Panache.flush().call(() -> logged)
                     .call(() -> audit.record(actor, "machine.updated", m.subject(), changes.asPayload()))
                     .map(v -> MachineView.of(m));
         });

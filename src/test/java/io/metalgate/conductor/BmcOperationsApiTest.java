@@ -78,8 +78,11 @@ class BmcOperationsApiTest {
                 org.hamcrest.MatcherAssert.assertThat(audited, hasItem(a));
             }
 
-            // a viewer reads the boot override but changes nothing; bad requests are named
-            as("viewer").get("/api/machines/" + m + "/boot-device").then().statusCode(200);
+            // a viewer neither reads (that drives the BMC too) nor changes; bad requests are named
+            as("viewer").get("/api/machines/" + m + "/boot-device").then().statusCode(403);
+            operator().body(Map.of("action", "")).post("/api/machines/" + m + "/power").then().statusCode(400);
+            operator().body(Map.of("imageUrl", "https://s3.example/x.iso?X-Amz-Signature=abc")).post("/api/machines/" + m + "/virtual-media")
+                    .then().statusCode(400).body(not(containsString("abc")));
             as("viewer").body(Map.of("action", "off")).post("/api/machines/" + m + "/power").then().statusCode(403);
             as("viewer").body(Map.of("device", "PXE")).put("/api/machines/" + m + "/boot-device").then().statusCode(403);
             operator().body(Map.of("action", "explode")).post("/api/machines/" + m + "/power").then().statusCode(400);
@@ -103,8 +106,12 @@ class BmcOperationsApiTest {
             operator().body(Map.of("action", "cycle")).post("/api/machines/" + m + "/power").then().statusCode(409)
                     .body("errors.field", hasItem("LEASE_ACTIVE"));
             assertEquals(requests, bmc.requests(), "nothing was sent to the BMC");
-            // booting from its own disk is harmless
-            operator().body(Map.of("device", "DISK")).put("/api/machines/" + m + "/boot-device").then().statusCode(200);
+            // even its own disk: a tenant's running machine's boot order is the tenant's (a legacy override strands a UEFI system)
+            operator().body(Map.of("device", "DISK", "mode", "LEGACY", "persistent", true)).put("/api/machines/" + m + "/boot-device").then()
+                    .statusCode(409).body("errors.field", hasItem("LEASE_ACTIVE"));
+            // a standing network or CD boot is refused outright
+            as("approver").body(Map.of("device", "PXE", "persistent", true, "emergencyReason", "x")).put("/api/machines/" + m + "/boot-device")
+                    .then().statusCode(400).body("errors[0].field", equalTo("persistent"));
 
             // an approver's emergency override with a reason boots a rescue system
             as("approver").body(Map.of("device", "CD", "emergencyReason", "tenant's OS is down, rescue system")).put("/api/machines/" + m

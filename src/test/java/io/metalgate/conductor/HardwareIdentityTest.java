@@ -40,4 +40,53 @@ class HardwareIdentityTest {
             org.junit.jupiter.api.Assertions.assertEquals("On", bmcs.bmc(0).powerState());
         }
     }
+
+    /** The same server over IPMI (its system GUID, in any of the byte orders vendors use) and Redfish (its UUID) is one machine. */
+    @Test
+    void theSameServerOverIpmiAndRedfishIsOneMachine() throws Exception {
+        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
+            String redfish = Lifecycle.enrol(bmcs, 0, "hw-rf");
+            Lifecycle.awaitState(redfish, "MANAGEABLE");
+            String uuid = operator().body(Map.of("protocol", "REDFISH", "host", bmcs.addressOf(0), "port", bmcs.port(), "username", "admin",
+                    "password", "redfish-secret")).post("/api/bmc-discovery").then().statusCode(200).extract().path("systems[0].uuid");
+            byte[] g = java.util.HexFormat.of().parseHex(uuid.replace("-", ""));
+            byte[] wire = new byte[16];
+            for (int i = 0; i < 16; i++) {
+                wire[i] = g[15 - i]; // as IPMI sends it, least significant byte first
+            }
+            int port;
+            try (var probe = new java.net.DatagramSocket(0)) {
+                port = probe.getLocalPort();
+            }
+            try (var sim = io.metalgate.ipmisim.IpmiSim.start(io.metalgate.ipmisim.IpmiSim.Options.one(port)
+                    .at(io.metalgate.testing.RedfishMocks.freshAddress()))) {
+                sim.bmc(0).setGuid(wire);
+                String ipmi = operator().body(Map.of("name", unique("hw-ipmi"), "bmc", Map.of("protocol", "IPMI", "host", sim.host(0), "port", port,
+                        "username", "admin", "password", "ipmi-secret"))).post("/api/machines").then().statusCode(201).extract().path("id");
+                Lifecycle.awaitState(ipmi, "VERIFY_FAILED");
+                Lifecycle.awaitAudit("machine:" + ipmi, "bmc.twin-refused", 1);
+            }
+        }
+    }
+
+    /**
+     * A verified machine moved to another BMC is verified again before anything drives it; a machine in service keeps
+     * its BMC.
+     */
+    @Test
+    void aMachineWhoseBmcChangesIsVerifiedAgain() {
+        try (RedfishMock bmcs = Lifecycle.bmcs(2, Profile.GENERIC)) {
+            String m = Lifecycle.available(bmcs, 1, "hw-move").get(0);
+            operator().body(Map.of("bmc", Map.of("host", bmcs.addressOf(1)))).patch("/api/machines/" + m).then().statusCode(200)
+                    .body("state", equalTo("ENROLLED"));
+            Lifecycle.awaitState(m, "MANAGEABLE");
+            Lifecycle.awaitAudit("machine:" + m, "machine.updated", 1);
+            // in service: its BMC stays
+            String tenant = operator().body(Map.of("name", unique("hw-t"))).post("/api/tenants").then().extract().path("id");
+            operator().post("/api/machines/" + m + "/lifecycle/make_available").then().statusCode(200);
+            Lifecycle.activeLease(tenant, java.util.List.of(m));
+            operator().body(Map.of("bmc", Map.of("port", bmcs.port() + 1))).patch("/api/machines/" + m).then().statusCode(409)
+                    .body("detail", org.hamcrest.Matchers.containsString("ACTIVE"));
+        }
+    }
 }

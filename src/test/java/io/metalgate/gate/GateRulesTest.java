@@ -105,12 +105,33 @@ class GateRulesTest {
                     b.lease("ACTIVE", null);
                     b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));
                 }, List.of()),
-                new Case("boot external: an approver's emergency with a reason", Action.BOOT_EXTERNAL, b -> {
+                new Case("boot external: an approver's emergency with a reason, lease ACTIVE", Action.BOOT_EXTERNAL, b -> {
+                    b.lease("ACTIVE", null);
                     b.emergencyApprover = Optional.of("bob");
                     b.emergencyReason = Optional.of("rescue");
                 }, List.of()),
-                new Case("boot external: an emergency without a reason", Action.BOOT_EXTERNAL, b -> b.emergencyApprover = Optional.of("bob"),
-                        List.of(Code.EMERGENCY_WITHOUT_REASON, Code.TENANT_DATA)),
+                new Case("boot external: no emergency on a terminated lease's data (one approver would erase)", Action.BOOT_EXTERNAL, b -> {
+                    b.emergencyApprover = Optional.of("bob");
+                    b.emergencyReason = Optional.of("rescue");
+                }, List.of(Code.TENANT_DATA)),
+                new Case("boot external: an emergency without a reason", Action.BOOT_EXTERNAL, b -> {
+                    b.lease("ACTIVE", null);
+                    b.emergencyApprover = Optional.of("bob");
+                }, List.of(Code.EMERGENCY_WITHOUT_REASON, Code.TENANT_DATA)),
+                new Case("boot external: a retired machine's BMC is not driven", Action.BOOT_EXTERNAL, b -> {
+                    b.leasedSinceLastErase = false;
+                    b.state = "RETIRED";
+                    b.lease = Optional.empty();
+                }, List.of(Code.MACHINE_STATE)),
+                new Case("cycle: a retired machine's BMC is not driven", Action.POWER_CYCLE, b -> {
+                    b.state = "RETIRED";
+                    b.lease = Optional.empty();
+                }, List.of(Code.MACHINE_STATE)),
+                new Case("boot local: a tenant's ACTIVE machine, nobody asked", Action.BOOT_LOCAL, b -> {
+                    b.state = "ACTIVE";
+                    b.lease("ACTIVE", null);
+                }, List.of(Code.LEASE_ACTIVE)),
+                new Case("power-off: not while erasing", Action.POWER_OFF, b -> b.state = "ERASING", List.of(Code.MACHINE_STATE)),
                 new Case("boot external: under a hold even when the tenant asked", Action.BOOT_EXTERNAL, b -> {
                     b.hold("PRESERVATION_REQUEST");
                     b.tenantRequest = Optional.of(new Facts.TenantRequestFact("tr", "TICKET", "T-1", "carol", Optional.of("dave")));

@@ -68,6 +68,15 @@ public final class Interfaces {
             return Uni.createFrom().item(java.util.Optional.empty());
         }
 
+        /**
+         * Every spelling of the hardware identity that another protocol could report for the same server (an IPMI
+         * GUID's bytes are read in more than one order by vendors; a Redfish UUID is one string): the first is
+         * {@link #hardwareId}'s. Empty when the protocol tells none.
+         */
+        default Uni<List<String>> hardwareIds(BmcEndpoint bmc) {
+            return hardwareId(bmc).map(id -> id.map(List::of).orElse(List.of()));
+        }
+
         Uni<Void> release(BmcEndpoint bmc);
     }
 }

@@ -55,6 +55,47 @@ public class IpmiDriver implements Interfaces.Driver {
         });
     }
 
+    /**
+     * The system GUID in every order vendors write it: as sent, fully reversed (IPMI v2.0 §22.14 stores the least
+     * significant byte first) and SMBIOS's (the first three fields little-endian), each as {@code system-uuid:},
+     * where a Redfish system UUID of the same server is claimed; then the protocol's own {@code ipmi-guid:}.
+     */
+    @Override
+    public Uni<List<String>> hardwareIds(BmcEndpoint bmc) {
+        return hardwareId(bmc).map(id -> {
+            if (id.isEmpty()) {
+                return List.<String>of();
+            }
+            byte[] g = java.util.HexFormat.of().parseHex(id.get().substring("ipmi-guid:".length()));
+            byte[] reversed = new byte[16];
+            for (int i = 0; i < 16; i++) {
+                reversed[i] = g[15 - i];
+            }
+            byte[] smbios = g.clone();
+            swap(smbios, 0, 3);
+            swap(smbios, 1, 2);
+            swap(smbios, 4, 5);
+            swap(smbios, 6, 7);
+            java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
+            ids.add(id.get());
+            for (byte[] b : new byte[][] {g, reversed, smbios}) {
+                ids.add("system-uuid:" + uuid(b));
+            }
+            return List.copyOf(ids);
+        });
+    }
+
+    private static void swap(byte[] b, int i, int j) {
+        byte t = b[i];
+        b[i] = b[j];
+        b[j] = t;
+    }
+
+    private static String uuid(byte[] b) {
+        String h = java.util.HexFormat.of().formatHex(b);
+        return h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20) + "-" + h.substring(20);
+    }
+
     private static boolean zero(byte[] guid) {
         for (byte b : guid) {
             if (b != 0) {

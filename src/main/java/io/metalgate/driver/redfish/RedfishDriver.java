@@ -66,7 +66,7 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
     }
 
     /**
-     * The ComputerSystem's UUID, as {@code redfish-uuid:<uuid>}: what the hardware says it is, whichever address
+     * The ComputerSystem's UUID, as {@code system-uuid:<uuid>} (the namespace IPMI's system GUID is claimed in too): what the hardware says it is, whichever address
      * or system id named it (a single-system BMC's system is the same server with or without its id). Empty when
      * the BMC reports none, or zeros.
      */
@@ -82,7 +82,7 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
                     || u.replace("-", "").chars().allMatch(c -> c == 'f')) {
                 return Optional.<String>empty(); // not a UUID, or a placeholder
             }
-            return Optional.of("redfish-uuid:" + u);
+            return Optional.of("system-uuid:" + u);
         });
     }
 
