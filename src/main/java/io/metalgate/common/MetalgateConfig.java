@@ -30,6 +30,8 @@ public interface MetalgateConfig {
 
     Conductor conductor();
 
+    Boot boot();
+
     Ipmi ipmi();
 
     /** The IPMI 2.0 (RMCP+) client. */
@@ -110,6 +112,44 @@ public interface MetalgateConfig {
          */
         @WithDefault("256")
         int concurrency();
+    }
+
+    /** Network boot services. */
+    interface Boot {
+        Tftp tftp();
+
+        /** TFTP (read-only): serves the iPXE binaries machines chain-load. */
+        interface Tftp {
+            @WithDefault("true")
+            boolean enabled();
+
+            /** 69 where firmware looks; 0 picks a free port (tests). A port that cannot be bound is logged, not fatal. */
+            @WithDefault("69")
+            int port();
+
+            @WithDefault("0.0.0.0")
+            String host();
+
+            /** The directory served: Debian's ipxe package (undionly.kpxe, ipxe.efi, snponly.efi). */
+            @WithDefault("/usr/lib/ipxe")
+            String root();
+
+            /** The largest block a client may negotiate (blksize, RFC 2348): one Ethernet frame's worth by default. */
+            @WithDefault("1468")
+            int maxBlksize();
+
+            /** Transfers one client address may have at once; more are refused (a boot needs one or two). */
+            @WithDefault("4")
+            int perClientTransfers();
+
+            /** Re-sends of a block before a transfer is given up. */
+            @WithDefault("5")
+            int retries();
+
+            /** Largest file served (iPXE binaries are well under a MiB; kernels go over HTTP). */
+            @WithDefault("33554432")
+            long maxFileBytes();
+        }
     }
 
     /** How the conductor acts on many machines at once (bulk plans, a lease's machines). */
