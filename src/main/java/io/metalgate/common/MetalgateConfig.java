@@ -118,6 +118,13 @@ public interface MetalgateConfig {
     interface Boot {
         Tftp tftp();
 
+        /** How long the token an ERASING machine's boot script hands its agent is good for. */
+        @WithDefault("PT30M")
+        java.time.Duration tokenTtl();
+
+        /** Where the erase agent's kernel (vmlinuz) and initramfs (initrd.img) are, as iso-builder/ writes them; default {@code <data-dir>/agent}. */
+        Optional<String> agentDir();
+
         /** TFTP (read-only): serves the iPXE binaries machines chain-load. */
         interface Tftp {
             @WithDefault("true")

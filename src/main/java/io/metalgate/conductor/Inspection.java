@@ -95,6 +95,7 @@ public class Inspection {
                         return m.tx().preparedQuery("UPDATE machine SET inventory = $2, inspected_at = $3, "
                                 + "bmc_hardware_id = COALESCE($4, bmc_hardware_id) WHERE id = $1")
                                 .execute(Tuple.of(machineId, json, now.atOffset(ZoneOffset.UTC), hardware))
+                                .chain(() -> macs(m.tx(), machineId, inv))
                                 .chain(() -> audit.record(m.tx(), person, "machine.inspected", "machine:" + machineId, Map.of("disks",
                                         inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model",
                                                 String.valueOf(d.model()), "capacityBytes", d.capacityBytes())).toList(), "nics",
@@ -127,6 +128,21 @@ public class Inspection {
             return Uni.createFrom().item(Optional.empty());
         }
         return HardwareIdentity.claim(m.tx(), m.id(), hardware);
+    }
+
+    /**
+     * The machine's MACs as inspection found them, how a network-booting machine is recognised (boot package); a MAC
+     * another machine already has stays that machine's (one NIC is one machine's).
+     */
+    private static Uni<Void> macs(io.vertx.mutiny.sqlclient.SqlClient tx, UUID machineId, Inventory inv) {
+        java.util.List<String> macs = inv.nics().stream().map(n -> io.metalgate.boot.BootScripts.mac(n.mac())).flatMap(Optional::stream)
+                .distinct().toList();
+        Uni<Void> cleared = tx.preparedQuery("DELETE FROM machine_mac WHERE machine_id = $1").execute(Tuple.of(machineId)).replaceWithVoid();
+        if (macs.isEmpty()) {
+            return cleared;
+        }
+        return cleared.chain(() -> tx.preparedQuery("INSERT INTO machine_mac (mac, machine_id) SELECT unnest($1::varchar[]), $2 "
+                + "ON CONFLICT (mac) DO NOTHING").execute(Tuple.of(macs.toArray(new String[0]), machineId))).replaceWithVoid();
     }
 
     /** The stored inventory of a machine, if it was inspected. */

@@ -29,7 +29,10 @@ class EndpointRolesTest {
      */
     static final java.util.Map<String, String> OPEN_BY_DESIGN = java.util.Map.of("RedfishEventResource.event",
             "BMCs push events and cannot hold API tokens; an event is accepted only with the HMAC Context issued for its machine, "
-                    + "and it only makes the appliance ask the BMC again");
+                    + "and it only makes the appliance ask the BMC again",
+            "BootResource.script", "machines' firmware asks for its iPXE script and holds no credential; the script is chosen by the "
+                    + "MAC's machine and state (local disk for anything but ERASING), and the erase agent's token it may carry is one-time, "
+                    + "expiring, bound to that machine, and checked against the gate again when used");
 
     @Test
     void everyResourceMethodDeclaresItsRoles() throws Exception {

@@ -164,9 +164,12 @@ public final class MockBmc {
         return String.format("MOCK%06dD%d", index, n);
     }
 
+    /** NIC {@code n}'s MAC: locally administered, random per BMC (two emulators of one test run never share a NIC). */
     public String mac(int n) {
-        return String.format("52:54:00:%02x:%02x:%02x", (index >> 8) & 0xff, index & 0xff, n);
+        return String.format("52:%02x:%02x:%02x:%02x:%02x", macBase >>> 24, (macBase >>> 16) & 0xff, (macBase >>> 8) & 0xff, macBase & 0xff, n);
     }
+
+    private final int macBase = java.util.concurrent.ThreadLocalRandom.current().nextInt();
 
     public Response handle(String method, String path, Map<String, String> headers, String body) {
         requests.incrementAndGet();

@@ -1,0 +1,110 @@
+package io.metalgate.boot;
+
+import io.metalgate.common.MetalgateConfig;
+import io.metalgate.evidence.AuditLog;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Which boot a MAC gets ({@link BootScripts}): a machine is recognised by the MACs its inspection found; an
+ * ERASING one is issued a one-time token for its erase agent (kept hashed, expiring, audited); a MAC of no machine
+ * is recorded for discovery and boots from its local disk.
+ */
+@ApplicationScoped
+public class BootService {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    @Inject
+    Pool pool;
+    @Inject
+    AuditLog audit;
+    @Inject
+    MetalgateConfig config;
+
+    /** A MAC that asked to boot and belongs to no machine. */
+    public record UnknownMac(String mac, Instant firstSeen, Instant lastSeen, String lastIp, long requests) {
+    }
+
+    /** The iPXE script for {@code givenMac}, asked from {@code ip}; {@code base} is the appliance as the machine reached it. */
+    public Uni<String> script(String givenMac, String ip, String base) {
+        var mac = BootScripts.mac(givenMac);
+        if (mac.isEmpty()) {
+            return Uni.createFrom().item(BootScripts.localDisk("no MAC given (expected ?mac=${net0/mac})"));
+        }
+        String m = mac.get();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return pool.preparedQuery("SELECT m.id, m.lifecycle_state FROM machine_mac mm JOIN machine m ON m.id = mm.machine_id WHERE mm.mac = $1")
+                .execute(Tuple.of(m)).chain(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return pool.preparedQuery("INSERT INTO boot_unknown_mac (mac, first_seen, last_seen, last_ip) VALUES ($1, $2, $2, $3) "
+                                + "ON CONFLICT (mac) DO UPDATE SET last_seen = EXCLUDED.last_seen, last_ip = EXCLUDED.last_ip, "
+                                + "requests = boot_unknown_mac.requests + 1").execute(Tuple.of(m, now.atOffset(ZoneOffset.UTC), ip))
+                                .replaceWith(BootScripts.localDisk("MAC " + m + " is no machine of this appliance"));
+                    }
+                    Row r = rows.iterator().next();
+                    UUID machine = r.getUUID("id");
+                    String state = r.getString("lifecycle_state");
+                    if (!state.equals("ERASING")) {
+                        return Uni.createFrom().item(BootScripts.localDisk("machine " + machine + " is " + state));
+                    }
+                    return issue(machine, m, ip, now).map(token -> BootScripts.eraseAgent(base, machine.toString(), token));
+                });
+    }
+
+    /** A one-time token for the machine's erase agent: its hash stored with its expiry, the issue audited (not the token). */
+    private Uni<String> issue(UUID machine, String mac, String ip, Instant now) {
+        byte[] raw = new byte[32];
+        RANDOM.nextBytes(raw);
+        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        Instant expires = now.plus(config.boot().tokenTtl());
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("mac", mac);
+        payload.put("ip", ip);
+        payload.put("expiresAt", expires.toString());
+        return pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO boot_token (token_sha256, machine_id, mac, issued_at, expires_at) "
+                + "VALUES ($1, $2, $3, $4, $5)").execute(Tuple.of(sha256(token), machine, mac, now.atOffset(ZoneOffset.UTC),
+                        expires.atOffset(ZoneOffset.UTC)))
+                .chain(() -> audit.record(tx, "system:boot", "boot.agent-issued", "machine:" + machine, payload)))
+                .replaceWith(token);
+    }
+
+    static String sha256(String token) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Uni<List<UnknownMac>> unknownMacs(int limit) {
+        return pool.preparedQuery("SELECT * FROM boot_unknown_mac ORDER BY last_seen DESC LIMIT $1").execute(Tuple.of(limit)).map(rows -> {
+            List<UnknownMac> out = new ArrayList<>();
+            rows.forEach(r -> out.add(new UnknownMac(r.getString("mac"), r.getOffsetDateTime("first_seen").toInstant(),
+                    r.getOffsetDateTime("last_seen").toInstant(), r.getString("last_ip"), r.getLong("requests"))));
+            return out;
+        });
+    }
+
+    /** The directory of the agent's kernel and initramfs. */
+    public java.nio.file.Path agentDir() {
+        return java.nio.file.Path.of(config.boot().agentDir().orElse(config.dataDir() + "/agent"));
+    }
+}
