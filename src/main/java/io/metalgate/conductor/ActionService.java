@@ -64,8 +64,16 @@ public class ActionService {
     }
 
     /** What a decision transaction left behind. */
-    record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal) {
+    record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal, UUID eraseBoot) {
+
+        Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal) {
+            this(decided, state, intentId, refusal, null);
+        }
     }
+
+    /** How an erased machine boots its agent: from the network, once (its next boot after that is its own again). */
+    static final io.metalgate.driver.api.BootOverride ERASE_BOOT = new io.metalgate.driver.api.BootOverride(
+            io.metalgate.driver.api.BootOverride.Device.PXE, false, io.metalgate.driver.api.BootOverride.Mode.UEFI);
 
     /** The advisory lock that serialises erase decisions (any number: it only has to be the same everywhere). */
     static final long ERASE_WINDOW_LOCK = 0x6d67_6572_6173_65L; // "mgerase"
@@ -116,7 +124,9 @@ public class ActionService {
     private Uni<Done> act(UUID machineId, Ask ask) {
         Instant now = Instant.now();
         return tasks.withLock(machineId, m -> decide(m.tx(), machineId, ask, now).chain(d -> record(m, ask, d, now)))
-                .chain(done -> done.intentId() == null ? Uni.createFrom().item(done)
+                .chain(done -> done.eraseBoot() != null ? intents.bootForErase(machineId, done.eraseBoot(), done.intentId(), ask.actor())
+                        .map(state -> new Done(done.decided(), state, null, null))
+                        : done.intentId() == null ? Uni.createFrom().item(done)
                         : intents.drive(done.intentId(), ask.actor()).map(state -> new Done(done.decided(), state, null, null)));
     }
 
@@ -221,7 +231,17 @@ public class ActionService {
         }
         Uni<Void> tallied = action == Action.ERASE ? prepared.chain(() -> GateFacts.tallyErase(m.tx(), m.dataTenantId(),
                 ask.planId() == null ? GateFacts.NO_PLAN : ask.planId())) : prepared;
-        return tallied.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(), "gate allowed " + action)).map(to -> new Done(d, to, null, null));
+        Uni<LifecycleState> fired = tallied.chain(() -> tasks.fire(m, event, MachineLifecycle.Context.allowed(action.name()), ask.actor(),
+                "gate allowed " + action));
+        if (action != Action.ERASE) {
+            return fired.map(to -> new Done(d, to, null, null));
+        }
+        // the erase boots the agent: a one-time PXE boot and a power cycle, each an intent recorded with the decision and
+        // driven after it (the agent then asks for its task, and the gate decides again)
+        return fired.chain(to -> intents.record(m, BmcIntents.Operation.SET_BOOT, new BmcOperations.Params(ERASE_BOOT, null, null), null,
+                ask.actor(), "the erase boots the agent from the network")
+                .chain(boot -> intents.record(m, BmcIntents.Operation.POWER_CYCLE, BmcOperations.Params.NONE, null, ask.actor(),
+                        "the erase boots the agent from the network").map(cycle -> new Done(d, to, cycle, null, boot))));
     }
 
     /** The operation must be one the action's gate rules are about: a boot override is not decided as a power-on. */

@@ -166,6 +166,29 @@ public class BmcIntents {
                 .eventually(() -> driving.remove(intentId));
     }
 
+    /**
+     * An allowed erase's boot: the one-time PXE override, then the power cycle; a BMC that fails either leaves the
+     * machine ERASE_FAILED with the reason (the cycle is not driven after a failed override: the machine would boot its
+     * own disk). The machine's state after.
+     */
+    Uni<LifecycleState> bootForErase(UUID machineId, UUID bootIntent, UUID cycleIntent, String actor) {
+        return drive(bootIntent, actor)
+                .onFailure().call(e -> abandon(cycleIntent, "the PXE boot override failed: " + e.getMessage(), actor))
+                .chain(() -> drive(cycleIntent, actor))
+                .onFailure().invoke(e -> LOG.warnf("erase of machine %s: the agent could not be booted: %s", machineId, e.toString()))
+                .onFailure().call(e -> tasks.withLock(machineId, m -> m.state() == LifecycleState.ERASING
+                        ? tasks.fire(m, MachineLifecycle.Event.ERASE_FAILED, actor, "the agent could not be booted: " + e.getMessage())
+                                .replaceWithVoid()
+                        : Uni.createFrom().voidItem()))
+                .onFailure().recoverWithUni(e -> tasks.withLock(machineId, m -> Uni.createFrom().item(m.state())))
+                .chain(s -> tasks.withLock(machineId, m -> Uni.createFrom().item(m.state())));
+    }
+
+    /** Settles a PENDING intent as not carried out, without driving the BMC. */
+    private Uni<Void> abandon(UUID intentId, String why, String actor) {
+        return load(intentId).chain(intent -> finish(intent, false, "bmc.intent-abandoned", Map.of("detail", why), actor)).replaceWithVoid();
+    }
+
     /** Records the outcome under the machine's lock; on success fires the step the intent completes, if still due. */
     private Uni<LifecycleState> finish(Intent intent, boolean done, String auditAction, Map<String, Object> detail, String actor) {
         return finish(intent, done ? "DONE" : "FAILED", auditAction, detail, actor);

@@ -70,7 +70,6 @@ class ActionApiTest {
         Lifecycle.sleep(1200); // the failures opened the BMC's breaker: it lets a trial through after its cooldown (1 s in tests)
         operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(200).body("state", equalTo("RETAINED"));
         org.junit.jupiter.api.Assertions.assertEquals("Off", bmc.bmc(0).powerState(), "the BMC powered it off");
-        bmc.close();
 
         // erase right after termination: refused for retention, notice and approval
         operator().post("/api/machines/" + machine + "/actions/erase").then().statusCode(409)
@@ -105,6 +104,12 @@ class ActionApiTest {
                 .body("decision.allowed", equalTo(true)).body("state", equalTo("ERASING"));
         operator().get("/api/machines/" + machine).then().body("state", equalTo("ERASING"));
         as("viewer").get("/api/action-requests/" + request).then().body("status", equalTo("EXECUTED"));
+        // the erase boots the agent: a one-time network boot, then the power cycle (the machine was off: it powers on)
+        org.junit.jupiter.api.Assertions.assertEquals("Pxe", bmc.bmc(0).lastBootTarget());
+        org.junit.jupiter.api.Assertions.assertEquals("On", bmc.bmc(0).powerState());
+        Lifecycle.awaitAudit("machine:" + machine, "bmc.boot-set", 1);
+        Lifecycle.awaitAudit("machine:" + machine, "bmc.power-cycled", 1);
+        bmc.close();
 
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "gate.decided").get("/api/audit").then()
                 .body("items.payload.allowed", contains(false, false, true, true, true, false, false, true))
@@ -130,7 +135,9 @@ class ActionApiTest {
                 "tenant-request.confirmed", "tenant-request.confirmed", "gate.decided", "bmc.intent", "bmc.powered-off", "lease.transitioned",
                 "gate.decided", "bmc.intent", "bmc.power-off-failed", "gate.decided", "bmc.intent", "bmc.powered-off", "gate.decided",
                 "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
-                "gate.decided", "hold.release-requested", "hold.released", "gate.decided"), story);
+                "gate.decided", "hold.release-requested", "hold.released", "gate.decided",
+                // the allowed erase: the agent's network boot and the power cycle, each intent before its BMC step
+                "bmc.intent", "bmc.intent", "bmc.boot-set", "bmc.power-cycled"), story);
         String html = as("legal").accept("text/html").get("/api/tenants/" + tenant + "/evidence").then().statusCode(200)
                 .contentType("text/html").extract().asString();
         org.junit.jupiter.api.Assertions.assertTrue(html.contains("<td>hold.placed</td>") && html.contains("subpoena"), html);
@@ -142,7 +149,6 @@ class ActionApiTest {
         // a tenant of four machines past retention, notice delivered: 25 % of its fleet is one machine
         io.metalgate.redfishmock.RedfishMock bmcs = Lifecycle.bmcs(4, io.metalgate.redfishmock.Profile.GENERIC);
         List<String> machines = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 4, "wm")).machines();
-        bmcs.close();
 
         // the first erase (two approvers: erases of other tests in this run share the appliance-wide 24 h window)
         String first = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + machines.get(0)
@@ -169,6 +175,7 @@ class ActionApiTest {
         operator().body(Map.of("selector", Map.of("machineIds", machines.subList(2, 4)), "reason", "rest")).queryParam("summary", true)
                 .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.erasedInWindow", org.hamcrest.Matchers.greaterThanOrEqualTo(2))
                 .body("outcomes[0].reasons", hasItem("BULK_SECOND_APPROVAL"));
+        bmcs.close();
     }
 
     @Test
