@@ -94,6 +94,36 @@ public class BootService {
         }
     }
 
+    /** A boot token as issued: its machine, whether it expired or was spent. */
+    public record Token(UUID machineId, String mac, Instant expiresAt, Instant usedAt) {
+
+        public boolean usable(Instant now) {
+            return usedAt == null && expiresAt.isAfter(now);
+        }
+    }
+
+    /** The token (as the agent presents it) in the caller's transaction, row locked; empty when none was issued. */
+    public Uni<java.util.Optional<Token>> token(io.vertx.mutiny.sqlclient.SqlClient tx, String token) {
+        if (token == null || token.length() != 43 || !token.matches("[A-Za-z0-9_-]+")) {
+            return Uni.createFrom().item(java.util.Optional.empty());
+        }
+        return tx.preparedQuery("SELECT machine_id, mac, expires_at, used_at FROM boot_token WHERE token_sha256 = $1 FOR UPDATE")
+                .execute(Tuple.of(sha256(token))).map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return java.util.Optional.<Token>empty();
+                    }
+                    Row r = rows.iterator().next();
+                    return java.util.Optional.of(new Token(r.getUUID("machine_id"), r.getString("mac"), r.getOffsetDateTime("expires_at").toInstant(),
+                            r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant()));
+                });
+    }
+
+    /** Spends the token: no later request with it is answered. */
+    public Uni<Void> spend(io.vertx.mutiny.sqlclient.SqlClient tx, String token, Instant now) {
+        return tx.preparedQuery("UPDATE boot_token SET used_at = $2 WHERE token_sha256 = $1 AND used_at IS NULL")
+                .execute(Tuple.of(sha256(token), now.atOffset(ZoneOffset.UTC))).replaceWithVoid();
+    }
+
     public Uni<List<UnknownMac>> unknownMacs(int limit) {
         return pool.preparedQuery("SELECT * FROM boot_unknown_mac ORDER BY last_seen DESC LIMIT $1").execute(Tuple.of(limit)).map(rows -> {
             List<UnknownMac> out = new ArrayList<>();

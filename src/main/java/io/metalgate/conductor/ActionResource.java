@@ -45,6 +45,9 @@ public class ActionResource {
     @Operation(summary = "Decide and, if allowed, act (power_off, power_on, power_cycle, erase, reassign); 409 lists every reason of a refusal")
     public Uni<ActionService.ActionResult> act(@PathParam("id") UUID id, @PathParam("action") String actionParam, @Valid ActionBody body) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
+        if (action == Action.ERASE_CONTINUE) {
+            throw io.metalgate.common.ApiException.badRequest("action", "ERASE_CONTINUE is decided when an erase agent asks for its task");
+        }
         if (action == Action.BOOT_LOCAL || action == Action.BOOT_EXTERNAL) {
             throw io.metalgate.common.ApiException.badRequest("action", action + " needs its medium: PUT /api/machines/" + id
                     + "/boot-device or POST /api/machines/" + id + "/virtual-media");

@@ -65,6 +65,9 @@ public class BulkResource {
             @Parameter(description = "answer only the summary (outcomes, blast radius), not each machine's decision")
             @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {
         Action action = QueryParams.enumValue(Action.class, actionParam, "action");
+        if (action == Action.ERASE_CONTINUE) {
+            throw io.metalgate.common.ApiException.badRequest("action", "ERASE_CONTINUE is decided when an erase agent asks for its task");
+        }
         if (action == Action.BOOT_LOCAL || action == Action.BOOT_EXTERNAL) {
             throw io.metalgate.common.ApiException.badRequest("action", "boot overrides and media are set per machine");
         }

@@ -19,7 +19,13 @@ public enum Action {
      * machine at its next boot, an installer or a wiping tool as well as a rescue system, so a tenant's data is at
      * stake.
      */
-    BOOT_EXTERNAL;
+    BOOT_EXTERNAL,
+    /**
+     * The erase agent of an ERASING machine asks for its task (at boot, and again between disks): the erase goes on
+     * only while it would still be allowed — no hold, the lease terminated and its retention past, the notice proven.
+     * Approvals and the blast radius were settled when the erase started.
+     */
+    ERASE_CONTINUE;
 
     /** The actions that lead to a lifecycle step or a BMC operation an operator asks for by name. */
     public boolean isBmcOperation() {

@@ -72,6 +72,7 @@ public final class Gate {
                 notErasing(action, facts, reasons);
             }
             case BOOT_EXTERNAL -> bootExternal(facts, reasons);
+            case ERASE_CONTINUE -> eraseContinue(facts, policy, now, reasons);
             default -> throw new IllegalArgumentException("unknown action " + action);
         }
         return new Decision(action, reasons.isEmpty(), reasons);
@@ -212,6 +213,27 @@ public final class Gate {
             notice(f, p, now, reasons);
         }
         approvals(f, p, reasons);
+    }
+
+    /** The erase decided again when its agent asks: what protects the data, not who approved (ERASE settled that). */
+    private static void eraseContinue(Facts f, Policy p, Instant now, List<Reason> reasons) {
+        if (f.machine().state() != Facts.MachineState.ERASING) {
+            reasons.add(new Reason(Code.MACHINE_STATE, "the machine is " + f.machine().state() + ", not ERASING"));
+        }
+        holds(f, reasons);
+        if (f.machine().leasedSinceLastErase()) {
+            var lease = f.lease();
+            var terminatedAt = lease.flatMap(Facts.LeaseFacts::terminatedAt);
+            boolean terminated = lease.isPresent() && (lease.get().state() == Facts.LeaseState.TERMINATED
+                    || lease.get().state() == Facts.LeaseState.CLOSED) && terminatedAt.isPresent();
+            if (!terminated) {
+                reasons.add(new Reason(Code.LEASE_NOT_TERMINATED, "the lease is " + lease.map(l -> l.state().name()).orElse("unknown")
+                        + " now; only a TERMINATED lease's machines are erased"));
+            } else if (terminatedAt.get().plus(p.retention()).isAfter(now)) {
+                reasons.add(new Reason(Code.RETENTION, "the retention period runs until " + terminatedAt.get().plus(p.retention())));
+            }
+            notice(f, p, now, reasons);
+        }
     }
 
     private static void reassign(Facts f, Policy p, List<Reason> reasons) {

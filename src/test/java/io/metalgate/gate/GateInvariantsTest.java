@@ -166,6 +166,14 @@ class GateInvariantsTest {
                 assertTrue(f.request().tenantRequest().filter(t -> t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy()))
                         .isPresent(), "a foreign medium booted on a tenant's data without its confirmed request");
             }
+            case ERASE_CONTINUE -> {
+                assertTrue(f.holds().isEmpty(), "an erase went on under a hold");
+                assertEquals(Facts.MachineState.ERASING, f.machine().state());
+                var lease = f.lease().orElseThrow();
+                assertTrue(lease.state() == Facts.LeaseState.TERMINATED || lease.state() == Facts.LeaseState.CLOSED, "erase of a live lease");
+                assertTrue(!lease.terminatedAt().orElseThrow().plus(Duration.ofDays(30)).isAfter(now), "erase before retention");
+                assertTrue(noticeProven(f, now), "erase without proof of notice or escalation");
+            }
             case POWER_ON, BOOT_LOCAL -> assertTrue(f.machine().state() != Facts.MachineState.ERASING, action + " in the middle of an erase");
             default -> throw new AssertionError(action);
         }

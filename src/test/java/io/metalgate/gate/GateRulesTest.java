@@ -98,6 +98,20 @@ class GateRulesTest {
                         b -> b.erased(Set.of("S1", "S2"), false), List.of(Code.CERTIFICATE_INVALID)),
                 new Case("reassign: no certificate, not erased", Action.REASSIGN, b -> { }, List.of(Code.NOT_ERASED, Code.NO_CERTIFICATE)),
                 new Case("reassign: hold", Action.REASSIGN, b -> b.erased(Set.of("S1", "S2"), true).hold("DISPUTE"), List.of(Code.HOLD)),
+                new Case("erase continue: the erase goes on", Action.ERASE_CONTINUE, b -> b.state = "ERASING", List.of()),
+                new Case("erase continue: approvals are not asked again", Action.ERASE_CONTINUE, b -> {
+                    b.state = "ERASING";
+                    b.approvals();
+                }, List.of()),
+                new Case("erase continue: a hold placed while it booted", Action.ERASE_CONTINUE, b -> {
+                    b.state = "ERASING";
+                    b.hold("PRESERVATION_REQUEST");
+                }, List.of(Code.HOLD)),
+                new Case("erase continue: the lease is active again", Action.ERASE_CONTINUE, b -> {
+                    b.state = "ERASING";
+                    b.lease("ACTIVE", null);
+                }, List.of(Code.LEASE_NOT_TERMINATED)),
+                new Case("erase continue: not an erasing machine", Action.ERASE_CONTINUE, b -> { }, List.of(Code.MACHINE_STATE)),
                 new Case("boot external: a tenant's data, nobody asked", Action.BOOT_EXTERNAL, b -> b.lease("ACTIVE", null),
                         List.of(Code.TENANT_DATA)),
                 new Case("boot external: a terminated lease's data is still a tenant's", Action.BOOT_EXTERNAL, b -> { }, List.of(Code.TENANT_DATA)),

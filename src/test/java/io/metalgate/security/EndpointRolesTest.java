@@ -32,7 +32,9 @@ class EndpointRolesTest {
                     + "and it only makes the appliance ask the BMC again",
             "BootResource.script", "machines' firmware asks for its iPXE script and holds no credential; the script is chosen by the "
                     + "MAC's machine and state (local disk for anything but ERASING), and the erase agent's token it may carry is one-time, "
-                    + "expiring, bound to that machine, and checked against the gate again when used");
+                    + "expiring, bound to that machine, and checked against the gate again when used",
+            "EraseAgentResource.task", "the erase agent holds only the one-time token its boot script carried (401 without it); each "
+                    + "call is decided again by the gate under the machine's lock, and a refusal spends the token");
 
     @Test
     void everyResourceMethodDeclaresItsRoles() throws Exception {

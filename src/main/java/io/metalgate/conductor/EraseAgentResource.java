@@ -1,0 +1,125 @@
+package io.metalgate.conductor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.metalgate.boot.BootService;
+import io.metalgate.common.ApiException;
+import io.metalgate.common.Problem;
+import io.metalgate.driver.api.Inventory;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.gate.Action;
+import io.metalgate.gate.Decision;
+import io.metalgate.gate.Gate;
+import io.metalgate.machine.LifecycleState;
+import io.metalgate.machine.MachineLifecycle;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.annotation.security.PermitAll;
+import jakarta.inject.Inject;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Size;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/**
+ * {@code POST /api/agent/task}: the erase agent of an ERASING machine asks what to do, with the one-time token its
+ * boot script gave it — at boot, and again before each disk. Each time the gate decides again, under the machine's
+ * lock, on the facts of that moment ({@link Action#ERASE_CONTINUE}: a hold placed while the machine booted stops
+ * the erase), and the decision is audited with its facts. Refused: the answer is "no task" with the reasons, the
+ * token is spent and the machine ERASE_FAILED (nothing more is erased; what was is in the audit log).
+ */
+@Path("/api/agent/task")
+@Tag(name = "boot")
+public class EraseAgentResource {
+
+    public record TaskRequest(@NotBlank @Size(max = 100) String token, @Size(max = 200) String nextDisk) {
+    }
+
+    /** A disk the agent is to erase (what inspection found; the certificate must cover every one). */
+    public record DiskTask(String id, String serialNumber, String model, Long capacityBytes) {
+    }
+
+    /** ERASE with the disks, or NONE with why. */
+    public record Task(String task, UUID machineId, List<DiskTask> disks, List<Decision.Reason> reasons) {
+    }
+
+    @Inject
+    Pool pool;
+    @Inject
+    MachineTasks tasks;
+    @Inject
+    GateFacts gateFacts;
+    @Inject
+    BootService boot;
+    @Inject
+    AuditLog audit;
+    @Inject
+    Inspection inspection;
+    @Inject
+    ObjectMapper mapper;
+
+    private record Asked(UUID machine, Decision decision) {
+    }
+
+    @POST
+    @PermitAll
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The erase agent's task, decided again by the gate now (ERASE with the disks, or NONE with every reason)")
+    public Uni<Task> task(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TaskRequest body) {
+        Instant now = Instant.now();
+        // the token names the machine; it is checked again under the machine's lock
+        return pool.withTransaction(tx -> boot.token(tx, body.token())).chain(found -> {
+            if (found.isEmpty() || !found.get().usable(now)) {
+                throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token",
+                        "this token gives no task: boot the machine again through the erase flow"));
+            }
+            UUID machine = found.get().machineId();
+            String actor = "agent:" + machine;
+            return tasks.withLock(machine, m -> boot.token(m.tx(), body.token()).chain(again -> {
+                if (again.isEmpty() || !again.get().usable(now) || !again.get().machineId().equals(machine)) {
+                    throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", "the token was spent meanwhile"));
+                }
+                return gateFacts.forAction(m.tx(), machine, Action.ERASE_CONTINUE, actor, now, Optional.empty()).chain(facts -> {
+                    Decision d = Gate.decide(Action.ERASE_CONTINUE, facts, gateFacts.policy(), now);
+                    Map<String, Object> payload = new LinkedHashMap<>();
+                    payload.put("action", Action.ERASE_CONTINUE.name());
+                    payload.put("allowed", d.allowed());
+                    payload.put("reasons", d.reasons());
+                    payload.put("nextDisk", body.nextDisk());
+                    payload.put("facts", mapper.valueToTree(facts));
+                    payload.put("decidedAt", now.toString());
+                    Uni<Void> audited = audit.record(m.tx(), actor, "gate.decided", "machine:" + machine, payload);
+                    if (d.allowed()) {
+                        return audited.replaceWith(new Asked(machine, d));
+                    }
+                    Uni<Void> stopped = m.state() == LifecycleState.ERASING
+                            ? tasks.fire(m, MachineLifecycle.Event.ERASE_FAILED, actor, "refused when the agent asked for its task: "
+                                    + d.reasons().stream().map(r -> r.code().name()).toList()).replaceWithVoid()
+                            : Uni.createFrom().voidItem();
+                    return audited.chain(() -> boot.spend(m.tx(), body.token(), now)).chain(() -> stopped).replaceWith(new Asked(machine, d));
+                });
+            }));
+        }).chain(asked -> {
+            if (!asked.decision().allowed()) {
+                return Uni.createFrom().item(new Task("NONE", asked.machine(), List.of(), asked.decision().reasons()));
+            }
+            return inspection.stored(asked.machine()).map(inv -> new Task("ERASE", asked.machine(), inv.map(EraseAgentResource::disks)
+                    .orElse(List.of()), List.of()));
+        });
+    }
+
+    private static List<DiskTask> disks(Inventory inv) {
+        return inv.disks().stream().map(d -> new DiskTask(d.id(), d.serialNumber(), d.model(), d.capacityBytes())).toList();
+    }
+}

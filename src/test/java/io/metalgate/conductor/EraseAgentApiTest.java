@@ -1,0 +1,77 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+import io.metalgate.testing.Lifecycle;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * From an allowed erase to the agent's task, through the product: the erase sets a one-time PXE boot and
+ * power-cycles through the BMC, the machine's boot script hands the agent its token, the agent's task is decided
+ * again by the gate — and a hold placed while the machine boots means no task, a spent token and ERASE_FAILED.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class EraseAgentApiTest {
+
+    @Test
+    void theAgentGetsItsTaskOnlyWhileTheGateStillAllowsIt() {
+        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
+            var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "agent"));
+            String m = fleet.machines().get(0);
+            String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
+                    .then().statusCode(201).extract().path("id");
+            as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+            as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+            operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200)
+                    .body("state", equalTo("ERASING"));
+            assertEquals("Pxe", bmcs.bmc(0).lastBootTarget(), "booted from the network");
+
+            // the machine's firmware asks for its script: the agent, with a token
+            String script = given().queryParam("mac", bmcs.bmc(0).mac(1)).get("/boot/ipxe").then().statusCode(200).extract().asString();
+            Matcher t = Pattern.compile("metalgate\\.token=([A-Za-z0-9_-]{43})").matcher(script);
+            org.junit.jupiter.api.Assertions.assertTrue(t.find(), script);
+            String token = t.group(1);
+
+            java.util.List<String> inventory = operator().get("/api/machines/" + m + "/inventory").then().statusCode(200).extract().jsonPath()
+                    .getList("disks.serialNumber");
+            org.junit.jupiter.api.Assertions.assertFalse(inventory.isEmpty());
+            java.util.List<String> task = given().contentType(ContentType.JSON).body(Map.of("token", token)).post("/api/agent/task").then()
+                    .statusCode(200).body("task", equalTo("ERASE")).body("machineId", equalTo(m)).extract().jsonPath().getList("disks.serialNumber");
+            assertEquals(inventory, task, "every disk of the inventory, which the certificate must cover");
+            // and again before the next disk: still allowed
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "nextDisk", "disk-2")).post("/api/agent/task").then()
+                    .statusCode(200).body("task", equalTo("ERASE"));
+
+            // counsel asks for preservation while the agent works: the next ask gets no task, with the reason
+            as("legal").body(Map.of("kind", "PRESERVATION_REQUEST", "tenantId", fleet.tenant(), "reason", "letter from counsel"))
+                    .post("/api/holds").then().statusCode(201);
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "nextDisk", "disk-3")).post("/api/agent/task").then()
+                    .statusCode(200).body("task", equalTo("NONE")).body("reasons.code", contains("HOLD"));
+            operator().get("/api/machines/" + m).then().body("state", equalTo("ERASE_FAILED"));
+            // the token is spent; a made-up one is nothing
+            given().contentType(ContentType.JSON).body(Map.of("token", token)).post("/api/agent/task").then().statusCode(401);
+            given().contentType(ContentType.JSON).body(Map.of("token", "x".repeat(43))).post("/api/agent/task").then().statusCode(401);
+            given().contentType(ContentType.JSON).body("{}").post("/api/agent/task").then().statusCode(400);
+            // every ask is a gate decision in the machine's audit trail, made by its agent
+            Lifecycle.awaitAudit("machine:" + m, "gate.decided", 5);
+            io.metalgate.testing.Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided").get("/api/audit")
+                    .then().body("items.actor", hasItem("agent:" + m));
+        }
+    }
+}
