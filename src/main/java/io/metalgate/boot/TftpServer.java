@@ -106,7 +106,7 @@ public class TftpServer {
         }
         Path file;
         try {
-            file = resolve(Path.of(c.root()), req.filename());
+            file = resolveBootFile(Path.of(c.root()), req.filename());
         } catch (IllegalArgumentException ex) {
             release(client);
             reply(listener, client, clientPort, TftpCodec.errorPacket(ex.getMessage().startsWith("no file") ? TftpCodec.E_NOT_FOUND
@@ -139,6 +139,18 @@ public class TftpServer {
     private static void reply(DatagramSocket s, String host, int port, byte[] p) {
         if (s != null) {
             s.send(Buffer.buffer(p), port, host);
+        }
+    }
+
+    /** {@link #resolve}, and a PXE-menu name with the ".0" proxy-DHCP adds to x86PC boot files (undionly.kpxe.0 is undionly.kpxe). */
+    static Path resolveBootFile(Path root, String name) {
+        try {
+            return resolve(root, name);
+        } catch (IllegalArgumentException e) {
+            if (name.endsWith(".0") && e.getMessage().startsWith("no file")) {
+                return resolve(root, name.substring(0, name.length() - 2));
+            }
+            throw e;
         }
     }
 

@@ -118,6 +118,41 @@ public interface MetalgateConfig {
     interface Boot {
         Tftp tftp();
 
+        Dnsmasq dnsmasq();
+
+        /** DHCP for network boot through dnsmasq (docs/network-boot.md): off unless configured. */
+        interface Dnsmasq {
+            @WithDefault("false")
+            boolean enabled();
+
+            /** FULL (the provisioning network's DHCP server) or PROXY (beside an existing DHCP server). */
+            @WithDefault("PROXY")
+            String mode();
+
+            /** The interface it answers on. */
+            Optional<String> iface();
+
+            /** FULL: "first,last[,lease]"; PROXY: the subnet's network address. */
+            Optional<String> range();
+
+            /** The appliance's address as machines reach it (its TFTP and HTTP). */
+            Optional<String> applianceAddress();
+
+            /** The appliance's HTTP port as machines reach it. */
+            @WithDefault("8080")
+            int httpPort();
+
+            @WithDefault("dnsmasq")
+            String binary();
+
+            /** How often the host file is brought up to date with the machines' MACs. */
+            @WithDefault("30s")
+            java.time.Duration refresh();
+
+            /** A dnsmasq run by someone else, reading the files this appliance writes: signalled (SIGHUP) instead of started. */
+            Optional<String> externalPidFile();
+        }
+
         /** How long the token an ERASING machine's boot script hands its agent is good for. */
         @WithDefault("PT30M")
         java.time.Duration tokenTtl();
