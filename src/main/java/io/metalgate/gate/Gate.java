@@ -96,18 +96,10 @@ public final class Gate {
         if (state == Facts.LeaseState.SUSPENDED || state == Facts.LeaseState.TERMINATED || state == Facts.LeaseState.CLOSED) {
             return;
         }
-        var tenantRequest = f.request().tenantRequest();
-        if (tenantRequest.isPresent()) {
-            var t = tenantRequest.get();
-            if (t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy())) {
-                return;
-            }
-            reasons.add(new Reason(Code.TENANT_REQUEST_UNCONFIRMED, "the tenant's request " + t.id() + " (recorded by " + t.recordedBy()
-                    + ") is not confirmed by a second person"));
+        if (tenantConfirmed(f, reasons)) {
+            return;
         }
-        var approver = f.request().emergencyApprover();
-        boolean approverHoldsRole = approver.isPresent()
-                && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
+        boolean approverHoldsRole = emergencyByApprover(f);
         boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
         if (approverHoldsRole && hasReason) {
             return;
@@ -138,6 +130,28 @@ public final class Gate {
         }
     }
 
+    /** Whether the tenant asked, its request confirmed by a second person; an unconfirmed request is a reason. */
+    private static boolean tenantConfirmed(Facts f, List<Reason> reasons) {
+        var tenantRequest = f.request().tenantRequest();
+        if (tenantRequest.isEmpty()) {
+            return false;
+        }
+        var t = tenantRequest.get();
+        if (t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy())) {
+            return true;
+        }
+        reasons.add(new Reason(Code.TENANT_REQUEST_UNCONFIRMED, "the tenant's request " + t.id() + " (recorded by " + t.recordedBy()
+                + ") is not confirmed by a second person"));
+        return false;
+    }
+
+    /** Whether an emergency override was asked by someone who holds the approver role. */
+    private static boolean emergencyByApprover(Facts f) {
+        var approver = f.request().emergencyApprover();
+        return approver.isPresent()
+                && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
+    }
+
     /**
      * Booting a foreign medium can overwrite the disks, so on a machine that holds a tenant's data (leased since its
      * last erase) it needs what disrupting the tenant needs, whatever the lease's state (the data outlives the lease):
@@ -151,18 +165,10 @@ public final class Gate {
             return;
         }
         holds(f, reasons);
-        var tenantRequest = f.request().tenantRequest();
-        if (tenantRequest.isPresent()) {
-            var t = tenantRequest.get();
-            if (t.confirmedBy().isPresent() && !t.confirmedBy().get().equals(t.recordedBy())) {
-                return;
-            }
-            reasons.add(new Reason(Code.TENANT_REQUEST_UNCONFIRMED, "the tenant's request " + t.id() + " (recorded by " + t.recordedBy()
-                    + ") is not confirmed by a second person"));
+        if (tenantConfirmed(f, reasons)) {
+            return;
         }
-        var approver = f.request().emergencyApprover();
-        boolean approverHoldsRole = approver.isPresent()
-                && f.approvals().stream().anyMatch(a -> a.approver().equals(approver.get()) && a.roles().contains(APPROVER_ROLE));
+        boolean approverHoldsRole = emergencyByApprover(f);
         boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
         // an emergency is the running tenant's (a rescue boot); a terminated tenant's data is kept, not rescued, and one
         // approver booting a wiping medium on it would be an erase without the erase's rules
