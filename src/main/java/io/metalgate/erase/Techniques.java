@@ -1,0 +1,190 @@
+package io.metalgate.erase;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The strongest erase technique a disk reports it supports: a pure function of what its tools print (NVMe
+ * {@code nvme id-ctrl}; ATA {@code hdparm -I}; SCSI: whether SANITIZE is offered) and a policy. NVMe sanitize (crypto,
+ * block, overwrite, by SANICAP), NVMe Format with the Secure Erase Setting (crypto when FNA says so, else user data),
+ * ATA security erase (enhanced when offered; a frozen drive is named as such, not used), SCSI sanitize, blkdiscard
+ * only where the device guarantees zeroes after a discard, overwrite last. A technique weaker than the policy's
+ * method fails the disk, or is used with the fact recorded, as the policy says: never silently.
+ */
+public final class Techniques {
+
+    /** NIST SP 800-88 Rev. 2 methods, weakest first. */
+    public enum Method {
+        CLEAR, PURGE
+    }
+
+    /** The techniques, strongest first; each with its method and IEEE 2883 technique, and the tool that runs it. */
+    public enum Technique {
+        NVME_SANITIZE_CRYPTO(Method.PURGE, "Cryptographic Erase", "nvme sanitize --sanact=4"),
+        NVME_SANITIZE_BLOCK(Method.PURGE, "Block Erase", "nvme sanitize --sanact=2"),
+        NVME_FORMAT_CRYPTO(Method.PURGE, "Cryptographic Erase", "nvme format --ses=2"),
+        SCSI_SANITIZE_CRYPTO(Method.PURGE, "Cryptographic Erase", "sg_sanitize --crypto"),
+        SCSI_SANITIZE_BLOCK(Method.PURGE, "Block Erase", "sg_sanitize --block"),
+        NVME_SANITIZE_OVERWRITE(Method.PURGE, "Overwrite", "nvme sanitize --sanact=3"),
+        SCSI_SANITIZE_OVERWRITE(Method.PURGE, "Overwrite", "sg_sanitize --overwrite"),
+        ATA_SECURITY_ERASE_ENHANCED(Method.PURGE, "Overwrite", "hdparm --security-erase-enhanced"),
+        NVME_FORMAT_USER_DATA(Method.CLEAR, "Overwrite", "nvme format --ses=1"),
+        ATA_SECURITY_ERASE(Method.CLEAR, "Overwrite", "hdparm --security-erase"),
+        BLKDISCARD_ZEROES(Method.CLEAR, "Block Erase", "blkdiscard"),
+        OVERWRITE(Method.CLEAR, "Overwrite", "dd if=/dev/zero");
+
+        public final Method method;
+        public final String ieee2883;
+        public final String tool;
+
+        Technique(Method method, String ieee2883, String tool) {
+            this.method = method;
+            this.ieee2883 = ieee2883;
+            this.tool = tool;
+        }
+    }
+
+    /** What the agent found of one disk: its transport and what the tools printed (null where a tool does not apply). */
+    public record DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes) {
+    }
+
+    /** {@code minimum}: the method a disk must get; {@code allowWeaker}: use a weaker one (recorded) instead of failing the disk. */
+    public record Policy(Method minimum, boolean allowWeaker) {
+
+        public static final Policy DEFAULT = new Policy(Method.PURGE, false);
+    }
+
+    /** The technique (empty: the disk fails), and every fact that led there. */
+    public record Choice(Optional<Technique> technique, boolean weakerThanPolicy, List<String> notes) {
+    }
+
+    private Techniques() {
+    }
+
+    public static Choice choose(DiskFacts d, Policy policy) {
+        List<String> notes = new ArrayList<>();
+        List<Technique> offered = offered(d, notes);
+        Technique best = offered.stream().min(Enum::compareTo).orElse(Technique.OVERWRITE);
+        if (offered.isEmpty()) {
+            notes.add("no technique of the drive's own is offered: overwrite");
+        }
+        if (best.method.compareTo(policy.minimum()) < 0) {
+            notes.add(best + " is " + best.method + ", weaker than the policy's " + policy.minimum());
+            if (!policy.allowWeaker()) {
+                notes.add("the policy does not allow a weaker method: the disk fails");
+                return new Choice(Optional.empty(), true, List.copyOf(notes));
+            }
+            notes.add("the policy allows a weaker method: used, and recorded as such");
+            return new Choice(Optional.of(best), true, List.copyOf(notes));
+        }
+        return new Choice(Optional.of(best), false, List.copyOf(notes));
+    }
+
+    /** Every technique the disk reports, with notes on what it does not offer and why. */
+    static List<Technique> offered(DiskFacts d, List<String> notes) {
+        List<Technique> out = new ArrayList<>();
+        String transport = d.transport() == null ? "" : d.transport().toUpperCase(Locale.ROOT);
+        if (transport.equals("NVME") && d.nvmeIdCtrl() != null) {
+            long sanicap = field(d.nvmeIdCtrl(), "sanicap").orElse(0L);
+            long oacs = field(d.nvmeIdCtrl(), "oacs").orElse(0L);
+            Optional<Long> fna = field(d.nvmeIdCtrl(), "fna");
+            if ((sanicap & 0x1) != 0) {
+                out.add(Technique.NVME_SANITIZE_CRYPTO);
+            }
+            if ((sanicap & 0x2) != 0) {
+                out.add(Technique.NVME_SANITIZE_BLOCK);
+            }
+            if ((sanicap & 0x4) != 0) {
+                out.add(Technique.NVME_SANITIZE_OVERWRITE);
+            }
+            if (sanicap == 0) {
+                notes.add("NVMe sanitize not supported (SANICAP 0)");
+            }
+            if ((oacs & 0x2) != 0) {
+                if (fna.isPresent() && (fna.get() & 0x4) != 0) {
+                    out.add(Technique.NVME_FORMAT_CRYPTO);
+                } else {
+                    out.add(Technique.NVME_FORMAT_USER_DATA);
+                    notes.add(fna.isEmpty() ? "FNA not reported: Format's crypto erase not assumed" : "Format NVM without crypto erase (FNA bit 2 clear)");
+                }
+            }
+        } else if (transport.equals("ATA") && d.hdparmI() != null) {
+            var sec = AtaSecurity.parse(d.hdparmI());
+            if (!sec.supported()) {
+                notes.add("ATA security feature set not supported");
+            } else if (sec.frozen()) {
+                notes.add("ATA security is frozen (set by the firmware at boot; a suspend/resume or a hot-plug may unfreeze it): security erase "
+                        + "not possible now");
+            } else if (sec.locked() || sec.enabled()) {
+                notes.add("ATA security is " + (sec.locked() ? "locked" : "enabled with a user password") + ": not used");
+            } else {
+                out.add(sec.enhanced() ? Technique.ATA_SECURITY_ERASE_ENHANCED : Technique.ATA_SECURITY_ERASE);
+                if (!sec.enhanced()) {
+                    notes.add("ATA enhanced security erase not supported");
+                }
+            }
+        } else if (transport.equals("SCSI") && d.scsiSanitize()) {
+            out.add(Technique.SCSI_SANITIZE_CRYPTO);
+            out.add(Technique.SCSI_SANITIZE_BLOCK);
+            out.add(Technique.SCSI_SANITIZE_OVERWRITE);
+        }
+        if (d.discardZeroes()) {
+            out.add(Technique.BLKDISCARD_ZEROES);
+        }
+        return out;
+    }
+
+    /** A numeric field of {@code nvme id-ctrl}'s text output ("sanicap   : 0xa0000002"); hex with 0x, else decimal. */
+    static Optional<Long> field(String idCtrl, String name) {
+        for (String line : idCtrl.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon < 0 || !line.substring(0, colon).strip().equals(name)) {
+                continue;
+            }
+            String v = line.substring(colon + 1).strip();
+            try {
+                return Optional.of(v.startsWith("0x") ? Long.parseUnsignedLong(v.substring(2), 16) : Long.parseLong(v));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The {@code Security:} section of {@code hdparm -I}. */
+    record AtaSecurity(boolean supported, boolean enabled, boolean locked, boolean frozen, boolean enhanced) {
+
+        static AtaSecurity parse(String hdparm) {
+            boolean in = false;
+            boolean supported = false, enabled = false, locked = false, frozen = false, enhanced = false;
+            for (String raw : hdparm.split("\n")) {
+                String line = raw.strip();
+                if (line.startsWith("Security:")) {
+                    in = true;
+                    continue;
+                }
+                if (!in) {
+                    continue;
+                }
+                if (!raw.startsWith("\t") && !raw.startsWith(" ")) {
+                    break; // the next section
+                }
+                String[] words = line.split("\\s+");
+                boolean not = words.length > 0 && words[0].equals("not");
+                String what = String.join(" ", java.util.Arrays.copyOfRange(words, not ? 1 : 0, words.length));
+                switch (what) {
+                    case "supported" -> supported = !not;
+                    case "enabled" -> enabled = !not;
+                    case "locked" -> locked = !not;
+                    case "frozen" -> frozen = !not;
+                    case "supported: enhanced erase" -> enhanced = !not;
+                    default -> {
+                    }
+                }
+            }
+            return new AtaSecurity(supported, enabled, locked, frozen, enhanced);
+        }
+    }
+}
