@@ -32,6 +32,23 @@ public interface MetalgateConfig {
 
     Boot boot();
 
+    Erase erase();
+
+    /** The erase policy (issue 13): which method a disk must get, and how the agent proves it. */
+    interface Erase {
+        /** CLEAR or PURGE (NIST SP 800-88): the method every disk must get. */
+        @WithDefault("PURGE")
+        String minimumMethod();
+
+        /** A disk that offers only a weaker method: erased with it, recorded as weaker (true), or failed (false). */
+        @WithDefault("false")
+        boolean allowWeaker();
+
+        /** Random blocks the agent reads back per disk, besides the first and last MiB and the partition table areas. */
+        @WithDefault("256")
+        int verifySampleBlocks();
+    }
+
     Ipmi ipmi();
 
     /** The IPMI 2.0 (RMCP+) client. */

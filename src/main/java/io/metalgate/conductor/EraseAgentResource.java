@@ -38,7 +38,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
  * the erase), and the decision is audited with its facts. Refused: the answer is "no task" with the reasons, the
  * token is spent and the machine ERASE_FAILED (nothing more is erased; what was is in the audit log).
  */
-@Path("/api/agent/task")
+@Path("/api/agent")
 @Tag(name = "boot")
 public class EraseAgentResource {
 
@@ -72,6 +72,7 @@ public class EraseAgentResource {
     }
 
     @POST
+    @Path("task")
     @PermitAll
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
@@ -117,6 +118,73 @@ public class EraseAgentResource {
             return inspection.stored(asked.machine()).map(inv -> new Task("ERASE", asked.machine(), inv.map(EraseAgentResource::disks)
                     .orElse(List.of()), List.of()));
         });
+    }
+
+    /** What the agent found of one disk, to be told its technique. */
+    public record TechniqueRequest(@NotBlank @Size(max = 100) String token, @jakarta.validation.constraints.NotNull @jakarta.validation.Valid DiskInfo disk) {
+    }
+
+    public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
+            @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes) {
+    }
+
+    /** The technique for a disk (empty: the disk fails), why, and how much to read back. */
+    public record TechniqueAnswer(String technique, String tool, String method, boolean weakerThanPolicy, List<String> notes, int verifySampleBlocks) {
+    }
+
+    @Inject
+    EraseReports reports;
+    @Inject
+    io.metalgate.common.MetalgateConfig config;
+
+    @POST
+    @Path("technique")
+    @PermitAll
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The technique for one disk of the agent's machine, chosen by the appliance's policy from what the drive reports")
+    public Uni<TechniqueAnswer> technique(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TechniqueRequest body) {
+        Instant now = Instant.now();
+        return machineOf(pool, boot, body.token(), now).chain(machine -> inspection.stored(machine)).map(inv -> {
+            if (inv.isEmpty()) {
+                throw ApiException.conflict("the machine was never inspected: no disk can be matched", "machine");
+            }
+            var d = body.disk();
+            var choice = reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
+                    d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes())));
+            return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),
+                    choice.technique().map(t -> t.method.name()).orElse(null), choice.weakerThanPolicy(), choice.notes(),
+                    config.erase().verifySampleBlocks());
+        });
+    }
+
+    public record ReportRequest(@NotBlank @Size(max = 100) String token, @jakarta.validation.constraints.NotNull
+            @Size(max = 256) List<EraseReports.DiskReport> disks) {
+    }
+
+    @POST
+    @Path("report")
+    @PermitAll
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The agent's final report: accepted (every inventory disk erased with its technique and verified) issues the signed "
+            + "certificate and the machine is ERASED; otherwise refused with every reason and the machine is ERASE_FAILED")
+    public Uni<EraseReports.Outcome> report(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ReportRequest body) {
+        return reports.report(body.token(), new EraseReports.Report(body.disks()));
+    }
+
+    /** The machine a usable token names (401 otherwise). */
+    static Uni<UUID> machineOf(Pool pool, BootService boot, String token, Instant now) {
+        return pool.withTransaction(tx -> boot.token(tx, token)).map(found -> {
+            if (found.isEmpty() || !found.get().usable(now)) {
+                throw badToken("this token gives no task: boot the machine again through the erase flow");
+            }
+            return found.get().machineId();
+        });
+    }
+
+    static ApiException badToken(String detail) {
+        return new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", detail));
     }
 
     private static List<DiskTask> disks(Inventory inv) {

@@ -26,8 +26,8 @@ import java.util.UUID;
 
 /**
  * Gathers the facts the gate decides on, for one machine, from the database; and the policy from
- * configuration. Approvals, inventory and certificates are not recorded yet, so those facts are empty
- * (the gate then refuses, naming what is missing).
+ * configuration: the machine and the data it holds, its lease, holds, notices, inventory disks and latest
+ * erase certificate (approvals come with the request).
  */
 @ApplicationScoped
 public class GateFacts {
@@ -38,6 +38,8 @@ public class GateFacts {
     NoticeService notices;
     @Inject
     MetalgateConfig config;
+    @Inject
+    io.metalgate.evidence.AuditSigningKey signingKey;
 
     public Policy policy() {
         var g = config.gate();
@@ -192,8 +194,11 @@ public class GateFacts {
     public Uni<List<Facts>> forMachines(SqlClient db, List<UUID> machineIds, String requester) {
         UUID[] ids = machineIds.toArray(new UUID[0]);
         return db.preparedQuery("SELECT m.id, m.lifecycle_state, m.leased_since_erase, m.inventory, l.id AS lease_id, "
-                + "m.data_tenant_id AS tenant_id, l.state AS lease_state, l.terminated_at, l.created_at AS lease_created FROM unnest($1::uuid[]) AS sel(id) "
-                + "JOIN machine m ON m.id = sel.id LEFT JOIN lease l ON l.id = m.data_lease_id").execute(Tuple.of(ids)).chain(rows -> {
+                + "m.data_tenant_id AS tenant_id, l.state AS lease_state, l.terminated_at, l.created_at AS lease_created, "
+                + "c.body AS cert_body, c.signature AS cert_signature, c.key_fingerprint AS cert_key, c.disk_serials AS cert_disks "
+                + "FROM unnest($1::uuid[]) AS sel(id) JOIN machine m ON m.id = sel.id LEFT JOIN lease l ON l.id = m.data_lease_id "
+                // the machine's latest erase certificate (the one its last verified erase issued)
+                + "LEFT JOIN LATERAL (SELECT * FROM erase_certificate ec WHERE ec.machine_id = m.id ORDER BY ec.issued_at DESC LIMIT 1) c ON true").execute(Tuple.of(ids)).chain(rows -> {
                     Map<UUID, Row> byId = new HashMap<>();
                     Set<UUID> tenants = new LinkedHashSet<>();
                     for (Row r : rows) {
@@ -248,7 +253,7 @@ public class GateFacts {
         }
     }
 
-    private static Facts facts(UUID machineId, Row m, Shared shared, Map<UUID, List<Row>> holdsByTenant,
+    private Facts facts(UUID machineId, Row m, Shared shared, Map<UUID, List<Row>> holdsByTenant,
             Map<UUID, List<Facts.HoldFact>> holdsByMachine, Map<UUID, List<NoticeService.NoticeView>> noticesByTenant) {
         UUID leaseId = m.getUUID("lease_id");
         UUID tenantId = m.getUUID("tenant_id");
@@ -277,8 +282,23 @@ public class GateFacts {
                                 .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
                         .toList());
         Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), Facts.MachineState.valueOf(m.getString("lifecycle_state")),
-                m.getBoolean("leased_since_erase"), diskSerials(m.getString("inventory")), Optional.empty());
+                m.getBoolean("leased_since_erase"), diskSerials(m.getString("inventory")), certificate(m));
         return new Facts(machine, lease, holds, noticeFacts, shared.request, List.of(), Facts.BulkFacts.single());
+    }
+
+    /**
+     * The machine's latest erase certificate as a gate fact: the disks it covers, and whether its signature verifies
+     * with this appliance's audit key (a certificate signed by another key, or altered in the database, is not valid).
+     */
+    private Optional<Facts.CertificateFact> certificate(Row m) {
+        String body = m.getString("cert_body");
+        if (body == null) {
+            return Optional.empty();
+        }
+        boolean valid = m.getString("cert_key").equals(signingKey.fingerprint())
+                && io.metalgate.evidence.SigningKeys.verify(signingKey.active().publicKey(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        m.getString("cert_signature"));
+        return Optional.of(new Facts.CertificateFact(Set.of(m.getArrayOfStrings("cert_disks")), valid));
     }
 
     /** The serial numbers of the inventory's disks (the REASSIGN gate compares an erase certificate with them). */

@@ -34,7 +34,10 @@ class EndpointRolesTest {
                     + "MAC's machine and state (local disk for anything but ERASING), and the erase agent's token it may carry is one-time, "
                     + "expiring, bound to that machine, and checked against the gate again when used",
             "EraseAgentResource.task", "the erase agent holds only the one-time token its boot script carried (401 without it); each "
-                    + "call is decided again by the gate under the machine's lock, and a refusal spends the token");
+                    + "call is decided again by the gate under the machine's lock, and a refusal spends the token",
+            "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
+            "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
+                    + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified");
 
     @Test
     void everyResourceMethodDeclaresItsRoles() throws Exception {

@@ -1,0 +1,298 @@
+package io.metalgate.conductor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.metalgate.boot.BootService;
+import io.metalgate.common.ApiException;
+import io.metalgate.common.MetalgateConfig;
+import io.metalgate.common.Problem;
+import io.metalgate.driver.api.Inventory;
+import io.metalgate.erase.Techniques;
+import io.metalgate.evidence.AuditLog;
+import io.metalgate.evidence.AuditSigningKey;
+import io.metalgate.evidence.CanonicalJson;
+import io.metalgate.machine.LifecycleState;
+import io.metalgate.machine.MachineLifecycle;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.SqlClient;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/**
+ * What an erase agent reports, and the certificate a verified report earns. The technique per disk is chosen
+ * here ({@link Techniques}, under the configured policy), not by the agent. A report is accepted only when it
+ * covers every disk of the machine's inventory (serials match), every disk with the technique chosen for it and a
+ * read-back that passed; then the machine is ERASED, the data it held is released, and a certificate (NIST SP
+ * 800-88 fields, signed with the audit key, its hash in the audit chain) is issued. Anything else — a disk not in
+ * the inventory, a missing one, success claimed with a failed verification — is refused, audited, and the machine
+ * goes ERASE_FAILED, never ERASED.
+ */
+@ApplicationScoped
+public class EraseReports {
+
+    /** One disk of a report. */
+    public record DiskReport(String serialNumber, String model, Long capacityBytes, String technique, String tool, String toolVersion,
+            Verification verification, Instant startedAt, Instant endedAt, String result) {
+    }
+
+    /** How the agent read the disk back: what it sampled and how many sampled blocks were not zero / not the pattern. */
+    public record Verification(String method, Integer sampledBlocks, Boolean firstAndLastMiB, Boolean partitionAreas, Long mismatches,
+            Boolean passed) {
+    }
+
+    public record Report(List<DiskReport> disks) {
+    }
+
+    /** What the agent is told when it reports: the machine's state after, and the certificate when one was issued. */
+    public record Outcome(LifecycleState state, UUID certificateId, List<String> refusals) {
+    }
+
+    @Inject
+    MetalgateConfig config;
+    @Inject
+    io.vertx.mutiny.sqlclient.Pool pool;
+    @Inject
+    BootService boot;
+    @Inject
+    MachineTasks tasks;
+    @Inject
+    Inspection inspection;
+    @Inject
+    AuditLog audit;
+    @Inject
+    AuditSigningKey key;
+    @Inject
+    ObjectMapper mapper;
+
+    Techniques.Policy policy() {
+        return new Techniques.Policy(Techniques.Method.valueOf(config.erase().minimumMethod().toUpperCase(java.util.Locale.ROOT)),
+                config.erase().allowWeaker());
+    }
+
+    /** The technique for one disk of the machine: refused (400) for a disk the inventory does not list. */
+    public Techniques.Choice technique(Inventory inv, String serial, Techniques.DiskFacts facts) {
+        if (inv.disks().stream().noneMatch(d -> serial != null && serial.equals(d.serialNumber()))) {
+            throw ApiException.badRequest("disk.serialNumber", "disk " + serial + " is not in the machine's inventory");
+        }
+        return Techniques.choose(facts, policy());
+    }
+
+    /** Checks a report against the inventory: every reason it cannot be accepted. */
+    List<String> refusals(Inventory inv, Report report) {
+        List<String> out = new ArrayList<>();
+        Set<String> inventory = new TreeSet<>();
+        inv.disks().forEach(d -> {
+            if (d.serialNumber() != null && !d.serialNumber().isBlank()) {
+                inventory.add(d.serialNumber());
+            }
+        });
+        if (inventory.isEmpty()) {
+            out.add("the inventory lists no disk serials: no report can be shown to cover the machine");
+        }
+        Set<String> reported = new TreeSet<>();
+        for (DiskReport d : report.disks() == null ? List.<DiskReport>of() : report.disks()) {
+            if (d == null || d.serialNumber() == null) {
+                out.add("a disk without a serial number");
+                continue;
+            }
+            if (!reported.add(d.serialNumber())) {
+                out.add("disk " + d.serialNumber() + " reported twice");
+            }
+            if (!inventory.contains(d.serialNumber())) {
+                out.add("disk " + d.serialNumber() + " is not in the machine's inventory");
+            }
+            if (!"SUCCESS".equals(d.result())) {
+                out.add("disk " + d.serialNumber() + ": " + d.result());
+            }
+            if (d.verification() == null || !Boolean.TRUE.equals(d.verification().passed()) || d.verification().mismatches() == null
+                    || d.verification().mismatches() != 0) {
+                out.add("disk " + d.serialNumber() + ": the read-back did not pass");
+            }
+            Techniques.Technique t;
+            try {
+                t = Techniques.Technique.valueOf(String.valueOf(d.technique()));
+            } catch (IllegalArgumentException e) {
+                out.add("disk " + d.serialNumber() + ": unknown technique " + d.technique());
+                continue;
+            }
+            if (t.method.compareTo(policy().minimum()) < 0 && !policy().allowWeaker()) {
+                out.add("disk " + d.serialNumber() + ": " + t + " is " + t.method + ", weaker than the policy's " + policy().minimum());
+            }
+            if (d.startedAt() == null || d.endedAt() == null || d.endedAt().isBefore(d.startedAt())) {
+                out.add("disk " + d.serialNumber() + ": no start and end");
+            }
+        }
+        Set<String> missing = new TreeSet<>(inventory);
+        missing.removeAll(reported);
+        if (!missing.isEmpty()) {
+            out.add("disks " + missing + " of the inventory are not in the report");
+        }
+        return out;
+    }
+
+    /**
+     * Receives the agent's final report under the machine's lock: stores it, then either issues the certificate and
+     * moves the machine to ERASED, or refuses it (ERASE_FAILED). The token is spent either way.
+     */
+    public Uni<Outcome> report(String token, Report report) {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        return EraseAgentResource.machineOf(pool, boot, token, now).chain(machine -> inspection.stored(machine).chain(inv -> tasks.withLock(machine,
+                m -> boot.token(m.tx(), token).chain(t -> {
+                    if (t.isEmpty() || !t.get().usable(now) || !t.get().machineId().equals(machine)) {
+                        throw EraseAgentResource.badToken("the token was spent meanwhile");
+                    }
+                    if (m.state() != LifecycleState.ERASING) {
+                        throw ApiException.conflict("machine " + machine + " is " + m.state() + ", not ERASING", "state");
+                    }
+                    List<String> refusals = inv.isEmpty() ? List.of("the machine was never inspected: there is no inventory to cover")
+                            : refusals(inv.get(), report);
+                    UUID reportId = UUID.randomUUID();
+                    String body;
+                    try {
+                        body = mapper.writeValueAsString(report);
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    String actor = "agent:" + machine;
+                    Uni<Void> stored = m.tx().preparedQuery("INSERT INTO erase_report (id, machine_id, received_at, body, accepted, refusal) "
+                            + "VALUES ($1, $2, $3, $4, $5, $6)").execute(Tuple.from(java.util.Arrays.asList(reportId, machine, now.atOffset(ZoneOffset.UTC),
+                                    body, refusals.isEmpty(), refusals.isEmpty() ? null : String.join("; ", refusals))))
+                            .chain(() -> boot.spend(m.tx(), token, now)).replaceWithVoid();
+                    if (!refusals.isEmpty()) {
+                        Map<String, Object> payload = new LinkedHashMap<>();
+                        payload.put("reportId", reportId.toString());
+                        payload.put("refusals", refusals);
+                        return stored.chain(() -> audit.record(m.tx(), actor, "erase.report-refused", "machine:" + machine, payload))
+                                .chain(() -> tasks.fire(m, MachineLifecycle.Event.ERASE_FAILED, actor, "the erase report was refused: "
+                                        + String.join("; ", refusals)))
+                                .map(state -> new Outcome(state, null, refusals));
+                    }
+                    return stored.chain(() -> certificate(m.tx(), machine, inv.get(), report, now)).chain(cert -> releaseData(m.tx(), machine, now)
+                            .chain(() -> tasks.fire(m, MachineLifecycle.Event.ERASED, actor, "verified erase, certificate " + cert))
+                            .map(state -> new Outcome(state, cert, List.of())));
+                }))));
+    }
+
+    /** The data the machine held is gone: its custody ends, it is no longer leased since its last erase. */
+    private static Uni<Void> releaseData(SqlClient tx, UUID machine, Instant now) {
+        return tx.preparedQuery("UPDATE machine_custody SET erased_at = $2, left_at = COALESCE(left_at, $2) WHERE machine_id = $1 AND erased_at IS NULL")
+                .execute(Tuple.of(machine, now.atOffset(ZoneOffset.UTC)))
+                .chain(() -> tx.preparedQuery("UPDATE machine SET data_tenant_id = NULL, data_lease_id = NULL, leased_since_erase = false, "
+                        + "version = version + 1 WHERE id = $1").execute(Tuple.of(machine)))
+                .replaceWithVoid();
+    }
+
+    /**
+     * Issues the certificate: its body in canonical JSON (NIST SP 800-88 fields per disk; who requested and approved,
+     * the decision and its audit sequence number), signed with the audit key, its hash recorded in the audit chain.
+     */
+    private Uni<UUID> certificate(SqlClient tx, UUID machine, Inventory inv, Report report, Instant now) {
+        UUID id = UUID.randomUUID();
+        return tx.preparedQuery("SELECT seq, actor, payload FROM audit_entry WHERE subject = $1 AND action = 'gate.decided' "
+                + "AND payload::jsonb->>'action' = 'ERASE' AND (payload::jsonb->>'allowed')::boolean ORDER BY seq DESC LIMIT 1")
+                .execute(Tuple.of("machine:" + machine)).chain(rows -> {
+                    ObjectNode c = mapper.createObjectNode();
+                    c.put("type", "metalgate-erase-certificate/1");
+                    c.put("id", id.toString());
+                    c.put("issuedAt", now.toString());
+                    ObjectNode m = c.putObject("machine");
+                    m.put("id", machine.toString());
+                    m.put("manufacturer", inv.manufacturer());
+                    m.put("model", inv.model());
+                    m.put("serialNumber", inv.serialNumber());
+                    ArrayNode disks = c.putArray("disks");
+                    for (DiskReport d : report.disks()) {
+                        Techniques.Technique t = Techniques.Technique.valueOf(d.technique());
+                        ObjectNode n = disks.addObject();
+                        n.put("serialNumber", d.serialNumber());
+                        n.put("model", d.model());
+                        if (d.capacityBytes() != null) {
+                            n.put("capacityBytes", d.capacityBytes());
+                        }
+                        n.put("method", t.method.name()); // NIST SP 800-88 Rev. 2: clear / purge
+                        n.put("technique", t.ieee2883); // IEEE 2883
+                        n.put("techniqueId", t.name());
+                        n.put("tool", d.tool());
+                        n.put("toolVersion", d.toolVersion());
+                        n.set("verification", mapper.valueToTree(d.verification()));
+                        n.put("startedAt", d.startedAt().toString());
+                        n.put("endedAt", d.endedAt().toString());
+                        n.put("result", d.result());
+                    }
+                    ObjectNode decision = c.putObject("decision");
+                    if (rows.rowCount() > 0) {
+                        var r = rows.iterator().next();
+                        JsonNode payload;
+                        try {
+                            payload = mapper.readTree(r.getString("payload"));
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        decision.put("auditSeq", r.getLong("seq"));
+                        decision.put("decidedBy", r.getString("actor"));
+                        decision.put("decidedAt", payload.path("decidedAt").asText(null));
+                        decision.put("requestedBy", payload.path("facts").path("request").path("requester").asText(null));
+                        ArrayNode approvers = decision.putArray("approvedBy");
+                        payload.path("facts").path("approvals").forEach(a -> approvers.add(a.path("approver").asText()));
+                    }
+                    c.put("signingKey", key.fingerprint());
+                    String body = CanonicalJson.write(c);
+                    String signature = key.sign(body.getBytes(StandardCharsets.UTF_8));
+                    String[] serials = report.disks().stream().map(DiskReport::serialNumber).toArray(String[]::new);
+                    Map<String, Object> payload = new LinkedHashMap<>();
+                    payload.put("certificateId", id.toString());
+                    payload.put("sha256", sha256(body));
+                    payload.put("disks", List.of(serials));
+                    return tx.preparedQuery("INSERT INTO erase_certificate (id, machine_id, issued_at, body, signature, key_fingerprint, disk_serials) "
+                            + "VALUES ($1, $2, $3, $4, $5, $6, $7)").execute(Tuple.from(java.util.Arrays.asList(id, machine,
+                                    now.atOffset(ZoneOffset.UTC), body, signature, key.fingerprint(), serials)))
+                            .chain(() -> audit.record(tx, "agent:" + machine, "erase.certificate-issued", "machine:" + machine, payload))
+                            .replaceWith(id);
+                });
+    }
+
+    static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A certificate as stored: its body (what was signed), signature and key. */
+    public record Certificate(UUID id, UUID machineId, Instant issuedAt, JsonNode body, String signature, String keyFingerprint,
+            String publicKey) {
+    }
+
+    public Uni<List<Certificate>> certificates(SqlClient db, UUID machine) {
+        return db.preparedQuery("SELECT * FROM erase_certificate WHERE machine_id = $1 ORDER BY issued_at").execute(Tuple.of(machine)).map(rows -> {
+            List<Certificate> out = new ArrayList<>();
+            rows.forEach(r -> {
+                try {
+                    out.add(new Certificate(r.getUUID("id"), machine, r.getOffsetDateTime("issued_at").toInstant(), mapper.readTree(r.getString("body")),
+                            r.getString("signature"), r.getString("key_fingerprint"), key.publicKeyBase64()));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            return out;
+        });
+    }
+
+    static ApiException refused(String why) {
+        return new ApiException(Problem.of(400, "erase-report", "Erase report refused", why));
+    }
+}

@@ -1,0 +1,105 @@
+package io.metalgate.conductor;
+
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.redfishmock.Profile;
+import io.metalgate.redfishmock.RedfishMock;
+import io.metalgate.testing.Lifecycle;
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The erase agent's side through the API (the agent simulated over HTTP): the technique per disk from what the drive
+ * reports; a report that leaves out a disk or claims success with a failed read-back is refused and the machine goes
+ * ERASE_FAILED; a complete, verified one earns a signed certificate (which verifies with the appliance's key), the
+ * machine is ERASED, its data released, and REASSIGN is allowed.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class EraseReportApiTest {
+
+    @Test
+    void onlyAVerifiedReportOfEveryDiskEarnsACertificate() throws Exception {
+        try (RedfishMock bmcs = Lifecycle.bmcs(2, Profile.GENERIC)) {
+            var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 2, "cert"));
+            List<String> tokens = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                String m = fleet.machines().get(i);
+                String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
+                        .then().statusCode(201).extract().path("id");
+                as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+                as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+                operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200)
+                        .body("state", equalTo("ERASING"));
+                String script = given().queryParam("mac", bmcs.bmc(i).mac(1)).get("/boot/ipxe").then().extract().asString();
+                Matcher t = Pattern.compile("metalgate\\.token=([A-Za-z0-9_-]{43})").matcher(script);
+                assertTrue(t.find(), script);
+                tokens.add(t.group(1));
+            }
+            String first = fleet.machines().get(0);
+            List<Map<String, Object>> disks = operator().get("/api/machines/" + first + "/inventory").then().extract().jsonPath().getList("disks");
+            String kingston = new String(EraseAgentApiTest.class.getResourceAsStream("/erase-captures/kingston-snv2s250g.nvme-id-ctrl.txt")
+                    .readAllBytes());
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
+                    "transport", "NVME", "nvmeIdCtrl", kingston))).post("/api/agent/technique").then().statusCode(200)
+                    .body("technique", equalTo("NVME_SANITIZE_BLOCK")).body("method", equalTo("PURGE"));
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", "NOT-OURS", "transport", "NVME")))
+                    .post("/api/agent/technique").then().statusCode(400);
+
+            // machine 1: one disk left out, another with a failed read-back: refused, ERASE_FAILED, no certificate
+            List<Map<String, Object>> bad = new ArrayList<>();
+            bad.add(disk(disks.get(0), false));
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disks", bad)).post("/api/agent/report").then().statusCode(200)
+                    .body("state", equalTo("ERASE_FAILED")).body("refusals", hasItem(org.hamcrest.Matchers.containsString("read-back did not pass")));
+            operator().get("/api/machines/" + first + "/erase-certificates").then().statusCode(200).body("size()", equalTo(0));
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disks", bad)).post("/api/agent/report").then().statusCode(401);
+            Lifecycle.awaitAudit("machine:" + first, "erase.report-refused", 1);
+
+            // machine 2: every disk, each verified
+            String second = fleet.machines().get(1);
+            List<Map<String, Object>> disks2 = operator().get("/api/machines/" + second + "/inventory").then().extract().jsonPath().getList("disks");
+            List<Map<String, Object>> good = disks2.stream().map(d -> disk(d, true)).toList();
+            String cert = given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(1), "disks", good)).post("/api/agent/report").then()
+                    .statusCode(200).body("state", equalTo("ERASED")).body("certificateId", notNullValue()).extract().path("certificateId");
+            var c = operator().get("/api/machines/" + second + "/erase-certificates").then().statusCode(200).body("[0].id", equalTo(cert))
+                    .extract().jsonPath();
+            assertEquals(disks2.size(), c.getList("[0].body.disks").size());
+            assertEquals("PURGE", c.getString("[0].body.disks[0].method"));
+            assertEquals("test-operator", c.getString("[0].body.decision.requestedBy"));
+            // the signature verifies with the appliance's key over the canonical body
+            var body = new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(c.getMap("[0].body"));
+            byte[] signed = io.metalgate.evidence.CanonicalJson.write((com.fasterxml.jackson.databind.JsonNode) body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            var key = java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(
+                    java.util.Base64.getDecoder().decode(c.getString("[0].publicKey"))));
+            assertTrue(io.metalgate.evidence.SigningKeys.verify(key, signed, c.getString("[0].signature")), "the certificate's signature");
+            Lifecycle.awaitAudit("machine:" + second, "erase.certificate-issued", 1);
+            // its data is gone: reassignable, and REASSIGN is allowed with the certificate
+            operator().get("/api/machines/" + second + "/gate?action=reassign").then().statusCode(200).body("decision.allowed", equalTo(true));
+            operator().post("/api/machines/" + second + "/actions/reassign").then().statusCode(200).body("state", equalTo("AVAILABLE"));
+        }
+    }
+
+    private static Map<String, Object> disk(Map<String, Object> inv, boolean verified) {
+        Instant start = Instant.now().minusSeconds(60);
+        return Map.of("serialNumber", inv.get("serialNumber"), "model", String.valueOf(inv.get("model")), "technique", "NVME_SANITIZE_BLOCK",
+                "tool", "nvme-cli", "toolVersion", "2.4", "verification", Map.of("method", "read-back", "sampledBlocks", 256, "firstAndLastMiB", true,
+                        "partitionAreas", true, "mismatches", verified ? 0 : 3, "passed", verified),
+                "startedAt", start.toString(), "endedAt", start.plusSeconds(30).toString(), "result", "SUCCESS");
+    }
+}
