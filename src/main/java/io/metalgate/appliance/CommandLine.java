@@ -14,6 +14,7 @@ public final class CommandLine {
     public static final String USAGE = """
             usage: metalgate [--port PORT] [--data-dir DIR]
                    metalgate audit verify FILE [--key FINGERPRINT|PEM]... [--data-dir DIR] [--trust-file-key]
+                   metalgate certificate verify FILE [--key FINGERPRINT|PEM]... [--data-dir DIR]
                                            [--witness HEADS]... [--tsa-cert PEM]...
                    metalgate --help
 

@@ -36,6 +36,9 @@ public final class MetalgateMain {
         if (args.length > 0 && "audit".equals(args[0])) {
             System.exit(AuditCli.run(args));
         }
+        if (args.length > 0 && "certificate".equals(args[0])) {
+            System.exit(io.metalgate.evidence.CertificateCli.run(args));
+        }
         CommandLine.Options options;
         try {
             options = CommandLine.parse(args);

@@ -89,6 +89,17 @@ class EraseReportApiTest {
                     java.util.Base64.getDecoder().decode(c.getString("[0].publicKey"))));
             assertTrue(io.metalgate.evidence.SigningKeys.verify(key, signed, c.getString("[0].signature")), "the certificate's signature");
             Lifecycle.awaitAudit("machine:" + second, "erase.certificate-issued", 1);
+            // offline, as an auditor checks it: with the appliance's key fingerprint; altered; with no or another key
+            String fp = io.metalgate.testing.Api.admin().get("/api/audit/key").then().extract().path("fingerprint");
+            String json = operator().get("/api/machines/" + second + "/erase-certificates").then().extract().asString();
+            java.nio.file.Path file = java.nio.file.Files.createTempFile("certificates", ".json");
+            java.nio.file.Files.writeString(file, json);
+            assertEquals(0, io.metalgate.evidence.CertificateCli.run("certificate", "verify", file.toString(), "--key", fp));
+            java.nio.file.Path altered = java.nio.file.Files.createTempFile("altered", ".json");
+            java.nio.file.Files.writeString(altered, json.replace((String) disks2.get(0).get("serialNumber"), "SOMEONE-ELSES-DISK"));
+            assertEquals(1, io.metalgate.evidence.CertificateCli.run("certificate", "verify", altered.toString(), "--key", fp));
+            assertEquals(3, io.metalgate.evidence.CertificateCli.run("certificate", "verify", file.toString(), "--key", "0".repeat(64)));
+            assertEquals(3, io.metalgate.evidence.CertificateCli.run("certificate", "verify", file.toString()));
             // its data is gone: reassignable, and REASSIGN is allowed with the certificate
             operator().get("/api/machines/" + second + "/gate?action=reassign").then().statusCode(200).body("decision.allowed", equalTo(true));
             operator().post("/api/machines/" + second + "/actions/reassign").then().statusCode(200).body("state", equalTo("AVAILABLE"));
