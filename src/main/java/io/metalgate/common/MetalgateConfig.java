@@ -44,6 +44,10 @@ public interface MetalgateConfig {
         @WithDefault("false")
         boolean allowWeaker();
 
+        /** An ERASING machine whose agent said nothing for this long (since the erase started or its last word) is ERASE_FAILED. */
+        @WithDefault("PT2H")
+        java.time.Duration reportTimeout();
+
         /** Random blocks the agent reads back per disk, besides the first and last MiB and the partition table areas. */
         @WithDefault("256")
         int verifySampleBlocks();

@@ -173,6 +173,26 @@ public class EraseAgentResource {
         return reports.report(body.token(), new EraseReports.Report(body.disks()));
     }
 
+    public record ProgressRequest(@NotBlank @Size(max = 100) String token, @NotBlank @Size(max = 200) String serialNumber,
+            @NotBlank @jakarta.validation.constraints.Pattern(regexp = "[A-Z_]{1,32}") String phase,
+            @jakarta.validation.constraints.Min(0) @jakarta.validation.constraints.Max(100) int percent, @Size(max = 1000) String detail) {
+    }
+
+    @POST
+    @Path("progress")
+    @PermitAll
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The agent's progress on one disk (phase ERASING, VERIFYING, …; percent): shown at GET /api/machines/{id}/erase")
+    public Uni<jakarta.ws.rs.core.Response> progress(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ProgressRequest body) {
+        Instant now = Instant.now();
+        return machineOf(pool, boot, body.token(), now).chain(machine -> pool.preparedQuery("INSERT INTO erase_progress (machine_id, serial_number, "
+                + "phase, percent, detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (machine_id, serial_number) DO UPDATE SET "
+                + "phase = EXCLUDED.phase, percent = EXCLUDED.percent, detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at")
+                .execute(io.vertx.mutiny.sqlclient.Tuple.from(java.util.Arrays.asList(machine, body.serialNumber(), body.phase(), body.percent(),
+                        body.detail(), now.atOffset(java.time.ZoneOffset.UTC)))))
+                .replaceWith(jakarta.ws.rs.core.Response.noContent().build());
+    }
+
     /** The machine a usable token names (401 otherwise). */
     static Uni<UUID> machineOf(Pool pool, BootService boot, String token, Instant now) {
         return pool.withTransaction(tx -> boot.token(tx, token)).map(found -> {

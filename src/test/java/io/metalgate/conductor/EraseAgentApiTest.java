@@ -54,6 +54,14 @@ class EraseAgentApiTest {
             java.util.List<String> task = given().contentType(ContentType.JSON).body(Map.of("token", token)).post("/api/agent/task").then()
                     .statusCode(200).body("task", equalTo("ERASE")).body("machineId", equalTo(m)).extract().jsonPath().getList("disks.serialNumber");
             assertEquals(inventory, task, "every disk of the inventory, which the certificate must cover");
+            // progress, shown to the NOC
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "serialNumber", task.get(0), "phase", "ERASING", "percent", 40))
+                    .post("/api/agent/progress").then().statusCode(204);
+            operator().get("/api/machines/" + m + "/erase").then().statusCode(200).body("state", equalTo("ERASING"))
+                    .body("disks[0].serialNumber", equalTo(task.get(0))).body("disks[0].percent", equalTo(40))
+                    .body("lastHeard", org.hamcrest.Matchers.notNullValue());
+            given().contentType(ContentType.JSON).body(Map.of("token", "y".repeat(43), "serialNumber", "x", "phase", "ERASING", "percent", 1))
+                    .post("/api/agent/progress").then().statusCode(401);
             // and again before the next disk: still allowed
             given().contentType(ContentType.JSON).body(Map.of("token", token, "nextDisk", "disk-2")).post("/api/agent/task").then()
                     .statusCode(200).body("task", equalTo("ERASE"));
@@ -72,6 +80,22 @@ class EraseAgentApiTest {
             Lifecycle.awaitAudit("machine:" + m, "gate.decided", 5);
             io.metalgate.testing.Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided").get("/api/audit")
                     .then().body("items.actor", hasItem("agent:" + m));
+        }
+    }
+
+    @jakarta.inject.Inject
+    EraseProgress progress;
+
+    /** An erase whose agent never reports is not ERASING for ever: it times out into ERASE_FAILED with the reason. */
+    @Test
+    void anEraseThatStopsReportingFails() throws Throwable {
+        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
+            String m = Lifecycle.available(bmcs, 1, "silent").get(0);
+            // ERASING with nothing ever heard of it (the state set here as the fact it is)
+            PostgresTestResource.sql("UPDATE machine SET lifecycle_state = 'ERASING' WHERE id = ?::uuid", m);
+            org.junit.jupiter.api.Assertions.assertTrue(io.quarkus.vertx.VertxContextSupport.subscribeAndAwait(() -> progress.timeOut()) >= 1);
+            operator().get("/api/machines/" + m).then().body("state", equalTo("ERASE_FAILED"));
+            Lifecycle.awaitAudit("machine:" + m, "machine.transitioned", 1);
         }
     }
 }

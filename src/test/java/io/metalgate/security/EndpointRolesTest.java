@@ -35,6 +35,7 @@ class EndpointRolesTest {
                     + "expiring, bound to that machine, and checked against the gate again when used",
             "EraseAgentResource.task", "the erase agent holds only the one-time token its boot script carried (401 without it); each "
                     + "call is decided again by the gate under the machine's lock, and a refusal spends the token",
+            "EraseAgentResource.progress", "the agent's token (401 without it); it only records a disk's phase and percent",
             "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
             "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
                     + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified");
