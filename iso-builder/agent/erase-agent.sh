@@ -1,0 +1,143 @@
+#!/bin/sh
+# metalgate erase agent (POSIX sh on busybox, with nvme-cli, hdparm, sg3-utils, util-linux, curl).
+#
+# Booted by an ERASING machine's iPXE script with metalgate.url=… metalgate.token=… on the kernel command line.
+# For each disk of the task: ask the appliance again (the gate decides again; a hold stops the erase before the next
+# disk), report what the drive says it supports and get the technique the appliance's policy chose, erase, read back a
+# sample (first and last MiB, the partition table areas, random blocks: sampled before the erase too, so a technique
+# that leaves data — a discard the device ignores — is caught), report; then the final report, and power off.
+#
+# Test hooks (never set on a real boot): METALGATE_CMDLINE (a file read instead of /proc/cmdline), METALGATE_DISKS
+# ("SERIAL=/dev/X …": the devices of the task's disks, where sysfs names no serial), METALGATE_NO_POWEROFF=1.
+set -u
+
+CMDLINE=${METALGATE_CMDLINE:-/proc/cmdline}
+URL=$(tr ' ' '\n' < "$CMDLINE" | sed -n 's/^metalgate\.url=//p' | head -n 1)
+TOKEN=$(tr ' ' '\n' < "$CMDLINE" | sed -n 's/^metalgate\.token=//p' | head -n 1)
+WORK=${TMPDIR:-/tmp}/metalgate-agent.$$
+mkdir -p "$WORK"
+log() { echo "metalgate-agent: $*" >&2; }
+
+[ -n "$URL" ] && [ -n "$TOKEN" ] || { log "no metalgate.url / metalgate.token on the kernel command line"; exit 2; }
+
+# a string as a JSON string literal (backslash, quote, control characters, newlines)
+json() {
+  printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/	/\\t/g' -e 's/\r//g' | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'
+}
+
+post() { # path body-file → answer on stdout; fails on HTTP errors
+  curl -sS --fail-with-body --max-time 60 --retry 5 --retry-delay 2 -H 'Content-Type: application/json' --data-binary "@$2" "$URL$1"
+}
+
+field() { # name json → the first string value of "name"
+  printf '%s' "$2" | sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -n 1
+}
+
+poweroff_machine() {
+  [ "${METALGATE_NO_POWEROFF:-}" = 1 ] && return 0
+  sync; poweroff -f 2>/dev/null || echo o > /proc/sysrq-trigger
+}
+
+ask_task() { # [next disk]
+  printf '{"token":"%s","nextDisk":"%s"}' "$TOKEN" "$(json "${1:-}")" > "$WORK/task.json"
+  post /api/agent/task "$WORK/task.json"
+}
+
+device_of() { # serial → /dev/X
+  for pair in ${METALGATE_DISKS:-}; do
+    [ "${pair%%=*}" = "$1" ] && { echo "${pair#*=}"; return 0; }
+  done
+  for b in /sys/block/*; do
+    d=$(basename "$b")
+    s=$(cat "$b/device/serial" 2>/dev/null || lsblk -dno SERIAL "/dev/$d" 2>/dev/null)
+    [ "$(echo "$s" | tr -d ' ')" = "$1" ] && { echo "/dev/$d"; return 0; }
+  done
+  return 1
+}
+
+blocks_of() { # device → size in 512-byte sectors
+  blockdev --getsz "$1" 2>/dev/null || echo $(( $(cat "/sys/class/block/$(basename "$1")/size") ))
+}
+
+# the sampled 4 KiB blocks: the first and last MiB (partition tables, GPT backup) and random ones
+sample_offsets() { # device count
+  total=$(( $(blocks_of "$1") / 8 ))
+  i=0; while [ $i -lt 256 ] && [ $i -lt "$total" ]; do echo $i; i=$((i + 1)); done
+  i=$((total - 256)); [ $i -lt 0 ] && i=0; while [ $i -lt "$total" ]; do echo $i; i=$((i + 1)); done
+  awk -v n="$2" -v t="$total" -v seed="$$" 'BEGIN { srand(seed); for (k = 0; k < n; k++) print int(rand() * t) }'
+}
+
+hash_samples() { # device offsets-file → one hash a line
+  while read -r o; do dd if="$1" bs=4096 skip="$o" count=1 2>/dev/null | md5sum | cut -d' ' -f1; done < "$2"
+}
+
+zero_hash=$(dd if=/dev/zero bs=4096 count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+
+answer=$(ask_task) || { log "no task (appliance refused or unreachable)"; poweroff_machine; exit 1; }
+if [ "$(field task "$answer")" != ERASE ]; then
+  log "no task: $answer"; poweroff_machine; exit 0
+fi
+serials=$(printf '%s' "$answer" | grep -o '"serialNumber":"[^"]*"' | sed 's/.*:"\(.*\)"/\1/')
+report="$WORK/report.json"
+printf '{"token":"%s","disks":[' "$TOKEN" > "$report"
+first=1
+for serial in $serials; do
+  answer=$(ask_task "$serial") || { log "the appliance refused the next disk"; poweroff_machine; exit 1; }
+  [ "$(field task "$answer")" = ERASE ] || { log "stopped before disk $serial: $answer"; poweroff_machine; exit 0; }
+  dev=$(device_of "$serial") || { log "disk $serial not found"; result=NOT_FOUND; dev=; }
+  name=$(basename "${dev:-none}")
+  transport=OTHER; nvme=; hdp=
+  case "$name" in
+    nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
+    sd*) hdp=$(hdparm -I "$dev" 2>/dev/null); [ -n "$hdp" ] && transport=ATA ;;
+  esac
+  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s"}}' "$TOKEN" "$(json "$serial")" \
+    "$transport" "$(json "$nvme")" "$(json "$hdp")" > "$WORK/technique.json"
+  choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
+  technique=$(field technique "$choice")
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  result=SUCCESS; tool=; mismatches=0; passed=false; sampled=0
+  if [ -z "$dev" ]; then result=NOT_FOUND
+  elif [ -z "$technique" ]; then result="NO_TECHNIQUE"; log "disk $serial: no technique allowed: $choice"
+  else
+    count=$(printf '%s' "$choice" | sed -n 's/.*"verifySampleBlocks":\([0-9]*\).*/\1/p'); count=${count:-256}
+    sample_offsets "$dev" "$count" > "$WORK/offsets"
+    sampled=$(wc -l < "$WORK/offsets" | tr -d ' ')
+    hash_samples "$dev" "$WORK/offsets" > "$WORK/before"
+    printf '{"token":"%s","serialNumber":"%s","phase":"ERASING","percent":0}' "$TOKEN" "$(json "$serial")" > "$WORK/progress.json"
+    post /api/agent/progress "$WORK/progress.json" >/dev/null || true
+    case "$technique" in
+      OVERWRITE) tool="dd $(dd --version 2>&1 | head -n 1 | tr -d '"')"
+        dd if=/dev/zero of="$dev" bs=1M conv=fsync 2>/dev/null; sync ;;
+      BLKDISCARD_ZEROES) tool="$(blkdiscard --version 2>&1 | head -n 1)"; blkdiscard "$dev" || result=FAILED ;;
+      NVME_SANITIZE_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 4 || result=FAILED ;;
+      NVME_SANITIZE_BLOCK) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 2 || result=FAILED ;;
+      NVME_SANITIZE_OVERWRITE) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 3 || result=FAILED ;;
+      NVME_FORMAT_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 2 -f || result=FAILED ;;
+      NVME_FORMAT_USER_DATA) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 1 -f || result=FAILED ;;
+      ATA_SECURITY_ERASE_ENHANCED|ATA_SECURITY_ERASE) tool="$(hdparm -V 2>&1 | head -n 1)"
+        hdparm --user-master u --security-set-pass metalgate "$dev" >/dev/null &&
+          hdparm --user-master u "--security-erase$([ "$technique" = ATA_SECURITY_ERASE_ENHANCED ] && echo -enhanced)" metalgate "$dev" \
+          >/dev/null || result=FAILED ;;
+      *) result="UNKNOWN_TECHNIQUE" ;;
+    esac
+    # read back: every sampled block changed since before, and zero where the technique writes zeros
+    hash_samples "$dev" "$WORK/offsets" > "$WORK/after"
+    mismatches=$(paste "$WORK/before" "$WORK/after" | awk -v z="$zero_hash" -v zeroing="$(case $technique in OVERWRITE|BLKDISCARD_ZEROES) echo 1;; *) echo 0;; esac)" \
+      '{ if (zeroing == 1 ? $2 != z : ($1 == $2 && $1 != z)) bad++ } END { print bad + 0 }')
+    [ "$mismatches" = 0 ] && [ "$result" = SUCCESS ] && passed=true
+    [ "$mismatches" = 0 ] || log "disk $serial: $mismatches sampled block(s) still hold data after $technique"
+  fi
+  ended=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  size=$( [ -n "$dev" ] && echo $(( $(blocks_of "$dev") * 512 )) || echo 0 )
+  [ $first = 1 ] || printf ',' >> "$report"; first=0
+  printf '{"serialNumber":"%s","capacityBytes":%s,"technique":"%s","tool":"%s","toolVersion":"%s","verification":{"method":"read-back",'\
+'"sampledBlocks":%s,"firstAndLastMiB":true,"partitionAreas":true,"mismatches":%s,"passed":%s},"startedAt":"%s","endedAt":"%s","result":"%s"}' \
+    "$(json "$serial")" "$size" "$technique" "$(json "$tool")" "$(json "$tool")" "$sampled" "$mismatches" "$passed" "$started" "$ended" \
+    "$result" >> "$report"
+done
+printf ']}' >> "$report"
+outcome=$(post /api/agent/report "$report") || outcome="refused: $outcome"
+log "report: $outcome"
+poweroff_machine
+rm -rf "$WORK"
