@@ -67,7 +67,7 @@ class TftpServerTest {
         assertArrayEquals(image, curl("image.bin", "--tftp-blksize", "1428"));
         assertArrayEquals(Arrays.copyOf(image, 1024), curl("exact.bin"));
         assertArrayEquals(Files.readAllBytes(ROOT.resolve("undionly.kpxe")), curl("undionly.kpxe", "--tftp-blksize", "1456"));
-        assertEquals(0, tftp.transfers(), "every transfer ended");
+        awaitNoTransfers();
     }
 
     @Test
@@ -125,6 +125,7 @@ class TftpServerTest {
             assertTrue(transferPort != tftp.port(), "a transfer has a TID of its own");
             send(s, TftpCodec.errorPacket(0, "enough"), transferPort);
         }
+        awaitNoTransfers();
         // one client address, at most 4 transfers at once: the fifth is refused
         java.util.List<DatagramSocket> open = new java.util.ArrayList<>();
         java.util.List<Integer> ports = new java.util.ArrayList<>();
@@ -150,6 +151,14 @@ class TftpServerTest {
             }
             open.forEach(DatagramSocket::close);
         }
+    }
+
+    /** A transfer ends when the server has the last ACK, which may arrive just after the client is done. */
+    private void awaitNoTransfers() throws InterruptedException {
+        for (int i = 0; i < 100 && tftp.transfers() > 0; i++) {
+            Thread.sleep(50);
+        }
+        assertEquals(0, tftp.transfers(), "every transfer ended");
     }
 
     // ---------------------------------------------------------------- raw client
