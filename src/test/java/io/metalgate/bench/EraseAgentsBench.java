@@ -1,0 +1,136 @@
+package io.metalgate.bench;
+
+import static io.restassured.RestAssured.given;
+
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * 630 erase agents at once against one appliance (HTTP clients, no VMs; issue 13, point 8): each asks for its task
+ * (a gate decision under the machine's lock, audited), the technique of each of its two disks, reports progress, and
+ * sends its final report (checked, certificate signed and chained, machine ERASED). Requests/s and latency
+ * percentiles over all calls; target p99 < 100 ms. {@code -Dbench.agents=N}, {@code -Dbench.agent-threads=N}.
+ */
+@Tag("bench")
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class EraseAgentsBench {
+
+    static final int AGENTS = Integer.getInteger("bench.agents", 630);
+    static final int THREADS = Integer.getInteger("bench.agent-threads", 64);
+
+    @Test
+    void agentsAtOnce() throws Exception {
+        List<String[]> agents = seed(); // token, serial1, serial2
+        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        long t0 = System.nanoTime();
+        List<Future<Boolean>> done = new ArrayList<>();
+        for (String[] a : agents) {
+            done.add(pool.submit(() -> agent(a, latencies)));
+        }
+        int erased = 0;
+        for (Future<Boolean> f : done) {
+            erased += f.get() ? 1 : 0;
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        pool.shutdown();
+        List<Long> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        String line = String.format("%s erase-agents agents=%d threads=%d erased=%d requests=%d seconds=%.1f requests-per-second=%.0f "
+                + "p50-ms=%.1f p99-ms=%.1f max-ms=%.1f cores=%d%n", Instant.now(), AGENTS, THREADS, erased, sorted.size(), seconds,
+                sorted.size() / seconds, pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1) / 1e6,
+                Runtime.getRuntime().availableProcessors());
+        System.out.print(line);
+        Files.writeString(Path.of("target", "bench-results.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private static double pct(List<Long> sorted, double p) {
+        return sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(p * sorted.size()) - 1)) / 1e6;
+    }
+
+    private static <T> T timed(List<Long> latencies, java.util.function.Supplier<T> call) {
+        long t = System.nanoTime();
+        T r = call.get();
+        latencies.add(System.nanoTime() - t);
+        return r;
+    }
+
+    private static boolean agent(String[] a, List<Long> latencies) {
+        String token = a[0];
+        timed(latencies, () -> given().contentType(ContentType.JSON).body(Map.of("token", token)).post("/api/agent/task").then().statusCode(200)
+                .extract().asString());
+        List<Map<String, Object>> disks = new ArrayList<>();
+        for (int d = 1; d <= 2; d++) {
+            String serial = a[d];
+            timed(latencies, () -> given().contentType(ContentType.JSON).body(Map.of("token", token, "nextDisk", serial)).post("/api/agent/task")
+                    .then().statusCode(200).extract().asString());
+            timed(latencies, () -> given().contentType(ContentType.JSON).body(Map.of("token", token, "disk", Map.of("serialNumber", serial,
+                    "transport", "OTHER", "discardZeroes", true))).post("/api/agent/technique").then().statusCode(200).extract().asString());
+            timed(latencies, () -> given().contentType(ContentType.JSON).body(Map.of("token", token, "serialNumber", serial, "phase", "ERASING",
+                    "percent", 50)).post("/api/agent/progress").then().statusCode(204).extract().asString());
+            Instant s = Instant.now();
+            disks.add(Map.of("serialNumber", serial, "technique", "NVME_SANITIZE_BLOCK", "tool", "nvme-cli", "toolVersion", "2.4",
+                    "verification", Map.of("method", "read-back", "sampledBlocks", 256, "mismatches", 0, "passed", true),
+                    "startedAt", s.toString(), "endedAt", s.plusMillis(1).toString(), "result", "SUCCESS"));
+        }
+        String state = timed(latencies, () -> given().contentType(ContentType.JSON).body(Map.of("token", token, "disks", disks))
+                .post("/api/agent/report").then().statusCode(200).extract().path("state"));
+        return "ERASED".equals(state);
+    }
+
+    /** ERASING machines never leased (the gate's ERASE_CONTINUE allows), two disks each, a token each (SQL: the API path is tested elsewhere). */
+    private static List<String[]> seed() throws Exception {
+        List<String[]> out = new ArrayList<>();
+        String prefix = "agb" + System.nanoTime() % 100000;
+        try (Connection c = PostgresTestResource.postgres().ownerConnection();
+                var m = c.prepareStatement("INSERT INTO machine (id, name, bmc_protocol, bmc_host, bmc_port, bmc_username, bmc_secret, "
+                        + "lifecycle_state, created_at, updated_at, bmc_identity, inventory) VALUES (?, ?, 'IPMI', ?, 623, 'ADMIN', 'v1:none', "
+                        + "'ERASING', now(), now(), ?, ?)");
+                var t = c.prepareStatement("INSERT INTO boot_token (token_sha256, machine_id, mac, issued_at, expires_at) VALUES (?, ?, "
+                        + "'52:00:00:00:00:01', now(), now() + interval '1 hour')")) {
+            for (int i = 0; i < AGENTS; i++) {
+                UUID id = UUID.randomUUID();
+                String s1 = prefix + "-" + i + "-A";
+                String s2 = prefix + "-" + i + "-B";
+                m.setObject(1, id);
+                m.setString(2, prefix + "-m-" + i);
+                m.setString(3, prefix + "-" + i);
+                m.setString(4, prefix + "-" + i);
+                m.setString(5, "{\"manufacturer\":\"bench\",\"model\":\"m\",\"serialNumber\":\"" + prefix + i + "\",\"processors\":[],\"memory\":[],"
+                        + "\"disks\":[{\"id\":\"1\",\"serialNumber\":\"" + s1 + "\"},{\"id\":\"2\",\"serialNumber\":\"" + s2 + "\"}],\"nics\":[],"
+                        + "\"volumes\":[]}");
+                m.addBatch();
+                String token = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "").substring(0, 11);
+                t.setString(1, sha256(token));
+                t.setObject(2, id);
+                t.addBatch();
+                out.add(new String[] { token, s1, s2 });
+            }
+            m.executeBatch();
+            t.executeBatch();
+        }
+        return out;
+    }
+
+    private static String sha256(String s) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+    }
+}
