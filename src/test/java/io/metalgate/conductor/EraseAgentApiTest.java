@@ -34,12 +34,7 @@ class EraseAgentApiTest {
         try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
             var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "agent"));
             String m = fleet.machines().get(0);
-            String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
-                    .then().statusCode(201).extract().path("id");
-            as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-            as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-            operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200)
-                    .body("state", equalTo("ERASING"));
+            Lifecycle.allowedErase(m);
             assertEquals("Pxe", bmcs.bmc(0).lastBootTarget(), "booted from the network");
 
             // the machine's firmware asks for its script: the agent, with a token

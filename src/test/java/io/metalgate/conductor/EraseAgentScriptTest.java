@@ -1,6 +1,5 @@
 package io.metalgate.conductor;
 
-import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -50,11 +49,7 @@ class EraseAgentScriptTest {
         try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
             var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "agent-sh"));
             String m = fleet.machines().get(0);
-            String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
-                    .then().statusCode(201).extract().path("id");
-            as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-            as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-            operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200);
+            Lifecycle.allowedErase(m);
             String script = given().queryParam("mac", bmcs.bmc(0).mac(1)).get("/boot/ipxe").then().extract().asString();
             Matcher url = Pattern.compile("metalgate\\.url=(\\S+)").matcher(script);
             Matcher token = Pattern.compile("metalgate\\.token=(\\S+)").matcher(script);

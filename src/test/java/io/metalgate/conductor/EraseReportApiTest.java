@@ -1,6 +1,5 @@
 package io.metalgate.conductor;
 
-import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -41,12 +40,7 @@ class EraseReportApiTest {
             List<String> tokens = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
                 String m = fleet.machines().get(i);
-                String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + m + "/action-requests")
-                        .then().statusCode(201).extract().path("id");
-                as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-                as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
-                operator().body(Map.of("requestId", request)).post("/api/machines/" + m + "/actions/erase").then().statusCode(200)
-                        .body("state", equalTo("ERASING"));
+                Lifecycle.allowedErase(m);
                 String script = given().queryParam("mac", bmcs.bmc(i).mac(1)).get("/boot/ipxe").then().extract().asString();
                 Matcher t = Pattern.compile("metalgate\\.token=([A-Za-z0-9_-]{43})").matcher(script);
                 assertTrue(t.find(), script);

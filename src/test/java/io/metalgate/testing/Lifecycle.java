@@ -156,4 +156,17 @@ public final class Lifecycle {
             Thread.currentThread().interrupt();
         }
     }
+
+    /**
+     * An erase of {@code machine} allowed through the gate as the product asks for one: a request, two approvers (erases of
+     * other tests share the appliance-wide window), the erase (ERASING; its agent's boot set through the BMC).
+     */
+    public static void allowedErase(String machine) {
+        String request = operator().body(Map.of("action", "ERASE", "reason", "reclaim")).post("/api/machines/" + machine + "/action-requests")
+                .then().statusCode(201).extract().path("id");
+        Api.as("approver").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+        Api.as("approver", "test-approver-2").body(Map.of()).post("/api/action-requests/" + request + "/approve").then().statusCode(200);
+        operator().body(Map.of("requestId", request)).post("/api/machines/" + machine + "/actions/erase").then().statusCode(200)
+                .body("state", org.hamcrest.Matchers.equalTo("ERASING"));
+    }
 }
