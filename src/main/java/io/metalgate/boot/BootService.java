@@ -79,9 +79,9 @@ public class BootService {
         payload.put("mac", mac);
         payload.put("ip", ip);
         payload.put("expiresAt", expires.toString());
-        return pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO boot_token (token_sha256, machine_id, mac, issued_at, expires_at) "
-                + "VALUES ($1, $2, $3, $4, $5)").execute(Tuple.of(sha256(token), machine, mac, now.atOffset(ZoneOffset.UTC),
-                        expires.atOffset(ZoneOffset.UTC)))
+        return pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO boot_token (token_sha256, machine_id, mac, issued_at, expires_at, ip) "
+                + "VALUES ($1, $2, $3, $4, $5, $6)").execute(Tuple.from(java.util.Arrays.asList(sha256(token), machine, mac,
+                        now.atOffset(ZoneOffset.UTC), expires.atOffset(ZoneOffset.UTC), ip)))
                 .chain(() -> audit.record(tx, "system:boot", "boot.agent-issued", "machine:" + machine, payload)))
                 .replaceWith(token);
     }
@@ -94,28 +94,38 @@ public class BootService {
         }
     }
 
-    /** A boot token as issued: its machine, whether it expired or was spent. */
-    public record Token(UUID machineId, String mac, Instant expiresAt, Instant usedAt) {
-
-        public boolean usable(Instant now) {
-            return usedAt == null && expiresAt.isAfter(now);
-        }
+    /** A boot token as issued: its machine, the address that fetched it, whether it expired or was spent. */
+    public record Token(UUID machineId, String mac, String ip, Instant expiresAt, Instant usedAt) {
     }
 
-    /** The token (as the agent presents it) in the caller's transaction, row locked; empty when none was issued. */
-    public Uni<java.util.Optional<Token>> token(io.vertx.mutiny.sqlclient.SqlClient tx, String token) {
+    /**
+     * The token as the agent presents it, from {@code callerIp}, in the caller's transaction (row locked): 401 unless it
+     * was issued, is neither spent nor expired, and is used from the address its boot script was fetched from.
+     */
+    public Uni<Token> require(io.vertx.mutiny.sqlclient.SqlClient tx, String token, String callerIp, Instant now) {
         if (token == null || token.length() != 43 || !token.matches("[A-Za-z0-9_-]+")) {
-            return Uni.createFrom().item(java.util.Optional.empty());
+            return Uni.createFrom().failure(refused("not a token this appliance issues"));
         }
-        return tx.preparedQuery("SELECT machine_id, mac, expires_at, used_at FROM boot_token WHERE token_sha256 = $1 FOR UPDATE")
+        return tx.preparedQuery("SELECT machine_id, mac, ip, expires_at, used_at FROM boot_token WHERE token_sha256 = $1 FOR UPDATE")
                 .execute(Tuple.of(sha256(token))).map(rows -> {
                     if (rows.rowCount() == 0) {
-                        return java.util.Optional.<Token>empty();
+                        throw refused("this token gives no task: boot the machine again through the erase flow");
                     }
                     Row r = rows.iterator().next();
-                    return java.util.Optional.of(new Token(r.getUUID("machine_id"), r.getString("mac"), r.getOffsetDateTime("expires_at").toInstant(),
-                            r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant()));
+                    Token t = new Token(r.getUUID("machine_id"), r.getString("mac"), r.getString("ip"), r.getOffsetDateTime("expires_at").toInstant(),
+                            r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant());
+                    if (t.usedAt() != null || !t.expiresAt().isAfter(now)) {
+                        throw refused("the token is " + (t.usedAt() != null ? "spent" : "expired") + ": boot the machine again through the erase flow");
+                    }
+                    if (t.ip() != null && !t.ip().equals(callerIp)) {
+                        throw refused("the token is used from another address than the one its machine booted from");
+                    }
+                    return t;
                 });
+    }
+
+    private static io.metalgate.common.ApiException refused(String detail) {
+        return new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(401, "agent-token", "Unknown, expired or spent token", detail));
     }
 
     /** Spends the token: no later request with it is answered. */

@@ -177,15 +177,10 @@ public class ActionService {
     private Uni<Done> record(MachineTasks.Locked m, Ask ask, Decided d, Instant now) {
         Decision decision = d.decision();
         Action action = ask.action();
-        Map<String, Object> payload = new LinkedHashMap<>();
-        payload.put("action", action.name());
-        payload.put("allowed", decision.allowed());
-        payload.put("reasons", decision.reasons());
-        payload.put("requestId", d.request().map(r -> r.id().toString()).orElse(null));
-        payload.put("planId", ask.planId() == null ? null : ask.planId().toString());
-        payload.put("facts", mapper.valueToTree(d.facts()));
-        payload.put("decidedAt", now.toString());
-        Uni<Void> audited = audit.record(m.tx(), ask.actor(), "gate.decided", "machine:" + m.id(), payload);
+        Map<String, Object> context = new LinkedHashMap<>();
+        context.put("requestId", d.request().map(r -> r.id().toString()).orElse(null));
+        context.put("planId", ask.planId() == null ? null : ask.planId().toString());
+        Uni<Void> audited = auditDecision(m.tx(), ask.actor(), m.id(), decision, d.facts(), now, context);
         if (!decision.allowed()) {
             return audited.replaceWith(new Done(d, m.state(), null, refused(action, m.id(), decision)));
         }
@@ -267,6 +262,18 @@ public class ActionService {
         if (!fits) {
             throw new IllegalArgumentException(op + " is not carried out under the gate's " + action + " rules");
         }
+    }
+
+    /** A gate decision's audit entry: the action, whether allowed, every reason, the facts it saw, when; and its context. */
+    Uni<Void> auditDecision(SqlClient tx, String actor, UUID machine, Decision decision, Facts facts, Instant now, Map<String, Object> context) {
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("action", decision.action().name());
+        payload.put("allowed", decision.allowed());
+        payload.put("reasons", decision.reasons());
+        payload.putAll(context);
+        payload.put("facts", mapper.valueToTree(facts));
+        payload.put("decidedAt", now.toString());
+        return audit.record(tx, actor, "gate.decided", "machine:" + machine, payload);
     }
 
     /** What an action asked for without naming the operation (a bulk plan's, the API's) carries out. */

@@ -1,11 +1,9 @@
 package io.metalgate.conductor;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.boot.BootService;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.metalgate.driver.api.Inventory;
-import io.metalgate.evidence.AuditLog;
 import io.metalgate.gate.Action;
 import io.metalgate.gate.Decision;
 import io.metalgate.gate.Gate;
@@ -62,11 +60,9 @@ public class EraseAgentResource {
     @Inject
     BootService boot;
     @Inject
-    AuditLog audit;
-    @Inject
     Inspection inspection;
     @Inject
-    ObjectMapper mapper;
+    ActionService actions;
 
     private record Asked(UUID machine, Decision decision) {
     }
@@ -77,30 +73,19 @@ public class EraseAgentResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "The erase agent's task, decided again by the gate now (ERASE with the disks, or NONE with every reason)")
-    public Uni<Task> task(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TaskRequest body) {
+    public Uni<Task> task(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TaskRequest body,
+            @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerRequest request) {
         Instant now = Instant.now();
+        String ip = caller(request);
         // the token names the machine; it is checked again under the machine's lock
-        return pool.withTransaction(tx -> boot.token(tx, body.token())).chain(found -> {
-            if (found.isEmpty() || !found.get().usable(now)) {
-                throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token",
-                        "this token gives no task: boot the machine again through the erase flow"));
-            }
-            UUID machine = found.get().machineId();
+        return machineOf(pool, boot, body.token(), ip, now).chain(machine -> {
             String actor = "agent:" + machine;
-            return tasks.withLock(machine, m -> boot.token(m.tx(), body.token()).chain(again -> {
-                if (again.isEmpty() || !again.get().usable(now) || !again.get().machineId().equals(machine)) {
-                    throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", "the token was spent meanwhile"));
-                }
+            return tasks.withLock(machine, m -> lockedToken(boot, m, body.token(), ip, now).chain(() -> {
                 return gateFacts.forAction(m.tx(), machine, Action.ERASE_CONTINUE, actor, now, Optional.empty()).chain(facts -> {
                     Decision d = Gate.decide(Action.ERASE_CONTINUE, facts, gateFacts.policy(), now);
-                    Map<String, Object> payload = new LinkedHashMap<>();
-                    payload.put("action", Action.ERASE_CONTINUE.name());
-                    payload.put("allowed", d.allowed());
-                    payload.put("reasons", d.reasons());
-                    payload.put("nextDisk", body.nextDisk());
-                    payload.put("facts", mapper.valueToTree(facts));
-                    payload.put("decidedAt", now.toString());
-                    Uni<Void> audited = audit.record(m.tx(), actor, "gate.decided", "machine:" + machine, payload);
+                    Map<String, Object> context = new LinkedHashMap<>();
+                    context.put("nextDisk", body.nextDisk());
+                    Uni<Void> audited = actions.auditDecision(m.tx(), actor, machine, d, facts, now, context);
                     if (d.allowed()) {
                         return audited.replaceWith(new Asked(machine, d));
                     }
@@ -143,9 +128,10 @@ public class EraseAgentResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "The technique for one disk of the agent's machine, chosen by the appliance's policy from what the drive reports")
-    public Uni<TechniqueAnswer> technique(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TechniqueRequest body) {
+    public Uni<TechniqueAnswer> technique(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull TechniqueRequest body,
+            @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerRequest request) {
         Instant now = Instant.now();
-        return machineOf(pool, boot, body.token(), now).chain(machine -> inspection.stored(machine)).map(inv -> {
+        return machineOf(pool, boot, body.token(), caller(request), now).chain(machine -> inspection.stored(machine)).map(inv -> {
             if (inv.isEmpty()) {
                 throw ApiException.conflict("the machine was never inspected: no disk can be matched", "machine");
             }
@@ -169,8 +155,9 @@ public class EraseAgentResource {
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "The agent's final report: accepted (every inventory disk erased with its technique and verified) issues the signed "
             + "certificate and the machine is ERASED; otherwise refused with every reason and the machine is ERASE_FAILED")
-    public Uni<EraseReports.Outcome> report(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ReportRequest body) {
-        return reports.report(body.token(), new EraseReports.Report(body.disks()));
+    public Uni<EraseReports.Outcome> report(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ReportRequest body,
+            @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerRequest request) {
+        return reports.report(body.token(), caller(request), new EraseReports.Report(body.disks()));
     }
 
     public record ProgressRequest(@NotBlank @Size(max = 100) String token, @NotBlank @Size(max = 200) String serialNumber,
@@ -183,9 +170,10 @@ public class EraseAgentResource {
     @PermitAll
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "The agent's progress on one disk (phase ERASING, VERIFYING, …; percent): shown at GET /api/machines/{id}/erase")
-    public Uni<jakarta.ws.rs.core.Response> progress(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ProgressRequest body) {
+    public Uni<jakarta.ws.rs.core.Response> progress(@jakarta.validation.Valid @jakarta.validation.constraints.NotNull ProgressRequest body,
+            @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerRequest request) {
         Instant now = Instant.now();
-        return machineOf(pool, boot, body.token(), now).chain(machine -> pool.preparedQuery("INSERT INTO erase_progress (machine_id, serial_number, "
+        return machineOf(pool, boot, body.token(), caller(request), now).chain(machine -> pool.preparedQuery("INSERT INTO erase_progress (machine_id, serial_number, "
                 + "phase, percent, detail, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (machine_id, serial_number) DO UPDATE SET "
                 + "phase = EXCLUDED.phase, percent = EXCLUDED.percent, detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at")
                 .execute(io.vertx.mutiny.sqlclient.Tuple.from(java.util.Arrays.asList(machine, body.serialNumber(), body.phase(), body.percent(),
@@ -193,18 +181,24 @@ public class EraseAgentResource {
                 .replaceWith(jakarta.ws.rs.core.Response.noContent().build());
     }
 
-    /** The machine a usable token names (401 otherwise). */
-    static Uni<UUID> machineOf(Pool pool, BootService boot, String token, Instant now) {
-        return pool.withTransaction(tx -> boot.token(tx, token)).map(found -> {
-            if (found.isEmpty() || !found.get().usable(now)) {
-                throw badToken("this token gives no task: boot the machine again through the erase flow");
-            }
-            return found.get().machineId();
-        });
+    /** The address the agent called from (the connection's; a forwarding header is not believed). */
+    static String caller(io.vertx.core.http.HttpServerRequest request) {
+        return request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     }
 
-    static ApiException badToken(String detail) {
-        return new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", detail));
+    /** The machine a usable token names (401 otherwise). */
+    static Uni<UUID> machineOf(Pool pool, BootService boot, String token, String ip, Instant now) {
+        return pool.withTransaction(tx -> boot.require(tx, token, ip, now)).map(BootService.Token::machineId);
+    }
+
+    /** The token checked again under the machine's lock: still usable, and this machine's. */
+    static Uni<Void> lockedToken(BootService boot, MachineTasks.Locked m, String token, String ip, Instant now) {
+        return boot.require(m.tx(), token, ip, now).map(t -> {
+            if (!t.machineId().equals(m.id())) {
+                throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", "the token is another machine's"));
+            }
+            return null;
+        }).replaceWithVoid();
     }
 
     private static List<DiskTask> disks(Inventory inv) {

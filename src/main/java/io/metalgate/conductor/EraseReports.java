@@ -147,13 +147,10 @@ public class EraseReports {
      * Receives the agent's final report under the machine's lock: stores it, then either issues the certificate and
      * moves the machine to ERASED, or refuses it (ERASE_FAILED). The token is spent either way.
      */
-    public Uni<Outcome> report(String token, Report report) {
+    public Uni<Outcome> report(String token, String ip, Report report) {
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
-        return EraseAgentResource.machineOf(pool, boot, token, now).chain(machine -> inspection.stored(machine).chain(inv -> tasks.withLock(machine,
-                m -> boot.token(m.tx(), token).chain(t -> {
-                    if (t.isEmpty() || !t.get().usable(now) || !t.get().machineId().equals(machine)) {
-                        throw EraseAgentResource.badToken("the token was spent meanwhile");
-                    }
+        return EraseAgentResource.machineOf(pool, boot, token, ip, now).chain(machine -> inspection.stored(machine).chain(inv -> tasks.withLock(machine,
+                m -> EraseAgentResource.lockedToken(boot, m, token, ip, now).chain(() -> {
                     if (m.state() != LifecycleState.ERASING) {
                         throw ApiException.conflict("machine " + machine + " is " + m.state() + ", not ERASING", "state");
                     }

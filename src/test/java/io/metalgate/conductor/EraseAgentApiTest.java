@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class EraseAgentApiTest {
 
     @Test
-    void theAgentGetsItsTaskOnlyWhileTheGateStillAllowsIt() {
+    void theAgentGetsItsTaskOnlyWhileTheGateStillAllowsIt() throws Exception {
         try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
             var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "agent"));
             String m = fleet.machines().get(0);
@@ -43,6 +43,8 @@ class EraseAgentApiTest {
             org.junit.jupiter.api.Assertions.assertTrue(t.find(), script);
             String token = t.group(1);
 
+            // the token is the booting machine's address's: knowing the MAC and fetching the script elsewhere does not make an agent
+            org.junit.jupiter.api.Assertions.assertTrue(fromOtherAddress("/api/agent/task", "{\"token\":\"" + token + "\"}").contains(" 401 "));
             java.util.List<String> inventory = operator().get("/api/machines/" + m + "/inventory").then().statusCode(200).extract().jsonPath()
                     .getList("disks.serialNumber");
             org.junit.jupiter.api.Assertions.assertFalse(inventory.isEmpty());
@@ -91,6 +93,20 @@ class EraseAgentApiTest {
             org.junit.jupiter.api.Assertions.assertTrue(io.quarkus.vertx.VertxContextSupport.subscribeAndAwait(() -> progress.timeOut()) >= 1);
             operator().get("/api/machines/" + m).then().body("state", equalTo("ERASE_FAILED"));
             Lifecycle.awaitAudit("machine:" + m, "machine.transitioned", 1);
+        }
+    }
+
+    /** A POST from 127.0.0.2 (another address than the tests' client); the status line and headers. */
+    static String fromOtherAddress(String path, String json) throws Exception {
+        try (var socket = new java.net.Socket()) {
+            socket.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", io.restassured.RestAssured.port), 5000);
+            socket.setSoTimeout(10_000);
+            byte[] body = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 }
