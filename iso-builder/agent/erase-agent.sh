@@ -7,8 +7,13 @@
 # sample (first and last MiB, the partition table areas, random blocks: sampled before the erase too, so a technique
 # that leaves data — a discard the device ignores — is caught), report; then the final report, and power off.
 #
+# Before erasing, it tells the appliance what it found (POST /api/agent/disks): the system UUID from the firmware (the
+# appliance refuses an agent booted on other hardware) and every disk, so a disk the BMC could not see is erased and
+# certified too.
+#
 # Test hooks (never set on a real boot): METALGATE_CMDLINE (a file read instead of /proc/cmdline), METALGATE_DISKS
-# ("SERIAL=/dev/X …": the devices of the task's disks, where sysfs names no serial), METALGATE_NO_POWEROFF=1.
+# ("SERIAL=/dev/X …": the only disks there are — the host's own are never looked at), METALGATE_SYSTEM_UUID (instead of
+# /sys/class/dmi/id/product_uuid), METALGATE_NO_POWEROFF=1.
 set -u
 
 CMDLINE=${METALGATE_CMDLINE:-/proc/cmdline}
@@ -26,7 +31,7 @@ json() {
 }
 
 post() { # path body-file → answer on stdout; fails on HTTP errors
-  curl -sS --fail-with-body --max-time 60 --retry 5 --retry-delay 2 -H 'Content-Type: application/json' --data-binary "@$2" "$URL$1"
+  curl -sS --fail-with-body --max-time 60 --retry 5 --retry-delay 2 --retry-connrefused -H 'Content-Type: application/json' --data-binary "@$2" "$URL$1"
 }
 
 field() { # name json → the first string value of "name"
@@ -43,16 +48,29 @@ ask_task() { # [next disk]
   post /api/agent/task "$WORK/task.json"
 }
 
-device_of() { # serial → /dev/X
-  for pair in ${METALGATE_DISKS:-}; do
-    [ "${pair%%=*}" = "$1" ] && { echo "${pair#*=}"; return 0; }
-  done
+serial_of() { # kernel name → the drive's serial number (virtio: serial; NVMe, SCSI: the device's), spaces dropped
+  s=$(cat "/sys/block/$1/serial" 2>/dev/null || cat "/sys/block/$1/device/serial" 2>/dev/null || lsblk -dno SERIAL "/dev/$1" 2>/dev/null)
+  printf '%s' "$s" | tr -d ' \n'
+}
+
+found_disks() { # "SERIAL=/dev/X" a line, for every disk that may hold data (not RAM, loop, optical or removable media)
+  if [ -n "${METALGATE_DISKS:-}" ]; then
+    for pair in $METALGATE_DISKS; do echo "$pair"; done
+    return 0
+  fi
   for b in /sys/block/*; do
     d=$(basename "$b")
-    s=$(cat "$b/device/serial" 2>/dev/null || lsblk -dno SERIAL "/dev/$d" 2>/dev/null)
-    [ "$(echo "$s" | tr -d ' ')" = "$1" ] && { echo "/dev/$d"; return 0; }
+    case "$d" in loop*|ram*|zram*|sr*|fd*|nbd*|dm-*|md*) continue ;; esac
+    [ "$(cat "$b/removable" 2>/dev/null)" = 1 ] && continue
+    [ "$(cat "$b/size" 2>/dev/null)" = 0 ] && continue
+    echo "$(serial_of "$d")=/dev/$d"
   done
-  return 1
+}
+
+device_of() { # serial → /dev/X
+  found_disks | while IFS= read -r pair; do
+    [ "${pair%%=*}" = "$1" ] && { echo "${pair#*=}"; return 0; }
+  done | head -n 1 | grep .
 }
 
 blocks_of() { # device → size in 512-byte sectors
@@ -77,6 +95,23 @@ answer=$(ask_task) || { log "no task (appliance refused or unreachable)"; powero
 if [ "$(field task "$answer")" != ERASE ]; then
   log "no task: $answer"; poweroff_machine; exit 0
 fi
+# what is here: the system's UUID and every disk; the appliance answers the disks to erase (the inventory's and any
+# it lacked) or refuses an agent that booted on other hardware
+uuid=${METALGATE_SYSTEM_UUID:-$(cat /sys/class/dmi/id/product_uuid 2>/dev/null)}
+printf '{"token":"%s","systemUuid":"%s","disks":[' "$TOKEN" "$(json "$uuid")" > "$WORK/disks.json"
+first=1
+found_disks > "$WORK/found"
+while IFS= read -r pair; do
+  dev=${pair#*=}; name=$(basename "$dev")
+  transport=OTHER; case "$name" in nvme*) transport=NVME ;; sd*) transport=SCSI ;; vd*) transport=VIRTIO ;; esac
+  [ $first = 1 ] || printf ',' >> "$WORK/disks.json"; first=0
+  printf '{"serialNumber":"%s","model":"%s","capacityBytes":%s,"transport":"%s","device":"%s"}' "$(json "${pair%%=*}")" \
+    "$(json "$(cat "/sys/block/$name/device/model" 2>/dev/null | sed 's/ *$//')")" "$(( $(blocks_of "$dev") * 512 ))" "$transport" \
+    "$(json "$dev")" >> "$WORK/disks.json"
+done < "$WORK/found"
+printf ']}' >> "$WORK/disks.json"
+log "found: $(tr '\n' ' ' < "$WORK/found")"
+answer=$(post /api/agent/disks "$WORK/disks.json") || { log "the appliance refused what this agent found: $answer"; poweroff_machine; exit 1; }
 serials=$(printf '%s' "$answer" | grep -o '"serialNumber":"[^"]*"' | sed 's/.*:"\(.*\)"/\1/')
 report="$WORK/report.json"
 printf '{"token":"%s","disks":[' "$TOKEN" > "$report"
@@ -91,8 +126,10 @@ for serial in $serials; do
     nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
     sd*) hdp=$(hdparm -I "$dev" 2>/dev/null); [ -n "$hdp" ] && transport=ATA ;;
   esac
-  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s"}}' "$TOKEN" "$(json "$serial")" \
-    "$transport" "$(json "$nvme")" "$(json "$hdp")" > "$WORK/technique.json"
+  discard=false
+  [ -n "$dev" ] && [ "$(cat "/sys/block/$name/queue/discard_max_bytes" 2>/dev/null || echo 0)" -gt 0 ] && discard=true
+  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s}}' "$TOKEN" \
+    "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" > "$WORK/technique.json"
   choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
   technique=$(field technique "$choice")
   started=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -33,11 +33,11 @@ public final class BootScripts {
      * The erase agent's boot: {@code base} is the appliance as the machine reached it (http://host:port), the token
      * the one issued for this boot.
      */
-    public static String eraseAgent(String base, String machineId, String token) {
+    public static String eraseAgent(String base, String machineId, String mac, String token) {
         return "#!ipxe\n"
                 + "echo metalgate: machine " + machineId + " is ERASING: booting the erase agent\n"
-                + "kernel " + base + "/boot/agent/vmlinuz initrd=initrd.img console=ttyS0 console=tty0 metalgate.url=" + base
-                + " metalgate.token=" + token + "\n"
+                + "kernel " + base + "/boot/agent/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200 metalgate.url=" + base
+                + " metalgate.mac=" + mac + " metalgate.token=" + token + "\n"
                 + "initrd --name initrd.img " + base + "/boot/agent/initrd.img\n"
                 + "boot || goto failed\n"
                 + ":failed\n"

@@ -65,7 +65,7 @@ public class BootService {
                     if (!state.equals("ERASING")) {
                         return Uni.createFrom().item(BootScripts.localDisk("machine " + machine + " is " + state));
                     }
-                    return issue(machine, m, ip, now).map(token -> BootScripts.eraseAgent(base, machine.toString(), token));
+                    return issue(machine, m, ip, now).map(token -> BootScripts.eraseAgent(base, machine.toString(), m, token));
                 });
     }
 

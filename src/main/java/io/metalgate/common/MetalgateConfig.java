@@ -48,6 +48,13 @@ public interface MetalgateConfig {
         @WithDefault("PT2H")
         java.time.Duration reportTimeout();
 
+        /**
+         * Trust a discard (blkdiscard) to erase a device that supports discards but does not promise zeroes after one
+         * (virtual disks, some SSDs): false by default; when true the read-back is what shows whether it did.
+         */
+        @WithDefault("false")
+        boolean trustDiscard();
+
         /** Random blocks the agent reads back per disk, besides the first and last MiB and the partition table areas. */
         @WithDefault("256")
         int verifySampleBlocks();

@@ -110,7 +110,7 @@ public class EraseAgentResource {
     }
 
     public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
-            @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes) {
+            @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported) {
     }
 
     /** The technique for a disk (empty: the disk fails), why, and how much to read back. */
@@ -137,7 +137,8 @@ public class EraseAgentResource {
             }
             var d = body.disk();
             var choice = reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
-                    d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes())));
+                    d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
+                    Boolean.TRUE.equals(d.discardSupported())));
             return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),
                     choice.technique().map(t -> t.method.name()).orElse(null), choice.weakerThanPolicy(), choice.notes(),
                     config.erase().verifySampleBlocks());
@@ -201,7 +202,7 @@ public class EraseAgentResource {
         }).replaceWithVoid();
     }
 
-    private static List<DiskTask> disks(Inventory inv) {
+    static List<DiskTask> disks(Inventory inv) {
         return inv.disks().stream().map(d -> new DiskTask(d.id(), d.serialNumber(), d.model(), d.capacityBytes())).toList();
     }
 }

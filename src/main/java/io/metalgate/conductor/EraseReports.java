@@ -79,7 +79,7 @@ public class EraseReports {
 
     Techniques.Policy policy() {
         return new Techniques.Policy(Techniques.Method.valueOf(config.erase().minimumMethod().toUpperCase(java.util.Locale.ROOT)),
-                config.erase().allowWeaker());
+                config.erase().allowWeaker(), config.erase().trustDiscard());
     }
 
     /** The technique for one disk of the machine: refused (400) for a disk the inventory does not list. */

@@ -137,7 +137,7 @@ public class Inspection {
     private static Uni<Void> macs(io.vertx.mutiny.sqlclient.SqlClient tx, UUID machineId, Inventory inv) {
         java.util.List<String> macs = inv.nics().stream().map(n -> io.metalgate.boot.BootScripts.mac(n.mac())).flatMap(Optional::stream)
                 .distinct().toList();
-        Uni<Void> cleared = tx.preparedQuery("DELETE FROM machine_mac WHERE machine_id = $1").execute(Tuple.of(machineId)).replaceWithVoid();
+        Uni<Void> cleared = tx.preparedQuery("DELETE FROM machine_mac WHERE machine_id = $1 AND source = 'inspection'").execute(Tuple.of(machineId)).replaceWithVoid();
         if (macs.isEmpty()) {
             return cleared;
         }

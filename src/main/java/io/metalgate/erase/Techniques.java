@@ -47,13 +47,22 @@ public final class Techniques {
     }
 
     /** What the agent found of one disk: its transport and what the tools printed (null where a tool does not apply). */
-    public record DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes) {
+    public record DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
+            boolean discardSupported) {
+
+        public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes) {
+            this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, false);
+        }
     }
 
     /** {@code minimum}: the method a disk must get; {@code allowWeaker}: use a weaker one (recorded) instead of failing the disk. */
-    public record Policy(Method minimum, boolean allowWeaker) {
+    public record Policy(Method minimum, boolean allowWeaker, boolean trustDiscard) {
 
-        public static final Policy DEFAULT = new Policy(Method.PURGE, false);
+        public static final Policy DEFAULT = new Policy(Method.PURGE, false, false);
+
+        public Policy(Method minimum, boolean allowWeaker) {
+            this(minimum, allowWeaker, false);
+        }
     }
 
     /** The technique (empty: the disk fails), and every fact that led there. */
@@ -66,6 +75,12 @@ public final class Techniques {
     public static Choice choose(DiskFacts d, Policy policy) {
         List<String> notes = new ArrayList<>();
         List<Technique> offered = offered(d, notes);
+        if (!d.discardZeroes() && d.discardSupported() && policy.trustDiscard()) {
+            // the operator trusts this fleet's discards (metalgate.erase.trust-discard): the device does not promise
+            // zeroes, so only the read-back can show the discard erased anything
+            offered.add(Technique.BLKDISCARD_ZEROES);
+            notes.add("discard trusted by policy without a zeroing guarantee: the read-back decides");
+        }
         Technique best = offered.stream().min(Enum::compareTo).orElse(Technique.OVERWRITE);
         if (offered.isEmpty()) {
             notes.add("no technique of the drive's own is offered: overwrite");

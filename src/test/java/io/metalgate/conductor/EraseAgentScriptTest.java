@@ -80,6 +80,7 @@ class EraseAgentScriptTest {
             pb.environment().put("METALGATE_CMDLINE", cmdline.toString());
             pb.environment().put("METALGATE_DISKS", map.toString().strip());
             pb.environment().put("METALGATE_NO_POWEROFF", "1");
+            pb.environment().put("METALGATE_SYSTEM_UUID", bmcs.bmc(0).systemUuid().toString());
             Process run = pb.start();
             String out = new String(run.getInputStream().readAllBytes());
             assertTrue(run.waitFor(120, TimeUnit.SECONDS), out);

@@ -385,6 +385,11 @@ public final class MockBmc {
         return systemSerial;
     }
 
+    /** The system's UUID (Redfish {@code UUID}; a QEMU host behind this BMC is given it as its SMBIOS UUID). */
+    public UUID systemUuid() {
+        return uuid();
+    }
+
     private UUID uuid() {
         return UUID.nameUUIDFromBytes(("mock-bmc-" + systemSerial).getBytes(StandardCharsets.UTF_8));
     }
