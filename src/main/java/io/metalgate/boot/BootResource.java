@@ -41,6 +41,16 @@ public class BootResource {
     }
 
     @GET
+    @Path("api/boot/agent")
+    @RolesAllowed(Roles.VIEWER)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The erase agent the appliance serves: its directory, the SHA-256 of its kernel and initramfs, the kernel "
+            + "release, or the problem when none is built")
+    public BootService.AgentStatus agent() {
+        return boot.agentStatus();
+    }
+
+    @GET
     @Path("api/boot/unknown-macs")
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.APPLICATION_JSON)

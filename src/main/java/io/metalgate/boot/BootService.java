@@ -65,6 +65,12 @@ public class BootService {
                     if (!state.equals("ERASING")) {
                         return Uni.createFrom().item(BootScripts.localDisk("machine " + machine + " is " + state));
                     }
+                    if (!agentBuilt()) {
+                        // no token handed out for a boot that cannot happen; the operator sees why in the audit log
+                        return audit.record("appliance", "boot.agent-missing", "machine:" + machine, Map.of("mac", m, "problem",
+                                "no erase agent in " + agentDir().toAbsolutePath().normalize() + ": build it with iso-builder/build"))
+                                .replaceWith(BootScripts.localDisk("machine " + machine + " is ERASING but the appliance has no erase agent built"));
+                    }
                     return issue(machine, m, ip, now).map(token -> BootScripts.eraseAgent(base, machine.toString(), m, token));
                 });
     }
@@ -146,5 +152,62 @@ public class BootService {
     /** The directory of the agent's kernel and initramfs. */
     public java.nio.file.Path agentDir() {
         return java.nio.file.Path.of(config.boot().agentDir().orElse(config.dataDir() + "/agent"));
+    }
+
+    /** The erase agent's files as found in {@link #agentDir()}: what iso-builder/build wrote, or why an erase cannot boot. */
+    public record AgentStatus(String dir, boolean built, Map<String, String> sha256, String kernel, String problem) {
+    }
+
+    /** Whether the kernel and initramfs are there (cheap: on the boot script's path). */
+    public boolean agentBuilt() {
+        java.nio.file.Path dir = agentDir();
+        return java.nio.file.Files.isRegularFile(dir.resolve("vmlinuz")) && java.nio.file.Files.isRegularFile(dir.resolve("initrd.img"));
+    }
+
+    /** What is built, with the files' hashes (reads them: not for the event loop). */
+    public AgentStatus agentStatus() {
+        java.nio.file.Path dir = agentDir().toAbsolutePath().normalize();
+        Map<String, String> sums = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (String f : List.of("vmlinuz", "initrd.img")) {
+            java.nio.file.Path p = dir.resolve(f);
+            if (java.nio.file.Files.isRegularFile(p)) {
+                sums.put(f, sha256Of(p));
+            } else {
+                missing.add(f);
+            }
+        }
+        String kernel = null;
+        try {
+            String manifest = java.nio.file.Files.readString(dir.resolve("manifest.json"));
+            var m = java.util.regex.Pattern.compile("\"release\": \"([^\"]+)\"").matcher(manifest);
+            kernel = m.find() ? m.group(1) : null;
+        } catch (java.io.IOException e) {
+            // no manifest: built by hand, or not at all
+        }
+        String problem = missing.isEmpty() ? null : "no erase agent in " + dir + " (missing " + String.join(", ", missing)
+                + "): build it with iso-builder/build --out " + dir + "; until then an ERASING machine boots its local disk and its erase fails "
+                + "when it stops reporting";
+        return new AgentStatus(dir.toString(), missing.isEmpty(), sums, kernel, problem);
+    }
+
+    private static String sha256Of(java.nio.file.Path p) {
+        try (var in = java.nio.file.Files.newInputStream(p)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
+    void warnWithoutAgent(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent e) {
+        AgentStatus s = agentStatus();
+        if (!s.built()) {
+            org.jboss.logging.Logger.getLogger(BootService.class).warn(s.problem());
+        }
     }
 }

@@ -56,6 +56,10 @@ public final class DnsmasqConfig {
         if (s.mode() == Mode.FULL) {
             c.append("dhcp-range=").append(s.range().contains(",") ? s.range() : s.range() + ",12h").append('\n');
             c.append("dhcp-authoritative\n");
+            // router advertisements (no addresses) for the prefixes the interface has: iPXE configures IPv6 beside
+            // DHCPv4 and waits ~13 s for an advertisement that never comes on a network without one
+            c.append("enable-ra\n");
+            c.append("dhcp-range=::,constructor:").append(s.iface()).append(",ra-only\n");
             // the firmware's PXE client: iPXE for its architecture, from the appliance's TFTP server
             c.append("dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,").append(s.appliance()).append('\n');
             c.append("dhcp-boot=tag:!ipxe,tag:efi64,snponly.efi,,").append(s.appliance()).append('\n');

@@ -22,6 +22,15 @@ public class PostgresTestResource implements QuarkusTestResourceLifecycleManager
         try {
             dataDir = Path.of("target", "test-data", UUID.randomUUID().toString()).toAbsolutePath();
             Files.createDirectories(dataDir);
+            // a stand-in erase agent (%test.metalgate.boot.agent-dir), so an ERASING machine is handed its agent's script:
+            // the appliance hands out no token when no agent is built; EraseVmTest boots the real one iso-builder builds
+            Path agent = Path.of("target", "agent");
+            Files.createDirectories(agent);
+            for (String f : new String[] {"vmlinuz", "initrd.img"}) {
+                if (!Files.exists(agent.resolve(f))) {
+                    Files.writeString(agent.resolve(f), "stand-in " + f + " for tests\n");
+                }
+            }
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }

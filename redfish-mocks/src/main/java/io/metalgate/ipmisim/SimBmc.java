@@ -135,8 +135,37 @@ public final class SimBmc {
         this.guid = g.clone();
     }
 
+    /** The machine behind this BMC (a QEMU VM), or null: power kept in memory. */
+    private volatile io.metalgate.redfishmock.Host host;
+
+    /** Puts a real machine (a {@link io.metalgate.redfishmock.QemuHost}) behind this BMC: chassis control and boot options drive it. */
+    public synchronized SimBmc attach(io.metalgate.redfishmock.Host machine) {
+        this.host = machine;
+        return this;
+    }
+
     public synchronized boolean powerOn() {
-        return powerOn;
+        return host != null ? host.poweredOn() : powerOn;
+    }
+
+    /**
+     * The boot device of the next boot from boot options parameter 5 (IPMI v2.0 table 28-14): valid bit, device
+     * selector bits 5:2 of byte 2 (PXE 1, disk 2, CD 5); a one-time setting is used up by the boot that reads it.
+     */
+    private String nextBootTarget() {
+        if ((bootFlags[0] & 0x80) == 0) {
+            return "None";
+        }
+        String target = switch ((bootFlags[1] >> 2) & 0x0f) {
+            case 1 -> "Pxe";
+            case 2 -> "Hdd";
+            case 5 -> "Cd";
+            default -> "None";
+        };
+        if ((bootFlags[0] & 0x40) == 0) {
+            bootFlags[0] &= 0x7f; // once: cleared by this boot
+        }
+        return target;
     }
 
     public synchronized void setPowerOn(boolean on) {
@@ -414,7 +443,7 @@ public final class SimBmc {
                 sessions.remove(s.bmcSid);
                 return new byte[] {0x00};
             case 0x0001: // Get Chassis Status
-                return new byte[] {0x00, (byte) (powerOn ? 0x01 : 0x00), 0x00, 0x00, 0x00};
+                return new byte[] {0x00, (byte) (powerOn() ? 0x01 : 0x00), 0x00, 0x00, 0x00};
             case 0x0002: // Chassis Control
                 if (s.privilege < 3) {
                     return new byte[] {(byte) 0xd4}; // insufficient privilege: an operator's command
@@ -426,10 +455,13 @@ public final class SimBmc {
                     case 0x00, 0x05 -> setPower(false);
                     case 0x01 -> setPower(true);
                     case 0x02, 0x03 -> {
-                        if (!powerOn) {
+                        if (!powerOn()) {
                             return new byte[] {(byte) 0xd5}; // not in present state: a cycle needs power on
                         }
                         powerChanges += 2;
+                        if (host != null) {
+                            host.forceRestart(nextBootTarget());
+                        }
                     }
                     default -> {
                         return new byte[] {(byte) 0xcc};
@@ -500,10 +532,19 @@ public final class SimBmc {
     }
 
     private void setPower(boolean on) {
-        if (powerOn != on) {
+        if (powerOn() != on) {
             powerChanges++;
         }
         powerOn = on;
+        if (host != null) {
+            if (on) {
+                if (!host.poweredOn()) {
+                    host.powerOn(nextBootTarget());
+                }
+            } else {
+                host.forceOff();
+            }
+        }
     }
 
     /** A response message for request {@code req}: completion code and data in {@code ccAndData}. */

@@ -34,15 +34,23 @@ public final class QemuHost implements Host {
     private final Path dir;
     private final String mac;
     private final List<String> extraArgs;
-    private final String qemu;
+    private final List<String> qemu;
     private Process process;
     private String currentTarget = "None";
 
     public QemuHost(Path dir, String mac, List<String> extraArgs) {
+        this(dir, mac, extraArgs, List.of(System.getenv().getOrDefault("METALGATE_QEMU", "qemu-system-x86_64")));
+    }
+
+    /**
+     * {@code command}: how QEMU is started, e.g. {@code ip netns exec NS qemu-system-x86_64} for a VM whose tap
+     * device is in a network namespace.
+     */
+    public QemuHost(Path dir, String mac, List<String> extraArgs, List<String> command) {
         this.dir = dir;
         this.mac = mac;
         this.extraArgs = List.copyOf(extraArgs);
-        this.qemu = System.getenv().getOrDefault("METALGATE_QEMU", "qemu-system-x86_64");
+        this.qemu = List.copyOf(command);
     }
 
     public Path firmwareLog() {
@@ -122,7 +130,8 @@ public final class QemuHost implements Host {
             // a fresh log per boot: never read the last boot's lines as this one's
             Files.deleteIfExists(firmwareLog());
             Files.deleteIfExists(serialLog());
-            List<String> cmd = new ArrayList<>(List.of(qemu, "-machine", "pc,accel=tcg", "-m", "256", "-display", "none", "-nodefaults",
+            List<String> cmd = new ArrayList<>(qemu);
+            cmd.addAll(List.of("-machine", "pc,accel=tcg", "-m", "512", "-display", "none", "-nodefaults",
                     "-no-user-config", "-serial", "file:" + serialLog(), "-debugcon", "file:" + firmwareLog(), "-global",
                     "isa-debugcon.iobase=0x402", "-qmp", "unix:" + qmpSocket() + ",server=on,wait=off",
                     "-drive", "if=none,id=cd0,media=cdrom", "-device", "ide-cd,drive=cd0",
@@ -145,7 +154,7 @@ public final class QemuHost implements Host {
                 Thread.sleep(20);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not start " + qemu + " (Debian package qemu-system-x86)", e);
+            throw new UncheckedIOException("could not start " + String.join(" ", qemu) + " (Debian package qemu-system-x86)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
