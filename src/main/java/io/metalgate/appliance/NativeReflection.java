@@ -45,7 +45,9 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.driver.api.Inventory.class, io.metalgate.driver.api.Inventory.Processor.class,
         io.metalgate.driver.api.Inventory.MemoryModule.class, io.metalgate.driver.api.Inventory.Disk.class,
         io.metalgate.driver.api.Inventory.Nic.class, io.metalgate.driver.api.Inventory.Volume.class,
-        io.metalgate.conductor.PowerSyncResource.SweepSummary.class })
+        io.metalgate.conductor.PowerSyncResource.SweepSummary.class,
+        io.metalgate.conductor.EraseReports.Certificate.class, io.metalgate.conductor.EraseReports.KeyLink.class,
+        io.metalgate.conductor.EraseReports.HandOverProof.class })
 public final class NativeReflection {
 
     private NativeReflection() {

@@ -58,6 +58,14 @@ public interface MetalgateConfig {
         /** Random blocks the agent reads back per disk, besides the first and last MiB and the partition table areas. */
         @WithDefault("256")
         int verifySampleBlocks();
+
+        /**
+         * Most machines ERASING at once (all of them, however started) before a bulk plan starts another: the plan's
+         * other machines wait on it (QUEUED) and are started, each decided again under its lock, as erases end.
+         */
+        @WithDefault("16")
+        @jakarta.validation.constraints.Min(1)
+        int maxConcurrent();
     }
 
     Ipmi ipmi();

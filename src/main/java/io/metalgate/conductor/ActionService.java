@@ -60,14 +60,25 @@ public class ActionService {
      * plan's (the plan's requester, approvals and blast radius).
      */
     record Ask(Action action, String requester, String actor, Set<String> roles, ActionInput input,
-            Optional<List<Facts.ApprovalFact>> planApprovals, Optional<GateFacts.PlanBatch> planBatch, UUID planId) {
+            Optional<List<Facts.ApprovalFact>> planApprovals, Optional<GateFacts.PlanBatch> planBatch, UUID planId, Integer eraseSlots) {
     }
 
-    /** What a decision transaction left behind. */
-    record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal, UUID eraseBoot) {
+    /**
+     * What a decision transaction left behind; {@code waiting}: a queued plan erase that was not started (no slot free,
+     * or not QUEUED any more: another execution took it), and nothing was decided.
+     */
+    record Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal, UUID eraseBoot, String waiting) {
 
         Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal) {
-            this(decided, state, intentId, refusal, null);
+            this(decided, state, intentId, refusal, null, null);
+        }
+
+        Done(Decided decided, LifecycleState state, UUID intentId, ApiException refusal, UUID eraseBoot) {
+            this(decided, state, intentId, refusal, eraseBoot, null);
+        }
+
+        static Done waiting(String why) {
+            return new Done(null, null, null, null, null, why);
         }
     }
 
@@ -97,7 +108,7 @@ public class ActionService {
 
     public Uni<ActionResult> execute(UUID machineId, Action action, ActionInput in, String person, Set<String> roles) {
         checkOperation(action, in.bmc());
-        return act(machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null))
+        return act(machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null, null))
                 .map(done -> {
                     if (done.refusal() != null) {
                         throw done.refusal();
@@ -108,7 +119,7 @@ public class ActionService {
 
     /** What {@link #execute} would decide now, with the facts it would see; changes and records nothing. */
     public Uni<Decided> explain(UUID machineId, Action action, ActionInput in, String person, Set<String> roles, Instant now) {
-        return decide(pool, machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null), now);
+        return decide(pool, machineId, new Ask(action, null, person, roles, in, Optional.empty(), Optional.empty(), null, null), now);
     }
 
     /**
@@ -118,16 +129,66 @@ public class ActionService {
     Uni<Done> actForPlan(UUID machineId, Action action, String requester, List<Facts.ApprovalFact> planApprovals,
             GateFacts.PlanBatch batch, String person, UUID planId) {
         return act(machineId, new Ask(action, requester, person, Set.of(), new ActionInput(null, null, null), Optional.of(planApprovals),
-                Optional.of(batch), planId));
+                Optional.of(batch), planId, null));
+    }
+
+    /**
+     * A bulk erase's machine QUEUED on its plan, started only while fewer than {@code slots} machines are ERASING: under
+     * its lock and the appliance-wide erase lock, it must still be QUEUED (not taken by another execution) and a slot
+     * free; then it is decided again now, and its outcome (DONE, REFUSED, FAILED) stored on the plan in the same
+     * transaction. Otherwise nothing is decided and it stays QUEUED ({@link Done#waiting}).
+     */
+    Uni<Done> startQueuedErase(UUID machineId, String requester, List<Facts.ApprovalFact> planApprovals, GateFacts.PlanBatch batch,
+            String person, UUID planId, int slots) {
+        return act(machineId, new Ask(Action.ERASE, requester, person, Set.of(), new ActionInput(null, null, null), Optional.of(planApprovals),
+                Optional.of(batch), planId, slots));
     }
 
     private Uni<Done> act(UUID machineId, Ask ask) {
         Instant now = Instant.now();
-        return tasks.withLock(machineId, m -> decide(m.tx(), machineId, ask, now).chain(d -> record(m, ask, d, now)))
-                .chain(done -> done.eraseBoot() != null ? intents.bootForErase(machineId, done.eraseBoot(), done.intentId(), ask.actor())
+        return tasks.withLock(machineId, m -> slot(m, ask).chain(waiting -> waiting != null ? Uni.createFrom().item(waiting)
+                : decide(m.tx(), machineId, ask, now).chain(d -> record(m, ask, d, now)).call(done -> settleQueued(m, ask, done, now))))
+                .chain(done -> done.waiting() != null ? Uni.createFrom().item(done)
+                        : done.eraseBoot() != null ? intents.bootForErase(machineId, done.eraseBoot(), done.intentId(), ask.actor())
                         .map(state -> new Done(done.decided(), state, null, null))
                         : done.intentId() == null ? Uni.createFrom().item(done)
                         : intents.drive(done.intentId(), ask.actor()).map(state -> new Done(done.decided(), state, null, null)));
+    }
+
+    /**
+     * For a queued plan erase, in the lock's transaction: null when it may be decided now (still QUEUED on its plan,
+     * fewer than its slots ERASING, counted under the erase lock that every erase start takes), else why it waits.
+     */
+    private Uni<Done> slot(MachineTasks.Locked m, Ask ask) {
+        if (ask.eraseSlots() == null) {
+            return Uni.createFrom().nullItem();
+        }
+        return m.tx().preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(io.vertx.mutiny.sqlclient.Tuple.of(ERASE_WINDOW_LOCK))
+                .chain(() -> m.tx().preparedQuery("SELECT outcome FROM bulk_plan_outcome WHERE plan_id = $1 AND machine_id = $2 FOR UPDATE")
+                        .execute(io.vertx.mutiny.sqlclient.Tuple.of(ask.planId(), m.id())))
+                .chain(rows -> {
+                    String outcome = rows.rowCount() == 0 ? null : rows.iterator().next().getString("outcome");
+                    if (!"QUEUED".equals(outcome)) {
+                        return Uni.createFrom().item(Done.waiting("not queued on plan " + ask.planId() + " any more: " + outcome));
+                    }
+                    return m.tx().query("SELECT count(*) FROM machine WHERE lifecycle_state = 'ERASING'").execute().map(c -> {
+                        long erasing = c.iterator().next().getLong(0);
+                        return erasing >= ask.eraseSlots() ? Done.waiting("waiting for an erase slot: " + erasing + " of "
+                                + ask.eraseSlots() + " machines are ERASING") : null;
+                    });
+                });
+    }
+
+    /** A started queued erase's outcome on its plan, in the transaction of its decision (so no one starts it twice). */
+    private Uni<Void> settleQueued(MachineTasks.Locked m, Ask ask, Done done, Instant now) {
+        if (ask.eraseSlots() == null) {
+            return Uni.createFrom().voidItem();
+        }
+        BulkPlans.Acted o = BulkPlans.acted(done);
+        return m.tx().preparedQuery("UPDATE bulk_plan_outcome SET outcome = $3, detail = $4, at = $5 WHERE plan_id = $1 AND machine_id = $2")
+                .execute(io.vertx.mutiny.sqlclient.Tuple.of(ask.planId(), m.id(), o.outcome(), o.detail(),
+                        now.atOffset(java.time.ZoneOffset.UTC)))
+                .replaceWithVoid();
     }
 
     private Uni<Decided> decide(SqlClient db, UUID machineId, Ask ask, Instant now) {

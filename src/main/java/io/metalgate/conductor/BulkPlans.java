@@ -242,6 +242,9 @@ public class BulkPlans {
                 Map<String, Integer> perTenant = new HashMap<>();
                 ev.facts().forEach(f -> f.lease().ifPresent(l -> perTenant.merge(l.tenantId(), 1, Integer::sum)));
                 GateFacts.PlanBatch batch = new GateFacts.PlanBatch(planId, p.ids(), perTenant);
+                if (p.action() == Action.ERASE) {
+                    return queueErases(p, planId, perTenant, person).chain(() -> get(planId, person));
+                }
                 return pool.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING' WHERE id = $1 AND status = $2")
                         .execute(Tuple.of(planId, p.status().name())).chain(claimed -> {
                             if (claimed.rowCount() == 0) {
@@ -265,7 +268,7 @@ public class BulkPlans {
                     List<UUID> todo = p.ids().stream().filter(id -> !done.contains(id)).toList();
                     // every machine at once would queue on the database and the BMCs' session tables; a fixed few would leave
                     // the BMCs idle: as many as answer in time (a BMC timeout is the overload signal; those are asked again)
-                    return io.metalgate.common.AdaptiveConcurrency.run(todo, id -> actOn(p, planId, id, batch, person), Acted::timedOut,
+                    return io.metalgate.common.AdaptiveConcurrency.run(todo, id -> actOn(p, planId, id, batch, person, null), Acted::timedOut,
                             actionLimits(config.conductor().actionConcurrency()))
                             .map(run -> done.size() + (int) run.results().stream().filter(o -> o.outcome().equals("DONE")).count());
                 }).chain(doneCount -> {
@@ -278,9 +281,152 @@ public class BulkPlans {
                         .execute(Tuple.of(planId)));
     }
 
-    /** A plan left EXECUTING by a stop (the appliance was killed mid-plan) is PARTIAL: executing it again finishes it. */
+    /**
+     * A plan left EXECUTING by a stop (the appliance was killed mid-plan) is PARTIAL: executing it again finishes it; one
+     * with erases still queued stays EXECUTING, and its queue is started as slots allow.
+     */
     void onStart(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent e) {
-        pool.query("UPDATE bulk_plan SET status = 'PARTIAL' WHERE status = 'EXECUTING'").execute().await().atMost(java.time.Duration.ofSeconds(30));
+        pool.query("UPDATE bulk_plan SET status = 'PARTIAL' WHERE status = 'EXECUTING' AND NOT EXISTS (SELECT 1 FROM bulk_plan_outcome o "
+                + "WHERE o.plan_id = bulk_plan.id AND o.outcome = 'QUEUED')").execute().await().atMost(java.time.Duration.ofSeconds(30));
+        kick();
+    }
+
+    static final String QUEUED = "QUEUED";
+
+    /**
+     * Claims an erase plan and queues every machine of it not done yet (QUEUED on the plan), in one transaction, with
+     * who executed it and its batch's per-tenant counts (the blast radius every later decision of it sees); the
+     * conductor then starts them as erase slots allow ({@link #kick}).
+     */
+    private Uni<Void> queueErases(Stored p, UUID planId, Map<String, Integer> perTenant, String person) {
+        String tenants;
+        try {
+            tenants = mapper.writeValueAsString(new TreeMap<>(perTenant));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        Instant now = Instant.now();
+        return pool.withTransaction(tx -> tx.preparedQuery("UPDATE bulk_plan SET status = 'EXECUTING', executed_by = $3, batch_tenants = $4 "
+                + "WHERE id = $1 AND status = $2").execute(Tuple.of(planId, p.status().name(), person, tenants)).chain(claimed -> {
+                    if (claimed.rowCount() == 0) {
+                        throw ApiException.conflict("plan " + planId + " is being executed or was executed meanwhile", "id");
+                    }
+                    return tx.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) SELECT $1, m, 'QUEUED', $3, $4 "
+                            + "FROM unnest($2::uuid[]) AS m ON CONFLICT (plan_id, machine_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
+                            + "detail = EXCLUDED.detail, at = EXCLUDED.at WHERE bulk_plan_outcome.outcome <> 'DONE'")
+                            .execute(Tuple.of(planId, p.ids().toArray(new UUID[0]), "queued: started when fewer than "
+                                    + config.erase().maxConcurrent() + " machines are ERASING", now.atOffset(ZoneOffset.UTC)));
+                })).replaceWithVoid().invoke(this::kick);
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean draining = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean drainAgain;
+
+    /**
+     * Starts queued erases while slots are free: one drain at a time in this appliance (a kick while one runs makes it
+     * go round once more); each start is checked again under the machine's lock, so appliances sharing the database
+     * never start one twice or more than the slots.
+     */
+    void kick() {
+        drainAgain = true;
+        if (!draining.compareAndSet(false, true)) {
+            return;
+        }
+        drainAgain = false;
+        drain().subscribe().with(v -> drained(), e -> {
+            LOG.warnf("starting queued erases failed: %s", e.toString());
+            drained();
+        });
+    }
+
+    private void drained() {
+        draining.set(false);
+        if (drainAgain) {
+            kick();
+        }
+    }
+
+    /** An erase ended (committed): its slot is free. */
+    void onErasingEnded(@jakarta.enterprise.event.Observes MachineTasks.ErasingEnded e) {
+        kick();
+    }
+
+    /** Also every half minute: erases ended by another appliance on the database, or a kick that failed. */
+    @io.quarkus.scheduler.Scheduled(every = "30s", delayed = "15s", concurrentExecution = io.quarkus.scheduler.Scheduled.ConcurrentExecution.SKIP)
+    void drainScheduled() {
+        kick();
+    }
+
+    /** Rounds of starts until no slot is free or nothing queued moved, then ends the plans with nothing queued. */
+    Uni<Void> drain() {
+        return drainOnce().chain(moved -> moved ? drain() : finishQueuedPlans());
+    }
+
+    /** Starts up to as many queued erases as slots look free, oldest plan first, in each plan's order; whether any moved. */
+    private Uni<Boolean> drainOnce() {
+        int slots = config.erase().maxConcurrent();
+        return pool.query("SELECT count(*) FROM machine WHERE lifecycle_state = 'ERASING'").execute().chain(count -> {
+            long free = slots - count.iterator().next().getLong(0);
+            if (free <= 0) {
+                return Uni.createFrom().item(false);
+            }
+            return pool.preparedQuery("SELECT o.plan_id, o.machine_id FROM bulk_plan_outcome o JOIN bulk_plan p ON p.id = o.plan_id "
+                    + "WHERE o.outcome = 'QUEUED' AND p.status = 'EXECUTING' ORDER BY p.created_at, p.id, array_position(p.machine_ids, o.machine_id) "
+                    + "LIMIT $1").execute(Tuple.of(free)).chain(rows -> {
+                        Map<UUID, List<UUID>> byPlan = new LinkedHashMap<>();
+                        rows.forEach(r -> byPlan.computeIfAbsent(r.getUUID("plan_id"), k -> new ArrayList<>()).add(r.getUUID("machine_id")));
+                        if (byPlan.isEmpty()) {
+                            return Uni.createFrom().item(false);
+                        }
+                        return io.smallrye.mutiny.Multi.createFrom().iterable(byPlan.entrySet()).onItem()
+                                .transformToUniAndConcatenate(e -> startQueued(e.getKey(), e.getValue(), slots)).collect().asList()
+                                .map(moved -> moved.contains(true));
+                    });
+        });
+    }
+
+    /** Queued machines of one plan, each started if a slot is still free when its turn comes under its lock. */
+    private Uni<Boolean> startQueued(UUID planId, List<UUID> machines, int slots) {
+        return pool.preparedQuery("SELECT executed_by, batch_tenants FROM bulk_plan WHERE id = $1").execute(Tuple.of(planId))
+                .chain(rows -> load(planId).chain(p -> {
+                    Row r = rows.iterator().next();
+                    Map<String, Integer> perTenant;
+                    try {
+                        perTenant = r.getString("batch_tenants") == null ? Map.of()
+                                : mapper.readValue(r.getString("batch_tenants"), new com.fasterxml.jackson.core.type.TypeReference<Map<String, Integer>>() {
+                                });
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    String person = r.getString("executed_by") == null ? "system:conductor" : r.getString("executed_by");
+                    GateFacts.PlanBatch batch = new GateFacts.PlanBatch(planId, p.ids(), perTenant);
+                    return io.metalgate.common.AdaptiveConcurrency.run(machines, id -> actOn(p, planId, id, batch, person, slots), Acted::timedOut,
+                            actionLimits(config.conductor().actionConcurrency()))
+                            .map(run -> run.results().stream().anyMatch(o -> !o.outcome().equals(QUEUED)));
+                }));
+    }
+
+    /** Erase plans executing with nothing queued any more end EXECUTED (every machine done) or PARTIAL, once. */
+    private Uni<Void> finishQueuedPlans() {
+        return pool.query("SELECT p.id, cardinality(p.machine_ids) AS machines, p.executed_by, (SELECT count(*) FROM bulk_plan_outcome o "
+                + "WHERE o.plan_id = p.id AND o.outcome = 'DONE') AS done FROM bulk_plan p WHERE p.status = 'EXECUTING' AND p.action = 'ERASE' "
+                + "AND p.executed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bulk_plan_outcome o WHERE o.plan_id = p.id AND o.outcome = 'QUEUED')")
+                .execute().chain(rows -> {
+                    List<Uni<Void>> ends = new ArrayList<>();
+                    for (Row r : rows) {
+                        UUID planId = r.getUUID("id");
+                        int machines = r.getInteger("machines");
+                        int done = r.getLong("done").intValue();
+                        Status status = done == machines ? Status.EXECUTED : Status.PARTIAL;
+                        String person = r.getString("executed_by");
+                        ends.add(pool.preparedQuery("UPDATE bulk_plan SET status = $2 WHERE id = $1 AND status = 'EXECUTING' AND NOT EXISTS "
+                                + "(SELECT 1 FROM bulk_plan_outcome o WHERE o.plan_id = $1 AND o.outcome = 'QUEUED')")
+                                .execute(Tuple.of(planId, status.name())).chain(ended -> ended.rowCount() == 0 ? Uni.createFrom().voidItem()
+                                        : audit.append(person, "bulk.executed", "bulk:" + planId, Map.of("planId", planId.toString(),
+                                                "status", status.name(), "done", done, "machines", machines))));
+                    }
+                    return ends.isEmpty() ? Uni.createFrom().voidItem() : Uni.join().all(ends).andFailFast().replaceWithVoid();
+                });
     }
 
     /** The bounds of the machines acted on at once, up to {@code max} ({@code metalgate.conductor.action-concurrency}). */
@@ -292,19 +438,29 @@ public class BulkPlans {
     record Acted(String outcome, String detail, boolean timedOut) {
     }
 
-    /** One machine of a plan: decided again under its lock, acted on, its outcome stored; the outcome. */
-    private Uni<Acted> actOn(Stored p, UUID planId, UUID machineId, GateFacts.PlanBatch batch, String person) {
-        return actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), batch, person, planId)
-                .map(done -> done.refusal() == null ? new Acted("DONE", "now " + done.state(), false)
-                        : new Acted(done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
-                                done.decided().decision().reasons().isEmpty() ? done.refusal().problem().detail()
-                                        : done.decided().decision().reasons().stream().map(r -> r.code() + ": " + r.message())
-                                                .collect(java.util.stream.Collectors.joining("; ")), false))
+    /** A decided machine's outcome on its plan: DONE, REFUSED (with the gate's reasons) or FAILED. */
+    static Acted acted(ActionService.Done done) {
+        return done.refusal() == null ? new Acted("DONE", "now " + done.state(), false)
+                : new Acted(done.refusal().problem().type().endsWith("gate-refused") ? "REFUSED" : "FAILED",
+                        done.decided().decision().reasons().isEmpty() ? done.refusal().problem().detail()
+                                : done.decided().decision().reasons().stream().map(r -> r.code() + ": " + r.message())
+                                        .collect(java.util.stream.Collectors.joining("; ")), false);
+    }
+
+    /**
+     * One machine of a plan: decided again under its lock, acted on, its outcome stored; the outcome. With {@code slots}
+     * (a queued erase) it is started only when a slot is free, and stays QUEUED otherwise (stored by nobody: the row
+     * says so already, and may be another execution's by now).
+     */
+    private Uni<Acted> actOn(Stored p, UUID planId, UUID machineId, GateFacts.PlanBatch batch, String person, Integer slots) {
+        Uni<ActionService.Done> decided = slots == null ? actions.actForPlan(machineId, p.action(), p.requestedBy(), p.approvals(), batch, person, planId)
+                : actions.startQueuedErase(machineId, p.requestedBy(), p.approvals(), batch, person, planId, slots);
+        return decided.map(done -> done.waiting() != null ? new Acted(QUEUED, done.waiting(), false) : acted(done))
                 .onFailure().recoverWithItem(e -> new Acted("FAILED", e instanceof ApiException a ? a.problem().detail() : String.valueOf(e.getMessage()),
                         e instanceof io.metalgate.driver.api.DriverException d && d.kind() == io.metalgate.driver.api.DriverException.Kind.TIMEOUT))
-                .call(o -> pool.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) VALUES ($1, $2, $3, $4, $5) "
+                .call(o -> o.outcome().equals(QUEUED) ? Uni.createFrom().voidItem() : pool.preparedQuery("INSERT INTO bulk_plan_outcome (plan_id, machine_id, outcome, detail, at) VALUES ($1, $2, $3, $4, $5) "
                         + "ON CONFLICT (plan_id, machine_id) DO UPDATE SET outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, at = EXCLUDED.at")
-                        .execute(Tuple.of(planId, machineId, o.outcome(), o.detail(), Instant.now().atOffset(ZoneOffset.UTC))));
+                        .execute(Tuple.of(planId, machineId, o.outcome(), o.detail(), Instant.now().atOffset(ZoneOffset.UTC))).replaceWithVoid());
     }
 
     public Uni<Plan> get(UUID planId, String person) {

@@ -10,7 +10,9 @@ import io.metalgate.common.MetalgateConfig;
 import io.metalgate.common.Problem;
 import io.metalgate.driver.api.Inventory;
 import io.metalgate.erase.Techniques;
+import io.metalgate.evidence.AuditHashes;
 import io.metalgate.evidence.AuditLog;
+import io.metalgate.evidence.AuditSigner;
 import io.metalgate.evidence.AuditSigningKey;
 import io.metalgate.evidence.CanonicalJson;
 import io.metalgate.machine.LifecycleState;
@@ -245,9 +247,11 @@ public class EraseReports {
                         ArrayNode approvers = decision.putArray("approvedBy");
                         payload.path("facts").path("approvals").forEach(a -> approvers.add(a.path("approver").asText()));
                     }
-                    c.put("signingKey", key.fingerprint());
+                    // one key for the name and the signature, even if a key hand-over promotes another between them
+                    AuditSigner signer = key.active();
+                    c.put("signingKey", signer.fingerprint());
                     String body = CanonicalJson.write(c);
-                    String signature = key.sign(body.getBytes(StandardCharsets.UTF_8));
+                    String signature = signer.sign(body.getBytes(StandardCharsets.UTF_8));
                     String[] serials = report.disks().stream().map(DiskReport::serialNumber).toArray(String[]::new);
                     Map<String, Object> payload = new LinkedHashMap<>();
                     payload.put("certificateId", id.toString());
@@ -255,7 +259,7 @@ public class EraseReports {
                     payload.put("disks", List.of(serials));
                     return tx.preparedQuery("INSERT INTO erase_certificate (id, machine_id, issued_at, body, signature, key_fingerprint, disk_serials) "
                             + "VALUES ($1, $2, $3, $4, $5, $6, $7)").execute(Tuple.from(java.util.Arrays.asList(id, machine,
-                                    now.atOffset(ZoneOffset.UTC), body, signature, key.fingerprint(), serials)))
+                                    now.atOffset(ZoneOffset.UTC), body, signature, signer.fingerprint(), serials)))
                             .chain(() -> audit.record(tx, "agent:" + machine, "erase.certificate-issued", "machine:" + machine, payload))
                             .replaceWith(id);
                 });
@@ -269,24 +273,85 @@ public class EraseReports {
         }
     }
 
-    /** A certificate as stored: its body (what was signed), signature and key. */
+    /**
+     * A certificate as stored and as {@code certificate verify} reads it: its body (what was signed), signature, the key
+     * that signed it (the key of its time, not necessarily the current one) and the fleet's key history, whose
+     * hand-overs (each signed by the old and the new key) let a verifier who trusts another key of the history trust
+     * this one for what it signed while it was the signing key.
+     */
     public record Certificate(UUID id, UUID machineId, Instant issuedAt, JsonNode body, String signature, String keyFingerprint,
-            String publicKey) {
+            String publicKey, List<KeyLink> keyHistory) {
     }
 
+    /**
+     * One key of the audit key history, from {@code fromSeq}; every key after the first with the hand-over entry that
+     * made it the signing key (its place in the chain and both signatures over
+     * {@link AuditHashes#handOverSigningInput}, from the previous key of the history to this one).
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record KeyLink(String fingerprint, String publicKey, long fromSeq, HandOverProof handOver) {
+    }
+
+    public record HandOverProof(String prevHash, String time, String handOverSignature, String acceptanceSignature) {
+    }
+
+    private static final String CERTIFICATES = "SELECT c.id, c.machine_id, c.issued_at, c.body, c.signature, c.key_fingerprint, k.public_key "
+            + "FROM erase_certificate c LEFT JOIN audit_key k ON k.fingerprint = c.key_fingerprint ";
+
     public Uni<List<Certificate>> certificates(SqlClient db, UUID machine) {
-        return db.preparedQuery("SELECT * FROM erase_certificate WHERE machine_id = $1 ORDER BY issued_at").execute(Tuple.of(machine)).map(rows -> {
-            List<Certificate> out = new ArrayList<>();
-            rows.forEach(r -> {
-                try {
-                    out.add(new Certificate(r.getUUID("id"), machine, r.getOffsetDateTime("issued_at").toInstant(), mapper.readTree(r.getString("body")),
-                            r.getString("signature"), r.getString("key_fingerprint"), key.publicKeyBase64()));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            return out;
-        });
+        return keyHistory(db).chain(history -> db.preparedQuery(CERTIFICATES + "WHERE c.machine_id = $1 ORDER BY c.issued_at")
+                .execute(Tuple.of(machine)).map(rows -> {
+                    List<Certificate> out = new ArrayList<>();
+                    rows.forEach(r -> out.add(certificate(r, history)));
+                    return out;
+                }));
+    }
+
+    /** One certificate of {@code machine}; 404 for an unknown one or one of another machine. */
+    public Uni<Certificate> certificate(SqlClient db, UUID machine, UUID id) {
+        return keyHistory(db).chain(history -> db.preparedQuery(CERTIFICATES + "WHERE c.id = $1 AND c.machine_id = $2")
+                .execute(Tuple.of(id, machine)).map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw ApiException.notFound("erase certificate", id + " of machine " + machine);
+                    }
+                    return certificate(rows.iterator().next(), history);
+                }));
+    }
+
+    private Certificate certificate(io.vertx.mutiny.sqlclient.Row r, List<KeyLink> history) {
+        String fingerprint = r.getString("key_fingerprint").trim();
+        // the key of the certificate's time, from the fleet's registry (the active key before the registry has it)
+        String publicKey = r.getString("public_key") != null ? r.getString("public_key")
+                : fingerprint.equals(key.fingerprint()) ? key.publicKeyBase64() : null;
+        try {
+            return new Certificate(r.getUUID("id"), r.getUUID("machine_id"), r.getOffsetDateTime("issued_at").toInstant(),
+                    mapper.readTree(r.getString("body")), r.getString("signature"), fingerprint, publicKey, history);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The fleet's audit keys in order, each after the first with its hand-over (registry and chain, decision 0011). */
+    Uni<List<KeyLink>> keyHistory(SqlClient db) {
+        return db.query("SELECT k.fingerprint, k.public_key, k.from_seq, e.prev_hash, e.time, e.payload FROM audit_key k "
+                + "LEFT JOIN audit_entry e ON e.seq = k.from_seq AND e.action = 'audit.key-rotated' ORDER BY k.from_seq").execute().map(rows -> {
+                    List<KeyLink> out = new ArrayList<>();
+                    for (var r : rows) {
+                        HandOverProof proof = null;
+                        if (r.getString("payload") != null) {
+                            JsonNode p;
+                            try {
+                                p = mapper.readTree(r.getString("payload"));
+                            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                                throw new IllegalStateException(e);
+                            }
+                            proof = new HandOverProof(r.getString("prev_hash"), AuditHashes.formatTime(r.getOffsetDateTime("time").toInstant()),
+                                    p.path("handOverSignature").asText(null), p.path("acceptanceSignature").asText(null));
+                        }
+                        out.add(new KeyLink(r.getString("fingerprint").trim(), r.getString("public_key"), r.getLong("from_seq"), proof));
+                    }
+                    return out;
+                });
     }
 
     static ApiException refused(String why) {

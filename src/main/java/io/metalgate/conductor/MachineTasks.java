@@ -32,21 +32,38 @@ import java.util.function.Function;
 public class MachineTasks {
 
     /** The locked machine, and the transaction to do everything in. */
-    public record Locked(SqlConnection tx, UUID id, LifecycleState state, UUID dataTenantId, UUID dataLeaseId) {
+    public record Locked(SqlConnection tx, UUID id, LifecycleState state, UUID dataTenantId, UUID dataLeaseId, AfterCommit after) {
+    }
+
+    /** What a lock's transaction did that others are told of once it committed. */
+    public static final class AfterCommit {
+        volatile boolean erasingEnded;
+    }
+
+    /** A machine left ERASING (ERASED or ERASE_FAILED), committed: an erase slot is free (bulk erases wait for one). */
+    public record ErasingEnded(UUID machineId) {
     }
 
     @Inject
     Pool pool;
     @Inject
     AuditLog audit;
+    @Inject
+    jakarta.enterprise.event.Event<ErasingEnded> erasingEnded;
 
     /** Runs {@code work} in a transaction holding {@code machineId}'s lock; 404 for an unknown machine. */
     public <T> Uni<T> withLock(UUID machineId, Function<Locked, Uni<T>> work) {
-        return pool.<T>withTransaction(tx -> lock(tx, machineId).chain(m -> work.apply(m))).call(audit::sequenced);
+        AfterCommit after = new AfterCommit();
+        return pool.<T>withTransaction(tx -> lock(tx, machineId, after).chain(m -> work.apply(m))).call(audit::sequenced)
+                .invoke(() -> {
+                    if (after.erasingEnded) {
+                        erasingEnded.fire(new ErasingEnded(machineId));
+                    }
+                });
     }
 
     /** Takes the lock of {@code machineId} in {@code tx} (the caller's transaction). */
-    public static Uni<Locked> lock(SqlConnection tx, UUID machineId) {
+    private static Uni<Locked> lock(SqlConnection tx, UUID machineId, AfterCommit after) {
         return tx.preparedQuery("SELECT id, lifecycle_state, data_tenant_id, data_lease_id FROM machine WHERE id = $1 FOR UPDATE")
                 .execute(Tuple.of(machineId)).map(rows -> {
                     if (rows.rowCount() == 0) {
@@ -54,7 +71,7 @@ public class MachineTasks {
                     }
                     Row r = rows.iterator().next();
                     return new Locked(tx, machineId, LifecycleState.valueOf(r.getString("lifecycle_state")), r.getUUID("data_tenant_id"),
-                            r.getUUID("data_lease_id"));
+                            r.getUUID("data_lease_id"), after);
                 });
     }
 
@@ -79,6 +96,9 @@ public class MachineTasks {
                     + row.to() + " step needs '" + row.guard() + "', which does not hold"));
         }
         LifecycleState to = row.to();
+        if (m.state() == LifecycleState.ERASING && to != LifecycleState.ERASING) {
+            m.after().erasingEnded = true;
+        }
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("from", m.state().name());
