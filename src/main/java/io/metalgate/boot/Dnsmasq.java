@@ -75,7 +75,7 @@ public class Dnsmasq {
             return;
         }
         Path conf = dir().resolve("dnsmasq.conf");
-        process = new ProcessBuilder(config.boot().dnsmasq().binary(), "--keep-in-foreground", "--conf-file=" + conf,
+        process = new ProcessBuilder(config.boot().dnsmasq().binary(), "--keep-in-foreground", "--log-facility=-", "--conf-file=" + conf,
                 "--pid-file=" + dir().resolve("dnsmasq.pid")).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir().resolve("dnsmasq.log").toFile())).start();
         LOG.infof("dnsmasq started (pid %d) with %s", process.pid(), conf);

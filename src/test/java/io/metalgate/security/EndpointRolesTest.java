@@ -38,7 +38,10 @@ class EndpointRolesTest {
             "EraseAgentResource.progress", "the agent's token (401 without it); it only records a disk's phase and percent",
             "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
             "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
-                    + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified");
+                    + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified",
+            "AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
+                    + "system UUID is one the BMC reported (otherwise the token is spent and the machine ERASE_FAILED), and they only add "
+                    + "disks the certificate must cover");
 
     @Test
     void everyResourceMethodDeclaresItsRoles() throws Exception {
