@@ -38,6 +38,18 @@ field() { # name json → the first string value of "name"
   printf '%s' "$2" | sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -n 1
 }
 
+wait_sanitize() { # device: until the drive's sanitize ends (SSTAT in the sanitize log: 2 in progress, 1 or 4 done, 3 failed)
+  while :; do
+    sstat=$(nvme sanitize-log "$1" 2>/dev/null | sed -n 's/.*(SSTAT)[^:]*: *\(0x[0-9a-fA-F]*\).*/\1/p' | head -n 1)
+    [ -n "$sstat" ] || return 1
+    case $(( sstat & 7 )) in
+      2) sleep 5 ;;
+      1|4) return 0 ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
 poweroff_machine() {
   [ "${METALGATE_NO_POWEROFF:-}" = 1 ] && return 0
   sync; poweroff -f 2>/dev/null || echo o > /proc/sysrq-trigger
@@ -53,15 +65,15 @@ serial_of() { # kernel name → the drive's serial number (virtio: serial; NVMe,
   printf '%s' "$s" | tr -d ' \n'
 }
 
-found_disks() { # "SERIAL=/dev/X" a line, for every disk that may hold data (not RAM, loop, optical or removable media)
+found_disks() { # "SERIAL=/dev/X" a line, for every disk that may hold data (not RAM, loop or optical devices)
   if [ -n "${METALGATE_DISKS:-}" ]; then
     for pair in $METALGATE_DISKS; do echo "$pair"; done
     return 0
   fi
   for b in /sys/block/*; do
     d=$(basename "$b")
+    # removable media count: an internal SD card or USB stick may hold the system and its data
     case "$d" in loop*|ram*|zram*|sr*|fd*|nbd*|dm-*|md*) continue ;; esac
-    [ "$(cat "$b/removable" 2>/dev/null)" = 1 ] && continue
     [ "$(cat "$b/size" 2>/dev/null)" = 0 ] && continue
     echo "$(serial_of "$d")=/dev/$d"
   done
@@ -148,11 +160,13 @@ for serial in $serials; do
     post /api/agent/progress "$WORK/progress.json" >/dev/null || true
     case "$technique" in
       OVERWRITE) tool="dd $(dd --version 2>&1 | head -n 1 | tr -d '"')"
-        dd if=/dev/zero of="$dev" bs=1M conv=fsync 2>/dev/null; sync ;;
+        # dd stops at the end of the device with "No space left": anything else is a failed write
+        if ! dd if=/dev/zero of="$dev" bs=1M conv=fsync 2>"$WORK/dd.err"; then grep -q "No space left" "$WORK/dd.err" || result=FAILED; fi
+        sync ;;
       BLKDISCARD_ZEROES) tool="$(blkdiscard --version 2>&1 | head -n 1)"; blkdiscard "$dev" || result=FAILED ;;
-      NVME_SANITIZE_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 4 || result=FAILED ;;
-      NVME_SANITIZE_BLOCK) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 2 || result=FAILED ;;
-      NVME_SANITIZE_OVERWRITE) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 3 || result=FAILED ;;
+      NVME_SANITIZE_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 4 && wait_sanitize "$dev" || result=FAILED ;;
+      NVME_SANITIZE_BLOCK) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 2 && wait_sanitize "$dev" || result=FAILED ;;
+      NVME_SANITIZE_OVERWRITE) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 3 && wait_sanitize "$dev" || result=FAILED ;;
       NVME_FORMAT_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 2 -f || result=FAILED ;;
       NVME_FORMAT_USER_DATA) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 1 -f || result=FAILED ;;
       ATA_SECURITY_ERASE_ENHANCED|ATA_SECURITY_ERASE) tool="$(hdparm -V 2>&1 | head -n 1)"
@@ -161,10 +175,14 @@ for serial in $serials; do
           >/dev/null || result=FAILED ;;
       *) result="UNKNOWN_TECHNIQUE" ;;
     esac
-    # read back: every sampled block changed since before, and zero where the technique writes zeros
+    # read back: every sampled block changed since before, and zero where the technique writes zeros; a block that
+    # could not be read is a mismatch (an empty read-back proves nothing)
     hash_samples "$dev" "$WORK/offsets" > "$WORK/after"
+    if [ "$(wc -l < "$WORK/before" | tr -d ' ')" != "$sampled" ] || [ "$(wc -l < "$WORK/after" | tr -d ' ')" != "$sampled" ]; then
+      log "disk $serial: the read-back could not read every sampled block"; result=READ_BACK_FAILED
+    fi
     mismatches=$(awk -v zeroing="$(case $technique in OVERWRITE|BLKDISCARD_ZEROES) echo 1;; *) echo 0;; esac)" \
-      'NR == FNR { before[FNR] = $0; next } { z = ($0 ~ /^0+$/); if (zeroing == 1 ? !z : ($0 == before[FNR] && !z)) bad++ } END { print bad + 0 }' \
+      'NR == FNR { before[FNR] = $0; next } length($0) != 8192 { bad++; next } { z = ($0 ~ /^0+$/); if (zeroing == 1 ? !z : ($0 == before[FNR] && !z)) bad++ } END { print bad + 0 }' \
       "$WORK/before" "$WORK/after")
     [ "$mismatches" = 0 ] && [ "$result" = SUCCESS ] && passed=true
     [ "$mismatches" = 0 ] || log "disk $serial: $mismatches sampled block(s) still hold data after $technique"

@@ -38,6 +38,8 @@ public class BootService {
     AuditLog audit;
     @Inject
     MetalgateConfig config;
+    @Inject
+    Dnsmasq dnsmasq;
 
     /** A MAC that asked to boot and belongs to no machine. */
     public record UnknownMac(String mac, Instant firstSeen, Instant lastSeen, String lastIp, long requests) {
@@ -65,9 +67,23 @@ public class BootService {
                     if (!state.equals("ERASING")) {
                         return Uni.createFrom().item(BootScripts.localDisk("machine " + machine + " is " + state));
                     }
+                    if (config.boot().requireLease()) {
+                        var leased = dnsmasq.leasedAddress(m, now);
+                        if (leased.isEmpty() || !leased.get().equals(ip)) {
+                            // the firmware of the machine itself asks from the address DHCP just gave it; anyone else
+                            // knowing the MAC would get a token to speak for its agent
+                            Map<String, Object> refused = new LinkedHashMap<>();
+                            refused.put("mac", m);
+                            refused.put("ip", ip);
+                            refused.put("leasedTo", leased.orElse(null));
+                            return audit.append("appliance", "boot.token-refused", "machine:" + machine, refused)
+                                    .replaceWith(BootScripts.localDisk("no erase agent for MAC " + m + " from this address: DHCP did not lease it "
+                                            + "to this MAC"));
+                        }
+                    }
                     if (!agentBuilt()) {
                         // no token handed out for a boot that cannot happen; the operator sees why in the audit log
-                        return audit.record("appliance", "boot.agent-missing", "machine:" + machine, Map.of("mac", m, "problem",
+                        return audit.append("appliance", "boot.agent-missing", "machine:" + machine, Map.of("mac", m, "problem",
                                 "no erase agent in " + agentDir().toAbsolutePath().normalize() + ": build it with iso-builder/build"))
                                 .replaceWith(BootScripts.localDisk("machine " + machine + " is ERASING but the appliance has no erase agent built"));
                     }
@@ -101,7 +117,7 @@ public class BootService {
     }
 
     /** A boot token as issued: its machine, the address that fetched it, whether it expired or was spent. */
-    public record Token(UUID machineId, String mac, String ip, Instant expiresAt, Instant usedAt) {
+    public record Token(UUID machineId, String mac, String ip, Instant expiresAt, Instant usedAt, boolean hardwareConfirmed) {
     }
 
     /**
@@ -112,14 +128,16 @@ public class BootService {
         if (token == null || token.length() != 43 || !token.matches("[A-Za-z0-9_-]+")) {
             return Uni.createFrom().failure(refused("not a token this appliance issues"));
         }
-        return tx.preparedQuery("SELECT machine_id, mac, ip, expires_at, used_at FROM boot_token WHERE token_sha256 = $1 FOR UPDATE")
+        return tx.preparedQuery("SELECT machine_id, mac, ip, expires_at, used_at, hardware_confirmed_at FROM boot_token WHERE token_sha256 = $1 "
+                + "FOR UPDATE")
                 .execute(Tuple.of(sha256(token))).map(rows -> {
                     if (rows.rowCount() == 0) {
                         throw refused("this token gives no task: boot the machine again through the erase flow");
                     }
                     Row r = rows.iterator().next();
                     Token t = new Token(r.getUUID("machine_id"), r.getString("mac"), r.getString("ip"), r.getOffsetDateTime("expires_at").toInstant(),
-                            r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant());
+                            r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant(),
+                            r.getOffsetDateTime("hardware_confirmed_at") != null);
                     if (t.usedAt() != null || !t.expiresAt().isAfter(now)) {
                         throw refused("the token is " + (t.usedAt() != null ? "spent" : "expired") + ": boot the machine again through the erase flow");
                     }
@@ -132,6 +150,29 @@ public class BootService {
 
     private static io.metalgate.common.ApiException refused(String detail) {
         return new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(401, "agent-token", "Unknown, expired or spent token", detail));
+    }
+
+    /** The agent holding this token showed it runs on its machine's hardware ({@code POST /api/agent/disks}). */
+    public Uni<Void> confirmHardware(io.vertx.mutiny.sqlclient.SqlClient tx, String token, Instant now) {
+        return tx.preparedQuery("UPDATE boot_token SET hardware_confirmed_at = $2 WHERE token_sha256 = $1")
+                .execute(Tuple.of(sha256(token), now.atOffset(ZoneOffset.UTC))).replaceWithVoid();
+    }
+
+    /** The technique the appliance chose for a disk of this token's erase: the report must name the same. */
+    public Uni<Void> recordChoice(io.vertx.mutiny.sqlclient.SqlClient tx, String token, String serial, String technique, Instant now) {
+        return tx.preparedQuery("INSERT INTO erase_choice (token_sha256, serial_number, technique, chosen_at) VALUES ($1, $2, $3, $4) "
+                + "ON CONFLICT (token_sha256, serial_number) DO UPDATE SET technique = EXCLUDED.technique, chosen_at = EXCLUDED.chosen_at")
+                .execute(Tuple.of(sha256(token), serial, technique, now.atOffset(ZoneOffset.UTC))).replaceWithVoid();
+    }
+
+    /** The techniques chosen for this token's disks, by serial. */
+    public Uni<Map<String, String>> choices(io.vertx.mutiny.sqlclient.SqlClient tx, String token) {
+        return tx.preparedQuery("SELECT serial_number, technique FROM erase_choice WHERE token_sha256 = $1").execute(Tuple.of(sha256(token)))
+                .map(rows -> {
+                    Map<String, String> out = new LinkedHashMap<>();
+                    rows.forEach(r -> out.put(r.getString("serial_number"), r.getString("technique")));
+                    return out;
+                });
     }
 
     /** Spends the token: no later request with it is answered. */

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -90,6 +91,31 @@ public class Dnsmasq {
                 }
             }
         });
+    }
+
+    /**
+     * The address dnsmasq leased to {@code mac} and has not seen expire, from its lease file ("expiry mac ip name
+     * client-id" a line; expiry 0: infinite).
+     */
+    Optional<String> leasedAddress(String mac, java.time.Instant now) {
+        Path leases = dir().resolve("leases");
+        if (!Files.exists(leases)) {
+            return Optional.empty();
+        }
+        try {
+            for (String line : Files.readAllLines(leases)) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 3 && f[1].equalsIgnoreCase(mac)) {
+                    long expiry = Long.parseLong(f[0]);
+                    if (expiry == 0 || expiry > now.getEpochSecond()) {
+                        return Optional.of(f[2]);
+                    }
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            LOG.warnf("dnsmasq's lease file %s is not readable: %s", leases, e.toString());
+        }
+        return Optional.empty();
     }
 
     /** The known MACs now: every machine's (from inspection), with its name. */

@@ -189,6 +189,14 @@ public interface MetalgateConfig {
             Optional<String> externalPidFile();
         }
 
+        /**
+         * Hand an erase agent's token only to the address DHCP (the appliance's dnsmasq, FULL mode) leased to the
+         * machine's MAC: anyone else asking for an ERASING machine's script gets its local disk. Turn off only where
+         * another DHCP server hands out the addresses (PROXY mode), and keep that network closed (docs/network-boot.md).
+         */
+        @WithDefault("true")
+        boolean requireLease();
+
         /** How long the token an ERASING machine's boot script hands its agent is good for. */
         @WithDefault("PT30M")
         java.time.Duration tokenTtl();

@@ -60,6 +60,10 @@ public class AgentDisks {
             @NotNull @Size(max = 256) List<@Valid FoundDisk> disks) {
     }
 
+    /** UUIDs firmware ships unset or as a vendor placeholder: they name no machine. */
+    static final Set<String> PLACEHOLDER_UUIDS = Set.of("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "03000200-0400-0500-0006-000700080009");
+
     @Inject
     Pool pool;
     @Inject
@@ -85,7 +89,7 @@ public class AgentDisks {
         Instant now = Instant.now();
         String ip = EraseAgentResource.caller(request);
         return EraseAgentResource.machineOf(pool, boot, body.token(), ip, now).chain(machine -> tasks.withLock(machine,
-                m -> EraseAgentResource.lockedToken(boot, m, body.token(), ip, now).chain(() -> locked(m, body, now)))).map(o -> {
+                m -> EraseAgentResource.lockedToken(boot, m, body.token(), ip, now).chain(t -> locked(m, body, now)))).map(o -> {
                     if (o.refused().isPresent()) {
                         throw o.refused().get();
                     }
@@ -117,7 +121,7 @@ public class AgentDisks {
     }
 
     private Uni<Outcome> decide(MachineTasks.Locked m, String actor, DisksRequest body, String uuid, Set<String> known, Inventory inv, Instant now) {
-        boolean confirmed = uuid != null && known.contains(uuid);
+        boolean confirmed = uuid != null && !PLACEHOLDER_UUIDS.contains(uuid) && known.contains(uuid);
         Set<String> inventorySerials = new TreeSet<>();
         inv.disks().forEach(d -> {
             if (d.serialNumber() != null) {
@@ -140,12 +144,13 @@ public class AgentDisks {
                 added.add(d);
             }
         }
-        if (uuid != null && !known.isEmpty() && !confirmed) {
-            problems.add(0, "the agent booted on system " + uuid + ", which is not this machine (its BMC reports " + known + ")");
-        } else if (!confirmed && !added.isEmpty()) {
-            problems.add("disks the inventory lacks were found (" + added.stream().map(FoundDisk::serialNumber).toList()
-                    + ") and the hardware could not be confirmed as this machine's (" + (uuid == null ? "the agent reports no system UUID"
-                            : "the machine has no system UUID on record") + ")");
+        if (!confirmed) {
+            // nothing is erased on hardware that is not shown to be this machine's: a mistyped boot MAC, another server
+            // that booted meanwhile, or a BMC that reports no identity (decision 0013)
+            problems.add(0, uuid == null || PLACEHOLDER_UUIDS.contains(uuid) ? "the agent reports no usable system UUID: the hardware cannot be "
+                    + "shown to be this machine's" : known.isEmpty() ? "the machine has no system UUID on record (its BMC reported none at "
+                            + "verification): the hardware the agent booted on cannot be shown to be this machine's"
+                            : "the agent booted on system " + uuid + ", which is not this machine (its BMC reports " + known + ")");
         }
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("systemUuid", uuid);
@@ -182,6 +187,7 @@ public class AgentDisks {
             }
         }).chain(json -> m.tx().preparedQuery("UPDATE machine SET inventory = $2 WHERE id = $1").execute(Tuple.of(m.id(), json))).replaceWithVoid();
         return stored.chain(() -> audit.record(m.tx(), actor, "erase.disks-found", "machine:" + m.id(), payload))
+                .chain(() -> boot.confirmHardware(m.tx(), body.token(), now))
                 .replaceWith(new Outcome(new EraseAgentResource.Task("ERASE", m.id(), EraseAgentResource.disks(merged), List.of()), Optional.empty()));
     }
 }

@@ -80,7 +80,12 @@ public class EraseAgentResource {
         // the token names the machine; it is checked again under the machine's lock
         return machineOf(pool, boot, body.token(), ip, now).chain(machine -> {
             String actor = "agent:" + machine;
-            return tasks.withLock(machine, m -> lockedToken(boot, m, body.token(), ip, now).chain(() -> {
+            return tasks.withLock(machine, m -> lockedToken(boot, m, body.token(), ip, now).chain(token -> {
+                if (body.nextDisk() != null && !body.nextDisk().isBlank() && !token.hardwareConfirmed()) {
+                    // no disk is erased before the agent showed it runs on this machine's hardware
+                    return Uni.createFrom().failure(ApiException.conflict("the agent has not shown it runs on machine " + machine
+                            + "'s hardware: POST /api/agent/disks first", "nextDisk"));
+                }
                 return gateFacts.forAction(m.tx(), machine, Action.ERASE_CONTINUE, actor, now, Optional.empty()).chain(facts -> {
                     Decision d = Gate.decide(Action.ERASE_CONTINUE, facts, gateFacts.policy(), now);
                     Map<String, Object> context = new LinkedHashMap<>();
@@ -136,9 +141,11 @@ public class EraseAgentResource {
                 throw ApiException.conflict("the machine was never inspected: no disk can be matched", "machine");
             }
             var d = body.disk();
-            var choice = reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
+            return reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
                     d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
                     Boolean.TRUE.equals(d.discardSupported())));
+        }).call(choice -> pool.withTransaction(tx -> boot.recordChoice(tx, body.token(), body.disk().serialNumber(),
+                choice.technique().map(Enum::name).orElse("NONE"), now))).map(choice -> {
             return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),
                     choice.technique().map(t -> t.method.name()).orElse(null), choice.weakerThanPolicy(), choice.notes(),
                     config.erase().verifySampleBlocks());
@@ -193,13 +200,13 @@ public class EraseAgentResource {
     }
 
     /** The token checked again under the machine's lock: still usable, and this machine's. */
-    static Uni<Void> lockedToken(BootService boot, MachineTasks.Locked m, String token, String ip, Instant now) {
+    static Uni<BootService.Token> lockedToken(BootService boot, MachineTasks.Locked m, String token, String ip, Instant now) {
         return boot.require(m.tx(), token, ip, now).map(t -> {
             if (!t.machineId().equals(m.id())) {
                 throw new ApiException(Problem.of(401, "agent-token", "Unknown, expired or spent token", "the token is another machine's"));
             }
-            return null;
-        }).replaceWithVoid();
+            return t;
+        });
     }
 
     static List<DiskTask> disks(Inventory inv) {

@@ -152,12 +152,14 @@ public class EraseReports {
     public Uni<Outcome> report(String token, String ip, Report report) {
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
         return EraseAgentResource.machineOf(pool, boot, token, ip, now).chain(machine -> inspection.stored(machine).chain(inv -> tasks.withLock(machine,
-                m -> EraseAgentResource.lockedToken(boot, m, token, ip, now).chain(() -> {
+                m -> EraseAgentResource.lockedToken(boot, m, token, ip, now).chain(t -> boot.choices(m.tx(), token).map(c -> Map.entry(t, c)))
+                        .chain(proofs -> {
                     if (m.state() != LifecycleState.ERASING) {
                         throw ApiException.conflict("machine " + machine + " is " + m.state() + ", not ERASING", "state");
                     }
-                    List<String> refusals = inv.isEmpty() ? List.of("the machine was never inspected: there is no inventory to cover")
-                            : refusals(inv.get(), report);
+                    List<String> refusals = new ArrayList<>(inv.isEmpty() ? List.of("the machine was never inspected: there is no inventory to cover")
+                            : refusals(inv.get(), report));
+                    refusals.addAll(proofRefusals(proofs.getKey(), proofs.getValue(), report));
                     UUID reportId = UUID.randomUUID();
                     String body;
                     try {
@@ -183,6 +185,30 @@ public class EraseReports {
                             .chain(() -> tasks.fire(m, MachineLifecycle.Event.ERASED, actor, "verified erase, certificate " + cert))
                             .map(state -> new Outcome(state, cert, List.of())));
                 }))));
+    }
+
+    /**
+     * What the appliance saw of this erase, not what the report says of itself: the agent showed it runs on the
+     * machine's hardware ({@code /api/agent/disks}), and each disk was erased with the technique the appliance chose
+     * for it ({@code /api/agent/technique}). A report made up without the agent's steps is refused.
+     */
+    static List<String> proofRefusals(BootService.Token token, Map<String, String> choices, Report report) {
+        List<String> out = new ArrayList<>();
+        if (!token.hardwareConfirmed()) {
+            out.add("the agent never showed it runs on this machine's hardware (POST /api/agent/disks)");
+        }
+        for (DiskReport d : report.disks() == null ? List.<DiskReport>of() : report.disks()) {
+            if (d == null || d.serialNumber() == null) {
+                continue;
+            }
+            String chosen = choices.get(d.serialNumber());
+            if (chosen == null) {
+                out.add("disk " + d.serialNumber() + ": no technique was chosen for it (POST /api/agent/technique)");
+            } else if (!chosen.equals(d.technique())) {
+                out.add("disk " + d.serialNumber() + ": erased with " + d.technique() + ", not with " + chosen + " that the appliance chose");
+            }
+        }
+        return out;
     }
 
     /** The data the machine held is gone: its custody ends, it is no longer leased since its last erase. */

@@ -51,6 +51,12 @@ class EraseAgentApiTest {
             java.util.List<String> task = given().contentType(ContentType.JSON).body(Map.of("token", token)).post("/api/agent/task").then()
                     .statusCode(200).body("task", equalTo("ERASE")).body("machineId", equalTo(m)).extract().jsonPath().getList("disks.serialNumber");
             assertEquals(inventory, task, "every disk of the inventory, which the certificate must cover");
+            // no disk before the agent showed it runs on this machine's hardware; then its disks
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "nextDisk", task.get(0))).post("/api/agent/task").then()
+                    .statusCode(409);
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "systemUuid", bmcs.bmc(0).systemUuid().toString(), "disks",
+                    task.stream().map(serial -> Map.of("serialNumber", serial)).toList())).post("/api/agent/disks").then().statusCode(200)
+                    .body("task", equalTo("ERASE")).body("disks.serialNumber", equalTo(task));
             // progress, shown to the NOC
             given().contentType(ContentType.JSON).body(Map.of("token", token, "serialNumber", task.get(0), "phase", "ERASING", "percent", 40))
                     .post("/api/agent/progress").then().statusCode(204);

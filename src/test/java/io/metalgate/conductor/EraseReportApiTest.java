@@ -69,6 +69,7 @@ class EraseReportApiTest {
             String second = fleet.machines().get(1);
             List<Map<String, Object>> disks2 = operator().get("/api/machines/" + second + "/inventory").then().extract().jsonPath().getList("disks");
             List<Map<String, Object>> good = disks2.stream().map(d -> disk(d, true)).toList();
+            io.metalgate.testing.Erases.prove(second, tokens.get(1));
             String cert = given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(1), "disks", good)).post("/api/agent/report").then()
                     .statusCode(200).body("state", equalTo("ERASED")).body("certificateId", notNullValue()).extract().path("certificateId");
             var c = operator().get("/api/machines/" + second + "/erase-certificates").then().statusCode(200).body("[0].id", equalTo(cert))

@@ -162,6 +162,13 @@ class EraseVmTest {
                 assertTrue(patternBlocks(vm.nvme()) > 0 && patternBlocks(vm.virtio()) > 0);
                 long started = System.nanoTime();
                 Lifecycle.allowedErase(m);
+                if (PxeLab.namespaces()) {
+                    // whoever knows the MAC but is not the address DHCP leased to it gets no agent token
+                    String outsider = io.restassured.RestAssured.given().queryParam("mac", bmc.mac(1)).get("/boot/ipxe").then().statusCode(200)
+                            .extract().asString();
+                    assertFalse(outsider.contains("metalgate.token="), outsider);
+                    Lifecycle.awaitAudit("machine:" + m, "boot.token-refused", 1);
+                }
                 assertEquals("ERASED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
                 double seconds = (System.nanoTime() - started) / 1e9;
                 System.out.printf("EraseVmTest (a): erase allowed → certificate in %.1f s (network: %s)%n", seconds, PxeLab.mode());

@@ -51,8 +51,35 @@ public final class Erases {
         return d;
     }
 
+    /** The system UUID the machine's BMC reported at verification (one of its {@code system-uuid:} hardware ids). */
+    public static String systemUuid(String machine) {
+        return PostgresTestResource.sqlValue("SELECT substr(hardware_id, 13) FROM machine_hardware_id WHERE machine_id = ?::uuid AND hardware_id "
+                + "LIKE 'system-uuid:%' ORDER BY hardware_id LIMIT 1", machine);
+    }
+
+    /** What NVMe id-ctrl prints of a drive offering sanitize block erase only (SANICAP bit 1): the appliance picks NVME_SANITIZE_BLOCK. */
+    public static final String SANITIZE_BLOCK_ONLY = "sanicap   : 0x2\noacs      : 0\n";
+
+    /**
+     * The agent's steps before it erases, as the real one takes them: what it found on the machine's hardware (its
+     * system UUID and the inventory's disks, {@code /api/agent/disks}) and the technique of each disk (an NVMe drive
+     * offering sanitize block erase, {@code /api/agent/technique}).
+     */
+    public static void prove(String machine, String token) {
+        List<Map<String, Object>> disks = operator().get("/api/machines/" + machine + "/inventory").then().statusCode(200).extract().jsonPath()
+                .getList("disks");
+        given().contentType(ContentType.JSON).body(Map.of("token", token, "systemUuid", systemUuid(machine), "disks", disks.stream()
+                .map(d -> Map.of("serialNumber", d.get("serialNumber"), "transport", "NVME")).toList())).post("/api/agent/disks").then()
+                .statusCode(200);
+        for (Map<String, Object> d : disks) {
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "disk", Map.of("serialNumber", d.get("serialNumber"), "transport", "NVME",
+                    "nvmeIdCtrl", SANITIZE_BLOCK_ONLY))).post("/api/agent/technique").then().statusCode(200);
+        }
+    }
+
     /** The agent's report of every inventory disk of {@code machine}; {@code verified} false: a failed read-back. The answer. */
     public static io.restassured.path.json.JsonPath report(String machine, String token, boolean verified, String model) {
+        prove(machine, token);
         List<Map<String, Object>> disks = operator().get("/api/machines/" + machine + "/inventory").then().statusCode(200).extract().jsonPath()
                 .getList("disks");
         return given().contentType(ContentType.JSON).body(Map.of("token", token, "disks", disks.stream().map(d -> disk(d, verified, model))

@@ -84,6 +84,7 @@ public class PxeLab implements QuarkusTestResourceLifecycleManager {
             cfg.put("metalgate.boot.dnsmasq.http-port", Integer.toString(httpPort));
             cfg.put("metalgate.boot.dnsmasq.binary", wrapper.toString());
             cfg.put("metalgate.boot.dnsmasq.refresh", "2s");
+            cfg.put("metalgate.boot.require-lease", "true");
             cfg.put("metalgate.boot.tftp.host", net + "1");
             cfg.put("metalgate.boot.tftp.port", "69");
             cfg.put("metalgate.boot.tftp.root", "/usr/lib/ipxe");
