@@ -45,18 +45,40 @@ class EraseAgentsBench {
 
     @Test
     void agentsAtOnce() throws Exception {
-        List<String[]> agents = seed(WARM_UP + AGENTS); // token, serial1, serial2
-        run(agents.subList(0, WARM_UP), "warm-up");
-        run(agents.subList(WARM_UP, agents.size()), "measured");
+        List<String[]> agents = seed(WARM_UP + 2 * AGENTS); // token, serial1, serial2, system UUID
+        run(agents.subList(0, WARM_UP), "warm-up", THREADS, 0);
+        // saturation: 64 agents at a time, each call right after the last (a closed loop: how much the appliance does)
+        run(agents.subList(WARM_UP, WARM_UP + AGENTS), "saturated", THREADS, 0);
+        // all 630 at once, as agents are: each call after a few seconds' work (a real disk takes minutes)
+        run(agents.subList(WARM_UP + AGENTS, agents.size()), "paced", AGENTS, PACE_MS);
     }
 
-    private static void run(List<String[]> agents, String phase) throws Exception {
+    /** The paced agents' work between two calls: 2 s on average (uniform 0–4 s), far quicker than any disk's erase. */
+    static final int PACE_MS = Integer.getInteger("bench.agent-pace-ms", 2000);
+
+    private static final ThreadLocal<Integer> PACE = ThreadLocal.withInitial(() -> 0);
+
+    private static void pause() {
+        int pace = PACE.get();
+        if (pace > 0) {
+            try {
+                Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(2 * pace));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static void run(List<String[]> agents, String phase, int threads, int paceMs) throws Exception {
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         long t0 = System.nanoTime();
         List<Future<Boolean>> done = new ArrayList<>();
         for (String[] a : agents) {
-            done.add(pool.submit(() -> agent(a, latencies)));
+            done.add(pool.submit(() -> {
+                PACE.set(paceMs);
+                return agent(a, latencies);
+            }));
         }
         int erased = 0;
         for (Future<Boolean> f : done) {
@@ -67,7 +89,7 @@ class EraseAgentsBench {
         List<Long> sorted = new ArrayList<>(latencies);
         Collections.sort(sorted);
         String line = String.format("%s erase-agents %s agents=%d threads=%d erased=%d requests=%d seconds=%.1f requests-per-second=%.0f "
-                + "p50-ms=%.1f p99-ms=%.1f max-ms=%.1f cores=%d%n", Instant.now(), phase, agents.size(), THREADS, erased, sorted.size(), seconds,
+                + "p50-ms=%.1f p99-ms=%.1f max-ms=%.1f cores=%d%n", Instant.now(), phase, agents.size(), threads, erased, sorted.size(), seconds,
                 sorted.size() / seconds, pct(sorted, 0.50), pct(sorted, 0.99), sorted.get(sorted.size() - 1) / 1e6,
                 Runtime.getRuntime().availableProcessors());
         System.out.print(line);
@@ -79,6 +101,7 @@ class EraseAgentsBench {
     }
 
     private static <T> T timed(List<Long> latencies, java.util.function.Supplier<T> call) {
+        pause();
         long t = System.nanoTime();
         T r = call.get();
         latencies.add(System.nanoTime() - t);
@@ -112,12 +135,15 @@ class EraseAgentsBench {
     private static boolean agent(String[] a, List<Long> latencies) {
         String token = a[0];
         timed(latencies, () -> post("/api/agent/task", Map.of("token", token), 200));
+        // what it found on its machine's hardware, as the real agent tells it before any disk
+        timed(latencies, () -> post("/api/agent/disks", Map.of("token", token, "systemUuid", a[3], "disks", List.of(Map.of("serialNumber", a[1]),
+                Map.of("serialNumber", a[2]))), 200));
         List<Map<String, Object>> disks = new ArrayList<>();
         for (int d = 1; d <= 2; d++) {
             String serial = a[d];
             timed(latencies, () -> post("/api/agent/task", Map.of("token", token, "nextDisk", serial), 200));
-            timed(latencies, () -> post("/api/agent/technique", Map.of("token", token, "disk", Map.of("serialNumber", serial, "transport", "OTHER",
-                    "discardZeroes", true)), 200));
+            timed(latencies, () -> post("/api/agent/technique", Map.of("token", token, "disk", Map.of("serialNumber", serial, "transport", "NVME",
+                    "nvmeIdCtrl", "sanicap   : 0x2\n")), 200));
             timed(latencies, () -> post("/api/agent/progress", Map.of("token", token, "serialNumber", serial, "phase", "ERASING", "percent", 50), 204));
             Instant s = Instant.now();
             disks.add(Map.of("serialNumber", serial, "technique", "NVME_SANITIZE_BLOCK", "tool", "nvme-cli", "toolVersion", "2.4",
@@ -137,7 +163,8 @@ class EraseAgentsBench {
                         + "lifecycle_state, created_at, updated_at, bmc_identity, inventory) VALUES (?, ?, 'IPMI', ?, 623, 'ADMIN', 'v1:none', "
                         + "'ERASING', now(), now(), ?, ?)");
                 var t = c.prepareStatement("INSERT INTO boot_token (token_sha256, machine_id, mac, issued_at, expires_at) VALUES (?, ?, "
-                        + "'52:00:00:00:00:01', now(), now() + interval '1 hour')")) {
+                        + "'52:00:00:00:00:01', now(), now() + interval '1 hour')");
+                var h = c.prepareStatement("INSERT INTO machine_hardware_id (hardware_id, machine_id) VALUES (?, ?)")) {
             for (int i = 0; i < n; i++) {
                 UUID id = UUID.randomUUID();
                 String s1 = prefix + "-" + i + "-A";
@@ -154,10 +181,15 @@ class EraseAgentsBench {
                 t.setString(1, sha256(token));
                 t.setObject(2, id);
                 t.addBatch();
-                out.add(new String[] { token, s1, s2 });
+                String uuid = UUID.randomUUID().toString();
+                h.setString(1, "system-uuid:" + uuid);
+                h.setObject(2, id);
+                h.addBatch();
+                out.add(new String[] { token, s1, s2, uuid });
             }
             m.executeBatch();
             t.executeBatch();
+            h.executeBatch();
         }
         return out;
     }
