@@ -42,10 +42,10 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
  *
  * <p>Found disks are believed only on the machine they belong to: the agent's system UUID must be one the machine's
  * BMC reported when it was verified. An agent booted on other hardware (a mistyped boot MAC, another server that
- * network-booted meanwhile) is refused before it erases anything: token spent, ERASE_FAILED, audited. When the
- * identity cannot be confirmed (no UUID either side), the inventory's disks are erased and found disks beyond them
- * fail the erase rather than be left holding data unnoticed. A disk without a serial number cannot be certified:
- * it fails the erase too.
+ * network-booted meanwhile) is refused before it erases anything: token spent, ERASE_FAILED, audited. So is an agent
+ * whose hardware cannot be shown to be the machine's (no UUID, a placeholder, none on record): nothing is erased on
+ * hardware of unknown identity. A disk without a serial number cannot be certified: it fails the erase too. The
+ * token is marked as having shown its hardware; the agent gets no disk, and its report counts for nothing, before.
  */
 @Path("/api/agent")
 @Tag(name = "boot")
