@@ -109,7 +109,22 @@ public class BootMacsResource {
                                     old.forEach(r -> before.add(r.getString("mac")));
                                     payload.put("before", before);
                                     return m.tx().preparedQuery("INSERT INTO machine_mac (mac, machine_id, source) SELECT unnest($1::varchar[]), $2, "
-                                            + "'operator' ON CONFLICT (mac) DO NOTHING").execute(Tuple.of(array, id));
+                                            + "'operator' ON CONFLICT (mac) DO NOTHING RETURNING mac").execute(Tuple.of(array, id));
+                                })
+                                .invoke(inserted -> {
+                                    // a MAC taken by another machine since the check above (its inspection, a concurrent PUT):
+                                    // refused as a whole, rolled back, never audited as set
+                                    java.util.Set<String> got = new java.util.HashSet<>();
+                                    inserted.forEach(r -> got.add(r.getString("mac")));
+                                    payload.put("alreadyFromInspection", new ArrayList<>(macs.stream().filter(x -> !got.contains(x)).toList()));
+                                })
+                                .chain(ignored -> m.tx().preparedQuery("SELECT mac, machine_id FROM machine_mac WHERE mac = ANY($1) AND machine_id <> $2")
+                                        .execute(Tuple.of(array, id)))
+                                .invoke(raced -> {
+                                    if (raced.rowCount() > 0) {
+                                        var r = raced.iterator().next();
+                                        throw ApiException.conflict("MAC " + r.getString("mac") + " is machine " + r.getUUID("machine_id") + "'s", "macs");
+                                    }
                                 })
                                 .chain(() -> audit.record(m.tx(), actor, "machine.boot-macs-set", "machine:" + id, payload));
                     });
