@@ -49,8 +49,10 @@ class GateExplainApiTest {
 
         as("viewer").queryParam("action", "erase").get("/api/machines/" + machine + "/gate").then().statusCode(200)
                 .body("decision.allowed", equalTo(false))
-                .body("decision.reasons.code", containsInAnyOrder("MACHINE_STATE", "HOLD", "RETENTION", "NOTICE_NOT_PROVEN",
-                        "APPROVAL_MISSING"))
+                // every reason of this machine's facts; the appliance-wide 24 h erase window is shared with the erases of other
+                // tests of this run, so its reason (BULK_SECOND_APPROVAL) may join them
+                .body("decision.reasons.code.findAll { it != 'BULK_SECOND_APPROVAL' }", containsInAnyOrder("MACHINE_STATE", "HOLD", "RETENTION",
+                        "NOTICE_NOT_PROVEN", "APPROVAL_MISSING"))
                 .body("facts.lease.state", equalTo("TERMINATED"))
                 .body("facts.notices[0].attempts[0].outcome", equalTo("BOUNCED"));
         as("viewer").queryParam("action", "power_off").get("/api/machines/" + machine + "/gate").then()
