@@ -79,7 +79,14 @@ public class Inspection {
                     }
                     Instant now = Instant.now();
                     String hardware = hardwareId(inv);
-                    return tasks.withLock(machineId, m -> twinOf(m, hardware).chain(twin -> {
+                    return tasks.withLock(machineId, m -> {
+                        if (m.state() == LifecycleState.ERASING) {
+                            // the erase's disks are the inventory's as the erase began (and those its agent found): an
+                            // inspection finishing now must not change what the certificate has to cover
+                            return Uni.createFrom().item(Optional.<ApiException>of(ApiException.conflict("machine " + machineId
+                                    + " is ERASING: its inventory is kept until the erase ends", "state")));
+                        }
+                        return twinOf(m, hardware).chain(twin -> {
                         if (twin.isPresent()) {
                             // one server is one machine: the same hardware behind another address (a BMC's second
                             // port, a shared LOM) is refused, the machine marked, the refusal audited
@@ -104,7 +111,8 @@ public class Inspection {
                                         ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored").replaceWithVoid()
                                         : Uni.createFrom().voidItem())
                                 .replaceWith(Optional.<ApiException>empty());
-                    })).map(refused -> {
+                    });
+                    }).map(refused -> {
                         if (refused.isPresent()) {
                             throw refused.get();
                         }

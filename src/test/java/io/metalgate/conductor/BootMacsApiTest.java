@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Boot MACs decide which machine a booting MAC is, and so which one gets an erase agent: an operator names them for a
  * BMC that reports none; never a MAC another machine has, never while the machine is ERASING, only as an operator,
- * audited; inspection's own MACs stay.
+ * audited; inspection's own MACs stay; and an ERASING machine's inventory is not inspected anew.
  */
 @QuarkusTest
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
@@ -56,6 +56,8 @@ class BootMacsApiTest {
             operator().body(Map.of("macs", List.of(mac))).put("/api/machines/" + a + "/boot-macs").then().statusCode(409)
                     .body("detail", containsString("ERASING"));
             Api.as("viewer").get("/api/machines/" + a + "/boot-macs").then().statusCode(200).body("mac", hasItem(found));
+            // nor does its inventory (what the certificate must cover) change under the erase
+            operator().post("/api/machines/" + a + "/inventory").then().statusCode(409).body("detail", containsString("ERASING"));
         }
     }
 }
