@@ -136,15 +136,24 @@ for serial in $serials; do
   [ "$(field task "$answer")" = ERASE ] || { log "stopped before disk $serial: $answer"; poweroff_machine; exit 0; }
   dev=$(device_of "$serial") || { log "disk $serial not found"; result=NOT_FOUND; dev=; }
   name=$(basename "${dev:-none}")
-  transport=OTHER; nvme=; hdp=
+  transport=OTHER; nvme=; hdp=; scsi=
   case "$name" in
     nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
-    sd*) hdp=$(hdparm -I "$dev" 2>/dev/null); [ -n "$hdp" ] && transport=ATA ;;
+    sd*) hdp=$(hdparm -I "$dev" 2>/dev/null)
+      if printf '%s\n' "$hdp" | grep -q '^Security:'; then transport=ATA
+      else
+        # a SCSI (SAS) drive: what it answers to REPORT SUPPORTED OPERATION CODES for SANITIZE and each service action
+        # (1 overwrite, 2 block erase, 3 crypto erase), in hex; the appliance reads the SUPPORT field
+        transport=SCSI; hdp=
+        for sa in 1 2 3; do
+          scsi="$scsi $sa:$(sg_opcodes -n -r -o "0x48,$sa" "$dev" 2>/dev/null | hexdump -v -e '1/1 "%02x"')"
+        done
+      fi ;;
   esac
   discard=false
   [ -n "$dev" ] && [ "$(cat "/sys/block/$name/queue/discard_max_bytes" 2>/dev/null || echo 0)" -gt 0 ] && discard=true
-  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s}}' "$TOKEN" \
-    "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" > "$WORK/technique.json"
+  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s,"scsiSanitizeSupport":"%s"}}' \
+    "$TOKEN" "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" "$(json "${scsi# }")" > "$WORK/technique.json"
   choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
   technique=$(field technique "$choice")
   started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -169,6 +178,13 @@ for serial in $serials; do
       NVME_SANITIZE_OVERWRITE) tool="$(nvme version 2>&1 | head -n 1)"; nvme sanitize "$dev" -a 3 && wait_sanitize "$dev" || result=FAILED ;;
       NVME_FORMAT_CRYPTO) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 2 -f || result=FAILED ;;
       NVME_FORMAT_USER_DATA) tool="$(nvme version 2>&1 | head -n 1)"; nvme format "$dev" -s 1 -f || result=FAILED ;;
+      SCSI_SANITIZE_CRYPTO|SCSI_SANITIZE_BLOCK|SCSI_SANITIZE_OVERWRITE) tool="sg_sanitize $(sg_sanitize --version 2>&1 | head -n 1)"
+        # without --early sg_sanitize polls the drive until the sanitize ends
+        case "$technique" in
+          SCSI_SANITIZE_CRYPTO) how=--crypto ;; SCSI_SANITIZE_BLOCK) how=--block ;; *) how="--overwrite --zero" ;;
+        esac
+        # shellcheck disable=SC2086 # $how is one or two options
+        sg_sanitize --quick $how "$dev" >/dev/null 2>&1 || result=FAILED ;;
       ATA_SECURITY_ERASE_ENHANCED|ATA_SECURITY_ERASE) tool="$(hdparm -V 2>&1 | head -n 1)"
         hdparm --user-master u --security-set-pass metalgate "$dev" >/dev/null &&
           hdparm --user-master u "--security-erase$([ "$technique" = ATA_SECURITY_ERASE_ENHANCED ] && echo -enhanced)" metalgate "$dev" \

@@ -115,7 +115,8 @@ public class EraseAgentResource {
     }
 
     public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
-            @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported) {
+            @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported,
+            @Size(max = 2_000) String scsiSanitizeSupport) {
     }
 
     /** The technique for a disk (empty: the disk fails), why, and how much to read back. */
@@ -143,7 +144,7 @@ public class EraseAgentResource {
             var d = body.disk();
             return reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
                     d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
-                    Boolean.TRUE.equals(d.discardSupported())));
+                    Boolean.TRUE.equals(d.discardSupported()), d.scsiSanitizeSupport()));
         }).call(choice -> pool.withTransaction(tx -> boot.recordChoice(tx, body.token(), body.disk().serialNumber(),
                 choice.technique().map(Enum::name).orElse("NONE"), now))).map(choice -> {
             return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),

@@ -47,12 +47,56 @@ public final class Techniques {
     }
 
     /** What the agent found of one disk: its transport and what the tools printed (null where a tool does not apply). */
+    /**
+     * {@code scsiSanitizeSupport}: what a SCSI drive answered to REPORT SUPPORTED OPERATION CODES for SANITIZE (0x48)
+     * and each service action, as the agent sends it ("1:HEX 2:HEX 3:HEX": {@code sg_opcodes -n -r -o 0x48,SA} in hex;
+     * SA 1 overwrite, 2 block erase, 3 cryptographic erase); {@code scsiSanitize} true offers all three (a caller that
+     * knows no more).
+     */
     public record DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
-            boolean discardSupported) {
+            boolean discardSupported, String scsiSanitizeSupport) {
 
         public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes) {
-            this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, false);
+            this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, false, null);
         }
+
+        public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
+                boolean discardSupported) {
+            this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, discardSupported, null);
+        }
+    }
+
+    /**
+     * The SANITIZE service actions a SCSI drive reports as supported: the one-command parameter data of REPORT
+     * SUPPORTED OPERATION CODES (SPC-4 6.35.3), byte 1 bits 2–0 SUPPORT: 011b supported as the standard says, 101b
+     * supported in a vendor-specific manner; 001b not supported, 000b not known now. Anything unreadable: not
+     * supported.
+     */
+    static java.util.Set<Integer> scsiSanitizeActions(String support) {
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        if (support == null) {
+            return out;
+        }
+        for (String part : support.trim().split("\\s+")) {
+            int colon = part.indexOf(':');
+            if (colon < 1) {
+                continue;
+            }
+            try {
+                int sa = Integer.parseInt(part.substring(0, colon));
+                String hex = part.substring(colon + 1);
+                if (hex.length() < 4) {
+                    continue;
+                }
+                int supportField = Integer.parseInt(hex.substring(2, 4), 16) & 0x07;
+                if (supportField == 0b011 || supportField == 0b101) {
+                    out.add(sa);
+                }
+            } catch (NumberFormatException e) {
+                // not a response: not supported
+            }
+        }
+        return out;
     }
 
     /** {@code minimum}: the method a disk must get; {@code allowWeaker}: use a weaker one (recorded) instead of failing the disk. */
@@ -139,6 +183,20 @@ public final class Techniques {
                 if (!sec.enhanced()) {
                     notes.add("ATA enhanced security erase not supported");
                 }
+            }
+        } else if (transport.equals("SCSI") && !d.scsiSanitize() && d.scsiSanitizeSupport() != null) {
+            var actions = scsiSanitizeActions(d.scsiSanitizeSupport());
+            if (actions.contains(3)) {
+                out.add(Technique.SCSI_SANITIZE_CRYPTO);
+            }
+            if (actions.contains(2)) {
+                out.add(Technique.SCSI_SANITIZE_BLOCK);
+            }
+            if (actions.contains(1)) {
+                out.add(Technique.SCSI_SANITIZE_OVERWRITE);
+            }
+            if (actions.isEmpty()) {
+                notes.add("SCSI SANITIZE not supported (REPORT SUPPORTED OPERATION CODES)");
             }
         } else if (transport.equals("SCSI") && d.scsiSanitize()) {
             out.add(Technique.SCSI_SANITIZE_CRYPTO);

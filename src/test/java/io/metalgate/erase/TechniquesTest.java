@@ -75,4 +75,41 @@ class TechniquesTest {
         assertEquals(Optional.of(Technique.SCSI_SANITIZE_CRYPTO), Techniques.choose(new DiskFacts("SCSI", null, null, true, false),
                 Policy.DEFAULT).technique());
     }
+
+    /** REPORT SUPPORTED OPERATION CODES, one command (SPC-4 6.35.3): byte 1 bits 2–0 SUPPORT, bytes 2–3 the CDB size, its usage map. */
+    private static String rsoc(int support) {
+        return String.format("00%02x000a48ff0000000000ff0000", support); // SANITIZE is a 10-byte CDB
+    }
+
+    @Test
+    void scsiSanitizeIsWhatTheDriveSaysOfEachServiceAction() {
+        // block erase and overwrite supported (block erase vendor-specific, with the CTDP bit), crypto not: block erase
+        String blockAndOverwrite = "1:" + rsoc(0x03) + " 2:" + rsoc(0x85) + " 3:" + rsoc(0x01);
+        var c = Techniques.choose(new DiskFacts("SCSI", null, null, false, false, false, blockAndOverwrite), Policy.DEFAULT);
+        assertEquals(Optional.of(Technique.SCSI_SANITIZE_BLOCK), c.technique());
+        assertEquals(java.util.Set.of(1, 2), Techniques.scsiSanitizeActions(blockAndOverwrite));
+        // every action supported: crypto erase, the strongest
+        assertEquals(Optional.of(Technique.SCSI_SANITIZE_CRYPTO), Techniques.choose(new DiskFacts("SCSI", null, null, false, false, false,
+                "1:" + rsoc(0x03) + " 2:" + rsoc(0x03) + " 3:" + rsoc(0x03)), Policy.DEFAULT).technique());
+        // none supported, not known now (000b), or no answer at all (sg_opcodes failed): no sanitize; a PURGE policy fails the disk
+        for (String none : java.util.List.of("1:" + rsoc(0x01) + " 2:" + rsoc(0x01) + " 3:" + rsoc(0x00), "1: 2: 3:", "1:zz 2:0 3:")) {
+            var n = Techniques.choose(new DiskFacts("SCSI", null, null, false, false, false, none), Policy.DEFAULT);
+            assertEquals(Optional.empty(), n.technique(), none);
+            assertTrue(n.notes().stream().anyMatch(x -> x.contains("SCSI SANITIZE not supported")), n.notes().toString());
+            assertEquals(Optional.of(Technique.OVERWRITE), Techniques.choose(new DiskFacts("SCSI", null, null, false, false, false, none),
+                    new Policy(Method.CLEAR, false)).technique());
+        }
+    }
+
+    @Test
+    void aDiscardWithoutZeroesIsOfferedOnlyWhenThePolicyTrustsIt() {
+        var d = new DiskFacts("VIRTIO", null, null, false, false, true);
+        assertEquals(Optional.of(Technique.OVERWRITE), Techniques.choose(d, new Policy(Method.CLEAR, false)).technique());
+        var trusted = Techniques.choose(d, new Policy(Method.CLEAR, false, true));
+        assertEquals(Optional.of(Technique.BLKDISCARD_ZEROES), trusted.technique());
+        assertTrue(trusted.notes().stream().anyMatch(n -> n.contains("the read-back decides")), trusted.notes().toString());
+        // no discard support: nothing to trust
+        assertEquals(Optional.of(Technique.OVERWRITE), Techniques.choose(new DiskFacts("VIRTIO", null, null, false, false, false),
+                new Policy(Method.CLEAR, false, true)).technique());
+    }
 }
