@@ -74,6 +74,8 @@ public class AgentDisks {
     io.metalgate.evidence.AuditLog audit;
     @Inject
     ObjectMapper mapper;
+    @Inject
+    Inspection inspection;
 
     private record Outcome(EraseAgentResource.Task task, Optional<ApiException> refused) {
     }
@@ -108,16 +110,9 @@ public class AgentDisks {
                     Set<String> known = new TreeSet<>();
                     rows.forEach(r -> known.add(r.getString("hardware_id").substring("system-uuid:".length())));
                     return m.tx().preparedQuery("SELECT inventory FROM machine WHERE id = $1").execute(Tuple.of(m.id()))
-                            .chain(inv -> decide(m, actor, body, uuid, known, inventory(inv.iterator().next().getString("inventory")), now));
+                            .chain(inv -> decide(m, actor, body, uuid, known, inspection.parse(m.id(), inv.iterator().next().getString("inventory"))
+                                    .orElse(new Inventory(null, null, null, List.of(), List.of(), List.of(), List.of())), now));
                 });
-    }
-
-    private Inventory inventory(String json) {
-        try {
-            return json == null ? new Inventory(null, null, null, List.of(), List.of(), List.of(), List.of()) : mapper.readValue(json, Inventory.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored inventory is not readable", e);
-        }
     }
 
     private Uni<Outcome> decide(MachineTasks.Locked m, String actor, DisksRequest body, String uuid, Set<String> known, Inventory inv, Instant now) {

@@ -159,12 +159,16 @@ public class Inspection {
             if (rows.rowCount() == 0) {
                 throw ApiException.notFound("machine", machineId);
             }
-            String json = rows.iterator().next().getString("inventory");
-            try {
-                return json == null ? Optional.empty() : Optional.of(mapper.readValue(json, Inventory.class));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException("stored inventory of " + machineId + " is not readable", e);
-            }
+            return parse(machineId, rows.iterator().next().getString("inventory"));
         });
+    }
+
+    /** A machine's inventory column as read (in whatever transaction): empty when it was never inspected. */
+    Optional<Inventory> parse(UUID machineId, String json) {
+        try {
+            return json == null ? Optional.empty() : Optional.of(mapper.readValue(json, Inventory.class));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored inventory of " + machineId + " is not readable", e);
+        }
     }
 }

@@ -124,6 +124,43 @@ class EraseVmTest {
         return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(img));
     }
 
+    /**
+     * A VM behind one emulated Redfish BMC (its MAC, system UUID and drive serials are the BMC's), its machine brought
+     * through its lifecycle to RETAINED, past retention and with a proven notice: an erase of it can be allowed.
+     */
+    record RedfishVm(RedfishMock bmcs, io.metalgate.redfishmock.MockBmc bmc, Vm vm, Lifecycle.Fleet fleet) implements AutoCloseable {
+
+        String machine() {
+            return fleet.machines().get(0);
+        }
+
+        @Override
+        public void close() {
+            try {
+                vm.host().close();
+            } finally {
+                bmcs.close();
+            }
+        }
+    }
+
+    static RedfishVm redfishVm(String name, int tap, String virtioDiscard) throws IOException {
+        RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC);
+        Vm vm = null;
+        try {
+            var bmc = bmcs.bmc(0);
+            vm = vm(name, tap, bmc.mac(1), bmc.systemUuid(), bmc.driveSerial(1), bmc.driveSerial(2), virtioDiscard);
+            bmc.attach(vm.host());
+            return new RedfishVm(bmcs, bmc, vm, Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "vm-" + name)));
+        } catch (RuntimeException | IOException e) {
+            if (vm != null) {
+                vm.host().close();
+            }
+            bmcs.close();
+            throw e;
+        }
+    }
+
     /** Waits for one of {@code states}; the VM's logs in the failure. */
     static String awaitEnd(String machine, Vm vm, List<String> states, int seconds) {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
@@ -152,99 +189,82 @@ class EraseVmTest {
     /** (a) A Redfish-controlled VM: erased, verified, certified; the images hold no trace of the pattern. */
     @Test
     void anAllowedEraseWipesBothDisksOfARealVmAndIsCertified() throws Exception {
-        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
-            var bmc = bmcs.bmc(0);
-            Vm vm = vm("a", 0, bmc.mac(1), bmc.systemUuid(), bmc.driveSerial(1), bmc.driveSerial(2), "off");
-            bmc.attach(vm.host());
-            try {
-                var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "vm-a"));
-                String m = fleet.machines().get(0);
-                assertTrue(patternBlocks(vm.nvme()) > 0 && patternBlocks(vm.virtio()) > 0);
-                long started = System.nanoTime();
-                Lifecycle.allowedErase(m);
-                if (PxeLab.namespaces()) {
-                    // whoever knows the MAC but is not the address DHCP leased to it gets no agent token
-                    String outsider = io.restassured.RestAssured.given().queryParam("mac", bmc.mac(1)).get("/boot/ipxe").then().statusCode(200)
-                            .extract().asString();
-                    assertFalse(outsider.contains("metalgate.token="), outsider);
-                    Lifecycle.awaitAudit("machine:" + m, "boot.token-refused", 1);
-                }
-                assertEquals("ERASED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
-                double seconds = (System.nanoTime() - started) / 1e9;
-                System.out.printf("EraseVmTest (a): erase allowed → certificate in %.1f s (network: %s)%n", seconds, PxeLab.mode());
-                awaitOff(vm, 60);
-
-                JsonPath cert = operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).extract().jsonPath();
-                assertEquals(1, cert.getList("$").size());
-                assertEquals(List.of(bmc.driveSerial(1), bmc.driveSerial(2)).stream().sorted().toList(),
-                        cert.<String>getList("[0].body.disks.serialNumber").stream().sorted().toList());
-                List<String> techniques = cert.getList("[0].body.disks.techniqueId");
-                assertTrue(techniques.contains("OVERWRITE"), "the virtio disk offers nothing but an overwrite: " + techniques);
-                assertTrue(techniques.stream().anyMatch(t -> t.startsWith("NVME_")), "the NVMe disk gets an NVMe technique: " + techniques);
-                assertEquals(List.of(true, true), cert.getList("[0].body.disks.verification.passed"));
-                assertEquals(0, patternBlocks(vm.nvme()), "the NVMe image still holds the pattern" + vm.logs());
-                assertEquals(0, patternBlocks(vm.virtio()), "the virtio image still holds the pattern" + vm.logs());
-                // the agent said what it found, on the hardware it belongs to
-                Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "erase.disks-found").get("/api/audit").then()
-                        .body("items[0].payload.identityConfirmed", equalTo(true));
-            } finally {
-                vm.host().close();
+        try (RedfishVm r = redfishVm("a", 0, "off")) {
+            var bmc = r.bmc();
+            Vm vm = r.vm();
+            String m = r.machine();
+            assertTrue(patternBlocks(vm.nvme()) > 0 && patternBlocks(vm.virtio()) > 0);
+            long started = System.nanoTime();
+            Lifecycle.allowedErase(m);
+            if (PxeLab.namespaces()) {
+                // whoever knows the MAC but is not the address DHCP leased to it gets no agent token
+                String outsider = io.restassured.RestAssured.given().queryParam("mac", bmc.mac(1)).get("/boot/ipxe").then().statusCode(200)
+                        .extract().asString();
+                assertFalse(outsider.contains("metalgate.token="), outsider);
+                Lifecycle.awaitAudit("machine:" + m, "boot.token-refused", 1);
             }
+            assertEquals("ERASED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
+            double seconds = (System.nanoTime() - started) / 1e9;
+            System.out.printf("EraseVmTest (a): erase allowed → certificate in %.1f s (network: %s)%n", seconds, PxeLab.mode());
+            awaitOff(vm, 60);
+
+            JsonPath cert = operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).extract().jsonPath();
+            assertEquals(1, cert.getList("$").size());
+            assertEquals(List.of(bmc.driveSerial(1), bmc.driveSerial(2)).stream().sorted().toList(),
+                    cert.<String>getList("[0].body.disks.serialNumber").stream().sorted().toList());
+            List<String> techniques = cert.getList("[0].body.disks.techniqueId");
+            assertTrue(techniques.contains("OVERWRITE"), "the virtio disk offers nothing but an overwrite: " + techniques);
+            assertTrue(techniques.stream().anyMatch(t -> t.startsWith("NVME_")), "the NVMe disk gets an NVMe technique: " + techniques);
+            assertEquals(List.of(true, true), cert.getList("[0].body.disks.verification.passed"));
+            assertEquals(0, patternBlocks(vm.nvme()), "the NVMe image still holds the pattern" + vm.logs());
+            assertEquals(0, patternBlocks(vm.virtio()), "the virtio image still holds the pattern" + vm.logs());
+            // the agent said what it found, on the hardware it belongs to
+            Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "erase.disks-found").get("/api/audit").then()
+                    .body("items[0].payload.identityConfirmed", equalTo(true));
         }
     }
 
     /** (b) A hold placed while the VM boots: the agent gets no task, the disks are untouched, the refusal audited. */
     @Test
     void aHoldPlacedWhileTheVmBootsStopsTheEraseBeforeAnything() throws Exception {
-        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
-            var bmc = bmcs.bmc(0);
-            Vm vm = vm("b", 1, bmc.mac(1), bmc.systemUuid(), bmc.driveSerial(1), bmc.driveSerial(2), "off");
-            bmc.attach(vm.host());
-            try {
-                var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "vm-b"));
-                String m = fleet.machines().get(0);
-                byte[] nvmeBefore = sha256(vm.nvme());
-                byte[] virtioBefore = sha256(vm.virtio());
-                Lifecycle.allowedErase(m);
-                // counsel's preservation request arrives while the machine is booting its agent
-                Api.as("legal").body(Map.of("kind", "PRESERVATION_REQUEST", "tenantId", fleet.tenant(), "reason", "letter from counsel"))
-                        .post("/api/holds").then().statusCode(201);
-                assertEquals("ERASE_FAILED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
-                awaitOff(vm, 60);
-                assertArrayEquals(nvmeBefore, sha256(vm.nvme()), "the NVMe disk was written to" + vm.logs());
-                assertArrayEquals(virtioBefore, sha256(vm.virtio()), "the virtio disk was written to" + vm.logs());
-                Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided").get("/api/audit").then()
-                        .body("items.findAll { it.actor == 'agent:" + m + "' }.payload.allowed", hasItem(false));
-                operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).body("size()", equalTo(0));
-                assertTrue(Files.readString(vm.dir().resolve("serial.log"), StandardCharsets.ISO_8859_1).contains("no task"), vm.logs());
-            } finally {
-                vm.host().close();
-            }
+        try (RedfishVm r = redfishVm("b", 1, "off")) {
+            var bmc = r.bmc();
+            Vm vm = r.vm();
+            var fleet = r.fleet();
+            String m = r.machine();
+            byte[] nvmeBefore = sha256(vm.nvme());
+            byte[] virtioBefore = sha256(vm.virtio());
+            Lifecycle.allowedErase(m);
+            // counsel's preservation request arrives while the machine is booting its agent
+            Api.as("legal").body(Map.of("kind", "PRESERVATION_REQUEST", "tenantId", fleet.tenant(), "reason", "letter from counsel"))
+                    .post("/api/holds").then().statusCode(201);
+            assertEquals("ERASE_FAILED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
+            awaitOff(vm, 60);
+            assertArrayEquals(nvmeBefore, sha256(vm.nvme()), "the NVMe disk was written to" + vm.logs());
+            assertArrayEquals(virtioBefore, sha256(vm.virtio()), "the virtio disk was written to" + vm.logs());
+            Api.admin().queryParam("subject", "machine:" + m).queryParam("action", "gate.decided").get("/api/audit").then()
+                    .body("items.findAll { it.actor == 'agent:" + m + "' }.payload.allowed", hasItem(false));
+            operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).body("size()", equalTo(0));
+            assertTrue(Files.readString(vm.dir().resolve("serial.log"), StandardCharsets.ISO_8859_1).contains("no task"), vm.logs());
         }
     }
 
     /** (c) blkdiscard allowed by policy on a disk whose discards QEMU ignores: the read-back catches it, ERASE_FAILED. */
     @Test
     void aDiscardTheDiskIgnoresIsCaughtByTheReadBack() throws Exception {
-        try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
-            var bmc = bmcs.bmc(0);
-            Vm vm = vm("c", 2, bmc.mac(1), bmc.systemUuid(), bmc.driveSerial(1), bmc.driveSerial(2), "ignore");
-            bmc.attach(vm.host());
-            try {
-                var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "vm-c"));
-                String m = fleet.machines().get(0);
-                Lifecycle.allowedErase(m);
-                assertEquals("ERASE_FAILED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
-                awaitOff(vm, 60);
-                assertTrue(patternBlocks(vm.virtio()) > 0, "QEMU ignored the discard: the pattern is still there");
-                operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).body("size()", equalTo(0));
-                String serial = Files.readString(vm.dir().resolve("serial.log"), StandardCharsets.ISO_8859_1);
-                assertTrue(serial.contains("still hold data after BLKDISCARD_ZEROES"), vm.logs());
-                Api.admin().queryParam("subject", "machine:" + m).get("/api/audit").then()
-                        .body("items.action", hasItem("erase.report-refused"));
-            } finally {
-                vm.host().close();
-            }
+        try (RedfishVm r = redfishVm("c", 2, "ignore")) {
+            var bmc = r.bmc();
+            Vm vm = r.vm();
+            String m = r.machine();
+            Lifecycle.allowedErase(m);
+            assertEquals("ERASE_FAILED", awaitEnd(m, vm, List.of("ERASED", "ERASE_FAILED"), 240), vm.logs());
+            awaitOff(vm, 60);
+            assertTrue(patternBlocks(vm.virtio()) > 0, "QEMU ignored the discard: the pattern is still there");
+            operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).body("size()", equalTo(0));
+            String serial = Files.readString(vm.dir().resolve("serial.log"), StandardCharsets.ISO_8859_1);
+            assertTrue(serial.contains("still hold data after BLKDISCARD_ZEROES"), vm.logs());
+            Api.admin().queryParam("subject", "machine:" + m).get("/api/audit").then()
+                    .body("items.action", hasItem("erase.report-refused"));
         }
     }
 
