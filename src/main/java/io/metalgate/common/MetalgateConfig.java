@@ -34,6 +34,19 @@ public interface MetalgateConfig {
 
     Erase erase();
 
+    Integrations integrations();
+
+    /** Inbound integrations (issue 14; docs/integrations.md). */
+    interface Integrations {
+        /** How often events stored but not acted on (a crash, a failure) are looked for and applied. */
+        @WithDefault("60s")
+        java.time.Duration recoveryInterval();
+
+        /** A signed webhook's timestamp may be this far from the appliance's time (the replay window), unless its integration says otherwise. */
+        @WithDefault("PT5M")
+        java.time.Duration webhookTolerance();
+    }
+
     /** The erase policy (issue 13): which method a disk must get, and how the agent proves it. */
     interface Erase {
         /** CLEAR or PURGE (NIST SP 800-88): the method every disk must get. */

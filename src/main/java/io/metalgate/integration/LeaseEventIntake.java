@@ -25,8 +25,8 @@ import java.util.UUID;
 @ApplicationScoped
 public class LeaseEventIntake {
 
-    /** What the intake did with a message. */
-    public record Outcome(int status, UUID eventId, String state, boolean duplicate) {
+    /** A stored event: its id and status, and whether it was stored before this message. */
+    public record Stored(UUID eventId, String status, boolean duplicate) {
     }
 
     public static final String STATUS_RECEIVED = "RECEIVED";
@@ -43,40 +43,84 @@ public class LeaseEventIntake {
     @Inject
     io.metalgate.lease.HoldService holds;
 
-    /** Stores a valid event once; a repeat answers the first one's id. */
-    public Uni<Outcome> accept(LeaseEvent event, String body, String actor) {
+    /** The form an event is stored in, and compared by: RFC 8785 canonical JSON of its fields. */
+    public String canonical(LeaseEvent event) {
+        return audit.canonical(mapper.valueToTree(event));
+    }
+
+    /**
+     * Stores a valid event once, before anything acts on it, and audits its arrival; a repeat (same
+     * content) answers the stored one. The same (source, externalId) with other content is refused as a
+     * {@link RejectedInput} CONFLICT, for the dead letters.
+     */
+    public Uni<Stored> accept(LeaseEvent event, String actor) {
         UUID id = UUID.randomUUID();
-        String canonicalBody = audit.canonical(mapper.valueToTree(event));
+        String canonicalBody = canonical(event);
         return Panache.withTransaction(() -> Panache.getSession().chain(s -> s
                 .createNativeQuery("SELECT id, body, status FROM inbound_event WHERE source = :s AND external_id = :e", Object[].class)
                 .setParameter("s", event.source()).setParameter("e", event.externalId()).getResultList())
                 .chain(existing -> {
                     if (!existing.isEmpty()) {
                         Object[] row = existing.get(0);
-                        if (!canonicalBody.equals(row[1])) {
-                            throw new ApiException(Problem.of(409, "conflict", "Conflict", "event " + event.source() + "/"
-                                    + event.externalId() + " was received before with different content")
-                                    .withErrors(List.of(new Problem.FieldError("externalId", "already used for another event"))));
-                        }
-                        return Uni.createFrom().item(new Outcome(200, (UUID) row[0], (String) row[2], true));
+                        requireSameContent(event, canonicalBody, (String) row[1]);
+                        return Uni.createFrom().item(new Stored((UUID) row[0], (String) row[2], true));
                     }
                     return leaseExists(event.leaseRef()).chain(known -> {
                         String state = known ? STATUS_RECEIVED : STATUS_UNKNOWN_LEASE;
+                        // ON CONFLICT: a second copy racing this one stores nothing; it is answered as a repeat below
                         return Panache.getSession().chain(s -> s.createNativeQuery(
                                 "INSERT INTO inbound_event (id, source, external_id, event_type, lease_ref, occurred_at, received_at, body, status) "
-                                        + "VALUES (:id, :s, :e, :t, :l, CAST(:o AS timestamptz), :r, :b, :st)")
+                                        + "VALUES (:id, :s, :e, :t, :l, CAST(:o AS timestamptz), :r, :b, :st) "
+                                        + "ON CONFLICT ON CONSTRAINT inbound_event_source_external_key DO NOTHING")
                                 .setParameter("id", id).setParameter("s", event.source()).setParameter("e", event.externalId())
                                 .setParameter("t", event.type().name()).setParameter("l", event.leaseRef())
                                 .setParameter("o", event.occurredAt() == null ? null : event.occurredAt().atOffset(ZoneOffset.UTC))
                                 .setParameter("r", Instant.now().atOffset(ZoneOffset.UTC)).setParameter("b", canonicalBody)
                                 .setParameter("st", state).executeUpdate())
-                                .chain(() -> audit.record(actor, "lease.event.received", "lease-ref:" + event.leaseRef(),
-                                        payload(id, event, state)))
-                                .replaceWith(new Outcome(known ? 202 : 422, id, state, false));
+                                .chain(inserted -> inserted == 0 ? Uni.createFrom().failure(new RaceLost())
+                                        : audit.record(actor, "lease.event.received", "lease-ref:" + event.leaseRef(), payload(id, event, state))
+                                                .replaceWith(new Stored(id, state, false)));
                     });
                 }))
+                .onFailure(RaceLost.class).recoverWithUni(() -> accept(event, actor))
                 .call(audit::sequenced)
-                .call(outcome -> outcome.duplicate() ? Uni.createFrom().voidItem() : preservationHold(event, outcome.eventId(), actor));
+                .call(stored -> stored.duplicate() ? Uni.createFrom().voidItem() : preservationHold(event, stored.eventId(), actor));
+    }
+
+    /** Another copy of the event was stored between this one's look and its insert: look again. */
+    private static final class RaceLost extends RuntimeException {
+        RaceLost() {
+            super("lost the race to store an event", null, false, false);
+        }
+    }
+
+    private static void requireSameContent(LeaseEvent event, String canonicalBody, String stored) {
+        if (!canonicalBody.equals(stored)) {
+            throw new RejectedInput(IntakeResult.Outcome.CONFLICT, Problem.of(409, "conflict", "Conflict", "event " + event.source() + "/"
+                    + event.externalId() + " was received before with different content")
+                    .withErrors(List.of(new Problem.FieldError("externalId", "already used for another event"))));
+        }
+    }
+
+    /**
+     * A repeat of a stored event (the idempotent repository knew its key): refused when its content
+     * differs, acted on when the first copy was stored but never applied (a crash, a failure), otherwise
+     * answered with what happened to the first copy.
+     */
+    public Uni<IntakeResult> repeat(LeaseEvent event, String actor) {
+        String canonicalBody = canonical(event);
+        return Panache.withSession(() -> Panache.getSession().chain(s -> s
+                .createNativeQuery("SELECT id, body, status FROM inbound_event WHERE source = :s AND external_id = :e", Object[].class)
+                .setParameter("s", event.source()).setParameter("e", event.externalId()).getResultList()))
+                .chain(rows -> {
+                    Object[] row = rows.get(0);
+                    requireSameContent(event, canonicalBody, (String) row[1]);
+                    UUID id = (UUID) row[0];
+                    if (STATUS_RECEIVED.equals(row[2])) {
+                        return apply(id, event, actor).map(r -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, r.status(), r.problem()));
+                    }
+                    return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, (String) row[2], null));
+                });
     }
 
     /**
@@ -100,34 +144,64 @@ public class LeaseEventIntake {
     }
 
     /**
-     * Acts on a stored event: moves its lease by the transition table. An event the lease's state does not
-     * accept is kept as REJECTED and its ApiException (409 with the allowed events) is passed on.
+     * Acts on a stored RECEIVED event exactly once: claims its row and moves its lease by the transition
+     * table in one transaction. An event the lease's state does not accept is kept as REJECTED, with the
+     * problem that names the allowed events. One already applied (by a concurrent resend or the recovery
+     * sweep) is answered as it stands.
      */
-    public Uni<Outcome> apply(UUID eventId, LeaseEvent event, String actor) {
+    public Uni<IntakeResult> apply(UUID eventId, LeaseEvent event, String actor) {
         LeaseLifecycle.Event transition = LeaseLifecycle.Event.valueOf(event.type().name());
         String reason = "lease event " + event.source() + "/" + event.externalId();
-        return leases.fireByExternalRef(event.leaseRef(), transition, reason, actor)
-                .chain(view -> status(eventId, STATUS_APPLIED).replaceWith(new Outcome(202, eventId, STATUS_APPLIED, false)))
-                .onFailure(ApiException.class).call(e -> status(eventId, STATUS_REJECTED));
+        return leases.fireClaimed(event.leaseRef(), transition, reason, actor, () -> Panache.getSession().chain(s -> s
+                .createNativeQuery("UPDATE inbound_event SET status = :applied WHERE id = :id AND status = :received")
+                .setParameter("applied", STATUS_APPLIED).setParameter("id", eventId).setParameter("received", STATUS_RECEIVED)
+                .executeUpdate()).map(n -> n == 1))
+                .chain(view -> view != null ? Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.APPLIED, eventId, null, STATUS_APPLIED, null))
+                        : statusOf(eventId).map(st -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, eventId, null, st, null)))
+                .onFailure(ApiException.class).recoverWithUni(e -> rejected(eventId).replaceWith(
+                        new IntakeResult(IntakeResult.Outcome.REJECTED, eventId, null, STATUS_REJECTED, ((ApiException) e).problem())));
     }
 
-    private Uni<Void> status(UUID eventId, String status) {
+    private Uni<Void> rejected(UUID eventId) {
         return Panache.withTransaction(() -> Panache.getSession().chain(s -> s
-                .createNativeQuery("UPDATE inbound_event SET status = :st WHERE id = :id")
-                .setParameter("st", status).setParameter("id", eventId).executeUpdate())).replaceWithVoid();
+                .createNativeQuery("UPDATE inbound_event SET status = :st WHERE id = :id AND status = :received")
+                .setParameter("st", STATUS_REJECTED).setParameter("id", eventId).setParameter("received", STATUS_RECEIVED)
+                .executeUpdate())).replaceWithVoid();
+    }
+
+    private Uni<String> statusOf(UUID eventId) {
+        return Panache.withSession(() -> Panache.getSession().chain(s -> s
+                .createNativeQuery("SELECT status FROM inbound_event WHERE id = :id", String.class).setParameter("id", eventId).getSingleResult()));
     }
 
     /** Keeps a message that could not be accepted, whole, with the reason; audits that it arrived. */
     public Uni<UUID> deadLetter(String channel, String body, String reason, String actor) {
-        UUID id = UUID.randomUUID();
+        return deadLetter(channel, body, reason, actor, null);
+    }
+
+    /**
+     * {@link #deadLetter(String, String, String, String)}; when {@code replayOf} names a dead letter being
+     * replayed, that one records the failed replay (count, reason) instead of a second copy being kept.
+     */
+    public Uni<UUID> deadLetter(String channel, String body, String reason, String actor, UUID replayOf) {
+        UUID id = replayOf != null ? replayOf : UUID.randomUUID();
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("deadLetterId", id.toString());
         payload.put("channel", channel);
         payload.put("reason", reason);
         payload.put("bodySha256", AuditHashes.sha256Hex(body));
+        Instant now = Instant.now();
+        if (replayOf != null) {
+            return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
+                    "UPDATE dead_letter SET replays = replays + 1, replayed_at = :r, replayed_by = :by, replay_reason = :reason WHERE id = :id")
+                    .setParameter("id", id).setParameter("r", now.atOffset(ZoneOffset.UTC)).setParameter("by", actor)
+                    .setParameter("reason", reason).executeUpdate())
+                    .chain(() -> audit.record(actor, "integration.dead-letter-replay-failed", "dead-letter:" + id, payload)))
+                    .call(audit::sequenced).replaceWith(id);
+        }
         return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
                 "INSERT INTO dead_letter (id, channel, received_at, reason, body) VALUES (:id, :c, :r, :reason, :b)")
-                .setParameter("id", id).setParameter("c", channel).setParameter("r", Instant.now().atOffset(ZoneOffset.UTC))
+                .setParameter("id", id).setParameter("c", channel).setParameter("r", now.atOffset(ZoneOffset.UTC))
                 .setParameter("reason", reason).setParameter("b", storable(body)).executeUpdate())
                 .chain(() -> audit.record(actor, "integration.dead-lettered", "dead-letter:" + id, payload)))
                 .call(audit::sequenced).replaceWith(id);

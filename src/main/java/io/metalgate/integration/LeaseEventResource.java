@@ -32,6 +32,8 @@ public class LeaseEventResource {
     ProducerTemplate camel;
     @Inject
     SecurityIdentity identity;
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper mapper;
 
     @POST
     @Blocking
@@ -45,11 +47,6 @@ public class LeaseEventResource {
             ex.getMessage().setHeaders(Map.of(LeaseEventRoutes.ACTOR, identity.getPrincipal().getName(),
                     LeaseEventRoutes.CHANNEL, "http"));
         });
-        if (reply.getException() != null) {
-            throw new IllegalStateException("lease event intake failed", reply.getException());
-        }
-        return Response.status(reply.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 500, Integer.class))
-                .type(reply.getMessage().getHeader(Exchange.CONTENT_TYPE, MediaType.APPLICATION_JSON, String.class))
-                .entity(reply.getMessage().getBody(String.class)).build();
+        return IntakeAnswers.http(reply, PATH, mapper);
     }
 }

@@ -1,32 +1,38 @@
 package io.metalgate.integration;
 
+import static io.metalgate.integration.UniSteps.step;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.metalgate.common.ApiException;
 import io.metalgate.common.Problem;
 import io.metalgate.common.ProblemMappers;
-import io.quarkus.vertx.VertxContextSupport;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.Validator;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.RouteBuilder;
 
 /**
- * The lease-event intake route ({@value #INTAKE}): one route for every channel that carries lease events
- * from billing or ticketing (today HTTP through {@link LeaseEventResource}; brokers and e-mail later).
- * Valid events are persisted idempotently and audited (202; 200 for a repeat; 422 for an unknown lease,
- * still kept); anything else is kept as a dead letter and answered with a problem+json naming the field.
- * Nothing that arrives is dropped. The reply's status is in {@link Exchange#HTTP_RESPONSE_CODE}.
+ * The lease-event intake route ({@value #INTAKE}): the one route every channel that carries lease events
+ * feeds (HTTP, signed webhooks, Kafka, MQTT, the mailbox, a dead letter's replay). It parses and
+ * validates, lets Camel's idempotent consumer ({@link InboundEventRepository}: the stored events
+ * themselves) tell a repeat from a new event, stores a new one before anything acts on it, then acts on
+ * it. The reply's body is an {@link IntakeResult}; each channel's edge turns it into its own answer.
+ *
+ * <p>Nothing that arrives is dropped: a message that is not a valid event, or reuses an event's id for
+ * other content, goes to the dead letters at once ({@link RejectedInput}); one whose processing fails
+ * for any other reason is retried twice (asynchronously, with back-off), then kept as a dead letter
+ * with the reason. Only when even that cannot be written does the exchange fail, so the channel refuses
+ * the message and its sender keeps it. The reactive steps never block the route's thread
+ * ({@link UniSteps}).
  */
 @ApplicationScoped
 public class LeaseEventRoutes extends RouteBuilder {
@@ -35,9 +41,20 @@ public class LeaseEventRoutes extends RouteBuilder {
     public static final String INTAKE = "direct:lease-event-intake";
     public static final String ACTOR = "MetalgateActor";
     public static final String CHANNEL = "MetalgateChannel";
+    /** Where the intake's failures go: stores the message as it came, with the reason. */
+    static final String DEAD_LETTER = "direct:intake-dead-letter";
+    /** The idempotency key of the message being processed (see {@link InboundEventRepository#key}). */
+    static final String KEY = "MetalgateEventKey";
+    /** The message as it was received, when a channel reshaped it before the intake (a webhook's field map). */
+    static final String RAW = "MetalgateRawBody";
+    /** The dead letter a message is a replay of: a failed replay is recorded on it, not kept twice. */
+    static final String REPLAY_OF = "MetalgateReplayOf";
+    private static final String EVENT = "MetalgateEvent";
 
     @Inject
     LeaseEventIntake intake;
+    @Inject
+    InboundEventRepository repository;
     @Inject
     ObjectMapper mapper;
     @Inject
@@ -45,70 +62,92 @@ public class LeaseEventRoutes extends RouteBuilder {
 
     @Override
     public void configure() {
-        from(INTAKE)
-                .routeId("lease-event-intake")
+        from(DEAD_LETTER).routeId("intake-dead-letter")
+                .process(step(this::deadLetter));
+
+        from(INTAKE).routeId("lease-event-intake")
+                .errorHandler(deadLetterChannel(DEAD_LETTER).useOriginalMessage().maximumRedeliveries(2).redeliveryDelay(200)
+                        .useExponentialBackOff().backOffMultiplier(4).asyncDelayedRedelivery().logExhausted(true).logStackTrace(false))
+                .onException(RejectedInput.class).handled(true).maximumRedeliveries(0).useOriginalMessage().to(DEAD_LETTER).end()
                 .convertBodyTo(String.class)
-                .process(exchange -> {
-                    try {
-                        receive(exchange);
-                    } catch (Exception e) {
-                        throw e;
-                    } catch (Throwable t) {
-                        throw new IllegalStateException(t);
-                    }
+                .process(this::parse)
+                .idempotentConsumer(header(KEY), repository).eager(false).skipDuplicate(false)
+                    .choice()
+                        .when(exchangeProperty(Exchange.DUPLICATE_MESSAGE).isEqualTo(true))
+                            .process(step(ex -> intake.repeat(event(ex), actor(ex)).invoke(r -> ex.getMessage().setBody(r))))
+                        .otherwise()
+                            .process(step(this::storeAndApply))
+                    .end()
+                .end();
+    }
+
+    private Uni<IntakeResult> storeAndApply(Exchange ex) {
+        LeaseEvent event = event(ex);
+        return intake.accept(event, actor(ex)).chain(stored -> {
+            if (stored.duplicate() && !LeaseEventIntake.STATUS_RECEIVED.equals(stored.status())) {
+                return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, stored.eventId(), null, stored.status(), null));
+            }
+            if (LeaseEventIntake.STATUS_UNKNOWN_LEASE.equals(stored.status())) {
+                Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \"" + event.leaseRef()
+                        + "\"; the event is kept as " + stored.eventId())
+                        .withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease")));
+                return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.UNKNOWN_LEASE, stored.eventId(), null, stored.status(), p));
+            }
+            return intake.apply(stored.eventId(), event, actor(ex)).map(r -> stored.duplicate()
+                    ? new IntakeResult(IntakeResult.Outcome.DUPLICATE, r.eventId(), null, r.status(), r.problem()) : r);
+        }).invoke(r -> ex.getMessage().setBody(r));
+    }
+
+    private Uni<IntakeResult> deadLetter(Exchange ex) {
+        Throwable cause = ex.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String raw = ex.getMessage().getHeader(RAW, String.class);
+        String body = raw != null ? raw : ex.getMessage().getBody(String.class);
+        java.util.UUID replayOf = ex.getMessage().getHeader(REPLAY_OF, java.util.UUID.class);
+        IntakeResult.Outcome outcome;
+        Problem problem;
+        if (cause instanceof RejectedInput rejected) {
+            outcome = rejected.outcome();
+            problem = rejected.problem();
+        } else {
+            outcome = IntakeResult.Outcome.FAILED;
+            problem = Problem.of(500, "intake-failed", "Processing failed", "the message could not be processed ("
+                    + (cause == null ? "unknown cause" : cause.getClass().getSimpleName() + ": " + cause.getMessage())
+                    + "); it is kept as a dead letter, to be replayed");
+        }
+        Problem reason = problem;
+        return intake.deadLetter(channel(ex), body == null ? "" : body, reason.detail(), actor(ex), replayOf)
+                .map(id -> new IntakeResult(outcome, null, id, null, reason))
+                .invoke(r -> {
+                    ex.getMessage().setBody(r);
+                    ex.setRouteStop(true);
                 });
     }
 
-    void receive(Exchange exchange) throws Throwable {
-        String body = exchange.getMessage().getBody(String.class);
-        String actor = exchange.getMessage().getHeader(ACTOR, "integration", String.class);
-        String channel = exchange.getMessage().getHeader(CHANNEL, "unknown", String.class);
-        String path = LeaseEventResource.PATH;
+    private void parse(Exchange ex) {
+        String body = ex.getMessage().getBody(String.class);
         LeaseEvent event;
         try {
             event = parse(body == null ? "" : body);
         } catch (ApiException invalid) {
-            UUID deadLetter = VertxContextSupport.subscribeAndAwait(
-                    () -> intake.deadLetter(channel, body == null ? "" : body, invalid.problem().detail(), actor));
-            reply(exchange, invalid.problem().withInstance(path), Map.of("deadLetterId", deadLetter.toString()));
-            return;
+            throw new RejectedInput(IntakeResult.Outcome.INVALID, invalid.problem());
         }
-        try {
-            LeaseEventIntake.Outcome stored = VertxContextSupport.subscribeAndAwait(() -> intake.accept(event, body, actor));
-            LeaseEventIntake.Outcome outcome = stored;
-            if (stored.status() == 202) {
-                try {
-                    outcome = VertxContextSupport.subscribeAndAwait(() -> intake.apply(stored.eventId(), event, actor));
-                } catch (ApiException refused) {
-                    // valid, stored, but the lease's state does not accept it: kept as REJECTED, not dead-lettered
-                    Map<String, Object> extra = new LinkedHashMap<>();
-                    extra.put("eventId", stored.eventId().toString());
-                    extra.put("status", LeaseEventIntake.STATUS_REJECTED);
-                    reply(exchange, refused.problem().withInstance(path), extra);
-                    return;
-                }
-            }
-            if (outcome.status() == 422) {
-                Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \""
-                        + event.leaseRef() + "\"; the event is kept as " + outcome.eventId())
-                        .withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease"))).withInstance(path);
-                reply(exchange, p, Map.of("eventId", outcome.eventId().toString()));
-                return;
-            }
-            Map<String, Object> answer = new LinkedHashMap<>();
-            answer.put("eventId", outcome.eventId().toString());
-            answer.put("status", outcome.state());
-            answer.put("duplicate", outcome.duplicate());
-            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, outcome.status());
-            exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-            exchange.getMessage().setBody(mapper.writeValueAsString(answer));
-        } catch (ApiException conflict) {
-            UUID deadLetter = VertxContextSupport.subscribeAndAwait(
-                    () -> intake.deadLetter(channel, body, conflict.problem().detail(), actor));
-            reply(exchange, conflict.problem().withInstance(path), Map.of("deadLetterId", deadLetter.toString()));
-        }
+        ex.setProperty(EVENT, event);
+        ex.getMessage().setHeader(KEY, InboundEventRepository.key(event.source(), event.externalId()));
     }
 
+    private static LeaseEvent event(Exchange ex) {
+        return ex.getProperty(EVENT, LeaseEvent.class);
+    }
+
+    private static String actor(Exchange ex) {
+        return ex.getMessage().getHeader(ACTOR, "integration", String.class);
+    }
+
+    private static String channel(Exchange ex) {
+        return ex.getMessage().getHeader(CHANNEL, "unknown", String.class);
+    }
+
+    /** Parses and validates an event; an ApiException (400) names the field or says why the JSON is malformed. */
     LeaseEvent parse(String body) {
         LeaseEvent event;
         try {
@@ -136,11 +175,4 @@ public class LeaseEventRoutes extends RouteBuilder {
         return event;
     }
 
-    private void reply(Exchange exchange, Problem problem, Map<String, Object> extra) throws JsonProcessingException {
-        Map<String, Object> body = new LinkedHashMap<>(mapper.convertValue(problem, Map.class));
-        body.putAll(extra);
-        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, problem.status());
-        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, Problem.MEDIA_TYPE);
-        exchange.getMessage().setBody(mapper.writeValueAsString(body));
-    }
 }

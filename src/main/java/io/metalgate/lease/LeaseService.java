@@ -292,6 +292,28 @@ public class LeaseService {
                 });
     }
 
+    /**
+     * {@link #fireByExternalRef}, in one transaction with {@code claim}, which runs first: an inbound event
+     * claims its own row there (locking it), so it moves its lease exactly once even when a resend and the
+     * recovery sweep apply it at the same moment, and a transition that fails leaves it unclaimed. When the
+     * claim yields false (already applied), nothing fires and the Uni yields null.
+     */
+    public Uni<LeaseView> fireClaimed(String externalRef, LeaseLifecycle.Event event, String reason, String actor,
+            java.util.function.Supplier<Uni<Boolean>> claim) {
+        return Panache.withTransaction(() -> claim.get().chain(claimed -> !claimed ? Uni.createFrom().<LeaseView> nullItem()
+                : Lease.<Lease>find("externalRef", externalRef).firstResult().chain(l -> {
+                    if (l == null) {
+                        throw ApiException.notFound("lease with external reference", externalRef);
+                    }
+                    return fireStep(l.id, event, reason, actor);
+                })))
+                .invoke(v -> {
+                    if (v != null) {
+                        transitioned.fireAsync(new LeaseTransitioned(v.id(), v.state()));
+                    }
+                });
+    }
+
     /** Only a lease that never started may be deleted; others are evidence and end through the lifecycle. */
     @WithTransaction
     public Uni<Void> delete(UUID id, String actor) {

@@ -39,6 +39,9 @@ class EndpointRolesTest {
             "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
             "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
                     + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified",
+            "WebhookResource.receive", "billing and ticketing systems sign rather than log in: a request is processed only with a valid "
+                    + "HMAC-SHA256 signature by its integration's secret within the replay window (401 otherwise, nothing stored), and it can "
+                    + "only carry lease events in that integration's name",
             "AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
                     + "system UUID is one the BMC reported (otherwise the token is spent and the machine ERASE_FAILED), and they only add "
                     + "disks the certificate must cover");
