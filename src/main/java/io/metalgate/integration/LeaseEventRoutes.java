@@ -50,6 +50,7 @@ public class LeaseEventRoutes extends RouteBuilder {
     /** The dead letter a message is a replay of: a failed replay is recorded on it, not kept twice. */
     static final String REPLAY_OF = "MetalgateReplayOf";
     private static final String EVENT = "MetalgateEvent";
+    private static final String STORED = "MetalgateStoredEvent";
 
     @Inject
     LeaseEventIntake intake;
@@ -70,32 +71,40 @@ public class LeaseEventRoutes extends RouteBuilder {
                         .useExponentialBackOff().backOffMultiplier(4).asyncDelayedRedelivery().logExhausted(true).logStackTrace(false))
                 .onException(RejectedInput.class).handled(true).maximumRedeliveries(0).useOriginalMessage().to(DEAD_LETTER).end()
                 .convertBodyTo(String.class)
-                .process(this::parse)
+                .process(this::parse).id("parse")
                 .idempotentConsumer(header(KEY), repository).eager(false).skipDuplicate(false)
                     .choice()
                         .when(exchangeProperty(Exchange.DUPLICATE_MESSAGE).isEqualTo(true))
-                            .process(step(ex -> intake.repeat(event(ex), actor(ex)).invoke(r -> ex.getMessage().setBody(r))))
+                            .process(step(ex -> intake.repeat(event(ex), actor(ex)).invoke(r -> ex.getMessage().setBody(r)))).id("repeat")
                         .otherwise()
-                            .process(step(this::storeAndApply))
+                            .process(step(this::store)).id("store")
+                            .process(step(this::apply)).id("apply")
                     .end()
                 .end();
     }
 
-    private Uni<IntakeResult> storeAndApply(Exchange ex) {
+    /** Stores a new event (or finds it stored, when a copy raced this one) before anything acts on it. */
+    private Uni<LeaseEventIntake.Stored> store(Exchange ex) {
+        return intake.accept(event(ex), actor(ex)).invoke(stored -> ex.setProperty(STORED, stored));
+    }
+
+    /** Acts on the stored event, unless it was acted on already or names no known lease. */
+    private Uni<IntakeResult> apply(Exchange ex) {
         LeaseEvent event = event(ex);
-        return intake.accept(event, actor(ex)).chain(stored -> {
-            if (stored.duplicate() && !LeaseEventIntake.STATUS_RECEIVED.equals(stored.status())) {
-                return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, stored.eventId(), null, stored.status(), null));
-            }
-            if (LeaseEventIntake.STATUS_UNKNOWN_LEASE.equals(stored.status())) {
-                Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \"" + event.leaseRef()
-                        + "\"; the event is kept as " + stored.eventId())
-                        .withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease")));
-                return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.UNKNOWN_LEASE, stored.eventId(), null, stored.status(), p));
-            }
-            return intake.apply(stored.eventId(), event, actor(ex)).map(r -> stored.duplicate()
+        LeaseEventIntake.Stored stored = ex.getProperty(STORED, LeaseEventIntake.Stored.class);
+        Uni<IntakeResult> result;
+        if (stored.duplicate() && !LeaseEventIntake.STATUS_RECEIVED.equals(stored.status())) {
+            result = Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, stored.eventId(), null, stored.status(), null));
+        } else if (LeaseEventIntake.STATUS_UNKNOWN_LEASE.equals(stored.status())) {
+            Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \"" + event.leaseRef()
+                    + "\"; the event is kept as " + stored.eventId())
+                    .withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease")));
+            result = Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.UNKNOWN_LEASE, stored.eventId(), null, stored.status(), p));
+        } else {
+            result = intake.apply(stored.eventId(), event, actor(ex)).map(r -> stored.duplicate()
                     ? new IntakeResult(IntakeResult.Outcome.DUPLICATE, r.eventId(), null, r.status(), r.problem()) : r);
-        }).invoke(r -> ex.getMessage().setBody(r));
+        }
+        return result.invoke(r -> ex.getMessage().setBody(r));
     }
 
     private Uni<IntakeResult> deadLetter(Exchange ex) {
