@@ -40,7 +40,7 @@ public class IntakeRecovery {
 
     private final AtomicBoolean started = new AtomicBoolean();
 
-    @Scheduled(every = "${metalgate.integrations.recovery-interval:60s}", delayed = "2s",
+    @Scheduled(every = "${metalgate.integrations.recovery-interval:60s}", delayed = "${metalgate.integrations.recovery-delay:2s}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     Uni<Void> scheduled() {
         Duration minAge = started.getAndSet(true) ? Duration.ofSeconds(30) : Duration.ZERO;
