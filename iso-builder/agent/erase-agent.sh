@@ -79,9 +79,10 @@ found_disks() { # "SERIAL=/dev/X" a line, for every disk that may hold data (not
   done
 }
 
-device_of() { # serial → /dev/X
+device_of() { # serial → /dev/X; the appliance may spell the serial in another case (as the BMC reported it)
+  want=$(printf '%s' "$1" | tr 'a-z' 'A-Z')
   found_disks | while IFS= read -r pair; do
-    [ "${pair%%=*}" = "$1" ] && { echo "${pair#*=}"; return 0; }
+    [ "$(printf '%s' "${pair%%=*}" | tr 'a-z' 'A-Z')" = "$want" ] && { echo "${pair#*=}"; return 0; }
   done | head -n 1 | grep .
 }
 
@@ -110,6 +111,11 @@ answer=$(ask_task) || { log "no task (appliance refused or unreachable)"; powero
 if [ "$(field task "$answer")" != ERASE ]; then
   log "no task: $answer"; poweroff_machine; exit 0
 fi
+# times are reported by the appliance's clock, not this machine's (an RTC may be hours off; the appliance refuses a
+# report whose times lie outside the window it saw): the offset between the two, to the second
+appliance=$(printf '%s' "$answer" | sed -n 's/.*"applianceEpochSeconds":\([0-9]*\).*/\1/p')
+offset=$(( ${appliance:-$(date +%s)} - $(date +%s) ))
+now_utc() { date -u -d "@$(( $(date +%s) + offset ))" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ; }
 # what is here: the system's UUID and every disk; the appliance answers the disks to erase (the inventory's and any
 # it lacked) or refuses an agent that booted on other hardware
 uuid=${METALGATE_SYSTEM_UUID:-$(cat /sys/class/dmi/id/product_uuid 2>/dev/null)}
@@ -136,7 +142,7 @@ for serial in $serials; do
   [ "$(field task "$answer")" = ERASE ] || { log "stopped before disk $serial: $answer"; poweroff_machine; exit 0; }
   dev=$(device_of "$serial") || { log "disk $serial not found"; result=NOT_FOUND; dev=; }
   name=$(basename "${dev:-none}")
-  transport=OTHER; nvme=; hdp=; scsi=
+  transport=OTHER; nvme=; hdp=; scsi=; opcodes=; readcap=; lbpv=
   case "$name" in
     nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
     sd*) hdp=$(hdparm -I "$dev" 2>/dev/null)
@@ -148,15 +154,20 @@ for serial in $serials; do
         for sa in 1 2 3; do
           scsi="$scsi $sa:$(sg_opcodes -n -r -o "0x48,$sa" "$dev" 2>/dev/null | hexdump -v -e '1/1 "%02x"')"
         done
+        # every command it lists (SANITIZE's service actions among them), and whether a discard leaves zeroes on it:
+        # READ CAPACITY (16)'s LBPME and LBPRZ, and the logical block provisioning VPD page's LBPRZ
+        opcodes=$(sg_opcodes "$dev" 2>/dev/null); readcap=$(sg_readcap -l "$dev" 2>/dev/null); lbpv=$(sg_vpd -p lbpv "$dev" 2>/dev/null)
       fi ;;
   esac
   discard=false
   [ -n "$dev" ] && [ "$(cat "/sys/block/$name/queue/discard_max_bytes" 2>/dev/null || echo 0)" -gt 0 ] && discard=true
-  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s,"scsiSanitizeSupport":"%s"}}' \
-    "$TOKEN" "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" "$(json "${scsi# }")" > "$WORK/technique.json"
+  printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s,"scsiSanitizeSupport":"%s",'\
+'"sgOpcodes":"%s","sgReadcap":"%s","sgVpdLbpv":"%s"}}' \
+    "$TOKEN" "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" "$(json "${scsi# }")" "$(json "$opcodes")" \
+    "$(json "$readcap")" "$(json "$lbpv")" > "$WORK/technique.json"
   choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
   technique=$(field technique "$choice")
-  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  started=$(now_utc)
   result=SUCCESS; tool=; mismatches=0; passed=false; sampled=0
   if [ -z "$dev" ]; then result=NOT_FOUND
   elif [ -z "$technique" ]; then result="NO_TECHNIQUE"; log "disk $serial: no technique allowed: $choice"
@@ -203,7 +214,7 @@ for serial in $serials; do
     [ "$mismatches" = 0 ] && [ "$result" = SUCCESS ] && passed=true
     [ "$mismatches" = 0 ] || log "disk $serial: $mismatches sampled block(s) still hold data after $technique"
   fi
-  ended=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  ended=$(now_utc)
   size=$( [ -n "$dev" ] && echo $(( $(blocks_of "$dev") * 512 )) || echo 0 )
   [ $first = 1 ] || printf ',' >> "$report"; first=0
   printf '{"serialNumber":"%s","capacityBytes":%s,"technique":"%s","tool":"%s","toolVersion":"%s","verification":{"method":"read-back",'\

@@ -116,8 +116,8 @@ public class BootService {
         }
     }
 
-    /** A boot token as issued: its machine, the address that fetched it, whether it expired or was spent. */
-    public record Token(UUID machineId, String mac, String ip, Instant expiresAt, Instant usedAt, boolean hardwareConfirmed) {
+    /** A boot token as issued: its machine, the address that fetched it, when it was issued, whether it expired or was spent. */
+    public record Token(UUID machineId, String mac, String ip, Instant issuedAt, Instant expiresAt, Instant usedAt, boolean hardwareConfirmed) {
     }
 
     /**
@@ -128,14 +128,15 @@ public class BootService {
         if (token == null || token.length() != 43 || !token.matches("[A-Za-z0-9_-]+")) {
             return Uni.createFrom().failure(refused("not a token this appliance issues"));
         }
-        return tx.preparedQuery("SELECT machine_id, mac, ip, expires_at, used_at, hardware_confirmed_at FROM boot_token WHERE token_sha256 = $1 "
+        return tx.preparedQuery("SELECT machine_id, mac, ip, issued_at, expires_at, used_at, hardware_confirmed_at FROM boot_token WHERE token_sha256 = $1 "
                 + "FOR UPDATE")
                 .execute(Tuple.of(sha256(token))).map(rows -> {
                     if (rows.rowCount() == 0) {
                         throw refused("this token gives no task: boot the machine again through the erase flow");
                     }
                     Row r = rows.iterator().next();
-                    Token t = new Token(r.getUUID("machine_id"), r.getString("mac"), r.getString("ip"), r.getOffsetDateTime("expires_at").toInstant(),
+                    Token t = new Token(r.getUUID("machine_id"), r.getString("mac"), r.getString("ip"), r.getOffsetDateTime("issued_at").toInstant(),
+                            r.getOffsetDateTime("expires_at").toInstant(),
                             r.getOffsetDateTime("used_at") == null ? null : r.getOffsetDateTime("used_at").toInstant(),
                             r.getOffsetDateTime("hardware_confirmed_at") != null);
                     if (t.usedAt() != null || !t.expiresAt().isAfter(now)) {

@@ -68,6 +68,13 @@ public interface MetalgateConfig {
         @WithDefault("false")
         boolean trustDiscard();
 
+        /**
+         * How far an agent's reported start and end of a disk may lie outside the window the appliance saw (its token
+         * issued .. its report received): the agent sets its times from the appliance's clock, to the second.
+         */
+        @WithDefault("PT2M")
+        java.time.Duration clockSkew();
+
         /** Random blocks the agent reads back per disk, besides the first and last MiB and the partition table areas. */
         @WithDefault("256")
         int verifySampleBlocks();

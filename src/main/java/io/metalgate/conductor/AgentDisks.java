@@ -117,12 +117,9 @@ public class AgentDisks {
 
     private Uni<Outcome> decide(MachineTasks.Locked m, String actor, DisksRequest body, String uuid, Set<String> known, Inventory inv, Instant now) {
         boolean confirmed = uuid != null && !PLACEHOLDER_UUIDS.contains(uuid) && known.contains(uuid);
+        // serials as the BMC and the agent spell them may differ in padding and case (DiskSerials): the same disk
         Set<String> inventorySerials = new TreeSet<>();
-        inv.disks().forEach(d -> {
-            if (d.serialNumber() != null) {
-                inventorySerials.add(d.serialNumber());
-            }
-        });
+        inv.disks().forEach(d -> io.metalgate.erase.DiskSerials.key(d.serialNumber()).ifPresent(inventorySerials::add));
         List<FoundDisk> added = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
@@ -131,11 +128,12 @@ public class AgentDisks {
                 continue;
             }
             String serial = d.serialNumber() == null ? "" : d.serialNumber().strip();
-            if (serial.isEmpty()) {
+            var key = io.metalgate.erase.DiskSerials.key(serial);
+            if (key.isEmpty()) {
                 problems.add("disk " + d.device() + " has no serial number: it cannot be certified");
-            } else if (!seen.add(serial)) {
+            } else if (!seen.add(key.get())) {
                 problems.add("disk " + serial + " found twice");
-            } else if (!inventorySerials.contains(serial)) {
+            } else if (!inventorySerials.contains(key.get())) {
                 added.add(d);
             }
         }

@@ -16,7 +16,7 @@ public record CertificatePage(String id, String issuedAt, String machineId, Stri
     /** One disk as certified: NIST SP 800-88 method, IEEE 2883 technique, tool, read-back, times. */
     public record Disk(String serialNumber, String model, String capacity, String method, String technique, String techniqueId, String tool,
             String toolVersion, String verificationMethod, String sampled, String mismatches, String verified, String startedAt,
-            String endedAt, String result) {
+            String endedAt, String receivedAt, String result) {
     }
 
     static CertificatePage of(EraseReports.Certificate c) {
@@ -38,7 +38,8 @@ public record CertificatePage(String id, String issuedAt, String machineId, Stri
             disks.add(new Disk(text(d, "serialNumber"), text(d, "model"), capacity(d.path("capacityBytes")), text(d, "method"),
                     text(d, "technique"), text(d, "techniqueId"), text(d, "tool"), text(d, "toolVersion"), text(v, "method"),
                     sampled.isEmpty() ? "—" : String.join(", ", sampled), text(v, "mismatches"),
-                    v.path("passed").asBoolean(false) ? "passed" : "NOT passed", text(d, "startedAt"), text(d, "endedAt"), text(d, "result")));
+                    v.path("passed").asBoolean(false) ? "passed" : "NOT passed", text(d, "startedAt"), text(d, "endedAt"),
+                    text(d, "receivedAt"), text(d, "result")));
         }
         JsonNode decision = b.path("decision");
         List<String> approvers = new ArrayList<>();

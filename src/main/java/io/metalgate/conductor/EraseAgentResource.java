@@ -47,8 +47,15 @@ public class EraseAgentResource {
     public record DiskTask(String id, String serialNumber, String model, Long capacityBytes) {
     }
 
-    /** ERASE with the disks, or NONE with why. */
-    public record Task(String task, UUID machineId, List<DiskTask> disks, List<Decision.Reason> reasons) {
+    /**
+     * ERASE with the disks, or NONE with why; and the appliance's clock ({@code applianceEpochSeconds}), which the agent
+     * reports its times by (a machine's clock may be hours off: an RTC kept in local time, a flat battery).
+     */
+    public record Task(String task, UUID machineId, List<DiskTask> disks, List<Decision.Reason> reasons, long applianceEpochSeconds) {
+
+        public Task(String task, UUID machineId, List<DiskTask> disks, List<Decision.Reason> reasons) {
+            this(task, machineId, disks, reasons, Instant.now().getEpochSecond());
+        }
     }
 
     @Inject
@@ -114,9 +121,14 @@ public class EraseAgentResource {
     public record TechniqueRequest(@NotBlank @Size(max = 100) String token, @jakarta.validation.constraints.NotNull @jakarta.validation.Valid DiskInfo disk) {
     }
 
+    /**
+     * What the agent found of one disk: the tools' outputs as printed ({@code sgOpcodes}: {@code sg_opcodes};
+     * {@code sgReadcap}: {@code sg_readcap -l}; {@code sgVpdLbpv}: {@code sg_vpd -p lbpv}, for SCSI disks).
+     */
     public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
             @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported,
-            @Size(max = 2_000) String scsiSanitizeSupport) {
+            @Size(max = 2_000) String scsiSanitizeSupport, @Size(max = 100_000) String sgOpcodes, @Size(max = 10_000) String sgReadcap,
+            @Size(max = 10_000) String sgVpdLbpv) {
     }
 
     /** The technique for a disk (empty: the disk fails), why, and how much to read back. */
@@ -144,7 +156,7 @@ public class EraseAgentResource {
             var d = body.disk();
             return reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
                     d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
-                    Boolean.TRUE.equals(d.discardSupported()), d.scsiSanitizeSupport()));
+                    Boolean.TRUE.equals(d.discardSupported()), d.scsiSanitizeSupport(), d.sgOpcodes(), d.sgReadcap(), d.sgVpdLbpv()));
         }).call(choice -> pool.withTransaction(tx -> boot.recordChoice(tx, body.token(), body.disk().serialNumber(),
                 choice.technique().map(Enum::name).orElse("NONE"), now))).map(choice -> {
             return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),

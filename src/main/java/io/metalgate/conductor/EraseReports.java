@@ -9,6 +9,7 @@ import io.metalgate.common.ApiException;
 import io.metalgate.common.MetalgateConfig;
 import io.metalgate.common.Problem;
 import io.metalgate.driver.api.Inventory;
+import io.metalgate.erase.DiskSerials;
 import io.metalgate.erase.Techniques;
 import io.metalgate.evidence.AuditHashes;
 import io.metalgate.evidence.AuditLog;
@@ -86,34 +87,40 @@ public class EraseReports {
 
     /** The technique for one disk of the machine: refused (400) for a disk the inventory does not list. */
     public Techniques.Choice technique(Inventory inv, String serial, Techniques.DiskFacts facts) {
-        if (inv.disks().stream().noneMatch(d -> serial != null && serial.equals(d.serialNumber()))) {
+        if (inv.disks().stream().noneMatch(d -> DiskSerials.same(serial, d.serialNumber()))) {
             throw ApiException.badRequest("disk.serialNumber", "disk " + serial + " is not in the machine's inventory");
         }
         return Techniques.choose(facts, policy());
     }
 
-    /** Checks a report against the inventory: every reason it cannot be accepted. */
+    /**
+     * Checks a report against the inventory: every reason it cannot be accepted. Serials are compared as
+     * {@link DiskSerials} says (white space around them and case do not matter); an inventory with two serials that
+     * compare equal cannot be shown covered.
+     */
     List<String> refusals(Inventory inv, Report report) {
         List<String> out = new ArrayList<>();
-        Set<String> inventory = new TreeSet<>();
-        inv.disks().forEach(d -> {
-            if (d.serialNumber() != null && !d.serialNumber().isBlank()) {
-                inventory.add(d.serialNumber());
-            }
-        });
+        List<String> listed = new ArrayList<>();
+        inv.disks().forEach(d -> listed.add(d.serialNumber()));
+        Map<String, String> inventory = DiskSerials.byKey(listed.stream().filter(java.util.Objects::nonNull).toList());
         if (inventory.isEmpty()) {
             out.add("the inventory lists no disk serials: no report can be shown to cover the machine");
         }
+        for (List<String> same : DiskSerials.ambiguous(listed.stream().filter(java.util.Objects::nonNull).toList())) {
+            out.add("the inventory lists disks " + same + " whose serials differ only in case or surrounding white space: no report can "
+                    + "tell them apart");
+        }
         Set<String> reported = new TreeSet<>();
         for (DiskReport d : report.disks() == null ? List.<DiskReport>of() : report.disks()) {
-            if (d == null || d.serialNumber() == null) {
+            var key = d == null ? java.util.Optional.<String>empty() : DiskSerials.key(d.serialNumber());
+            if (key.isEmpty()) {
                 out.add("a disk without a serial number");
                 continue;
             }
-            if (!reported.add(d.serialNumber())) {
+            if (!reported.add(key.get())) {
                 out.add("disk " + d.serialNumber() + " reported twice");
             }
-            if (!inventory.contains(d.serialNumber())) {
+            if (!inventory.containsKey(key.get())) {
                 out.add("disk " + d.serialNumber() + " is not in the machine's inventory");
             }
             if (!"SUCCESS".equals(d.result())) {
@@ -133,14 +140,47 @@ public class EraseReports {
             if (t.method.compareTo(policy().minimum()) < 0 && !policy().allowWeaker()) {
                 out.add("disk " + d.serialNumber() + ": " + t + " is " + t.method + ", weaker than the policy's " + policy().minimum());
             }
-            if (d.startedAt() == null || d.endedAt() == null || d.endedAt().isBefore(d.startedAt())) {
+            if (d.startedAt() == null || d.endedAt() == null) {
                 out.add("disk " + d.serialNumber() + ": no start and end");
             }
         }
-        Set<String> missing = new TreeSet<>(inventory);
-        missing.removeAll(reported);
+        Set<String> missing = new TreeSet<>();
+        inventory.forEach((k, serial) -> {
+            if (!reported.contains(k)) {
+                missing.add(serial);
+            }
+        });
         if (!missing.isEmpty()) {
             out.add("disks " + missing + " of the inventory are not in the report");
+        }
+        return out;
+    }
+
+    /**
+     * Whether the times a report gives each disk can be true, against what the appliance saw: a disk ends no earlier
+     * than it starts, starts no earlier than the agent's token was issued (the agent cannot have begun before it booted
+     * with it) and ends no later than the report arrived, each bound widened by {@code skew} (the agent's clock set from
+     * the appliance's, to the second). Times the agent's clock made up (an RTC hours off, a forged report) are refused
+     * rather than signed into a certificate. Disks without both times are refused elsewhere.
+     */
+    public static List<String> timeRefusals(Report report, Instant tokenIssuedAt, Instant receivedAt, java.time.Duration skew) {
+        List<String> out = new ArrayList<>();
+        for (DiskReport d : report.disks() == null ? List.<DiskReport>of() : report.disks()) {
+            if (d == null || d.startedAt() == null || d.endedAt() == null) {
+                continue;
+            }
+            String disk = "disk " + d.serialNumber() + ": ";
+            if (d.endedAt().isBefore(d.startedAt())) {
+                out.add(disk + "ended at " + d.endedAt() + ", before it started at " + d.startedAt());
+            }
+            if (tokenIssuedAt != null && d.startedAt().isBefore(tokenIssuedAt.minus(skew))) {
+                out.add(disk + "started at " + d.startedAt() + ", before its agent's token was issued at " + tokenIssuedAt);
+            }
+            if (d.endedAt().isAfter(receivedAt.plus(skew))) {
+                out.add(disk + "ended at " + d.endedAt() + ", after the report was received at " + receivedAt);
+            } else if (d.startedAt().isAfter(receivedAt.plus(skew))) {
+                out.add(disk + "started at " + d.startedAt() + ", after the report was received at " + receivedAt);
+            }
         }
         return out;
     }
@@ -160,6 +200,7 @@ public class EraseReports {
                     List<String> refusals = new ArrayList<>(inv.isEmpty() ? List.of("the machine was never inspected: there is no inventory to cover")
                             : refusals(inv.get(), report));
                     refusals.addAll(proofRefusals(proofs.getKey(), proofs.getValue(), report));
+                    refusals.addAll(timeRefusals(report, proofs.getKey().issuedAt(), now, config.erase().clockSkew()));
                     UUID reportId = UUID.randomUUID();
                     String body;
                     try {
@@ -201,7 +242,9 @@ public class EraseReports {
             if (d == null || d.serialNumber() == null) {
                 continue;
             }
-            String chosen = choices.get(d.serialNumber());
+            String chosen = choices.containsKey(d.serialNumber()) ? choices.get(d.serialNumber())
+                    : choices.entrySet().stream().filter(c -> DiskSerials.same(c.getKey(), d.serialNumber())).map(Map.Entry::getValue).findFirst()
+                            .orElse(null);
             if (chosen == null) {
                 out.add("disk " + d.serialNumber() + ": no technique was chosen for it (POST /api/agent/technique)");
             } else if (!chosen.equals(d.technique())) {
@@ -253,8 +296,9 @@ public class EraseReports {
                         n.put("tool", d.tool());
                         n.put("toolVersion", d.toolVersion());
                         n.set("verification", mapper.valueToTree(d.verification()));
-                        n.put("startedAt", d.startedAt().toString());
+                        n.put("startedAt", d.startedAt().toString()); // as the agent reported them (checked: timeRefusals)
                         n.put("endedAt", d.endedAt().toString());
+                        n.put("receivedAt", now.toString()); // when the appliance received the report: its own clock
                         n.put("result", d.result());
                     }
                     ObjectNode decision = c.putObject("decision");

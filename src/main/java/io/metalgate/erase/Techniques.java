@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * The strongest erase technique a disk reports it supports: a pure function of what its tools print (NVMe
- * {@code nvme id-ctrl}; ATA {@code hdparm -I}; SCSI: whether SANITIZE is offered) and a policy. NVMe sanitize (crypto,
+ * {@code nvme id-ctrl}; ATA {@code hdparm -I}; SCSI: the SANITIZE service actions of {@code sg_opcodes}, LBPME/LBPRZ of
+ * {@code sg_readcap -l} and {@code sg_vpd -p lbpv}) and a policy. NVMe sanitize (crypto,
  * block, overwrite, by SANICAP), NVMe Format with the Secure Erase Setting (crypto when FNA says so, else user data),
  * ATA security erase (enhanced when offered; a frozen drive is named as such, not used), SCSI sanitize, blkdiscard
  * only where the device guarantees zeroes after a discard, overwrite last. A technique weaker than the policy's
@@ -46,15 +47,19 @@ public final class Techniques {
         }
     }
 
-    /** What the agent found of one disk: its transport and what the tools printed (null where a tool does not apply). */
     /**
-     * {@code scsiSanitizeSupport}: what a SCSI drive answered to REPORT SUPPORTED OPERATION CODES for SANITIZE (0x48)
+     * What the agent found of one disk: its transport and what the tools printed (null where a tool does not apply).
+     *
+     * <p>{@code scsiSanitizeSupport}: what a SCSI drive answered to REPORT SUPPORTED OPERATION CODES for SANITIZE (0x48)
      * and each service action, as the agent sends it ("1:HEX 2:HEX 3:HEX": {@code sg_opcodes -n -r -o 0x48,SA} in hex;
      * SA 1 overwrite, 2 block erase, 3 cryptographic erase); {@code scsiSanitize} true offers all three (a caller that
-     * knows no more).
+     * knows no more). {@code sgOpcodes}: what {@code sg_opcodes} printed (every supported command, in any of the
+     * formats sg3_utils versions print, or the one-command form). {@code sgReadcap}: what {@code sg_readcap -l} printed
+     * (LBPME, LBPRZ: whether the drive discards and reads zeroes from what it discarded); {@code sgVpdLbpv}: what
+     * {@code sg_vpd -p lbpv} printed (its LBPRZ field, checked against READ CAPACITY's).
      */
     public record DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
-            boolean discardSupported, String scsiSanitizeSupport) {
+            boolean discardSupported, String scsiSanitizeSupport, String sgOpcodes, String sgReadcap, String sgVpdLbpv) {
 
         public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes) {
             this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, false, null);
@@ -63,6 +68,16 @@ public final class Techniques {
         public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
                 boolean discardSupported) {
             this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, discardSupported, null);
+        }
+
+        public DiskFacts(String transport, String nvmeIdCtrl, String hdparmI, boolean scsiSanitize, boolean discardZeroes,
+                boolean discardSupported, String scsiSanitizeSupport) {
+            this(transport, nvmeIdCtrl, hdparmI, scsiSanitize, discardZeroes, discardSupported, scsiSanitizeSupport, null, null, null);
+        }
+
+        /** A SCSI disk as the agent reports it: what its sg3_utils tools printed, and whether the kernel discards on it. */
+        public static DiskFacts scsi(String sanitizeSupport, String sgOpcodes, String sgReadcap, String sgVpdLbpv, boolean discardSupported) {
+            return new DiskFacts("SCSI", null, null, false, false, discardSupported, sanitizeSupport, sgOpcodes, sgReadcap, sgVpdLbpv);
         }
     }
 
@@ -99,6 +114,114 @@ public final class Techniques {
         return out;
     }
 
+    private static final java.util.regex.Pattern COMPACT = java.util.regex.Pattern.compile("^\\s*48,([0-9a-fA-F]{1,4})\\s");
+    private static final java.util.regex.Pattern NAMED = java.util.regex.Pattern.compile(
+            "^\\s*48\\s.*\\bSanitize, (overwrite|block erase|cryptographic erase|exit failure mode)\\s*$");
+    private static final java.util.regex.Pattern ONE_COMMAND = java.util.regex.Pattern.compile("Opcode=0x48\\s+Service_action=0x([0-9a-fA-F]{1,4})");
+    private static final java.util.regex.Pattern ONE_SUPPORTED = java.util.regex.Pattern.compile("^\\s*Command (?:is )?supported\\b");
+
+    /**
+     * The SANITIZE service actions {@code sg_opcodes} lists as supported. The list of all commands names only those the
+     * drive supports; its lines differ across sg3_utils versions: {@code " 48,1      Sanitize, overwrite"} (compact,
+     * {@code --compact}), {@code " 48     0001       10    Sanitize, overwrite"} (before 1.42, the service action as
+     * {@code %.4x}), {@code " 48        1       10    0,0    Sanitize, overwrite"} (later, {@code %4x} and the CDLP
+     * columns), with timeouts ({@code --rctd}): so a line is read by its compact service action or its name, not by
+     * column. The one-command form ({@code -o 0x48,SA}: "Opcode=0x48  Service_action=0x0003" then "Command is
+     * supported [conforming to SCSI standard]", before 1.40 "Command supported (conforming to SCSI standard)") counts
+     * when the drive said supported.
+     */
+    static java.util.Set<Integer> scsiSanitizeActionsListed(String sgOpcodes) {
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        if (sgOpcodes == null) {
+            return out;
+        }
+        Integer asked = null; // the service action of a one-command answer being read
+        for (String line : sgOpcodes.split("\\R")) {
+            var compact = COMPACT.matcher(line);
+            var named = NAMED.matcher(line);
+            var one = ONE_COMMAND.matcher(line);
+            if (compact.find()) {
+                out.add(Integer.parseInt(compact.group(1), 16));
+            } else if (named.find()) {
+                out.add(switch (named.group(1)) {
+                    case "overwrite" -> 1;
+                    case "block erase" -> 2;
+                    case "cryptographic erase" -> 3;
+                    default -> 0x1f;
+                });
+            } else if (one.find()) {
+                asked = Integer.parseInt(one.group(1), 16);
+            } else if (asked != null && ONE_SUPPORTED.matcher(line).find()) {
+                out.add(asked);
+                asked = null;
+            }
+        }
+        return out;
+    }
+
+    /** READ CAPACITY (16) as {@code sg_readcap -l} prints it: LBPME (the drive provisions, so discards) and LBPRZ (it reads zeroes there). */
+    record Provisioning(boolean lbpme, boolean lbprz) {
+
+        private static final java.util.regex.Pattern LINE = java.util.regex.Pattern.compile("\\blbpme=([01]),\\s*lbprz=([01])\\b");
+
+        static Optional<Provisioning> parse(String sgReadcap) {
+            if (sgReadcap == null) {
+                return Optional.empty();
+            }
+            var m = LINE.matcher(sgReadcap);
+            return m.find() ? Optional.of(new Provisioning(m.group(1).equals("1"), m.group(2).equals("1"))) : Optional.empty();
+        }
+    }
+
+    private static final java.util.regex.Pattern VPD_LBPRZ = java.util.regex.Pattern.compile("\\(LBPRZ\\):\\s*(\\d+)|\\bLBPRZ=(\\d+)");
+
+    /** The LBPRZ field of the Logical Block Provisioning VPD page as {@code sg_vpd -p lbpv} prints it (SBC-4: 3 bits, 1 = zeroes). */
+    static Optional<Integer> vpdLbprz(String sgVpdLbpv) {
+        if (sgVpdLbpv == null) {
+            return Optional.empty();
+        }
+        var m = VPD_LBPRZ.matcher(sgVpdLbpv);
+        return m.find() ? Optional.of(Integer.parseInt(m.group(1) != null ? m.group(1) : m.group(2))) : Optional.empty();
+    }
+
+    /**
+     * Whether a discard leaves zeroes on this disk. A SCSI disk says so itself: READ CAPACITY (16) with LBPME and LBPRZ
+     * set, the kernel offering discards on it, and the VPD page not saying otherwise. Where the VPD page's LBPRZ is 0
+     * beside READ CAPACITY's 1 (seen on real devices: a SATA SSD behind a MegaRAID, a storage array's LUN) the promise
+     * is in doubt — devices made before SBC-3 r27 leave that field 0, others disagree with themselves — and it is not
+     * taken: the discard is then what {@code trust-discard} allows, with the read-back deciding. Other transports: as
+     * the caller says.
+     */
+    static boolean discardZeroes(DiskFacts d, String transport, List<String> notes) {
+        if (!transport.equals("SCSI") || d.sgReadcap() == null) {
+            return d.discardZeroes();
+        }
+        var p = Provisioning.parse(d.sgReadcap());
+        if (p.isEmpty()) {
+            notes.add("READ CAPACITY (16) not understood: no zeroing after a discard assumed");
+            return false;
+        }
+        if (!p.get().lbpme()) {
+            notes.add("no logical block provisioning (LBPME 0): the drive does not discard");
+            return false;
+        }
+        if (!p.get().lbprz()) {
+            notes.add("discards do not promise zeroes (LBPRZ 0)");
+            return false;
+        }
+        var vpd = vpdLbprz(d.sgVpdLbpv());
+        if (vpd.isPresent() && vpd.get() != 1) {
+            notes.add("READ CAPACITY says LBPRZ 1 but the logical block provisioning VPD page says " + vpd.get()
+                    + ": zeroes after a discard not assumed");
+            return false;
+        }
+        if (!d.discardSupported()) {
+            notes.add("the drive promises zeroes after a discard (LBPRZ 1) but the kernel offers no discard on it");
+            return false;
+        }
+        return true;
+    }
+
     /** {@code minimum}: the method a disk must get; {@code allowWeaker}: use a weaker one (recorded) instead of failing the disk. */
     public record Policy(Method minimum, boolean allowWeaker, boolean trustDiscard) {
 
@@ -119,7 +242,7 @@ public final class Techniques {
     public static Choice choose(DiskFacts d, Policy policy) {
         List<String> notes = new ArrayList<>();
         List<Technique> offered = offered(d, notes);
-        if (!d.discardZeroes() && d.discardSupported() && policy.trustDiscard()) {
+        if (!offered.contains(Technique.BLKDISCARD_ZEROES) && d.discardSupported() && policy.trustDiscard()) {
             // the operator trusts this fleet's discards (metalgate.erase.trust-discard): the device does not promise
             // zeroes, so only the read-back can show the discard erased anything
             offered.add(Technique.BLKDISCARD_ZEROES);
@@ -184,8 +307,10 @@ public final class Techniques {
                     notes.add("ATA enhanced security erase not supported");
                 }
             }
-        } else if (transport.equals("SCSI") && !d.scsiSanitize() && d.scsiSanitizeSupport() != null) {
+        } else if (transport.equals("SCSI") && !d.scsiSanitize() && (d.scsiSanitizeSupport() != null || d.sgOpcodes() != null)) {
+            // what the drive answered for each service action, and what it listed: either is the drive's own word
             var actions = scsiSanitizeActions(d.scsiSanitizeSupport());
+            actions.addAll(scsiSanitizeActionsListed(d.sgOpcodes()));
             if (actions.contains(3)) {
                 out.add(Technique.SCSI_SANITIZE_CRYPTO);
             }
@@ -195,7 +320,7 @@ public final class Techniques {
             if (actions.contains(1)) {
                 out.add(Technique.SCSI_SANITIZE_OVERWRITE);
             }
-            if (actions.isEmpty()) {
+            if (!actions.contains(1) && !actions.contains(2) && !actions.contains(3)) {
                 notes.add("SCSI SANITIZE not supported (REPORT SUPPORTED OPERATION CODES)");
             }
         } else if (transport.equals("SCSI") && d.scsiSanitize()) {
@@ -203,7 +328,7 @@ public final class Techniques {
             out.add(Technique.SCSI_SANITIZE_BLOCK);
             out.add(Technique.SCSI_SANITIZE_OVERWRITE);
         }
-        if (d.discardZeroes()) {
+        if (discardZeroes(d, transport, notes)) {
             out.add(Technique.BLKDISCARD_ZEROES);
         }
         return out;

@@ -252,8 +252,14 @@ public final class Gate {
             if (!cert.valid()) {
                 reasons.add(new Reason(Code.CERTIFICATE_INVALID, "the erase certificate's signature does not verify"));
             }
-            Set<String> missing = new TreeSet<>(m.diskSerials());
-            missing.removeAll(cert.diskSerials());
+            // the certificate names disks as the agent spelled them, the inventory as the BMC did (DiskSerials)
+            Set<String> certified = io.metalgate.erase.DiskSerials.byKey(cert.diskSerials()).keySet();
+            Set<String> missing = new TreeSet<>();
+            for (String serial : m.diskSerials()) {
+                if (io.metalgate.erase.DiskSerials.key(serial).map(k -> !certified.contains(k)).orElse(true)) {
+                    missing.add(serial);
+                }
+            }
             if (!missing.isEmpty() || m.diskSerials().isEmpty()) {
                 reasons.add(new Reason(Code.CERTIFICATE_INCOMPLETE, m.diskSerials().isEmpty()
                         ? "the inventory lists no disks, so no certificate can be shown to cover them"

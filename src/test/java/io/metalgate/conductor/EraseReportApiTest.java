@@ -101,6 +101,60 @@ class EraseReportApiTest {
         }
     }
 
+    /**
+     * The agent's times are checked against what the appliance saw: an agent whose clock is two hours behind (an RTC
+     * kept in local time) is refused; a report in the window, its serials padded and in another case than the BMC's,
+     * is accepted, and the certificate records when the appliance received it.
+     */
+    @Test
+    void agentTimesOutsideTheAppliancesWindowAreRefusedAndSerialsMatchWithoutPaddingOrCase() {
+        try (RedfishMock bmcs = Lifecycle.bmcs(2, Profile.GENERIC)) {
+            var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 2, "times"));
+            String first = fleet.machines().get(0);
+            Lifecycle.allowedErase(first);
+            String token = io.metalgate.testing.Erases.token(bmcs, 0);
+            io.metalgate.testing.Erases.prove(first, token);
+            Instant behind = Instant.now().minus(java.time.Duration.ofHours(2));
+            List<Map<String, Object>> late = new ArrayList<>();
+            for (Map<String, Object> d : inventory(first)) {
+                Map<String, Object> x = new java.util.LinkedHashMap<>(io.metalgate.testing.Erases.disk(d, true, null));
+                x.put("startedAt", behind.toString());
+                x.put("endedAt", behind.plusSeconds(60).toString());
+                late.add(x);
+            }
+            given().contentType(ContentType.JSON).body(Map.of("token", token, "disks", late)).post("/api/agent/report").then().statusCode(200)
+                    .body("state", equalTo("ERASE_FAILED")).body("certificateId", org.hamcrest.Matchers.nullValue())
+                    .body("refusals", hasItem(org.hamcrest.Matchers.containsString("before its agent's token was issued")));
+            Lifecycle.awaitAudit("machine:" + first, "erase.report-refused", 1);
+
+            String second = fleet.machines().get(1);
+            Lifecycle.allowedErase(second);
+            String token2 = io.metalgate.testing.Erases.token(bmcs, 1);
+            io.metalgate.testing.Erases.prove(second, token2);
+            Instant sent = Instant.now();
+            List<Map<String, Object>> spelled = new ArrayList<>();
+            for (Map<String, Object> d : inventory(second)) {
+                Map<String, Object> x = new java.util.LinkedHashMap<>(io.metalgate.testing.Erases.disk(d, true, null));
+                x.put("serialNumber", "  " + String.valueOf(d.get("serialNumber")).toLowerCase(java.util.Locale.ROOT) + "    ");
+                x.put("startedAt", sent.minusSeconds(1).toString());
+                x.put("endedAt", sent.toString());
+                spelled.add(x);
+            }
+            String cert = given().contentType(ContentType.JSON).body(Map.of("token", token2, "disks", spelled)).post("/api/agent/report").then()
+                    .statusCode(200).body("state", equalTo("ERASED")).extract().path("certificateId");
+            var c = operator().get("/api/machines/" + second + "/erase-certificates").then().statusCode(200).body("[0].id", equalTo(cert)).extract()
+                    .jsonPath();
+            Instant received = Instant.parse(c.getString("[0].body.disks[0].receivedAt"));
+            assertTrue(!received.isBefore(sent) && !received.isAfter(Instant.now()), "receivedAt " + received + " is the appliance's time of receipt");
+            // the REASSIGN gate matches the certificate's spelling with the inventory's too
+            operator().get("/api/machines/" + second + "/gate?action=reassign").then().statusCode(200).body("decision.allowed", equalTo(true));
+        }
+    }
+
+    private static List<Map<String, Object>> inventory(String machine) {
+        return operator().get("/api/machines/" + machine + "/inventory").then().statusCode(200).extract().jsonPath().getList("disks");
+    }
+
     private static Map<String, Object> disk(Map<String, Object> inv, boolean verified) {
         Instant start = Instant.now().minusSeconds(60);
         return Map.of("serialNumber", inv.get("serialNumber"), "model", String.valueOf(inv.get("model")), "technique", "NVME_SANITIZE_BLOCK",

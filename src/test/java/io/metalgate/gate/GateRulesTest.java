@@ -94,6 +94,15 @@ class GateRulesTest {
                         b -> b.erased(Set.of("S1", "S2"), true), List.of()),
                 new Case("reassign: certificate misses a disk", Action.REASSIGN,
                         b -> b.erased(Set.of("S1"), true), List.of(Code.CERTIFICATE_INCOMPLETE)),
+                new Case("reassign: the certificate spells the BMC's padded, lower-case serials as the agent read them", Action.REASSIGN,
+                        b -> {
+                            b.disks = Set.of("  s1", "S2    ");
+                            b.erased(Set.of("S1", "s2"), true);
+                        }, List.of()),
+                new Case("reassign: a serial that really differs is still missing", Action.REASSIGN, b -> {
+                    b.disks = Set.of("S1", "S2");
+                    b.erased(Set.of("S1", "S 2"), true);
+                }, List.of(Code.CERTIFICATE_INCOMPLETE)),
                 new Case("reassign: certificate signature invalid", Action.REASSIGN,
                         b -> b.erased(Set.of("S1", "S2"), false), List.of(Code.CERTIFICATE_INVALID)),
                 new Case("reassign: no certificate, not erased", Action.REASSIGN, b -> { }, List.of(Code.NOT_ERASED, Code.NO_CERTIFICATE)),
