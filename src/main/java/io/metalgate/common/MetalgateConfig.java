@@ -42,6 +42,10 @@ public interface MetalgateConfig {
         @WithDefault("60s")
         java.time.Duration recoveryInterval();
 
+        /** When the first look for them runs after start (all of them, however young). */
+        @WithDefault("2s")
+        java.time.Duration recoveryDelay();
+
         /** A signed webhook's timestamp may be this far from the appliance's time (the replay window), unless its integration says otherwise. */
         @WithDefault("PT5M")
         java.time.Duration webhookTolerance();
