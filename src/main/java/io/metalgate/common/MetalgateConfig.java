@@ -46,6 +46,46 @@ public interface MetalgateConfig {
         @WithDefault("2s")
         java.time.Duration recoveryDelay();
 
+        Kafka kafka();
+
+        Mqtt mqtt();
+
+        /** Lease events from a Kafka topic (absent brokers: no Kafka route). */
+        interface Kafka {
+            /** Bootstrap servers, host:port[,host:port]. */
+            Optional<String> brokers();
+
+            @WithDefault("metalgate.lease-events")
+            String topic();
+
+            @WithDefault("metalgate")
+            String groupId();
+
+            /** Consumers in parallel (one per partition at most is useful). */
+            @WithDefault("4")
+            int consumers();
+
+            @WithDefault("500")
+            int maxPollRecords();
+        }
+
+        /** Lease events from an MQTT 3.1.1 topic, QoS 1 (absent broker URL: no MQTT route). */
+        interface Mqtt {
+            /** e.g. tcp://broker:1883 or ssl://broker:8883. */
+            Optional<String> brokerUrl();
+
+            @WithDefault("metalgate/lease-events")
+            String topic();
+
+            /** The persistent session's client id: stable across restarts, so unacknowledged messages come again. */
+            @WithDefault("metalgate")
+            String clientId();
+
+            Optional<String> userName();
+
+            Optional<String> password();
+        }
+
         /** A signed webhook's timestamp may be this far from the appliance's time (the replay window), unless its integration says otherwise. */
         @WithDefault("PT5M")
         java.time.Duration webhookTolerance();

@@ -119,7 +119,7 @@ public class AgentDisks {
         boolean confirmed = uuid != null && !PLACEHOLDER_UUIDS.contains(uuid) && known.contains(uuid);
         // serials as the BMC and the agent spell them may differ in padding and case (DiskSerials): the same disk
         Set<String> inventorySerials = new TreeSet<>();
-        inv.disks().forEach(d -> io.metalgate.erase.DiskSerials.key(d.serialNumber()).ifPresent(inventorySerials::add));
+        inv.disks().forEach(d -> io.metalgate.gate.DiskSerials.key(d.serialNumber()).ifPresent(inventorySerials::add));
         List<FoundDisk> added = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
@@ -128,7 +128,7 @@ public class AgentDisks {
                 continue;
             }
             String serial = d.serialNumber() == null ? "" : d.serialNumber().strip();
-            var key = io.metalgate.erase.DiskSerials.key(serial);
+            var key = io.metalgate.gate.DiskSerials.key(serial);
             if (key.isEmpty()) {
                 problems.add("disk " + d.device() + " has no serial number: it cannot be certified");
             } else if (!seen.add(key.get())) {

@@ -9,7 +9,7 @@ import io.metalgate.common.ApiException;
 import io.metalgate.common.MetalgateConfig;
 import io.metalgate.common.Problem;
 import io.metalgate.driver.api.Inventory;
-import io.metalgate.erase.DiskSerials;
+import io.metalgate.gate.DiskSerials;
 import io.metalgate.erase.Techniques;
 import io.metalgate.evidence.AuditHashes;
 import io.metalgate.evidence.AuditLog;

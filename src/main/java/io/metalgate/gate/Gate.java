@@ -253,10 +253,10 @@ public final class Gate {
                 reasons.add(new Reason(Code.CERTIFICATE_INVALID, "the erase certificate's signature does not verify"));
             }
             // the certificate names disks as the agent spelled them, the inventory as the BMC did (DiskSerials)
-            Set<String> certified = io.metalgate.erase.DiskSerials.byKey(cert.diskSerials()).keySet();
+            Set<String> certified = DiskSerials.byKey(cert.diskSerials()).keySet();
             Set<String> missing = new TreeSet<>();
             for (String serial : m.diskSerials()) {
-                if (io.metalgate.erase.DiskSerials.key(serial).map(k -> !certified.contains(k)).orElse(true)) {
+                if (DiskSerials.key(serial).map(k -> !certified.contains(k)).orElse(true)) {
                     missing.add(serial);
                 }
             }

@@ -1,4 +1,4 @@
-package io.metalgate.erase;
+package io.metalgate.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.metalgate.erase;
+package io.metalgate.gate;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;
