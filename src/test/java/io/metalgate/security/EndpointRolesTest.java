@@ -39,6 +39,11 @@ class EndpointRolesTest {
             "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
             "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
                     + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified",
+            "TenantPageResource.page", "a tenant holds no account: the page answers only for a notice's signed, expiring link "
+                    + "(HMAC with the appliance's secrets key), and shows only that notice",
+            "TenantPageResource.choose", "the signed link's token, carried in the form (no cookie, no session: no cross-site request "
+                    + "without it); at most metalgate.notices.link-uses choices per link; each recorded and audited, and the only "
+                    + "hold it can place is a preservation request, fail safe",
             "AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
                     + "system UUID is one the BMC reported (otherwise the token is spent and the machine ERASE_FAILED), and they only add "
                     + "disks the certificate must cover");

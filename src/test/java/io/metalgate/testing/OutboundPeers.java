@@ -85,6 +85,7 @@ public class OutboundPeers implements QuarkusTestResourceLifecycleManager {
                     Map.entry("metalgate.outbound.email.imap-password-file", password.toString()),
                     Map.entry("metalgate.outbound.email.imap-poll-interval", "PT1H"),
                     Map.entry("metalgate.notices.link-base-url", "https://metalgate.provider.test"),
+                    Map.entry("metalgate.notices.link-uses", "5"),
                     Map.entry("quarkus.mailer.mock", "false"),
                     Map.entry("quarkus.mailer.host", "127.0.0.1"),
                     Map.entry("quarkus.mailer.port", String.valueOf(smtp)),

@@ -136,7 +136,7 @@ class OutboundTest {
         assertTrue(body.contains(notice), body);
         assertEquals("notices@provider.test", m.getFrom()[0].toString());
         // audited as the appliance's own attempt
-        assertTrue(as("legal").queryParam("subject", "tenant:" + tenant).queryParam("action", "notice.attempt-recorded")
+        await("the attempt chained", () -> as("legal").queryParam("subject", "tenant:" + tenant).queryParam("action", "notice.attempt-recorded")
                 .get("/api/audit").then().statusCode(200).extract().asString().contains(notice));
     }
 
@@ -348,5 +348,73 @@ class OutboundTest {
                 .statusCode(400).contentType("application/problem+json");
         admin().body(Map.of("name", unique("bad"), "kind", "WEBHOOK", "url", "http://127.0.0.1/x", "actions", List.of("machine.deleted")))
                 .post("/api/outbound/endpoints").then().statusCode(400);
+    }
+
+    // ---------------------------------------------------------------------------------------------- the tenant's page
+
+    @Inject
+    NoticeLinks links;
+
+    static String linkToken(String address) throws Exception {
+        String body = mailTo(address).get(0).getContent().toString();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("https://metalgate\\.provider\\.test/notice/(\\S+)").matcher(body);
+        assertTrue(m.find(), body);
+        return m.group(1);
+    }
+
+    static io.restassured.response.Response choose(String token, String formToken, String choice) {
+        var r = io.restassured.RestAssured.given().contentType("application/x-www-form-urlencoded");
+        if (formToken != null) {
+            r = r.formParam("token", formToken);
+        }
+        return r.formParam("choice", choice).post("/notice/" + token);
+    }
+
+    @Test
+    void theTenantsPageAcknowledgesPreservesAndAsksForAnExportEachRecordedAndAudited() throws Exception {
+        String address = unique("page") + "@customer.test";
+        String name = unique("Acme <b>&");
+        String tenant = admin().body(Map.of("name", name, "contactEmail", address)).post("/api/tenants").then().statusCode(201).extract()
+                .path("id");
+        String notice = notice(tenant, "TERMINATION");
+        await("sent", () -> attempts(notice).size() == 1);
+        String token = linkToken(address);
+        String page = io.restassured.RestAssured.given().get("/notice/" + token).then().statusCode(200).contentType("text/html")
+                .header("Cache-Control", "no-store").extract().asString();
+        assertTrue(page.contains(name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")), "escaped: " + page);
+        assertTrue(!page.contains("<b>"), page);
+        assertTrue(page.contains("name=\"token\" value=\"" + token + "\""), "the token rides in the form");
+        // a form without the token (a cross-site post that only knows the URL), a forged or expired token: nothing
+        choose(token, null, "ACKNOWLEDGE").then().statusCode(404);
+        String forged = token.substring(0, token.length() - 1) + (token.endsWith("0") ? "1" : "0");
+        choose(forged, forged, "ACKNOWLEDGE").then().statusCode(404);
+        io.restassured.RestAssured.given().get("/notice/" + forged).then().statusCode(404);
+        String expired = links.token(java.util.UUID.fromString(notice), java.time.Instant.now().minusSeconds(1));
+        io.restassured.RestAssured.given().get("/notice/" + expired).then().statusCode(404);
+        choose(token, token, "DELETE_EVERYTHING").then().statusCode(400);
+        assertEquals(1, attempts(notice).size(), "nothing recorded so far");
+
+        assertTrue(choose(token, token, "ACKNOWLEDGE").then().statusCode(200).extract().asString().contains("acknowledgement"));
+        Map<String, Object> ack = attempts(notice).stream().filter(a -> "LINK".equals(a.get("channel"))).findFirst().orElseThrow();
+        assertEquals("ACKNOWLEDGED", ack.get("outcome"));
+        assertEquals("tenant-link", ack.get("recordedBy"));
+        assertTrue(((String) ack.get("proof")).contains("\"choice\":\"ACKNOWLEDGE\""), ack.toString());
+
+        choose(token, token, "PRESERVE").then().statusCode(200);
+        List<Map<String, Object>> holds = as("viewer").queryParam("tenantId", tenant).get("/api/holds").then().statusCode(200).extract()
+                .jsonPath().getList("");
+        assertTrue(holds.stream().anyMatch(h -> "PRESERVATION_REQUEST".equals(h.get("kind")) && Boolean.TRUE.equals(h.get("active"))
+                && ((String) h.get("reason")).contains(notice)), holds.toString());
+
+        choose(token, token, "EXPORT").then().statusCode(200);
+        await("the export request audited", () -> as("legal").queryParam("subject", "tenant:" + tenant)
+                .queryParam("action", "tenant.export-requested").get("/api/audit").then().statusCode(200).extract().asString()
+                .contains(notice));
+        assertEquals(4, attempts(notice).size(), "e-mail + three choices");
+        // bounded: the profile allows 5 choices per link
+        choose(token, token, "ACKNOWLEDGE").then().statusCode(200);
+        choose(token, token, "ACKNOWLEDGE").then().statusCode(200);
+        choose(token, token, "ACKNOWLEDGE").then().statusCode(429);
+        assertEquals(6, attempts(notice).size());
     }
 }
