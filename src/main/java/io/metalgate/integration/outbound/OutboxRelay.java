@@ -93,7 +93,7 @@ public class OutboxRelay {
 
     @Scheduled(every = "${metalgate.outbound.poll-interval:PT2S}", delayed = "2s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void poll() {
-        if (!config.enabled() || !running.compareAndSet(false, true)) {
+        if (!config.enabled() || paused || !running.compareAndSet(false, true)) {
             return;
         }
         runOnce().subscribe().with(n -> running.set(false), e -> {
@@ -117,6 +117,12 @@ public class OutboxRelay {
     }
 
     private volatile Channel crashChannel;
+    private volatile boolean paused;
+
+    /** Holds the scheduled rounds back (the benchmark fills the outbox first, then times draining it). */
+    void pause(boolean pause) {
+        paused = pause;
+    }
 
     // ---------------------------------------------------------------------------------------------- fan-out
 
