@@ -8,6 +8,9 @@ CREATE TABLE outbox_cursor (
     last_seq   bigint NOT NULL,
     updated_at timestamptz NOT NULL
 );
+-- Notices by e-mail start here: every notice created from now on is mailed, whether or not the relay is
+-- running yet (a fresh install from its first entry; an upgraded one does not mail its history).
+INSERT INTO outbox_cursor (subscriber, last_seq, updated_at) SELECT 'email', seq, now() FROM audit_head;
 
 -- Webhook and ticket endpoints; the HMAC secret is AES-GCM encrypted (security.SecretCipher, associated
 -- data 'outbound-endpoint:<id>') and never returned. tenant_id set: the tenant's own system (a notice

@@ -138,7 +138,8 @@ public class OutboxRelay {
                 return Uni.createFrom().item(0);
             }
             String[] names = subs.stream().map(Subscriber::name).toArray(String[]::new);
-            // a subscriber seen for the first time starts at the head: it gets what happens from now on
+            // the e-mail channel's cursor starts where V20 put it; an endpoint's where it was created (at the head); one
+            // without a cursor (none should be) starts at the head: it gets what happens from now on
             return tx.preparedQuery("INSERT INTO outbox_cursor (subscriber, last_seq, updated_at) SELECT s, h.seq, now() "
                     + "FROM unnest($1::text[]) AS s, audit_head h ON CONFLICT DO NOTHING").execute(Tuple.of(names))
                     .chain(() -> tx.preparedQuery("SELECT subscriber, last_seq FROM outbox_cursor WHERE subscriber = ANY($1) "
