@@ -279,6 +279,8 @@ public class GateFacts {
                         .filter(n -> n.leaseId() == null ? !n.createdAt().isBefore(m.getOffsetDateTime("lease_created").toInstant())
                                 : n.leaseId().equals(leaseId))
                         .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
+                                // a bounce read back and the attempt it bounces are one attempt (the bounce, not proof)
+                                .filter(a -> n.attempts().stream().noneMatch(b -> a.id().equals(b.supersedes())))
                                 .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
                         .toList());
         Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), Facts.MachineState.valueOf(m.getString("lifecycle_state")),

@@ -43,7 +43,8 @@ public class NoticeService {
      * @param at        when the appliance received this attempt's record (the time the gate reasons about)
      * @param claimedAt the time the recorder claimed for it, kept as a claim beside {@code at}
      */
-    public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, Instant claimedAt, String recordedBy) {
+    public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, Instant claimedAt, String recordedBy,
+            UUID supersedes) {
     }
 
     public record NoticeView(UUID id, Kind kind, UUID tenantId, UUID leaseId, Instant deadline, String createdBy, Instant createdAt,
@@ -120,6 +121,42 @@ public class NoticeService {
         });
     }
 
+    /**
+     * Records an attempt the appliance itself made (an e-mail it sent, a webhook the tenant's system took, a
+     * bounce it read back) inside the caller's Vert.x SQL transaction {@code tx}, at the server's time, with its
+     * audit entry; {@code supersedes} names the attempt a bounce bounces (the gate counts the two as one).
+     * Returns the attempt's id.
+     */
+    public Uni<UUID> recordAttempt(io.vertx.mutiny.sqlclient.SqlClient tx, UUID noticeId, Channel channel, Outcome outcome,
+            String proof, UUID supersedes, String actor) {
+        UUID id = UUID.randomUUID();
+        Instant when = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return tx.preparedQuery("INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by, supersedes) "
+                + "SELECT $1, n.id, $3, $4, $5, $6, $7, $8 FROM notice n WHERE n.id = $2 RETURNING (SELECT kind FROM notice WHERE id = $2), "
+                + "(SELECT tenant_id FROM notice WHERE id = $2)")
+                .execute(Tuple.from(List.of(id, noticeId, channel.name(), outcome.name(), proof, when.atOffset(ZoneOffset.UTC), actor))
+                        .addValue(supersedes))
+                .chain(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw ApiException.notFound("notice", noticeId);
+                    }
+                    Row r = rows.iterator().next();
+                    Map<String, Object> payload = new LinkedHashMap<>();
+                    payload.put("noticeId", noticeId.toString());
+                    payload.put("attemptId", id.toString());
+                    payload.put("kind", r.getString(0));
+                    payload.put("channel", channel.name());
+                    payload.put("outcome", outcome.name());
+                    payload.put("proof", proof);
+                    payload.put("at", when.toString());
+                    payload.put("claimedAt", null);
+                    if (supersedes != null) {
+                        payload.put("supersedes", supersedes.toString());
+                    }
+                    return audit.record(tx, actor, "notice.attempt-recorded", "tenant:" + r.getUUID(1), payload).replaceWith(id);
+                });
+    }
+
     public Uni<NoticeView> get(UUID id) {
         return list("WHERE n.id = $1", Tuple.of(id)).map(l -> {
             if (l.isEmpty()) {
@@ -148,7 +185,7 @@ public class NoticeService {
 
     private Uni<List<NoticeView>> list(io.vertx.mutiny.sqlclient.SqlClient db, String where, Tuple args) {
         return db.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
-                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.claimed_at, a.recorded_by FROM notice n "
+                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.claimed_at, a.recorded_by, a.supersedes FROM notice n "
                 + "LEFT JOIN notice_attempt a ON a.notice_id = n.id " + where + " ORDER BY n.created_at, n.id, a.at")
                 .execute(args).map(rows -> {
                     Map<UUID, NoticeView> out = new LinkedHashMap<>();
@@ -159,7 +196,7 @@ public class NoticeService {
                         if (r.getUUID("a_id") != null) {
                             n.attempts().add(new AttemptView(r.getUUID("a_id"), Channel.valueOf(r.getString("channel")),
                                     Outcome.valueOf(r.getString("outcome")), r.getString("proof"), instant(r.getOffsetDateTime("at")),
-                                    instant(r.getOffsetDateTime("claimed_at")), r.getString("recorded_by")));
+                                    instant(r.getOffsetDateTime("claimed_at")), r.getString("recorded_by"), r.getUUID("supersedes")));
                         }
                     }
                     return List.copyOf(out.values());

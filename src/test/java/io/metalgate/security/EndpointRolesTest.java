@@ -27,24 +27,29 @@ class EndpointRolesTest {
     /**
      * Endpoints open by design, each with why and what protects it instead. Only these may be @PermitAll.
      */
-    static final java.util.Map<String, String> OPEN_BY_DESIGN = java.util.Map.of("RedfishEventResource.event",
-            "BMCs push events and cannot hold API tokens; an event is accepted only with the HMAC Context issued for its machine, "
-                    + "and it only makes the appliance ask the BMC again",
-            "BootResource.script", "machines' firmware asks for its iPXE script and holds no credential; the script is chosen by the "
+    static final java.util.Map<String, String> OPEN_BY_DESIGN = java.util.Map.ofEntries(
+            java.util.Map.entry("RedfishEventResource.event", "BMCs push events and cannot hold API tokens; an event is accepted only with the HMAC Context issued for its machine, "
+                    + "and it only makes the appliance ask the BMC again"),
+            java.util.Map.entry("BootResource.script", "machines' firmware asks for its iPXE script and holds no credential; the script is chosen by the "
                     + "MAC's machine and state (local disk for anything but ERASING), and the erase agent's token it may carry is one-time, "
-                    + "expiring, bound to that machine, and checked against the gate again when used",
-            "EraseAgentResource.task", "the erase agent holds only the one-time token its boot script carried (401 without it); each "
-                    + "call is decided again by the gate under the machine's lock, and a refusal spends the token",
-            "EraseAgentResource.progress", "the agent's token (401 without it); it only records a disk's phase and percent",
-            "EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets",
-            "EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
-                    + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified",
-            "WebhookResource.receive", "billing and ticketing systems sign rather than log in: a request is processed only with a valid "
+                    + "expiring, bound to that machine, and checked against the gate again when used"),
+            java.util.Map.entry("EraseAgentResource.task", "the erase agent holds only the one-time token its boot script carried (401 without it); each "
+                    + "call is decided again by the gate under the machine's lock, and a refusal spends the token"),
+            java.util.Map.entry("EraseAgentResource.progress", "the agent's token (401 without it); it only records a disk's phase and percent"),
+            java.util.Map.entry("EraseAgentResource.technique", "the agent's token (401 without it); it only answers which technique a disk of the inventory gets"),
+            java.util.Map.entry("EraseAgentResource.report", "the agent's token (401 without it, spent by the report); a report is checked against the inventory "
+                    + "and refused, audited, with the machine ERASE_FAILED, unless every disk was erased and verified"),
+            java.util.Map.entry("WebhookResource.receive", "billing and ticketing systems sign rather than log in: a request is processed only with a valid "
                     + "HMAC-SHA256 signature by its integration's secret within the replay window (401 otherwise, nothing stored), and it can "
-                    + "only carry lease events in that integration's name",
-            "AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
+                    + "only carry lease events in that integration's name"),
+            java.util.Map.entry("TenantPageResource.page", "a tenant holds no account: the page answers only for a notice's signed, expiring link "
+                    + "(HMAC with the appliance's secrets key), and shows only that notice"),
+            java.util.Map.entry("TenantPageResource.choose", "the signed link's token, carried in the form (no cookie, no session: no cross-site request "
+                    + "without it); at most metalgate.notices.link-uses choices per link; each recorded and audited, and the only "
+                    + "hold it can place is a preservation request, fail safe"),
+            java.util.Map.entry("AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
                     + "system UUID is one the BMC reported (otherwise the token is spent and the machine ERASE_FAILED), and they only add "
-                    + "disks the certificate must cover");
+                    + "disks the certificate must cover"));
 
     @Test
     void everyResourceMethodDeclaresItsRoles() throws Exception {
