@@ -50,7 +50,7 @@ public class BrokerRoutes extends RouteBuilder {
         if (mqtt.brokerUrl().isPresent()) {
             String channel = "mqtt:" + mqtt.topic();
             StringBuilder uri = new StringBuilder("paho:" + mqtt.topic() + "?brokerUrl=" + enc(mqtt.brokerUrl().get()) + "&clientId="
-                    + enc(mqtt.clientId()) + "&qos=1&cleanSession=false&manualAcksEnabled=true&autoReconnect=true");
+                    + enc(mqtt.clientId()) + "&qos=1&cleanSession=false&manualAcksEnabled=true&automaticReconnect=true&mqttVersion=4");
             mqtt.userName().ifPresent(u -> uri.append("&userName=").append(enc(u)));
             mqtt.password().ifPresent(p -> uri.append("&password=RAW(").append(p).append(")"));
             from(uri.toString()).routeId("mqtt-lease-events")
