@@ -3,13 +3,15 @@ package io.metalgate.integration;
 import io.metalgate.common.MetalgateConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.component.kafka.consumer.KafkaManualCommit;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.jboss.logging.Logger;
 
 /**
  * Lease events from message brokers: a Kafka topic and an MQTT 3.1.1 topic, each configured or absent
@@ -28,6 +30,8 @@ import org.apache.camel.component.kafka.consumer.KafkaManualCommit;
  */
 @ApplicationScoped
 public class BrokerRoutes extends RouteBuilder {
+
+    private static final Logger LOG = Logger.getLogger(BrokerRoutes.class);
 
     @Inject
     MetalgateConfig config;
@@ -49,12 +53,71 @@ public class BrokerRoutes extends RouteBuilder {
         var mqtt = config.integrations().mqtt();
         if (mqtt.brokerUrl().isPresent()) {
             String channel = "mqtt:" + mqtt.topic();
-            StringBuilder uri = new StringBuilder("paho:" + mqtt.topic() + "?brokerUrl=" + enc(mqtt.brokerUrl().get()) + "&clientId="
-                    + enc(mqtt.clientId()) + "&qos=1&cleanSession=false&manualAcksEnabled=true&automaticReconnect=true&mqttVersion=4");
-            mqtt.userName().ifPresent(u -> uri.append("&userName=").append(enc(u)));
-            mqtt.password().ifPresent(p -> uri.append("&password=RAW(").append(p).append(")"));
-            from(uri.toString()).routeId("mqtt-lease-events")
+            try {
+                mqttClient = new GatedMqttClient(mqtt.brokerUrl().get(), mqtt.clientId(), new MemoryPersistence());
+            } catch (MqttException e) {
+                throw new IllegalStateException("MQTT broker URL " + mqtt.brokerUrl().get() + ": " + e.getMessage(), e);
+            }
+            mqttClient.setManualAcks(true);
+            getContext().getRegistry().bind(MQTT_CLIENT, mqttClient);
+            // the client is ours (Camel connects the ones it makes before it can take messages): connected, then the route started
+            from("paho:" + mqtt.topic() + "?client=#" + MQTT_CLIENT + "&qos=1&manualAcksEnabled=true").routeId(MQTT_ROUTE).autoStartup(false)
                     .process(ex -> intake(ex, channel));
+        }
+    }
+
+    static final String MQTT_CLIENT = "metalgateMqttClient";
+    static final String MQTT_ROUTE = "mqtt-lease-events";
+    private volatile GatedMqttClient mqttClient;
+    private volatile boolean stopping;
+
+    /** Connects the MQTT client (again every 5 s while the broker cannot be reached) and then starts its route. */
+    void connectMqtt(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent start) {
+        if (mqttClient == null) {
+            return;
+        }
+        var mqtt = config.integrations().mqtt();
+        MqttConnectOptions options = new MqttConnectOptions();
+        options.setCleanSession(false);
+        options.setAutomaticReconnect(true);
+        options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        options.setMaxInflight(1000);
+        mqtt.userName().ifPresent(options::setUserName);
+        mqtt.password().ifPresent(p -> options.setPassword(p.toCharArray()));
+        Thread t = new Thread(() -> {
+            while (!stopping) {
+                try {
+                    mqttClient.connect(options);
+                    getContext().getRouteController().startRoute(MQTT_ROUTE);
+                    LOG.infof("MQTT lease events: connected to %s, topic %s", mqtt.brokerUrl().get(), mqtt.topic());
+                    return;
+                } catch (Exception e) {
+                    LOG.warnf("MQTT lease events: cannot connect to %s yet (%s); trying again in 5 s", mqtt.brokerUrl().get(), e.getMessage());
+                    try {
+                        Thread.sleep(5000);
+                    } catch (InterruptedException interrupted) {
+                        return;
+                    }
+                }
+            }
+        }, "mqtt-connect");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @jakarta.annotation.PreDestroy
+    void closeMqtt() {
+        stopping = true;
+        GatedMqttClient c = mqttClient;
+        if (c != null) {
+            try {
+                if (c.isConnected()) {
+                    c.disconnect(5000);
+                }
+                c.close();
+            } catch (MqttException ignored) {
+                // closing anyway
+            }
         }
     }
 
@@ -75,7 +138,4 @@ public class BrokerRoutes extends RouteBuilder {
         ex.getMessage().setBody(reply.getMessage().getBody());
     }
 
-    private static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
-    }
 }
