@@ -41,14 +41,14 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 @QuarkusTestResource(value = BrokerIntakeTest.Brokers.class, restrictToAnnotatedClass = true)
-class BrokerIntakeTest {
+public class BrokerIntakeTest {
 
-    static final String TOPIC = "billing.lease-events";
+    public static final String TOPIC = "billing.lease-events";
     static final String MQTT_TOPIC = "billing/lease-events";
 
     public static class Brokers implements QuarkusTestResourceLifecycleManager {
-        static BrokerPeers.Broker mosquitto;
-        static BrokerPeers.Broker kafka;
+        public static BrokerPeers.Broker mosquitto;
+        public static BrokerPeers.Broker kafka;
 
         @Override
         public Map<String, String> start() {
