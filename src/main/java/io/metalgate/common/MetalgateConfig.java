@@ -50,6 +50,9 @@ public interface MetalgateConfig {
 
         Mqtt mqtt();
 
+        /** A directory of site-specific Camel routes in YAML DSL ({@code *.yaml}), loaded at start (docs/integrations.md). */
+        Optional<String> dir();
+
         /** Lease events from a Kafka topic (absent brokers: no Kafka route). */
         interface Kafka {
             /** Bootstrap servers, host:port[,host:port]. */

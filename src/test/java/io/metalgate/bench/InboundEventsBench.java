@@ -56,6 +56,11 @@ class InboundEventsBench {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static List<String> leases(int n) throws Exception {
+        return leases(n, unique("b"));
+    }
+
+    /** {@code n} leases whose references start with {@code prefix} (one phase's, so its events are counted apart). */
+    private static List<String> leases(int n, String prefix) throws Exception {
         List<String> tenants = new ArrayList<>();
         for (int t = 0; t < 20; t++) {
             tenants.add(operator().body(Map.of("name", unique("bench-t"))).post("/api/tenants").then().statusCode(201).extract().path("id"));
@@ -65,7 +70,7 @@ class InboundEventsBench {
         for (int i = 0; i < n; i++) {
             String tenant = tenants.get(i % tenants.size());
             out.add(pool.submit(() -> {
-                String ref = unique("bench-L");
+                String ref = prefix + "-" + java.util.UUID.randomUUID();
                 operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
                 return ref;
             }));
@@ -82,11 +87,6 @@ class InboundEventsBench {
         return "{\"source\":\"billing\",\"externalId\":\"" + ref + "-" + type + "\",\"type\":\"" + type + "\",\"leaseRef\":\"" + ref + "\"}";
     }
 
-    private static long overdue(List<String> refs) {
-        return Long.parseLong(sqlValue("SELECT count(*) FROM lease WHERE state = 'OVERDUE' AND external_ref LIKE ?", refs.get(0).substring(0, 8)
-                + "%"));
-    }
-
     @Test
     void inboundEventsPerSecond() throws Exception {
         int port = ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
@@ -96,22 +96,23 @@ class InboundEventsBench {
         // warm-up: 200 leases' events over HTTP, not measured
         send(port, auth, leases(200), 8);
 
-        List<String> overHttp = leases(LEASES);
+        String httpPrefix = unique("bench-http");
+        List<String> overHttp = leases(LEASES, httpPrefix);
         long t0 = System.nanoTime();
         send(port, auth, overHttp, CLIENTS);
         double httpSeconds = (System.nanoTime() - t0) / 1e9;
         long applied = Long.parseLong(sqlValue("SELECT count(*) FROM inbound_event WHERE status = 'APPLIED' AND external_id LIKE ?",
-                overHttp.get(0).substring(0, 8) + "%"));
+                httpPrefix + "-%"));
         System.out.printf("BENCH inbound HTTP: %d events in %.2f s = %.0f events/s (%d clients; %d applied)%n", 2 * LEASES, httpSeconds,
                 2 * LEASES / httpSeconds, CLIENTS, applied);
 
-        List<String> overKafka = leases(LEASES);
+        String prefix = unique("bench-kafka");
+        List<String> overKafka = leases(LEASES, prefix);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + BrokerIntakeTest.Brokers.kafka.port);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        String prefix = overKafka.get(0).substring(0, 8);
         long k0 = System.nanoTime();
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
             for (String ref : overKafka) {
@@ -123,7 +124,7 @@ class InboundEventsBench {
         double produced = (System.nanoTime() - k0) / 1e9;
         long done;
         while ((done = Long.parseLong(sqlValue("SELECT count(*) FROM inbound_event WHERE status = 'APPLIED' AND external_id LIKE ?",
-                prefix + "%"))) < 2L * LEASES) {
+                prefix + "-%"))) < 2L * LEASES) {
             if ((System.nanoTime() - k0) / 1e9 > 600) {
                 throw new AssertionError("Kafka: only " + done + " of " + 2 * LEASES + " applied in 10 minutes");
             }
