@@ -38,12 +38,28 @@ public class IntegrationResource {
     public record Create(@NotNull @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,63}", message = "lower-case letters, digits and '-', at most 64") String name,
             @NotNull Integrations.Kind kind, @Size(min = 32, max = 512) String secret,
             @Size(min = 1, max = 100) @Pattern(regexp = "[A-Za-z0-9-]+", message = "an HTTP header name") String signatureHeader,
-            @Min(1) @Max(86400) Long toleranceSeconds, @Valid FieldMap mapping) {
+            @Min(1) @Max(86400) Long toleranceSeconds, @Valid FieldMap mapping,
+            @Size(max = 64) @Pattern(regexp = "[a-z0-9-]+", message = "a built-in map's name, e.g. zendesk") String preset) {
+
+        /** The field map: the given one, or the built-in one named by {@code preset} (not both). */
+        FieldMap effectiveMapping() {
+            return IntegrationResource.effective(mapping, preset);
+        }
     }
 
     public record Update(Boolean enabled, @Min(1) @Max(86400) Long toleranceSeconds,
             @Size(min = 1, max = 100) @Pattern(regexp = "[A-Za-z0-9-]+", message = "an HTTP header name") String signatureHeader, FieldMap mapping,
-            Boolean clearMapping) {
+            Boolean clearMapping, @Size(max = 64) @Pattern(regexp = "[a-z0-9-]+", message = "a built-in map's name, e.g. zendesk") String preset) {
+    }
+
+    static FieldMap effective(FieldMap mapping, String preset) {
+        if (preset == null) {
+            return mapping;
+        }
+        if (mapping != null) {
+            throw io.metalgate.common.ApiException.badRequest("preset", "give a mapping or a preset, not both");
+        }
+        return FieldMap.preset(preset);
     }
 
     public record Rotate(@Size(min = 32, max = 512) String secret) {
@@ -60,13 +76,13 @@ public class IntegrationResource {
 
     @POST
     @RolesAllowed(Roles.ADMIN)
-    @Operation(summary = "Create a signed webhook integration")
+    @Operation(summary = "Create a signed webhook integration (a field map, or a built-in one: \"preset\": \"zendesk\")")
     @APIResponse(responseCode = "201", description = "created; the secret is returned when it was generated")
-    @APIResponse(responseCode = "400", description = "invalid field")
+    @APIResponse(responseCode = "400", description = "invalid field, unknown preset, or both a mapping and a preset")
     @APIResponse(responseCode = "409", description = "the name is taken")
     public Uni<Response> create(@NotNull @Valid Create c) {
         String secret = c.secret() != null ? c.secret() : Integrations.newSecret();
-        return integrations.create(c.name(), c.kind(), secret, c.signatureHeader(), c.toleranceSeconds(), c.mapping(), actor())
+        return integrations.create(c.name(), c.kind(), secret, c.signatureHeader(), c.toleranceSeconds(), c.effectiveMapping(), actor())
                 .map(v -> Response.created(URI.create("/api/integrations/" + v.name()))
                         .entity(new Created(v, c.secret() == null ? secret : null)).build());
     }
@@ -95,7 +111,7 @@ public class IntegrationResource {
     @APIResponse(responseCode = "200", description = "changed")
     @APIResponse(responseCode = "404", description = "no such integration")
     public Uni<Integrations.View> update(@PathParam("name") String name, @NotNull @Valid Update u) {
-        return integrations.update(name, u.enabled(), u.toleranceSeconds(), u.signatureHeader(), u.mapping(),
+        return integrations.update(name, u.enabled(), u.toleranceSeconds(), u.signatureHeader(), effective(u.mapping(), u.preset()),
                 Boolean.TRUE.equals(u.clearMapping()), actor());
     }
 

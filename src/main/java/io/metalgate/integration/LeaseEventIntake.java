@@ -65,20 +65,23 @@ public class LeaseEventIntake {
                         requireSameContent(event, canonicalBody, (String) row[1]);
                         return Uni.createFrom().item(new Stored((UUID) row[0], (String) row[2], true));
                     }
-                    return leaseExists(event.leaseRef()).chain(known -> {
+                    return targetKnown(event).chain(known -> {
                         String state = known ? STATUS_RECEIVED : STATUS_UNKNOWN_LEASE;
                         // ON CONFLICT: a second copy racing this one stores nothing; it is answered as a repeat below
                         return Panache.getSession().chain(s -> s.createNativeQuery(
-                                "INSERT INTO inbound_event (id, source, external_id, event_type, lease_ref, occurred_at, received_at, body, status) "
-                                        + "VALUES (:id, :s, :e, :t, :l, CAST(:o AS timestamptz), :r, :b, :st) "
+                                "INSERT INTO inbound_event (id, source, external_id, event_type, lease_ref, tenant_ref, occurred_at, received_at, body, "
+                                        + "status) VALUES (:id, :s, :e, :t, :l, :tr, CAST(:o AS timestamptz), :r, :b, :st) "
                                         + "ON CONFLICT ON CONSTRAINT inbound_event_source_external_key DO NOTHING")
                                 .setParameter("id", id).setParameter("s", event.source()).setParameter("e", event.externalId())
-                                .setParameter("t", event.type().name()).setParameter("l", event.leaseRef())
+                                .setParameter("t", event.typeName()).setParameter("l", blankToNull(event.leaseRef()))
+                                .setParameter("tr", blankToNull(event.tenantRef()))
                                 .setParameter("o", event.occurredAt() == null ? null : event.occurredAt().atOffset(ZoneOffset.UTC))
                                 .setParameter("r", Instant.now().atOffset(ZoneOffset.UTC)).setParameter("b", canonicalBody)
                                 .setParameter("st", state).executeUpdate())
                                 .chain(inserted -> inserted == 0 ? Uni.createFrom().failure(new RaceLost())
-                                        : audit.record(actor, "lease.event.received", "lease-ref:" + event.leaseRef(), payload(id, event, state))
+                                        : audit.record(actor, "lease.event.received", event.refSubject(), payload(id, event, state))
+                                                .call(() -> known || event.effectiveAction() != LeaseEvent.Action.HOLD ? Uni.createFrom().voidItem()
+                                                        : unplaced(event, id, actor, "the event asks for a " + event.holdKind() + " hold"))
                                                 .replaceWith(new Stored(id, state, false)));
                     });
                 }))
@@ -129,18 +132,79 @@ public class LeaseEventIntake {
      * review. An event for an unknown lease cannot name a tenant: that is audited for review instead.
      */
     private Uni<Void> preservationHold(LeaseEvent event, UUID eventId, String actor) {
-        var matched = PreservationClassifier.match(event.details());
+        if (event.effectiveAction() == LeaseEvent.Action.HOLD) {
+            return Uni.createFrom().voidItem(); // the hold it asks for is placed when it is applied, once
+        }
+        var matched = PreservationClassifier.match(event.details())
+                .or(() -> event.text() == null ? java.util.Optional.empty() : PreservationClassifier.stem(event.text()).map(s -> "text: '" + s + "'"));
         if (matched.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        String reason = "inbound lease event " + event.source() + "/" + event.externalId() + " (" + eventId + ") looks like a preservation "
-                + "request (" + matched.get() + "); placed automatically, to be reviewed by a person";
-        return Panache.withSession(() -> io.metalgate.lease.Lease.<io.metalgate.lease.Lease>find("externalRef", event.leaseRef()).firstResult())
-                .chain(lease -> lease == null
-                        ? audit.append(actor, "hold.preservation-unplaced", "lease-ref:" + event.leaseRef(), Map.of("eventId", eventId.toString(),
-                                "reason", reason + "; the lease is unknown, so no tenant could be held"))
+        String reason = "inbound " + (event.effectiveAction() == LeaseEvent.Action.NOTE ? "ticket note " : "lease event ") + event.source() + "/"
+                + event.externalId() + " (" + eventId + ") looks like a preservation request (" + matched.get()
+                + "); placed automatically, to be reviewed by a person";
+        return Panache.withSession(() -> target(event))
+                .chain(t -> t == null
+                        ? audit.append(actor, "hold.preservation-unplaced", event.refSubject(), Map.of("eventId", eventId.toString(),
+                                "reason", reason + "; the " + (blankToNull(event.leaseRef()) != null ? "lease" : "tenant")
+                                        + " is unknown, so no tenant could be held"))
                         : holds.place(new io.metalgate.lease.HoldService.HoldRequest(io.metalgate.lease.Hold.Kind.PRESERVATION_REQUEST,
-                                lease.tenantId, null, null, reason), actor).call(audit::sequenced).replaceWithVoid());
+                                t.tenantId(), null, null, reason), actor).call(audit::sequenced).replaceWithVoid());
+    }
+
+    /** Who an event is about: the tenant (and the lease, when it names a known one). */
+    public record Target(UUID tenantId, UUID leaseId) {
+    }
+
+    /**
+     * The tenant (and lease) an event names: its lease by external reference; for a hold or a note whose
+     * lease is unknown or not named, its tenant by external reference (fail safe: the tenant is held rather
+     * than nobody). Null when neither is known. Runs in the caller's session.
+     */
+    Uni<Target> target(LeaseEvent event) {
+        String leaseRef = blankToNull(event.leaseRef());
+        String tenantRef = blankToNull(event.tenantRef());
+        Uni<Target> byLease = leaseRef == null ? Uni.createFrom().nullItem()
+                : io.metalgate.lease.Lease.<io.metalgate.lease.Lease>find("externalRef", leaseRef).firstResult()
+                        .map(l -> l == null ? null : new Target(l.tenantId, l.id));
+        return byLease.chain(t -> t != null || tenantRef == null || event.effectiveAction() == LeaseEvent.Action.LEASE_EVENT
+                ? Uni.createFrom().item(t)
+                : io.metalgate.lease.Tenant.<io.metalgate.lease.Tenant>find("externalRef", tenantRef).firstResult()
+                        .map(tn -> tn == null ? null : new Target(tn.id, null)));
+    }
+
+    /** Whether the event's target exists: a lease event's lease; a hold's or a note's lease or tenant. */
+    private Uni<Boolean> targetKnown(LeaseEvent event) {
+        return target(event).map(t -> t != null);
+    }
+
+    /** Fail safe: a hold that cannot be placed (unknown lease and tenant) is audited for a person to review, in the caller's transaction. */
+    private Uni<Void> unplaced(LeaseEvent event, UUID eventId, String actor, String why) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("eventId", eventId.toString());
+        p.put("source", event.source());
+        p.put("externalId", event.externalId());
+        p.put("leaseRef", blankToNull(event.leaseRef()));
+        p.put("tenantRef", blankToNull(event.tenantRef()));
+        p.put("reason", why + " of " + event.refSubject() + ", which names no known lease or tenant; kept as " + eventId
+                + ", for a person to review (hold it by hand, or fix the reference and replay)");
+        return audit.record(actor, "hold.preservation-unplaced", event.refSubject(), p).replaceWithVoid();
+    }
+
+    /** The problem an event whose lease (or tenant) is unknown is answered with; the event is kept as {@code eventId}. */
+    static Problem unknownTarget(LeaseEvent event, UUID eventId) {
+        if (event.effectiveAction() == LeaseEvent.Action.LEASE_EVENT) {
+            return Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \"" + event.leaseRef()
+                    + "\"; the event is kept as " + eventId).withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease")));
+        }
+        return Problem.of(422, "unknown-lease", "Unknown lease or tenant", "no lease \"" + event.leaseRef() + "\" and no tenant \""
+                + event.tenantRef() + "\" is known; the " + event.effectiveAction().name().toLowerCase(java.util.Locale.ROOT) + " is kept as "
+                + eventId + (event.effectiveAction() == LeaseEvent.Action.HOLD ? " and audited for a person to review" : ""))
+                .withErrors(List.of(new Problem.FieldError(blankToNull(event.leaseRef()) != null ? "leaseRef" : "tenantRef", "no such lease or tenant")));
+    }
+
+    static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
     }
 
     /**
@@ -150,6 +214,9 @@ public class LeaseEventIntake {
      * sweep) is answered as it stands.
      */
     public Uni<IntakeResult> apply(UUID eventId, LeaseEvent event, String actor) {
+        if (event.effectiveAction() != LeaseEvent.Action.LEASE_EVENT) {
+            return applyTicket(eventId, event, actor);
+        }
         LeaseLifecycle.Event transition = LeaseLifecycle.Event.valueOf(event.type().name());
         String reason = "lease event " + event.source() + "/" + event.externalId();
         return leases.fireClaimed(event.leaseRef(), transition, reason, actor, () -> Panache.getSession().chain(s -> s
@@ -160,6 +227,67 @@ public class LeaseEventIntake {
                         : statusOf(eventId).map(st -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, eventId, null, st, null)))
                 .onFailure(ApiException.class).recoverWithUni(e -> rejected(eventId).replaceWith(
                         new IntakeResult(IntakeResult.Outcome.REJECTED, eventId, null, STATUS_REJECTED, ((ApiException) e).problem())));
+    }
+
+    /**
+     * Acts on a stored RECEIVED hold or note exactly once: claims its row, then in the same transaction places the
+     * hold (on the tenant: fail safe, whatever lease it names; the hold's id kept on the event) or records the note
+     * (an audited {@code integration.ticket-note} on the tenant, with the SHA-256 of its text; the text itself is the
+     * stored event). A resend, the recovery sweep or a racing copy finds the row claimed and places nothing.
+     */
+    private Uni<IntakeResult> applyTicket(UUID eventId, LeaseEvent event, String actor) {
+        return Panache.withTransaction(() -> claim(eventId).chain(claimed -> {
+            if (!claimed) {
+                return Uni.createFrom().<IntakeResult> nullItem();
+            }
+            return target(event).chain(t -> {
+                if (t == null) {
+                    return Panache.getSession().chain(s -> s.createNativeQuery("UPDATE inbound_event SET status = :st WHERE id = :id")
+                            .setParameter("st", STATUS_UNKNOWN_LEASE).setParameter("id", eventId).executeUpdate())
+                            .call(() -> event.effectiveAction() == LeaseEvent.Action.HOLD
+                                    ? unplaced(event, eventId, actor, "the event asks for a " + event.holdKind() + " hold")
+                                    : Uni.createFrom().voidItem())
+                            .replaceWith(new IntakeResult(IntakeResult.Outcome.UNKNOWN_LEASE, eventId, null, STATUS_UNKNOWN_LEASE,
+                                    unknownTarget(event, eventId)));
+                }
+                if (event.effectiveAction() == LeaseEvent.Action.HOLD) {
+                    String reason = "asked for by " + event.source() + " event " + event.externalId()
+                            + (event.ticketRef() == null ? "" : " (ticket " + event.ticketRef() + ")")
+                            + (blankToNull(event.leaseRef()) == null ? "" : " about lease " + event.leaseRef())
+                            + (event.text() == null ? "" : ": " + abbreviate(event.text(), 500))
+                            + "; placed automatically, to be reviewed by a person";
+                    return holds.place(new io.metalgate.lease.HoldService.HoldRequest(event.holdKind(), t.tenantId(), null, null, reason), actor)
+                            .call(h -> Panache.getSession().chain(s -> s.createNativeQuery("UPDATE inbound_event SET hold_id = :h WHERE id = :id")
+                                    .setParameter("h", h.id()).setParameter("id", eventId).executeUpdate()))
+                            .replaceWith(new IntakeResult(IntakeResult.Outcome.APPLIED, eventId, null, STATUS_APPLIED, null));
+                }
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("eventId", eventId.toString());
+                p.put("source", event.source());
+                p.put("externalId", event.externalId());
+                p.put("ticketRef", event.ticketRef());
+                p.put("leaseId", t.leaseId() == null ? null : t.leaseId().toString());
+                p.put("leaseRef", blankToNull(event.leaseRef()));
+                p.put("textSha256", AuditHashes.sha256Hex(event.text()));
+                p.put("textLength", event.text().length());
+                return audit.record(actor, "integration.ticket-note", "tenant:" + t.tenantId(), p)
+                        .replaceWith(new IntakeResult(IntakeResult.Outcome.APPLIED, eventId, null, STATUS_APPLIED, null));
+            });
+        })).call(audit::sequenced)
+                .chain(r -> r != null ? Uni.createFrom().item(r)
+                        : statusOf(eventId).map(st -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, eventId, null, st, null)));
+    }
+
+    /** Claims a RECEIVED event's row for acting on it (in the caller's transaction): true for the one caller that moved it. */
+    private static Uni<Boolean> claim(UUID eventId) {
+        return Panache.getSession().chain(s -> s
+                .createNativeQuery("UPDATE inbound_event SET status = :applied WHERE id = :id AND status = :received")
+                .setParameter("applied", STATUS_APPLIED).setParameter("id", eventId).setParameter("received", STATUS_RECEIVED)
+                .executeUpdate()).map(n -> n == 1);
+    }
+
+    private static String abbreviate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max) + "…";
     }
 
     private Uni<Void> rejected(UUID eventId) {
@@ -212,18 +340,18 @@ public class LeaseEventIntake {
         return body.indexOf('\u0000') < 0 ? body : body.replace('\u0000', '\uFFFD');
     }
 
-    private Uni<Boolean> leaseExists(String leaseRef) {
-        return Panache.getSession().chain(s -> s.createNativeQuery("SELECT count(*) FROM lease WHERE external_ref = :r", Long.class)
-                .setParameter("r", leaseRef).getSingleResult()).map(n -> n > 0);
-    }
-
     private static Map<String, Object> payload(UUID id, LeaseEvent e, String state) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("eventId", id.toString());
         p.put("source", e.source());
         p.put("externalId", e.externalId());
-        p.put("type", e.type().name());
+        p.put("type", e.typeName());
         p.put("leaseRef", e.leaseRef());
+        if (e.action() != null) {
+            p.put("action", e.action().name());
+            p.put("tenantRef", e.tenantRef());
+            p.put("ticketRef", e.ticketRef());
+        }
         p.put("occurredAt", e.occurredAt() == null ? null : e.occurredAt().toString());
         p.put("status", state);
         return p;

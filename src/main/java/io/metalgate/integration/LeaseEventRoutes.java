@@ -96,9 +96,7 @@ public class LeaseEventRoutes extends RouteBuilder {
         if (stored.duplicate() && !LeaseEventIntake.STATUS_RECEIVED.equals(stored.status())) {
             result = Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, stored.eventId(), null, stored.status(), null));
         } else if (LeaseEventIntake.STATUS_UNKNOWN_LEASE.equals(stored.status())) {
-            Problem p = Problem.of(422, "unknown-lease", "Unknown lease", "no lease with external reference \"" + event.leaseRef()
-                    + "\"; the event is kept as " + stored.eventId())
-                    .withErrors(List.of(new Problem.FieldError("leaseRef", "no such lease")));
+            Problem p = LeaseEventIntake.unknownTarget(event, stored.eventId());
             result = Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.UNKNOWN_LEASE, stored.eventId(), null, stored.status(), p));
         } else {
             result = intake.apply(stored.eventId(), event, actor(ex)).map(r -> stored.duplicate()
@@ -174,9 +172,10 @@ public class LeaseEventRoutes extends RouteBuilder {
             throw ApiException.badRequest("body", "an event is required");
         }
         Set<ConstraintViolation<LeaseEvent>> violations = validator.validate(event);
-        if (!violations.isEmpty()) {
-            List<Problem.FieldError> errors = violations.stream()
-                    .map(v -> new Problem.FieldError(v.getPropertyPath().toString(), v.getMessage()))
+        List<Problem.FieldError> together = event.crossFieldErrors();
+        if (!violations.isEmpty() || !together.isEmpty()) {
+            List<Problem.FieldError> errors = java.util.stream.Stream.concat(violations.stream()
+                    .map(v -> new Problem.FieldError(v.getPropertyPath().toString(), v.getMessage())), together.stream())
                     .sorted(Comparator.comparing(Problem.FieldError::field)).toList();
             throw new ApiException(Problem.of(400, "validation", "Invalid request",
                     errors.stream().map(f -> f.field() + ": " + f.message()).collect(Collectors.joining("; "))).withErrors(errors));

@@ -76,4 +76,62 @@ public final class PreservationClassifier {
         }
         return Optional.empty();
     }
+
+    /** What a person's e-mail is, for the mailbox watcher. */
+    public enum MailKind {
+        /** Its subject or its own text uses words of preservation, litigation or objection: hold, and a person reviews. */
+        PRESERVATION,
+        /** Its content cannot be read whole (an attachment, no text part, a part that does not decode): hold, and a person reviews. */
+        UNSURE,
+        /** Readable, and nothing in its own text looks like a preservation request. */
+        NONE
+    }
+
+    /** The verdict on an e-mail, and why. */
+    public record MailVerdict(MailKind kind, String why) {
+    }
+
+    /**
+     * Classifies a person's e-mail, conservatively: a match of {@link #STEMS} in the subject or in the text the sender
+     * wrote (quotes of earlier messages, which for a reply to a notice quote the notice's own words, are left out by
+     * {@link #ownText}) is PRESERVATION; a message whose content is not all readable text ({@code unreadable}: what it
+     * is, e.g. "attachment report.pdf") is UNSURE; only a readable message with no match is NONE.
+     */
+    public static MailVerdict classifyMail(String subject, String text, String unreadable) {
+        Optional<String> s = subject == null ? Optional.empty() : stem(subject);
+        if (s.isPresent()) {
+            return new MailVerdict(MailKind.PRESERVATION, "subject: '" + s.get() + "'");
+        }
+        Optional<String> t = text == null ? Optional.empty() : stem(ownText(text));
+        if (t.isPresent()) {
+            return new MailVerdict(MailKind.PRESERVATION, "text: '" + t.get() + "'");
+        }
+        if (unreadable != null) {
+            return new MailVerdict(MailKind.UNSURE, "cannot read all of it (" + unreadable + "); held until a person has");
+        }
+        if (text == null || ownText(text).isBlank()) {
+            return new MailVerdict(MailKind.UNSURE, "no text of its own; held until a person has read it");
+        }
+        return new MailVerdict(MailKind.NONE, "readable, no word of preservation in its subject or its own text");
+    }
+
+    /** Lines that start the quote of an earlier message in common mail clients (English, German, French, Spanish, Dutch). */
+    private static final java.util.regex.Pattern QUOTE_HEADER = java.util.regex.Pattern.compile(
+            "(?i)^\\s*(on .{3,200} wrote:|am .{3,200} schrieb .{0,100}:|le .{3,200} a (e|é)crit ?:|el .{3,200} escribi(o|ó):|op .{3,200} schreef .{0,100}:"
+                    + "|-{2,}\\s*(original message|urspr(u|ü)ngliche nachricht|message d'origine|mensaje original|oorspronkelijk bericht)\\s*-{2,}"
+                    + "|_{10,})\\s*$");
+
+    /** The text the sender wrote: up to the first quote header, without lines quoted with {@code >}. */
+    public static String ownText(String text) {
+        StringBuilder out = new StringBuilder();
+        for (String line : text.split("\\r?\\n", -1)) {
+            if (QUOTE_HEADER.matcher(line).matches()) {
+                break;
+            }
+            if (!line.stripLeading().startsWith(">")) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
 }

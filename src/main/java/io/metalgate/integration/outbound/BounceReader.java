@@ -7,7 +7,6 @@ import jakarta.mail.Flags;
 import jakarta.mail.Folder;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
 import jakarta.mail.Store;
 import jakarta.mail.UIDFolder;
 import jakarta.mail.URLName;
@@ -15,13 +14,10 @@ import jakarta.mail.internet.MimeMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -64,25 +60,11 @@ public class BounceReader {
 
     /** Reads the mailbox's new messages once; returns how many bounces of ours it marked. Blocking: not on an event loop. */
     public int readOnce() throws MessagingException, IOException {
-        URLName url = new URLName(config.email().imapUrl().orElseThrow());
-        Properties props = new Properties();
-        props.put("mail.imap.connectiontimeout", "10000");
-        props.put("mail.imap.timeout", "30000");
-        props.put("mail.imaps.connectiontimeout", "10000");
-        props.put("mail.imaps.timeout", "30000");
-        Session session = Session.getInstance(props);
-        String password = config.email().imapPasswordFile().map(f -> {
-            try {
-                return Files.readString(Path.of(f)).strip();
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot read metalgate.outbound.email.imap-password-file", e);
-            }
-        }).orElse(url.getPassword());
-        String user = config.email().imapUser().orElse(url.getUsername());
+        ImapMailbox box = new ImapMailbox(config.email().imapUrl().orElseThrow(), config.email().imapUser(), config.email().imapPasswordFile());
+        URLName url = new URLName(box.url());
         int marked = 0;
-        try (Store store = session.getStore(url.getProtocol())) {
-            store.connect(url.getHost(), url.getPort(), user, password);
-            String name = url.getFile() == null || url.getFile().isEmpty() ? "INBOX" : url.getFile();
+        try (Store store = box.connect()) {
+            String name = box.folder();
             Folder folder = store.getFolder(name);
             folder.open(Folder.READ_WRITE);
             try {
