@@ -76,6 +76,8 @@ public class MailboxWatcher {
     AuditLog audit;
     @Inject
     HoldService holds;
+    @Inject
+    LeaseEventIntake intake;
 
     /** What one round did. */
     public record Round(int stored, int acted) {
@@ -118,8 +120,13 @@ public class MailboxWatcher {
                     if (uid <= last) {
                         continue; // a LASTUID range always returns the last message
                     }
-                    if (store(key, validity, uid, (MimeMessage) m)) {
-                        stored++;
+                    try {
+                        if (store(key, validity, uid, (MimeMessage) m)) {
+                            stored++;
+                        }
+                    } catch (MessagingException | IOException | RuntimeException e) {
+                        // one message that cannot be read or stored must not stop the mailbox: kept as a dead letter, skipped
+                        skip(key, validity, uid, m, e);
                     }
                     last = uid;
                 }
@@ -135,14 +142,37 @@ public class MailboxWatcher {
                     return ids;
                 }));
         for (UUID id : pending) {
-            if (Boolean.TRUE.equals(awaitOn(() -> act(id)))) {
-                acted++;
+            try {
+                if (Boolean.TRUE.equals(awaitOn(() -> act(id)))) {
+                    acted++;
+                }
+            } catch (RuntimeException e) {
+                // stays RECEIVED: acted on again next round; the others go on
+                LOG.warnf("acting on stored mail %s failed: %s", id, e.toString());
             }
         }
         return new Round(stored, acted);
     }
 
     // ------------------------------------------------------------------------------------------------ store
+
+    /** A message that could not be stored: kept whole as a dead letter with the reason, and the cursor moved past it. */
+    private void skip(String mailbox, long validity, long uid, Message m, Exception why) {
+        String body;
+        try {
+            ByteArrayOutputStream raw = new ByteArrayOutputStream();
+            m.writeTo(raw);
+            body = new String(raw.toByteArray(), 0, Math.min(raw.size(), config.maxStoredBytes()), StandardCharsets.UTF_8);
+        } catch (MessagingException | IOException | RuntimeException unreadable) {
+            body = "(the message could not be read from the mailbox: " + unreadable + ")";
+        }
+        String message = body;
+        String reason = "mail UID " + uid + " in " + mailbox + " could not be stored: " + why;
+        LOG.warnf("%s; kept as a dead letter", reason);
+        awaitOn(() -> intake.deadLetter("mailbox:" + mailbox, message, reason, ACTOR));
+        await(pool.preparedQuery("INSERT INTO mailbox_cursor (mailbox, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, now()) "
+                + "ON CONFLICT (mailbox) DO UPDATE SET uid_validity = $2, last_uid = $3, updated_at = now()").execute(Tuple.of(mailbox, validity, uid)));
+    }
 
     /** Stores one message and moves the cursor past it, in one transaction; false when its Message-ID was stored before. */
     private boolean store(String mailbox, long validity, long uid, MimeMessage m) throws MessagingException, IOException {

@@ -230,6 +230,31 @@ class MailboxWatcherTest {
     }
 
     @Test
+    void aMessageThatCannotBeStoredIsADeadLetterAndTheMailboxGoesOn() throws Exception {
+        String sender = unique("poison") + "@tenant.test";
+        // a Message-ID longer than the column holds: storing it fails (a message the watcher cannot keep as such)
+        MimeMessage poison = new MimeMessage(mail(sender, "x").getSession()) {
+            @Override
+            protected void updateMessageID() throws jakarta.mail.MessagingException {
+                setHeader("Message-ID", "<" + "p".repeat(1200) + "@tenant.test>");
+            }
+        };
+        poison.setFrom(new InternetAddress(sender));
+        poison.setRecipients(Message.RecipientType.TO, MailboxPeers.INBOX);
+        poison.setSubject("Please preserve our data", "UTF-8");
+        poison.setText("Please preserve all our servers.", "UTF-8");
+        send(poison);
+        String after = text(sender, "Another message", "Hello there.");
+        watcher.readOnce();
+        // the next message was read: the mailbox did not stop at the one it could not store
+        assertNotNull(mailColumn("status", after));
+        assertEquals("1", sqlValue("SELECT count(*) FROM dead_letter WHERE channel LIKE 'mailbox:%' AND body LIKE ?", "%" + "p".repeat(1200) + "%"));
+        watcher.readOnce();
+        assertEquals("1", sqlValue("SELECT count(*) FROM dead_letter WHERE channel LIKE 'mailbox:%' AND body LIKE ?", "%" + "p".repeat(1200) + "%"),
+                "read past, not again");
+    }
+
+    @Test
     void theClassifierReadsOnlyTheSendersOwnWords() {
         var quoted = PreservationClassifier.classifyMail("Re: Notice of erase", "ok\n\nOn Tue, X wrote:\n> ask for your data to be preserved",
                 null);
