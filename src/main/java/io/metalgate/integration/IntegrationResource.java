@@ -36,7 +36,7 @@ public class IntegrationResource {
 
     /** A new integration; without a secret, one is generated and returned once. */
     public record Create(@NotNull @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,63}", message = "lower-case letters, digits and '-', at most 64") String name,
-            @NotNull Integrations.Kind kind, @Size(min = 32, max = 512) String secret,
+            @NotNull Integrations.Kind kind, @Size(min = 32, max = 512) String secret, Integrations.Scheme signatureScheme,
             @Size(min = 1, max = 100) @Pattern(regexp = "[A-Za-z0-9-]+", message = "an HTTP header name") String signatureHeader,
             @Min(1) @Max(86400) Long toleranceSeconds, @Valid FieldMap mapping,
             @Size(max = 64) @Pattern(regexp = "[a-z0-9-]+", message = "a built-in map's name, e.g. zendesk") String preset) {
@@ -44,6 +44,11 @@ public class IntegrationResource {
         /** The field map: the given one, or the built-in one named by {@code preset} (not both). */
         FieldMap effectiveMapping() {
             return IntegrationResource.effective(mapping, preset);
+        }
+
+        /** The scheme given, else the one of the preset's sender (Zendesk signs its own way), else metalgate's. */
+        Integrations.Scheme effectiveScheme() {
+            return signatureScheme != null ? signatureScheme : "zendesk".equals(preset) ? Integrations.Scheme.ZENDESK : Integrations.Scheme.METALGATE;
         }
     }
 
@@ -82,7 +87,7 @@ public class IntegrationResource {
     @APIResponse(responseCode = "409", description = "the name is taken")
     public Uni<Response> create(@NotNull @Valid Create c) {
         String secret = c.secret() != null ? c.secret() : Integrations.newSecret();
-        return integrations.create(c.name(), c.kind(), secret, c.signatureHeader(), c.toleranceSeconds(), c.effectiveMapping(), actor())
+        return integrations.create(c.name(), c.kind(), secret, c.effectiveScheme(), c.signatureHeader(), c.toleranceSeconds(), c.effectiveMapping(), actor())
                 .map(v -> Response.created(URI.create("/api/integrations/" + v.name()))
                         .entity(new Created(v, c.secret() == null ? secret : null)).build());
     }

@@ -44,13 +44,26 @@ public class Integrations {
 
     public static final String DEFAULT_SIGNATURE_HEADER = "Metalgate-Signature";
 
+    /** How requests are signed (WebhookSignature). */
+    public enum Scheme {
+        /** {@code t=<unix>,v1=<hex HMAC-SHA256 of "t.body">} (Stripe's scheme): the default. */
+        METALGATE,
+        /** Zendesk's: base64(HMAC-SHA256(timestamp + body)), the timestamp in the header named {@code <signature header>-Timestamp}. */
+        ZENDESK;
+
+        /** The header a sender of this scheme signs in, unless the integration names another. */
+        public String defaultHeader() {
+            return this == ZENDESK ? "X-Zendesk-Webhook-Signature" : DEFAULT_SIGNATURE_HEADER;
+        }
+    }
+
     /** An integration as the API shows it (never its secret). */
-    public record View(String name, Kind kind, String signatureHeader, long toleranceSeconds, FieldMap mapping, boolean enabled, String createdBy,
+    public record View(String name, Kind kind, Scheme signatureScheme, String signatureHeader, long toleranceSeconds, FieldMap mapping, boolean enabled, String createdBy,
             Instant createdAt, Instant updatedAt, int version, String endpoint) {
     }
 
     /** What a webhook is checked and mapped with. */
-    public record Webhook(String name, Kind kind, byte[] secret, String signatureHeader, Duration tolerance, FieldMap mapping, boolean enabled) {
+    public record Webhook(String name, Kind kind, byte[] secret, Scheme signatureScheme, String signatureHeader, Duration tolerance, FieldMap mapping, boolean enabled) {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -73,19 +86,23 @@ public class Integrations {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
-    public Uni<View> create(String name, Kind kind, String secret, String signatureHeader, Long toleranceSeconds, FieldMap mapping, String actor) {
+    public Uni<View> create(String name, Kind kind, String secret, Scheme scheme, String signatureHeader, Long toleranceSeconds, FieldMap mapping,
+            String actor) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         long tolerance = toleranceSeconds != null ? toleranceSeconds : config.integrations().webhookTolerance().toSeconds();
-        String header = signatureHeader != null ? signatureHeader : DEFAULT_SIGNATURE_HEADER;
+        Scheme signed = scheme != null ? scheme : Scheme.METALGATE;
+        String header = signatureHeader != null ? signatureHeader : signed.defaultHeader();
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("kind", kind.name());
+        payload.put("signatureScheme", signed.name());
         payload.put("signatureHeader", header);
         payload.put("toleranceSeconds", tolerance);
         payload.put("mapping", mapping);
         return pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO integration (name, kind, secret, signature_header, tolerance_seconds, "
-                + "mapping, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO NOTHING")
+                + "mapping, created_by, created_at, updated_at, signature_scheme) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) "
+                + "ON CONFLICT (name) DO NOTHING")
                 .execute(Tuple.from(List.of(name, kind.name(), cipher.encrypt(secret, associated(name)), header, (int) tolerance,
-                        json(mapping) == null ? "" : json(mapping), actor, now.atOffset(ZoneOffset.UTC))))
+                        json(mapping) == null ? "" : json(mapping), actor, now.atOffset(ZoneOffset.UTC), signed.name())))
                 .chain(rows -> {
                     if (rows.rowCount() == 0) {
                         throw ApiException.conflict("an integration named " + name + " exists", "name");
@@ -163,14 +180,15 @@ public class Integrations {
             }
             Row r = rows.iterator().next();
             byte[] secret = cipher.decrypt(r.getString("secret"), associated(name)).getBytes(StandardCharsets.UTF_8);
-            return Optional.of(new Webhook(name, Kind.valueOf(r.getString("kind")), secret, r.getString("signature_header"),
+            return Optional.of(new Webhook(name, Kind.valueOf(r.getString("kind")), secret, Scheme.valueOf(r.getString("signature_scheme")),
+                    r.getString("signature_header"),
                     Duration.ofSeconds(r.getInteger("tolerance_seconds")), mapping(r.getString("mapping")), r.getBoolean("enabled")));
         });
     }
 
     private View view(Row r) {
         String name = r.getString("name");
-        return new View(name, Kind.valueOf(r.getString("kind")), r.getString("signature_header"), r.getInteger("tolerance_seconds"),
+        return new View(name, Kind.valueOf(r.getString("kind")), Scheme.valueOf(r.getString("signature_scheme")), r.getString("signature_header"), r.getInteger("tolerance_seconds"),
                 mapping(r.getString("mapping")), r.getBoolean("enabled"), r.getString("created_by"), r.getOffsetDateTime("created_at").toInstant(),
                 r.getOffsetDateTime("updated_at").toInstant(), r.getInteger("version"), WebhookResource.PATH + "/" + name);
     }

@@ -58,7 +58,7 @@ public class WebhookResource {
     @PermitAll
     @Consumes(MediaType.WILDCARD)
     @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
-    @Operation(summary = "Receive a signed webhook of an integration (header t=...,v1=HMAC-SHA256 of \"t.body\")")
+    @Operation(summary = "Receive a signed webhook of an integration (header t=...,v1=HMAC-SHA256 of \"t.body\"; or Zendesk's scheme)")
     @APIResponse(responseCode = "202", description = "stored and applied")
     @APIResponse(responseCode = "200", description = "a repeat of a stored event")
     @APIResponse(responseCode = "400", description = "not an event (kept as a dead letter)")
@@ -74,7 +74,10 @@ public class WebhookResource {
             return problem(Problem.of(404, "not-found", "Not found", "no enabled integration " + name).withInstance(path));
         }
         byte[] raw = body == null ? new byte[0] : body;
-        var refusal = WebhookSignature.refusal(headers.getHeaderString(hook.signatureHeader()), hook.secret(), raw, Instant.now(), hook.tolerance());
+        var refusal = hook.signatureScheme() == Integrations.Scheme.ZENDESK
+                ? WebhookSignature.zendeskRefusal(headers.getHeaderString(hook.signatureHeader()), headers.getHeaderString(hook.signatureHeader()
+                        + "-Timestamp"), hook.secret(), raw, Instant.now(), hook.tolerance())
+                : WebhookSignature.refusal(headers.getHeaderString(hook.signatureHeader()), hook.secret(), raw, Instant.now(), hook.tolerance());
         if (refusal.isPresent()) {
             metrics.counter("metalgate_webhook_refused", "integration", name).increment();
             LOG.warnf("webhook %s refused: %s (%d bytes, not stored)", name, refusal.get(), raw.length);

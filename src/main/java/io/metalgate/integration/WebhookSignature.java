@@ -81,6 +81,55 @@ public final class WebhookSignature {
         return Optional.of("no v1 signature matches the body (wrong secret, or the body was changed)");
     }
 
+    /** Zendesk's signature of {@code body} at {@code timestamp} (as its header carries it): base64(HMAC-SHA256(timestamp + body)). */
+    public static String zendesk(byte[] secret, String timestamp, byte[] body) {
+        return java.util.Base64.getEncoder().encodeToString(hmac(secret, timestamp.getBytes(StandardCharsets.UTF_8), body));
+    }
+
+    /**
+     * Zendesk's scheme (developer.zendesk.com/documentation/webhooks/verifying): {@code X-Zendesk-Webhook-Signature} holds
+     * base64(HMAC-SHA256 over the {@code X-Zendesk-Webhook-Signature-Timestamp} value followed directly by the raw body).
+     * The timestamp (ISO-8601) must be within {@code tolerance} of {@code now}. Empty when it holds.
+     */
+    public static Optional<String> zendeskRefusal(String signature, String timestamp, byte[] secret, byte[] body, Instant now, Duration tolerance) {
+        if (signature == null || signature.isBlank()) {
+            return Optional.of("no signature header");
+        }
+        if (timestamp == null || timestamp.isBlank()) {
+            return Optional.of("no signature timestamp header");
+        }
+        Instant at;
+        try {
+            at = Instant.parse(timestamp.strip());
+        } catch (java.time.format.DateTimeParseException e) {
+            return Optional.of("malformed signature timestamp (expected ISO-8601, e.g. 2021-06-07T15:06:50Z)");
+        }
+        long skew = Math.abs(now.getEpochSecond() - at.getEpochSecond());
+        if (skew > tolerance.toSeconds()) {
+            return Optional.of("signature timestamp " + timestamp.strip() + " is " + skew + " s from the appliance's time, outside the tolerance of "
+                    + tolerance.toSeconds() + " s (a replay, or a clock that is off)");
+        }
+        byte[] given;
+        try {
+            given = java.util.Base64.getDecoder().decode(signature.strip());
+        } catch (IllegalArgumentException e) {
+            return Optional.of("malformed signature (expected base64)");
+        }
+        return MessageDigest.isEqual(hmac(secret, timestamp.getBytes(StandardCharsets.UTF_8), body), given) ? Optional.empty()
+                : Optional.of("the signature does not match the body (wrong secret, or the body was changed)");
+    }
+
+    private static byte[] hmac(byte[] secret, byte[] prefix, byte[] body) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            mac.update(prefix);
+            return mac.doFinal(body);
+        } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static byte[] mac(byte[] secret, long t, byte[] body) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");

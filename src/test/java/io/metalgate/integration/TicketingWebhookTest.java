@@ -34,7 +34,16 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class TicketingWebhookTest {
 
+    /** Signed as Zendesk signs (the zendesk preset's integrations check Zendesk's scheme). */
     private static Response send(String name, String secret, String body) {
+        String ts = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        return given().header("X-Zendesk-Webhook-Signature", WebhookSignature.zendesk(secret.getBytes(StandardCharsets.UTF_8), ts,
+                body.getBytes(StandardCharsets.UTF_8))).header("X-Zendesk-Webhook-Signature-Timestamp", ts)
+                .contentType("application/json").body(body.getBytes(StandardCharsets.UTF_8)).post("/api/integrations/webhooks/" + name);
+    }
+
+    /** Signed metalgate's way: refused by a zendesk-scheme integration. */
+    private static Response sendMetalgateSigned(String name, String secret, String body) {
         return given().header("Metalgate-Signature", WebhookSignature.header(secret.getBytes(StandardCharsets.UTF_8),
                 Instant.now().getEpochSecond(), body.getBytes(StandardCharsets.UTF_8)))
                 .contentType("application/json").body(body.getBytes(StandardCharsets.UTF_8)).post("/api/integrations/webhooks/" + name);
@@ -70,6 +79,7 @@ class TicketingWebhookTest {
         String text = "Thanks, we will pick up the cables on Friday.";
         String commentId = unique("zc");
         String comment = zendesk("comment_added.json", Map.of("EVENT-ID", commentId, "ORG-ID", org, "LEASE-REF", leaseRef, "COMMENT", text));
+        sendMetalgateSigned(name, secret, comment).then().statusCode(401).body("detail", containsString("X-Zendesk"));
         String noteEvent = send(name, secret, comment).then().statusCode(202).body("status", equalTo("APPLIED")).extract().path("eventId");
         assertEquals("NOTE", sqlValue("SELECT event_type FROM inbound_event WHERE id = ?::uuid", noteEvent));
         assertEquals(org, sqlValue("SELECT tenant_ref FROM inbound_event WHERE id = ?::uuid", noteEvent));

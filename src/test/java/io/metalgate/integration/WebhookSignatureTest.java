@@ -50,4 +50,22 @@ class WebhookSignatureTest {
         assertTrue(refusal("t=1700000000;v1=" + OPENSSL, SECRET, BODY, AT).startsWith("malformed"));
         assertTrue(refusal("garbage", SECRET, BODY, AT).startsWith("malformed signature header"));
     }
+
+    @Test
+    void zendesksSchemeAsOpenSslComputesIt() {
+        byte[] secret = "zd_secret_0123456789abcdef0123456789".getBytes(StandardCharsets.UTF_8);
+        String ts = "2021-06-07T15:06:50Z";
+        // printf '%s%s' 2021-06-07T15:06:50Z '{"a":1}' | openssl dgst -sha256 -hmac zd_secret_0123456789abcdef0123456789 -binary | base64
+        String openssl = "wePuySsMD+Rhqv6mmmtygHWh3kpGicZ1lXqnNaEsbk0=";
+        Instant at = Instant.parse(ts);
+        assertEquals(openssl, WebhookSignature.zendesk(secret, ts, BODY));
+        assertEquals(null, WebhookSignature.zendeskRefusal(openssl, ts, secret, BODY, at.plusSeconds(299), WINDOW).orElse(null));
+        assertTrue(WebhookSignature.zendeskRefusal(openssl, ts, secret, "{\"a\":2}".getBytes(StandardCharsets.UTF_8), at, WINDOW).get()
+                .startsWith("the signature does not match"));
+        assertTrue(WebhookSignature.zendeskRefusal(openssl, "2021-06-07T15:06:51Z", secret, BODY, at, WINDOW).get().startsWith("the signature does not"));
+        assertTrue(WebhookSignature.zendeskRefusal(openssl, ts, secret, BODY, at.plusSeconds(301), WINDOW).get().contains("outside the tolerance"));
+        assertEquals("no signature timestamp header", WebhookSignature.zendeskRefusal(openssl, null, secret, BODY, at, WINDOW).get());
+        assertTrue(WebhookSignature.zendeskRefusal(openssl, "1623078410", secret, BODY, at, WINDOW).get().startsWith("malformed signature timestamp"));
+        assertEquals("malformed signature (expected base64)", WebhookSignature.zendeskRefusal("%%%", ts, secret, BODY, at, WINDOW).get());
+    }
 }
