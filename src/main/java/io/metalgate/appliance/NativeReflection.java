@@ -21,6 +21,13 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
         io.metalgate.evidence.AuditResource.SigningKeyView.class, io.metalgate.evidence.AuditResource.KeyHistoryView.class,
         io.metalgate.evidence.AuditResource.RotationRequest.class, io.metalgate.evidence.AuditWitnesses.Delivery.class,
         io.metalgate.integration.LeaseEvent.class, io.metalgate.integration.LeaseEvent.Type.class,
+        // read and written by our own ObjectMapper (stored field maps), not only by REST (issue 14)
+        io.metalgate.integration.FieldMap.class, io.metalgate.integration.FieldMap.Meaning.class, io.metalgate.integration.IntakeResult.class, io.metalgate.integration.IntakeResult.Outcome.class,
+        io.metalgate.integration.Integrations.View.class, io.metalgate.integration.Integrations.Kind.class,
+        io.metalgate.integration.Integrations.Scheme.class, io.metalgate.integration.DeadLetters.View.class,
+        io.metalgate.integration.DeadLetters.Page.class, io.metalgate.integration.DeadLetters.Replay.class,
+        io.metalgate.integration.IntegrationResource.Create.class, io.metalgate.integration.IntegrationResource.Update.class,
+        io.metalgate.integration.IntegrationResource.Rotate.class, io.metalgate.integration.IntegrationResource.Created.class,
         io.metalgate.lease.HoldService.HoldView.class, io.metalgate.lease.NoticeService.NoticeView.class,
         io.metalgate.lease.NoticeService.AttemptView.class,
         io.metalgate.conductor.GateResource.Explanation.class, io.metalgate.gate.Decision.class, io.metalgate.gate.Decision.Reason.class,
