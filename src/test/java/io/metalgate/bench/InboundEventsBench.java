@@ -109,7 +109,7 @@ class InboundEventsBench {
         String prefix = unique("bench-kafka");
         List<String> overKafka = leases(LEASES, prefix);
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + BrokerIntakeTest.Brokers.kafka.port);
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, BrokerIntakeTest.Brokers.kafka.address());
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -58,8 +58,8 @@ public class BrokerIntakeTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-            return Map.of("metalgate.integrations.kafka.brokers", "127.0.0.1:" + kafka.port, "metalgate.integrations.kafka.topic", TOPIC,
-                    "metalgate.integrations.mqtt.broker-url", "tcp://127.0.0.1:" + mosquitto.port, "metalgate.integrations.mqtt.topic",
+            return Map.of("metalgate.integrations.kafka.brokers", kafka.address(), "metalgate.integrations.kafka.topic", TOPIC,
+                    "metalgate.integrations.mqtt.broker-url", "tcp://" + mosquitto.address(), "metalgate.integrations.mqtt.topic",
                     MQTT_TOPIC, "metalgate.integrations.mqtt.client-id", "metalgate-test");
         }
 
@@ -107,7 +107,7 @@ public class BrokerIntakeTest {
         String ref = lease();
         String a = unique("m"), b = unique("m"), c = unique("m");
         String bad = "{\"source\":\"billing\",\"externalId\":\"" + unique("bad") + "\",\"type\":\"EXPLODED\",\"leaseRef\":\"" + ref + "\"}";
-        try (MqttClient client = new MqttClient("tcp://127.0.0.1:" + Brokers.mosquitto.port, unique("billing"), new MemoryPersistence())) {
+        try (MqttClient client = new MqttClient("tcp://" + Brokers.mosquitto.address(), unique("billing"), new MemoryPersistence())) {
             MqttConnectOptions options = new MqttConnectOptions();
             options.setCleanSession(true);
             client.connect(options);
@@ -138,7 +138,7 @@ public class BrokerIntakeTest {
             refs.add(lease());
         }
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + Brokers.kafka.port);
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Brokers.kafka.address());
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -161,7 +161,7 @@ public class BrokerIntakeTest {
                 + "' AND body = ?", bad).equals("1"));
         // every record kept: the group's committed offsets reach the end of every partition
         Properties ap = new Properties();
-        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + Brokers.kafka.port);
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, Brokers.kafka.address());
         try (Admin admin = Admin.create(ap)) {
             await("offsets committed to the end", () -> {
                 try {

@@ -90,8 +90,8 @@ class IntegrationCrashIT {
         Running app = null;
         try (BrokerPeers.Broker mosquitto = BrokerPeers.mosquitto(); BrokerPeers.Broker kafka = BrokerPeers.kafka(4)) {
             Map<String, String> env = new java.util.HashMap<>(Map.of("QUARKUS_HTTP_PORT", String.valueOf(port), "METALGATE_DATA_DIR", dataDir.toString(),
-                    "METALGATE_INTEGRATIONS_KAFKA_BROKERS", "127.0.0.1:" + kafka.port, "METALGATE_INTEGRATIONS_KAFKA_TOPIC", TOPIC,
-                    "METALGATE_INTEGRATIONS_MQTT_BROKER_URL", "tcp://127.0.0.1:" + mosquitto.port, "METALGATE_INTEGRATIONS_MQTT_TOPIC", MQTT_TOPIC,
+                    "METALGATE_INTEGRATIONS_KAFKA_BROKERS", kafka.address(), "METALGATE_INTEGRATIONS_KAFKA_TOPIC", TOPIC,
+                    "METALGATE_INTEGRATIONS_MQTT_BROKER_URL", "tcp://" + mosquitto.address(), "METALGATE_INTEGRATIONS_MQTT_TOPIC", MQTT_TOPIC,
                     "QUARKUS_MAILER_HOST", "127.0.0.1", "QUARKUS_MAILER_PORT", String.valueOf(smtp)));
             env.putAll(Map.of("QUARKUS_MAILER_FROM", "noc@provider.test", "METALGATE_OUTBOUND_POLL_INTERVAL", "PT0.5S",
                     "METALGATE_OUTBOUND_CLAIM", "PT10S"));
@@ -139,7 +139,7 @@ class IntegrationCrashIT {
             }
             senders.add(started(() -> {
                 Properties p = new Properties();
-                p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + kafka.port);
+                p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.address());
                 p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
                 p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
                 p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -154,7 +154,7 @@ class IntegrationCrashIT {
                 }
             }));
             senders.add(started(() -> {
-                try (MqttClient client = new MqttClient("tcp://127.0.0.1:" + mosquitto.port, "crash-billing", new MemoryPersistence())) {
+                try (MqttClient client = new MqttClient("tcp://" + mosquitto.address(), "crash-billing", new MemoryPersistence())) {
                     MqttConnectOptions o = new MqttConnectOptions();
                     o.setMaxInflight(1000);
                     client.connect(o);

@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
  * Real message brokers as local processes, for tests and benchmarks: Debian's {@code mosquitto} (MQTT
  * 3.1.1) and an Apache Kafka broker in KRaft mode (one node, broker and controller) run from the Kafka
  * jars on Maven Central (src/test/kafka-broker/pom.xml resolves its classpath, kept apart from the
- * tests' own). No Docker engine exists on this machine kind; where one does, Testcontainers could run
- * the same peers, but these processes are what runs here, and nothing is skipped without them: a
- * missing mosquitto or an unresolvable Kafka classpath fails the test.
+ * tests' own). Where a Docker engine answers, the same peers run as containers through Testcontainers
+ * (eclipse-mosquitto, apache/kafka); where none does (this machine kind) as local processes. Each broker
+ * prints which ran; neither path is skipped: a missing mosquitto or an unresolvable Kafka classpath fails
+ * the test, as does a container that does not start.
  */
 public final class BrokerPeers {
 
@@ -55,24 +56,47 @@ public final class BrokerPeers {
         }
     }
 
-    /** A running broker process; closing it kills it and removes its directory. */
+    /** A running broker (a local process, or a container where a Docker engine exists); closing it stops it. */
     public static final class Broker implements AutoCloseable {
+        public final String host;
         public final int port;
-        public final Path dir;
-        final Process process;
+        /** What runs it, said by the tests: "process" or "container IMAGE". */
+        public final String runs;
+        private final AutoCloseable stop;
 
-        Broker(int port, Path dir, Process process) {
+        Broker(String host, int port, String runs, AutoCloseable stop) {
+            this.host = host;
             this.port = port;
-            this.dir = dir;
-            this.process = process;
+            this.runs = runs;
+            this.stop = stop;
+            System.out.printf("broker peer on %s:%d: %s%n", host, port, runs);
         }
 
-        public boolean alive() {
-            return process.isAlive();
+        /** host:port, as clients are configured with it. */
+        public String address() {
+            return host + ":" + port;
         }
 
         @Override
         public void close() throws Exception {
+            stop.close();
+        }
+    }
+
+    /** Whether a Docker engine answers: the peers then run as containers (Testcontainers), else as local processes. */
+    public static boolean docker() {
+        if (Boolean.getBoolean("metalgate.test.no-docker")) {
+            return false;
+        }
+        try {
+            return org.testcontainers.DockerClientFactory.instance().isDockerAvailable();
+        } catch (Throwable none) {
+            return false;
+        }
+    }
+
+    private static AutoCloseable processStopper(Process process, Path dir) {
+        return () -> {
             process.destroy();
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -80,11 +104,18 @@ public final class BrokerPeers {
             try (var walk = Files.walk(dir)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
-        }
+        };
     }
 
     /** mosquitto on a free loopback port, persistent sessions kept in memory for the broker's life. */
     public static Broker mosquitto() throws Exception {
+        if (docker()) {
+            var c = new org.testcontainers.containers.GenericContainer<>(org.testcontainers.utility.DockerImageName.parse("eclipse-mosquitto:2.0"))
+                    .withExposedPorts(1883).withCopyToContainer(org.testcontainers.images.builder.Transferable.of(
+                            "listener 1883\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"), "/mosquitto/config/mosquitto.conf");
+            c.start();
+            return new Broker(c.getHost(), c.getMappedPort(1883), "container eclipse-mosquitto:2.0", c::stop);
+        }
         Path dir = Files.createTempDirectory("mosquitto");
         int port = freePort();
         Path conf = dir.resolve("mosquitto.conf");
@@ -93,7 +124,7 @@ public final class BrokerPeers {
         Path log = dir.resolve("log");
         Process p = new ProcessBuilder(Files.isExecutable(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto", "-c", conf.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         awaitPort(port, p, log, Duration.ofSeconds(20));
-        return new Broker(port, dir, p);
+        return new Broker("127.0.0.1", port, "process mosquitto (Debian)", processStopper(p, dir));
     }
 
     /** The Kafka broker's classpath, resolved once per build by Maven (the wrapper; the jars come from the local repository once fetched). */
@@ -114,6 +145,13 @@ public final class BrokerPeers {
 
     /** A one-node Kafka (KRaft) on free loopback ports; topics are created on first use with {@code partitions} partitions. */
     public static Broker kafka(int partitions) throws Exception {
+        if (docker()) {
+            var c = new org.testcontainers.kafka.KafkaContainer("apache/kafka:4.1.1").withEnv("KAFKA_NUM_PARTITIONS", String.valueOf(partitions));
+            c.start();
+            String bootstrap = c.getBootstrapServers().replaceFirst("^[A-Z]+://", "");
+            int colon = bootstrap.lastIndexOf(':');
+            return new Broker(bootstrap.substring(0, colon), Integer.parseInt(bootstrap.substring(colon + 1)), "container apache/kafka:4.1.1", c::stop);
+        }
         String cp = kafkaClasspath();
         Path dir = Files.createTempDirectory("kafka");
         int port = freePort();
@@ -137,7 +175,7 @@ public final class BrokerPeers {
         Process p = new ProcessBuilder(java, "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-cp", cp, "kafka.Kafka", props.toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         awaitPort(port, p, log, Duration.ofSeconds(90));
-        return new Broker(port, dir, p);
+        return new Broker("127.0.0.1", port, "process kafka.Kafka 4.1.1 (KRaft, Maven Central jars)", processStopper(p, dir));
     }
 
     /** A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints). */
