@@ -20,6 +20,10 @@ public interface MailboxConfig {
     @WithDefault("PT60S")
     Duration pollInterval();
 
+    /** When the first round runs after start. */
+    @WithDefault("PT7S")
+    Duration pollDelay();
+
     /** Most of a message kept as received (the rest is cut; its SHA-256 is of the whole). */
     @WithDefault("1048576")
     int maxStoredBytes();

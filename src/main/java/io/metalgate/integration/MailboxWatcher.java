@@ -83,7 +83,7 @@ public class MailboxWatcher {
     public record Round(int stored, int acted) {
     }
 
-    @Scheduled(every = "${metalgate.integrations.imap.poll-interval:PT60S}", delayed = "7s",
+    @Scheduled(every = "${metalgate.integrations.imap.poll-interval:PT60S}", delayed = "${metalgate.integrations.imap.poll-delay:PT7S}",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void poll() {
         if (config.url().isPresent()) {

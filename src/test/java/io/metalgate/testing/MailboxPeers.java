@@ -24,7 +24,9 @@ public class MailboxPeers extends OutboundPeers {
             config.put("metalgate.integrations.imap.url", "imap://127.0.0.1:" + mail().getImap().getPort() + "/INBOX");
             config.put("metalgate.integrations.imap.user", INBOX);
             config.put("metalgate.integrations.imap.password-file", password.toString());
+            // the tests read the mailbox themselves (readOnce): the schedule must not read it between a send and their read
             config.put("metalgate.integrations.imap.poll-interval", "PT1H");
+            config.put("metalgate.integrations.imap.poll-delay", "PT1H");
             return config;
         } catch (Exception e) {
             throw new IllegalStateException("cannot set up the inbound mailbox", e);
