@@ -49,8 +49,9 @@ import org.jboss.logging.Logger;
  * and UIDVALIDITY); each is stored ({@code inbound_mail}, idempotent by its Message-ID) in the transaction that moves
  * the cursor, before anything acts on it, then acted on once (its row claimed):
  * <ul>
- * <li>a reply naming one of our notice e-mails' Message-IDs (In-Reply-To / References) is linked to that notice: an
- * EMAIL / DELIVERED attempt whose proof is the reply (only a recipient knows the Message-ID);</li>
+ * <li>a reply naming one of our notice e-mails' Message-IDs (In-Reply-To / References) is linked to that notice
+ * ({@code notice.reply-received}); it is not a notice attempt and never proof for the gate: a From header is anyone's
+ * to write and a Message-ID leaks with every forward;</li>
  * <li>the sender's tenant is the notice's, or the tenants whose contact e-mail is the sender's address;</li>
  * <li>{@link PreservationClassifier#classifyMail}: PRESERVATION or UNSURE places a PRESERVATION_REQUEST hold on each
  * such tenant at once and flags the message for review; from an unknown sender it is audited for review
@@ -258,10 +259,9 @@ public class MailboxWatcher {
                                     .chain(() -> holdIfAsked(id, messageId, from, kind, matched, (String) r[6], acted));
                     return work.chain(() -> Panache.getSession().chain(s -> s.createNativeQuery("UPDATE inbound_mail SET status = 'APPLIED', "
                             + "review = :review, review_reason = :why, tenant_ids = :tenants, notice_id = CAST(:notice AS uuid), "
-                            + "attempt_id = CAST(:attempt AS uuid), hold_ids = :holds WHERE id = :id")
+                            + "hold_ids = :holds WHERE id = :id")
                             .setParameter("review", acted.review).setParameter("why", acted.reviewReason)
                             .setParameter("tenants", join(acted.tenants)).setParameter("notice", acted.noticeId == null ? null : acted.noticeId.toString())
-                            .setParameter("attempt", acted.attemptId == null ? null : acted.attemptId.toString())
                             .setParameter("holds", join(acted.holds)).setParameter("id", id).executeUpdate()))
                             .replaceWith(true);
                 })).call(audit::sequenced);
@@ -270,14 +270,18 @@ public class MailboxWatcher {
     /** What acting on a message found and did. */
     private static final class Acted {
         UUID noticeId;
-        UUID attemptId;
         final Set<UUID> tenants = new LinkedHashSet<>();
         final List<UUID> holds = new ArrayList<>();
         boolean review;
         String reviewReason;
     }
 
-    /** A reply to one of our notice e-mails: an EMAIL / DELIVERED attempt on that notice, its proof the reply. */
+    /**
+     * A reply to one of our notice e-mails: linked to that notice (the mail's row and an audit entry), never counted as
+     * proof. Anyone can write a From header, and a Message-ID travels with every forward and quote, so a reply proves
+     * nothing the gate may erase on; the proof of an e-mail notice stays the SMTP server's 2xx reply (and the tenant's
+     * acknowledgment on its signed page). A reply can only hold (its words are classified like any message).
+     */
     private Uni<Void> linkReply(UUID mailId, String messageId, String from, Set<String> named, Acted acted) {
         if (named.isEmpty()) {
             return Uni.createFrom().voidItem();
@@ -292,25 +296,15 @@ public class MailboxWatcher {
                     Object[] f = found.get(0);
                     acted.noticeId = (UUID) f[0];
                     acted.tenants.add((UUID) f[1]);
-                    UUID attempt = UUID.randomUUID();
-                    acted.attemptId = attempt;
-                    Instant when = Instant.now().truncatedTo(ChronoUnit.MICROS);
-                    String proof = "{\"reply\":" + json(messageId) + ",\"from\":" + json(from) + ",\"inReplyTo\":" + json((String) f[2])
-                            + ",\"mailId\":\"" + mailId + "\"}";
                     Map<String, Object> p = new LinkedHashMap<>();
                     p.put("noticeId", acted.noticeId.toString());
-                    p.put("attemptId", attempt.toString());
                     p.put("kind", f[3]);
-                    p.put("channel", "EMAIL");
-                    p.put("outcome", "DELIVERED");
-                    p.put("proof", proof);
-                    p.put("at", when.toString());
-                    p.put("claimedAt", null);
-                    return Panache.getSession().chain(s -> s.createNativeQuery("INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, "
-                            + "recorded_by) VALUES (:id, :n, 'EMAIL', 'DELIVERED', :p, :at, :by)").setParameter("id", attempt)
-                            .setParameter("n", acted.noticeId).setParameter("p", proof).setParameter("at", when.atOffset(ZoneOffset.UTC))
-                            .setParameter("by", ACTOR).executeUpdate())
-                            .chain(() -> audit.record(ACTOR, "notice.attempt-recorded", "tenant:" + f[1], p)).replaceWithVoid();
+                    p.put("mailId", mailId.toString());
+                    p.put("reply", messageId);
+                    p.put("from", from);
+                    p.put("inReplyTo", f[2]);
+                    p.put("countsAsProof", false);
+                    return audit.record(ACTOR, "notice.reply-received", "tenant:" + f[1], p).replaceWithVoid();
                 });
     }
 
