@@ -70,6 +70,10 @@ public interface MetalgateConfig {
 
             @WithDefault("500")
             int maxPollRecords();
+
+            /** How long a poll waits to fill a batch before the records it has are settled. */
+            @WithDefault("PT0.2S")
+            java.time.Duration pollTimeout();
         }
 
         /** Lease events from an MQTT 3.1.1 topic, QoS 1 (absent broker URL: no MQTT route). */

@@ -6,6 +6,10 @@ import jakarta.inject.Inject;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.component.kafka.consumer.KafkaManualCommit;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -37,6 +41,12 @@ public class BrokerRoutes extends RouteBuilder {
     MetalgateConfig config;
     @Inject
     ProducerTemplate camel;
+    @Inject
+    BatchIntake batch;
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry metrics;
+    @Inject
+    LeaseEventRoutes routes;
 
     @Override
     public void configure() {
@@ -44,11 +54,10 @@ public class BrokerRoutes extends RouteBuilder {
         if (kafka.brokers().isPresent()) {
             String channel = "kafka:" + kafka.topic();
             fromF("kafka:%s?brokers=%s&groupId=%s&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true"
-                    + "&breakOnFirstError=true&consumersCount=%d&maxPollRecords=%d", kafka.topic(), kafka.brokers().get(), kafka.groupId(),
-                    kafka.consumers(), kafka.maxPollRecords())
+                    + "&breakOnFirstError=true&consumersCount=%d&maxPollRecords=%d&batching=true&pollTimeoutMs=%d", kafka.topic(),
+                    kafka.brokers().get(), kafka.groupId(), kafka.consumers(), kafka.maxPollRecords(), kafka.pollTimeout().toMillis())
                     .routeId("kafka-lease-events")
-                    .process(ex -> intake(ex, channel))
-                    .process(ex -> ex.getMessage().getHeader(KafkaConstants.MANUAL_COMMIT, KafkaManualCommit.class).commit());
+                    .process(ex -> intakePoll(ex, channel));
         }
         var mqtt = config.integrations().mqtt();
         if (mqtt.brokerUrl().isPresent()) {
@@ -120,6 +129,49 @@ public class BrokerRoutes extends RouteBuilder {
             }
         }
     }
+
+    /**
+     * A poll's records (Kafka batching): the plain lease events settled together by {@link BatchIntake} (one transaction),
+     * then whatever it left, one by one and in order, through the intake route (invalid messages, holds, notes, conflicts:
+     * the route's dead letters and holds); then each partition's offset committed after its last record. Runs on the
+     * Kafka consumer's own thread, which waits (a partition's records are taken in order). A failure commits nothing:
+     * the consumer seeks back to the poll's first record (breakOnFirstError) and the batch comes again, its events then
+     * found stored (duplicates, applied once).
+     */
+    private void intakePoll(Exchange ex, String channel) {
+        List<?> polled = ex.getMessage().getBody(List.class);
+        if (polled == null || polled.isEmpty()) {
+            return;
+        }
+        List<Exchange> records = new ArrayList<>();
+        polled.forEach(o -> records.add((Exchange) o));
+        List<Integer> parsedAt = new ArrayList<>();
+        List<LeaseEvent> parsed = new ArrayList<>();
+        List<Integer> alone = new ArrayList<>();
+        for (int i = 0; i < records.size(); i++) {
+            String body = records.get(i).getMessage().getBody(String.class);
+            try {
+                parsed.add(routes.parse(body == null ? "" : body));
+                parsedAt.add(i);
+            } catch (RuntimeException invalid) {
+                alone.add(i); // the route dead-letters it with its reason
+            }
+        }
+        BatchIntake.Outcome outcome = batch.process(parsed, channel).await().atMost(BATCH_TIMEOUT);
+        outcome.left().forEach(j -> alone.add(parsedAt.get(j)));
+        alone.sort(null);
+        for (int i : alone) {
+            intake(records.get(i), channel);
+        }
+        Map<Object, Exchange> lastOfPartition = new LinkedHashMap<>();
+        records.forEach(r -> lastOfPartition.put(r.getMessage().getHeader(KafkaConstants.PARTITION), r));
+        lastOfPartition.values().forEach(r -> r.getMessage().getHeader(KafkaConstants.MANUAL_COMMIT, KafkaManualCommit.class).commit());
+        metrics.counter("metalgate_intake_events", "channel", channel, "path", "batch").increment(records.size() - alone.size());
+        metrics.counter("metalgate_intake_events", "channel", channel, "path", "route").increment(alone.size());
+    }
+
+    /** How long a poll's batch may take before the consumer gives up on it (and the poll comes again). */
+    private static final java.time.Duration BATCH_TIMEOUT = java.time.Duration.ofMinutes(2);
 
     /** Hands the message to the intake and waits; fails the exchange (no acknowledgment) when it was not kept. */
     private void intake(Exchange ex, String channel) {

@@ -135,8 +135,7 @@ public class LeaseEventIntake {
         if (event.effectiveAction() == LeaseEvent.Action.HOLD) {
             return Uni.createFrom().voidItem(); // the hold it asks for is placed when it is applied, once
         }
-        var matched = PreservationClassifier.match(event.details())
-                .or(() -> event.text() == null ? java.util.Optional.empty() : PreservationClassifier.stem(event.text()).map(s -> "text: '" + s + "'"));
+        var matched = preservationWords(event);
         if (matched.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
@@ -150,6 +149,17 @@ public class LeaseEventIntake {
                                         + " is unknown, so no tenant could be held"))
                         : holds.place(new io.metalgate.lease.HoldService.HoldRequest(io.metalgate.lease.Hold.Kind.PRESERVATION_REQUEST,
                                 t.tenantId(), null, null, reason), actor).call(audit::sequenced).replaceWithVoid());
+    }
+
+    /** What in an event's details or text reads like a preservation request (the classifier's words), if anything. */
+    static java.util.Optional<String> preservationWords(LeaseEvent event) {
+        return PreservationClassifier.match(event.details())
+                .or(() -> event.text() == null ? java.util.Optional.empty() : PreservationClassifier.stem(event.text()).map(s -> "text: '" + s + "'"));
+    }
+
+    /** Whether {@link #accept} places a preservation hold for this event (a lease event whose words ask for one). */
+    static boolean looksLikePreservation(LeaseEvent event) {
+        return event.effectiveAction() != LeaseEvent.Action.HOLD && preservationWords(event).isPresent();
     }
 
     /** Who an event is about: the tenant (and the lease, when it names a known one). */
@@ -340,7 +350,7 @@ public class LeaseEventIntake {
         return body.indexOf('\u0000') < 0 ? body : body.replace('\u0000', '\uFFFD');
     }
 
-    private static Map<String, Object> payload(UUID id, LeaseEvent e, String state) {
+    static Map<String, Object> payload(UUID id, LeaseEvent e, String state) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("eventId", id.toString());
         p.put("source", e.source());

@@ -251,16 +251,8 @@ public class LeaseService {
                 .chain(holdingData -> Lease.<Lease>findById(id).map(found -> new Object[] { found, holdingData }))
                 .chain(found -> {
             Lease l = require((Lease) found[0], id);
-            var row = LeaseLifecycle.TABLE.find(l.state, event).orElseThrow(() -> new ApiException(io.metalgate.common.Problem
-                    .of(409, "illegal-transition", "Illegal transition", "a " + l.state + " lease does not accept " + event)
-                    .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", "not allowed in " + l.state)))
-                    .withAllowedEvents(LeaseLifecycle.TABLE.allowedEvents(l.state).stream().map(Enum::name).toList())));
             long holdingData = (Long) found[1];
-            if (!row.allows(new LeaseLifecycle.Context(holdingData))) {
-                throw new ApiException(io.metalgate.common.Problem.of(409, "guard-failed", "Guard does not hold", "a " + l.state
-                        + " lease is " + row.to() + " only when " + row.guard() + ": " + holdingData + " machine(s) still hold its data")
-                        .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", row.guard()))));
-            }
+            var row = transition(l.state, event, holdingData);
             LeaseState from = l.state;
             Instant now = micros(Instant.now());
             l.state = row.to();
@@ -279,6 +271,25 @@ public class LeaseService {
                     .call(() -> audit.record(actor, "lease.transitioned", l.subject(), payload))
                     .chain(v -> views(List.of(l))).map(list -> list.get(0));
         });
+    }
+
+    /**
+     * The transition table's row for {@code event} in {@code state} whose guard holds with {@code holdingData} machines
+     * still holding the lease's data; otherwise the 409 that names the events the state allows, or the guard. Pure:
+     * the one place both the API's path and the intake's batches ({@code integration.BatchIntake}) decide a move.
+     */
+    public static io.metalgate.common.Transitions.Row<LeaseState, LeaseLifecycle.Event, LeaseLifecycle.Context> transition(LeaseState state,
+            LeaseLifecycle.Event event, long holdingData) {
+        var row = LeaseLifecycle.TABLE.find(state, event).orElseThrow(() -> new ApiException(io.metalgate.common.Problem
+                .of(409, "illegal-transition", "Illegal transition", "a " + state + " lease does not accept " + event)
+                .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", "not allowed in " + state)))
+                .withAllowedEvents(LeaseLifecycle.TABLE.allowedEvents(state).stream().map(Enum::name).toList())));
+        if (!row.allows(new LeaseLifecycle.Context(holdingData))) {
+            throw new ApiException(io.metalgate.common.Problem.of(409, "guard-failed", "Guard does not hold", "a " + state
+                    + " lease is " + row.to() + " only when " + row.guard() + ": " + holdingData + " machine(s) still hold its data")
+                    .withErrors(List.of(new io.metalgate.common.Problem.FieldError("event", row.guard()))));
+        }
+        return row;
     }
 
     /** {@link #fire} for the lease with this external reference (billing's name for it). */

@@ -98,9 +98,18 @@ class InboundEventsBench {
 
         String httpPrefix = unique("bench-http");
         List<String> overHttp = leases(LEASES, httpPrefix);
+        // -Dbench.jfr=FILE: a JFR profile of the HTTP phase (an attach from outside stops surefire's fork)
+        jdk.jfr.Recording recording = System.getProperty("bench.jfr") == null ? null : new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+        if (recording != null) {
+            recording.start();
+        }
         long t0 = System.nanoTime();
         send(port, auth, overHttp, CLIENTS);
         double httpSeconds = (System.nanoTime() - t0) / 1e9;
+        if (recording != null) {
+            recording.dump(java.nio.file.Path.of(System.getProperty("bench.jfr")));
+            recording.close();
+        }
         long applied = Long.parseLong(sqlValue("SELECT count(*) FROM inbound_event WHERE status = 'APPLIED' AND external_id LIKE ?",
                 httpPrefix + "-%"));
         System.out.printf("BENCH inbound HTTP: %d events in %.2f s = %.0f events/s (%d clients; %d applied)%n", 2 * LEASES, httpSeconds,
