@@ -30,6 +30,28 @@ final class IntakeAnswers {
         };
     }
 
+    /** One event's entry in a batch's answer: its outcome, what was kept, and its problem when it has one. */
+    static Map<String, Object> item(int index, IntakeResult r, ObjectMapper mapper) {
+        Map<String, Object> item = new LinkedHashMap<>();
+        item.put("index", index);
+        item.put("outcome", r.outcome().name());
+        item.put("httpStatus", status(r));
+        if (r.eventId() != null) {
+            item.put("eventId", r.eventId().toString());
+        }
+        if (r.deadLetterId() != null) {
+            item.put("deadLetterId", r.deadLetterId().toString());
+        }
+        if (r.status() != null) {
+            item.put("status", r.status());
+        }
+        item.put("duplicate", r.outcome() == IntakeResult.Outcome.DUPLICATE);
+        if (r.problem() != null) {
+            item.put("problem", mapper.convertValue(r.problem(), Map.class));
+        }
+        return item;
+    }
+
     /** The answer to an exchange through the intake route, for a request to {@code path}. */
     static Response http(Exchange reply, String path, ObjectMapper mapper) {
         if (reply.getException() != null || !(reply.getMessage().getBody() instanceof IntakeResult r)) {
@@ -53,7 +75,8 @@ final class IntakeAnswers {
             body.put("deadLetterId", r.deadLetterId().toString());
         }
         if (r.status() != null) {
-            body.put("status", r.status());
+            // a problem document's "status" is its HTTP status (RFC 9457): the event's own is "eventStatus" there
+            body.put(body.containsKey("status") ? "eventStatus" : "status", r.status());
         }
         if (r.problem() == null || r.outcome() == IntakeResult.Outcome.DUPLICATE) {
             body.put("duplicate", r.outcome() == IntakeResult.Outcome.DUPLICATE);

@@ -1,5 +1,8 @@
 package io.metalgate.integration;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import io.metalgate.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
@@ -48,5 +51,80 @@ public class LeaseEventResource {
                     LeaseEventRoutes.CHANNEL, "http"));
         });
         return IntakeAnswers.http(reply, PATH, mapper);
+    }
+
+    /** The most events one batch request may carry. */
+    static final int MAX_BATCH = 1000;
+
+    @Inject
+    BatchIntake batch;
+    @Inject
+    LeaseEventRoutes routes;
+
+    /**
+     * Many lease events in one request (a billing system catching up, an export replayed): the plain lease events are
+     * settled together in one transaction ({@link BatchIntake}), the others one by one through the intake route, each
+     * with the answer it would have had alone. 200 with one entry per event, in order; a body that is not a JSON array
+     * of at most {@value #MAX_BATCH} elements is refused whole (400, nothing kept) so the sender sends it again whole.
+     * An element that is not a valid event is a dead letter with its reason, like a single one.
+     */
+    @POST
+    @Path("/batch")
+    @Blocking
+    @RolesAllowed(Roles.BILLING)
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
+    @Operation(summary = "Receive up to 1,000 lease events in order; one result per event")
+    public Response receiveBatch(String body) {
+        com.fasterxml.jackson.databind.JsonNode array;
+        try {
+            array = mapper.readTree(body == null ? "" : body);
+        } catch (com.fasterxml.jackson.core.JsonParseException e) {
+            throw new io.metalgate.common.ApiException(io.metalgate.common.ProblemMappers.malformedProblem(e));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw io.metalgate.common.ApiException.badRequest("body", "not JSON: " + e.getOriginalMessage());
+        }
+        if (array == null || !array.isArray()) {
+            throw io.metalgate.common.ApiException.badRequest("body", "a JSON array of lease events is required");
+        }
+        if (array.size() > MAX_BATCH) {
+            throw io.metalgate.common.ApiException.badRequest("body", "at most " + MAX_BATCH + " events per request (" + array.size() + " sent)");
+        }
+        String actor = identity.getPrincipal().getName();
+        List<String> raws = new ArrayList<>();
+        array.forEach(n -> raws.add(n.toString()));
+        List<Integer> parsedAt = new ArrayList<>();
+        List<LeaseEvent> parsed = new ArrayList<>();
+        List<Integer> alone = new ArrayList<>();
+        for (int i = 0; i < raws.size(); i++) {
+            try {
+                parsed.add(routes.parse(raws.get(i)));
+                parsedAt.add(i);
+            } catch (RuntimeException invalid) {
+                alone.add(i); // through the route: a dead letter with its reason
+            }
+        }
+        BatchIntake.Outcome outcome = batch.process(parsed, actor).await().atMost(java.time.Duration.ofMinutes(2));
+        IntakeResult[] results = new IntakeResult[raws.size()];
+        outcome.settled().forEach((j, r) -> results[parsedAt.get(j)] = r);
+        outcome.left().forEach(j -> alone.add(parsedAt.get(j)));
+        alone.sort(null);
+        for (int i : alone) {
+            String raw = raws.get(i);
+            Exchange reply = camel.request(LeaseEventRoutes.INTAKE, ex -> {
+                ex.getMessage().setBody(raw);
+                ex.getMessage().setHeaders(Map.of(LeaseEventRoutes.ACTOR, actor, LeaseEventRoutes.CHANNEL, "http"));
+            });
+            if (reply.getException() != null || !(reply.getMessage().getBody() instanceof IntakeResult r)) {
+                // not even a dead letter: the whole request is answered 503, and what was settled is found stored when sent again
+                return IntakeAnswers.http(reply, PATH + "/batch", mapper);
+            }
+            results[i] = r;
+        }
+        List<Map<String, Object>> items = new ArrayList<>();
+        for (int i = 0; i < results.length; i++) {
+            items.add(IntakeAnswers.item(i, results[i], mapper));
+        }
+        return Response.ok(Map.of("results", items)).type(MediaType.APPLICATION_JSON).build();
     }
 }

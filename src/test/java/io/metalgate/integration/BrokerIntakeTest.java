@@ -4,6 +4,7 @@ import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
 import static io.metalgate.testing.PostgresTestResource.sqlValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.metalgate.testing.BrokerPeers;
 import io.metalgate.testing.PostgresTestResource;
@@ -177,5 +178,10 @@ public class BrokerIntakeTest {
                 }
             });
         }
+        // the lease events were settled by poll batches, the bad record went through the route alone
+        String metrics = io.restassured.RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("metalgate_intake_events_total{") && l.contains("path=\"batch\"")
+                && l.contains("kafka:" + TOPIC) && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 2.0 * leases), metrics.lines()
+                        .filter(l -> l.startsWith("metalgate_intake")).toList().toString());
     }
 }

@@ -1,0 +1,170 @@
+package io.metalgate.integration;
+
+import static io.metalgate.testing.Api.as;
+import static io.metalgate.testing.Api.operator;
+import static io.metalgate.testing.Api.unique;
+import static io.metalgate.testing.PostgresTestResource.sqlValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.metalgate.testing.PostgresTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lease events in batches ({@link BatchIntake}, over {@code POST /api/integrations/lease-events/batch}; Kafka polls take
+ * the same path): each event settled as it would be alone, in order, exactly once, against the real database.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
+class BatchIntakeTest {
+
+    private static final String BATCH = "/api/integrations/lease-events/batch";
+
+    private static String tenant() {
+        return operator().body(Map.of("name", unique("bt"))).post("/api/tenants").then().statusCode(201).extract().path("id");
+    }
+
+    private static String lease(String tenant) {
+        String ref = unique("BL");
+        operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
+        return ref;
+    }
+
+    private static Map<String, Object> event(String id, String type, String lease) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("source", "billing");
+        e.put("externalId", id);
+        e.put("type", type);
+        e.put("leaseRef", lease);
+        return e;
+    }
+
+    private static List<Map<String, Object>> send(List<?> events) {
+        return as("billing").body(events).post(BATCH).then().statusCode(200).extract().path("results");
+    }
+
+    private static String state(String lease) {
+        return sqlValue("SELECT state FROM lease WHERE external_ref = ?", lease);
+    }
+
+    private static long transitions(String lease) {
+        return Long.parseLong(sqlValue("SELECT count(*) FROM state_transition t JOIN lease l ON l.id = t.subject_id WHERE l.external_ref = ?", lease));
+    }
+
+    @Test
+    void eachEventIsSettledAsItWouldBeAloneInOrderAndOnce() {
+        String tenant = tenant();
+        String a = lease(tenant);
+        String b = lease(tenant);
+        String unknown = unique("nolease");
+        String e1 = unique("e"), e2 = unique("e"), closed = unique("e"), stray = unique("e"), asks = unique("e"), after = unique("e");
+        Map<String, Object> preserve = event(asks, "ACTIVATED", b);
+        preserve.put("details", Map.of("note", "our lawyers ask you to preserve all data: litigation pending"));
+        Map<String, Object> otherContent = event(e2, "TERMINATED", a);
+        List<Object> batch = List.of(event(e1, "ACTIVATED", a), event(e2, "PAYMENT_OVERDUE", a), event(e1, "ACTIVATED", a),
+                event(closed, "CLOSED", b), event(stray, "ACTIVATED", unknown), otherContent, Map.of("not", "an event"), preserve,
+                event(after, "PAYMENT_OVERDUE", b));
+
+        List<Map<String, Object>> r = send(batch);
+        assertEquals(9, r.size(), r.toString());
+        List<String> outcomes = r.stream().map(x -> (String) x.get("outcome")).toList();
+        assertEquals(List.of("APPLIED", "APPLIED", "DUPLICATE", "REJECTED", "UNKNOWN_LEASE", "CONFLICT", "INVALID", "APPLIED", "APPLIED"), outcomes);
+        assertEquals(r.get(0).get("eventId"), r.get(2).get("eventId"), "a repeat in the batch names the first copy");
+        assertEquals(409, r.get(3).get("httpStatus"));
+        assertEquals("urn:metalgate:problem:illegal-transition", ((Map<?, ?>) r.get(3).get("problem")).get("type"));
+        assertTrue(((List<?>) ((Map<?, ?>) r.get(3).get("problem")).get("allowedEvents")).contains("ACTIVATED"), r.get(3).toString());
+        assertEquals(422, r.get(4).get("httpStatus"));
+        assertTrue(r.get(5).get("deadLetterId") != null && r.get(6).get("deadLetterId") != null, r.toString());
+
+        // the leases moved in the batch's order; the preservation-worded event held B's tenant before it applied
+        assertEquals("OVERDUE", state(a));
+        assertEquals("OVERDUE", state(b));
+        assertEquals(2, transitions(a));
+        assertEquals(2, transitions(b));
+        assertEquals("test-billing", sqlValue("SELECT string_agg(DISTINCT actor, ',') FROM state_transition t JOIN lease l ON l.id = t.subject_id "
+                + "WHERE l.external_ref = ?", a));
+        assertEquals("1", sqlValue("SELECT count(*) FROM hold WHERE tenant_id = CAST(? AS uuid) AND kind = 'PRESERVATION_REQUEST'", tenant));
+        assertEquals("REJECTED", sqlValue("SELECT status FROM inbound_event WHERE external_id = ?", closed));
+        assertEquals("UNKNOWN_LEASE", sqlValue("SELECT status FROM inbound_event WHERE external_id = ?", stray));
+        // audited in order: each event's arrival, then its move
+        String trail = sqlValue("WITH l AS (SELECT id, external_ref FROM lease WHERE external_ref = ?) SELECT string_agg(action || ':' || "
+                + "coalesce(payload::json ->> 'to', '-'), ',' ORDER BY seq) FROM audit_entry, l WHERE subject = 'lease-ref:' || l.external_ref "
+                + "OR subject = 'lease:' || l.id", a);
+        assertEquals("lease.created:-,lease.event.received:-,lease.transitioned:ACTIVE,lease.event.received:-,lease.transitioned:OVERDUE", trail);
+
+        // the whole batch again: nothing moves twice, nothing stored twice
+        List<Map<String, Object>> again = send(batch);
+        assertEquals(List.of("DUPLICATE", "DUPLICATE", "DUPLICATE", "DUPLICATE", "DUPLICATE", "CONFLICT", "INVALID", "DUPLICATE", "DUPLICATE"),
+                again.stream().map(x -> (String) x.get("outcome")).toList());
+        assertEquals(2, transitions(a));
+        assertEquals(2, transitions(b));
+        assertEquals("1", sqlValue("SELECT count(*) FROM inbound_event WHERE external_id = ?", e1));
+        assertEquals("1", sqlValue("SELECT count(*) FROM hold WHERE tenant_id = CAST(? AS uuid) AND kind = 'PRESERVATION_REQUEST'", tenant));
+    }
+
+    @Test
+    void anEventStoredButNeverAppliedIsAppliedByTheBatchThatRepeatsIt() {
+        String a = lease(tenant());
+        String e1 = unique("e");
+        as("billing").body(event(e1, "ACTIVATED", a)).post("/api/integrations/lease-events").then().statusCode(202);
+        // as if the appliance died between storing the event and applying it
+        PostgresTestResource.sql("UPDATE inbound_event SET status = 'RECEIVED' WHERE external_id = ?", e1);
+        PostgresTestResource.sql("UPDATE lease SET state = 'PENDING' WHERE external_ref = ?", a);
+        List<Map<String, Object>> r = send(List.of(event(e1, "ACTIVATED", a)));
+        assertEquals("DUPLICATE", r.get(0).get("outcome"));
+        assertEquals("APPLIED", r.get(0).get("status"));
+        assertEquals("ACTIVE", state(a));
+        assertEquals("APPLIED", sqlValue("SELECT status FROM inbound_event WHERE external_id = ?", e1));
+    }
+
+    @Test
+    void batchesAndSingleEventsRacingOverTheSameEventsApplyEachOnce() throws Exception {
+        String tenant = tenant();
+        List<String> leases = new ArrayList<>();
+        List<Map<String, Object>> events = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            String l = lease(tenant);
+            leases.add(l);
+            events.add(event(unique("r"), "ACTIVATED", l));
+            events.add(event(unique("r"), "PAYMENT_OVERDUE", l));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Callable<Object>> work = new ArrayList<>();
+            for (int k = 0; k < 3; k++) {
+                work.add(() -> send(events));
+                work.add(() -> {
+                    for (Map<String, Object> e : events) {
+                        int code = as("billing").body(e).post("/api/integrations/lease-events").then().extract().statusCode();
+                        // a single event that overtook its lease's first one is refused (409) and kept; the batch applies the first
+                        assertTrue(code == 202 || code == 200 || code == 409, "status " + code);
+                    }
+                    return null;
+                });
+            }
+            for (Future<Object> f : pool.invokeAll(work)) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (String l : leases) {
+            String s = state(l);
+            long moves = transitions(l);
+            assertTrue(("OVERDUE".equals(s) && moves == 2) || ("ACTIVE".equals(s) && moves == 1), l + ": " + s + " after " + moves + " move(s)");
+        }
+        for (Map<String, Object> e : events) {
+            assertEquals("1", sqlValue("SELECT count(*) FROM inbound_event WHERE external_id = ?", (String) e.get("externalId")));
+        }
+    }
+}
