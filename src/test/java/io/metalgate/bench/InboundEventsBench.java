@@ -112,8 +112,19 @@ class InboundEventsBench {
         }
         long applied = Long.parseLong(sqlValue("SELECT count(*) FROM inbound_event WHERE status = 'APPLIED' AND external_id LIKE ?",
                 httpPrefix + "-%"));
+        requireAllOverdue(httpPrefix);
         System.out.printf("BENCH inbound HTTP: %d events in %.2f s = %.0f events/s (%d clients; %d applied)%n", 2 * LEASES, httpSeconds,
                 2 * LEASES / httpSeconds, CLIENTS, applied);
+
+        // HTTP, batched: bench.batch events per request (each lease's two events in one request, in order), 4 senders
+        String batchPrefix = unique("bench-batch");
+        List<String> inBatches = leases(LEASES, batchPrefix);
+        long b0 = System.nanoTime();
+        sendBatches(port, auth, inBatches, 4, BATCH);
+        double batchSeconds = (System.nanoTime() - b0) / 1e9;
+        requireAllOverdue(batchPrefix);
+        System.out.printf("BENCH inbound HTTP batches: %d events in %.2f s = %.0f events/s (%d events per request, 4 clients)%n", 2 * LEASES,
+                batchSeconds, 2 * LEASES / batchSeconds, BATCH);
 
         String prefix = unique("bench-kafka");
         List<String> overKafka = leases(LEASES, prefix);
@@ -140,8 +151,50 @@ class InboundEventsBench {
             Thread.sleep(100);
         }
         double kafkaSeconds = (System.nanoTime() - k0) / 1e9;
+        requireAllOverdue(prefix);
         System.out.printf("BENCH inbound Kafka: %d events in %.2f s = %.0f events/s (produced in %.2f s; 4 partitions, 4 consumers)%n",
                 2 * LEASES, kafkaSeconds, 2 * LEASES / kafkaSeconds, produced);
+    }
+
+    private static final int BATCH = Integer.getInteger("bench.batch", 500);
+
+    /** Every lease of a phase moved exactly twice, to OVERDUE: a fast path that applies wrongly is no result. */
+    private static void requireAllOverdue(String prefix) {
+        String wrong = sqlValue("SELECT count(*) FROM lease l WHERE l.external_ref LIKE ? AND (l.state <> 'OVERDUE' OR (SELECT count(*) FROM "
+                + "state_transition t WHERE t.subject_id = l.id) <> 2)", prefix + "-%");
+        if (!"0".equals(wrong)) {
+            throw new AssertionError(wrong + " lease(s) of " + prefix + " not moved exactly twice to OVERDUE");
+        }
+    }
+
+    private void sendBatches(int port, String auth, List<String> refs, int clients, int perRequest) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<?>> all = new ArrayList<>();
+        int leasesPerRequest = Math.max(1, perRequest / 2);
+        for (int c = 0; c < clients; c++) {
+            int client = c;
+            all.add(pool.submit(() -> {
+                for (int start = client * leasesPerRequest; start < refs.size(); start += clients * leasesPerRequest) {
+                    StringBuilder body = new StringBuilder("[");
+                    for (int i = start; i < Math.min(refs.size(), start + leasesPerRequest); i++) {
+                        for (String type : List.of("ACTIVATED", "PAYMENT_OVERDUE")) {
+                            body.append(body.length() > 1 ? "," : "").append(event(refs.get(i), type));
+                        }
+                    }
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                            + "/api/integrations/lease-events/batch")).header("Authorization", auth).header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body.append(']').toString())).build(), HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() != 200 || r.body().contains("\"outcome\":\"FAILED\"")) {
+                        throw new AssertionError(r.statusCode() + " " + r.body());
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : all) {
+            f.get();
+        }
+        pool.shutdown();
     }
 
     private void send(int port, String auth, List<String> refs, int clients) throws Exception {
