@@ -82,12 +82,13 @@ public class LeaseEventIntake {
                                         : audit.record(actor, "lease.event.received", event.refSubject(), payload(id, event, state))
                                                 .call(() -> known || event.effectiveAction() != LeaseEvent.Action.HOLD ? Uni.createFrom().voidItem()
                                                         : unplaced(event, id, actor, "the event asks for a " + event.holdKind() + " hold"))
+                                                // in the same commit as the event: a crash cannot keep the one without the other
+                                                .call(() -> preservationHold(event, id, actor))
                                                 .replaceWith(new Stored(id, state, false)));
                     });
                 }))
                 .onFailure(RaceLost.class).recoverWithUni(() -> accept(event, actor))
-                .call(audit::sequenced)
-                .call(stored -> stored.duplicate() ? Uni.createFrom().voidItem() : preservationHold(event, stored.eventId(), actor));
+                .call(audit::sequenced);
     }
 
     /** Another copy of the event was stored between this one's look and its insert: look again. */
@@ -129,7 +130,8 @@ public class LeaseEventIntake {
     /**
      * Fail safe (domain.md "Holds"): an event whose details look like a preservation request places a
      * PRESERVATION_REQUEST hold on the lease's tenant at once, before the event is acted on, for a human to
-     * review. An event for an unknown lease cannot name a tenant: that is audited for review instead.
+     * review. An event for an unknown lease cannot name a tenant: that is audited for review instead. Runs in the
+     * transaction that stores the event.
      */
     private Uni<Void> preservationHold(LeaseEvent event, UUID eventId, String actor) {
         if (event.effectiveAction() == LeaseEvent.Action.HOLD) {
@@ -142,13 +144,13 @@ public class LeaseEventIntake {
         String reason = "inbound " + (event.effectiveAction() == LeaseEvent.Action.NOTE ? "ticket note " : "lease event ") + event.source() + "/"
                 + event.externalId() + " (" + eventId + ") looks like a preservation request (" + matched.get()
                 + "); placed automatically, to be reviewed by a person";
-        return Panache.withSession(() -> target(event))
+        return target(event)
                 .chain(t -> t == null
-                        ? audit.append(actor, "hold.preservation-unplaced", event.refSubject(), Map.of("eventId", eventId.toString(),
+                        ? audit.record(actor, "hold.preservation-unplaced", event.refSubject(), Map.of("eventId", eventId.toString(),
                                 "reason", reason + "; the " + (blankToNull(event.leaseRef()) != null ? "lease" : "tenant")
                                         + " is unknown, so no tenant could be held"))
                         : holds.place(new io.metalgate.lease.HoldService.HoldRequest(io.metalgate.lease.Hold.Kind.PRESERVATION_REQUEST,
-                                t.tenantId(), null, null, reason), actor).call(audit::sequenced).replaceWithVoid());
+                                t.tenantId(), null, null, reason), actor).replaceWithVoid());
     }
 
     /** What in an event's details or text reads like a preservation request (the classifier's words), if anything. */

@@ -94,6 +94,12 @@ class BatchIntakeTest {
         assertEquals("test-billing", sqlValue("SELECT string_agg(DISTINCT actor, ',') FROM state_transition t JOIN lease l ON l.id = t.subject_id "
                 + "WHERE l.external_ref = ?", a));
         assertEquals("1", sqlValue("SELECT count(*) FROM hold WHERE tenant_id = CAST(? AS uuid) AND kind = 'PRESERVATION_REQUEST'", tenant));
+        // the hold placed with the event that asked for it (in the transaction that stores it), before that event moved its lease
+        assertEquals("lease.event.received,hold.placed,lease.transitioned", sqlValue("SELECT string_agg(action, ',' ORDER BY seq) FROM audit_entry "
+                + "WHERE seq >= (SELECT min(seq) FROM audit_entry WHERE action = 'lease.event.received' AND payload::json ->> 'externalId' = ?) "
+                + "AND action IN ('hold.placed', 'lease.event.received', 'lease.transitioned') AND seq <= (SELECT min(seq) FROM audit_entry "
+                + "WHERE action = 'lease.transitioned' AND payload::json ->> 'to' = 'ACTIVE' AND subject = (SELECT 'lease:' || id FROM lease "
+                + "WHERE external_ref = '" + b + "'))", asks));
         assertEquals("REJECTED", sqlValue("SELECT status FROM inbound_event WHERE external_id = ?", closed));
         assertEquals("UNKNOWN_LEASE", sqlValue("SELECT status FROM inbound_event WHERE external_id = ?", stray));
         // audited in order: each event's arrival, then its move
