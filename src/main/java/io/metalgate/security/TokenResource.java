@@ -35,8 +35,9 @@ import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
- * Bearer API tokens for integrations. A user creates tokens for themself with at most their own roles;
- * the secret is in the create answer only (the appliance keeps its SHA-256).
+ * Bearer API tokens for integrations. A user creates tokens for themself with the roles named (one or more of
+ * their own; none named is refused, not "all of mine") and an expiry ({@value #DEFAULT_EXPIRY_DAYS} days unless
+ * asked, at most 3,650); the secret is in the create answer only (the appliance keeps its SHA-256).
  */
 @Path("/api/tokens")
 @Produces(MediaType.APPLICATION_JSON)
@@ -55,6 +56,9 @@ public class TokenResource {
             Instant revokedAt) {
     }
 
+    /** How long a token lives when its creator does not say. */
+    public static final int DEFAULT_EXPIRY_DAYS = 90;
+
     @Inject
     UserStore users;
     @Inject
@@ -70,15 +74,28 @@ public class TokenResource {
                     "tokens are created with a user's password, not with another token"));
         }
         String username = identity.getPrincipal().getName();
-        Set<String> roles = req.roles() == null || req.roles().isEmpty() ? identity.getRoles() : req.roles();
+        // a token carries the roles it is minted for, never silently all of its creator's (an integration needs one or two)
+        if (req.roles() == null || req.roles().isEmpty()) {
+            throw ApiException.badRequest("roles", "name the roles this token carries (one or more of yours: "
+                    + String.join(", ", Roles.ALL.stream().filter(identity::hasRole).toList()) + ")");
+        }
+        Set<String> roles = new java.util.TreeSet<>();
+        for (String given : req.roles()) {
+            // any case: "Billing" is billing
+            roles.add(given.toLowerCase(java.util.Locale.ROOT));
+        }
         for (String role : roles) {
+            if (!Roles.ALL.contains(role)) {
+                throw ApiException.badRequest("roles", "no role \"" + role + "\" (roles: " + String.join(", ", Roles.ALL) + ")");
+            }
             if (!identity.hasRole(role)) {
                 throw ApiException.badRequest("roles", "you do not hold the role \"" + role + "\"");
             }
         }
         UUID id = UUID.randomUUID();
         String secret = ApiTokens.newSecret();
-        Instant expires = req.expiresInDays() == null ? null : Instant.now().plus(Duration.ofDays(req.expiresInDays()));
+        // every token expires: 90 days unless asked otherwise (at most ten years)
+        Instant expires = Instant.now().plus(Duration.ofDays(req.expiresInDays() == null ? DEFAULT_EXPIRY_DAYS : req.expiresInDays()));
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("tokenId", id.toString());
         payload.put("name", req.name());

@@ -82,7 +82,7 @@ class Case2013Test {
         }
 
         // billing: unpaid, suspended (through the Camel route, with an API token)
-        String token = as("billing").body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
+        String token = as("billing").body(Map.of("name", unique("billing"), "roles", List.of("billing"))).post("/api/tokens").then().extract().path("token");
         for (String type : List.of("PAYMENT_OVERDUE", "SUSPENDED")) {
             given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                     .body(Map.of("source", "billing", "externalId", unique(type), "type", type, "leaseRef", leaseRef))

@@ -238,7 +238,7 @@ class GateHolesTest {
         operator().body(Map.of("event", "SUSPENDED")).post("/api/leases/" + lease + "/events").then().statusCode(403);
         operator().body(Map.of("event", "PAYMENT_RECEIVED")).post("/api/leases/" + lease + "/events").then().statusCode(403);
         // nor through the integration endpoint with a token of its own
-        String token = operator().body(Map.of("name", unique("fake-billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
+        String token = operator().body(Map.of("name", unique("fake-billing"), "roles", List.of("operator"))).post("/api/tokens").then().statusCode(201).extract().path("token");
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                 .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "TERMINATED", "leaseRef", ref))
                 .post("/api/integrations/lease-events").then().statusCode(403);
@@ -253,7 +253,7 @@ class GateHolesTest {
         String tenant = operator().body(Map.of("name", unique("pres"))).post("/api/tenants").then().extract().path("id");
         String ref = unique("contract");
         operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
-        String token = as("billing").body(Map.of("name", unique("billing"))).post("/api/tokens").then().extract().path("token");
+        String token = as("billing").body(Map.of("name", unique("billing"), "roles", List.of("billing"))).post("/api/tokens").then().extract().path("token");
         given().header("Authorization", "Bearer " + token).contentType(ContentType.JSON)
                 .body(Map.of("source", "billing", "externalId", unique("ev"), "type", "ACTIVATED", "leaseRef", ref,
                         "details", Map.of("note", "Our lawyers ask you to PRESERVE all data on these servers.")))

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class LeaseEventRouteTest {
 
     private static String token() {
-        return as("billing").body(Map.of("name", unique("billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
+        return as("billing").body(Map.of("name", unique("billing"), "roles", List.of("billing"))).post("/api/tokens").then().statusCode(201).extract().path("token");
     }
 
     private static io.restassured.specification.RequestSpecification billing(String token) {

@@ -70,6 +70,12 @@ class SecurityTest {
                 .post("/api/tokens").then().statusCode(403);
         as("operator").body(Map.of("name", "escalate", "roles", List.of("admin"))).post("/api/tokens").then().statusCode(400)
                 .body("errors[0].field", equalTo("roles"));
+        // a token names its roles (never "all of mine" by default), in any case, and expires in 90 days unless asked
+        as("operator").body(Map.of("name", "all-of-mine")).post("/api/tokens").then().statusCode(400).body("errors[0].field", equalTo("roles"));
+        String expires = as("operator").body(Map.of("name", unique("cased"), "roles", List.of("Operator"))).post("/api/tokens").then()
+                .statusCode(201).body("roles", equalTo(List.of("operator"))).extract().path("expiresAt");
+        long days = java.time.Duration.between(java.time.Instant.now(), java.time.Instant.parse(expires)).toDays();
+        org.junit.jupiter.api.Assertions.assertTrue(days >= 89 && days <= 90, expires);
         as("operator").delete("/api/tokens/" + id).then().statusCode(204);
         given().header("Authorization", "Bearer " + token).get("/api/users/me").then().statusCode(401);
         // the token secret is stored only as its hash
