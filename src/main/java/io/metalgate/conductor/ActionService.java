@@ -90,6 +90,8 @@ public class ActionService {
     static final long ERASE_WINDOW_LOCK = 0x6d67_6572_6173_65L; // "mgerase"
 
     @Inject
+    io.micrometer.core.instrument.MeterRegistry metrics;
+    @Inject
     Pool pool;
     @Inject
     MachineTasks tasks;
@@ -334,6 +336,8 @@ public class ActionService {
         payload.putAll(context);
         payload.put("facts", mapper.valueToTree(facts));
         payload.put("decidedAt", now.toString());
+        metrics.counter("metalgate_gate_decisions", "action", decision.action().name(), "outcome", decision.allowed() ? "allowed" : "refused")
+                .increment();
         return audit.record(tx, actor, "gate.decided", "machine:" + machine, payload);
     }
 

@@ -14,11 +14,17 @@ class Drivers {
     RedfishDriver redfish;
     @Inject
     IpmiDriver ipmi;
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry metrics;
 
+    private volatile Interfaces.Driver meteredRedfish;
+    private volatile Interfaces.Driver meteredIpmi;
+
+    /** The protocol's driver, every call timed and counted by outcome ({@link MeteredDriver}). */
     Interfaces.Driver of(io.metalgate.machine.BmcProtocol protocol) {
         return switch (protocol) {
-            case REDFISH -> redfish;
-            case IPMI -> ipmi;
+            case REDFISH -> meteredRedfish != null ? meteredRedfish : (meteredRedfish = new MeteredDriver(redfish, metrics));
+            case IPMI -> meteredIpmi != null ? meteredIpmi : (meteredIpmi = new MeteredDriver(ipmi, metrics));
         };
     }
 }

@@ -51,6 +51,8 @@ public class PowerSync {
     }
 
     @Inject
+    io.micrometer.core.instrument.MeterRegistry metrics;
+    @Inject
     RedfishDriver redfish;
     @Inject
     RedfishClient client;
@@ -105,7 +107,9 @@ public class PowerSync {
 
     /** One sweep of every machine (Redfish and IPMI), its results stored and its alarms audited; returns the observations. */
     public Uni<List<Observation>> syncAll() {
-        return sync(List.of());
+        io.micrometer.core.instrument.Timer.Sample sample = io.micrometer.core.instrument.Timer.start(metrics);
+        return sync(List.of()).onItemOrFailure().invoke((obs, failure) -> sample.stop(metrics.timer("metalgate_power_sweep", "outcome",
+                failure == null ? "ok" : "failed")));
     }
 
     /** A sweep of the given machines (all of them when {@code only} is empty). */

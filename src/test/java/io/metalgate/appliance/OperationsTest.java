@@ -22,7 +22,11 @@ class OperationsTest {
 
     @Test
     void prometheusMetricsAndOpenApiAreServed() {
-        given().get("/q/metrics").then().statusCode(200).body(containsString("jvm_memory_used_bytes"));
+        // metrics are for signed-in staff (a scraper's viewer token), never anonymous
+        given().get("/q/metrics").then().statusCode(401);
+        io.metalgate.testing.Api.as("viewer").get("/q/metrics").then().statusCode(200).body(containsString("jvm_memory_used_bytes"))
+                .body(containsString("metalgate_audit_pending ")).body(containsString("metalgate_audit_pending_oldest_seconds"))
+                .body(containsString("metalgate_dead_letters_open")).body(containsString("metalgate_inbound_events_unapplied"));
         given().accept("application/json").get("/q/openapi").then().statusCode(200)
                 .body(containsString("/api/machines")).body(containsString("/api/audit/export"))
                 .body(containsString("/api/integrations/lease-events"));

@@ -142,6 +142,16 @@ class ActionApiTest {
                 .contentType("text/html").extract().asString();
         org.junit.jupiter.api.Assertions.assertTrue(html.contains("<td>hold.placed</td>") && html.contains("subpoena"), html);
         operator().get("/api/tenants/" + tenant + "/evidence").then().statusCode(403);
+
+        // what the NOC graphs: gate decisions by action and outcome, BMC calls by protocol, operation and outcome
+        List<String> metrics = as("viewer").get("/q/metrics").then().statusCode(200).extract().asString().lines()
+                .filter(l -> l.startsWith("metalgate_")).toList();
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.stream().anyMatch(l -> l.startsWith("metalgate_gate_decisions_total{")
+                && l.contains("action=\"ERASE\"") && l.contains("outcome=\"refused\"")), metrics.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.stream().anyMatch(l -> l.startsWith("metalgate_gate_decisions_total{")
+                && l.contains("action=\"ERASE\"") && l.contains("outcome=\"allowed\"")), metrics.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(metrics.stream().anyMatch(l -> l.startsWith("metalgate_bmc_call_seconds_count{")
+                && l.contains("operation=\"inspect\"") && l.contains("outcome=\"ok\"")), metrics.toString());
     }
 
     @Test

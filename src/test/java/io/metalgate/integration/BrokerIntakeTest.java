@@ -179,7 +179,7 @@ public class BrokerIntakeTest {
             });
         }
         // the lease events were settled by poll batches, the bad record went through the route alone
-        String metrics = io.restassured.RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = io.metalgate.testing.Api.as("viewer").get("/q/metrics").then().statusCode(200).extract().asString();
         assertTrue(metrics.lines().anyMatch(l -> l.startsWith("metalgate_intake_events_total{") && l.contains("path=\"batch\"")
                 && l.contains("kafka:" + TOPIC) && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 2.0 * leases), metrics.lines()
                         .filter(l -> l.startsWith("metalgate_intake")).toList().toString());

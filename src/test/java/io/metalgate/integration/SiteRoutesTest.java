@@ -105,7 +105,7 @@ class SiteRoutesTest {
         admin().queryParam("action", "integration.site-routes-loaded").get("/api/audit").then().statusCode(200)
                 .body("items[0].payload.loaded.'10-billing-poll.yaml'", equalTo(sha))
                 .body("items[0].payload.failed.'20-broken.yaml'", containsString("nosuchcomponent"));
-        given().get("/q/metrics").then().statusCode(200).body(containsString("routeId=\"site-billing-poll\""))
+        io.metalgate.testing.Api.as("viewer").get("/q/metrics").then().statusCode(200).body(containsString("routeId=\"site-billing-poll\""))
                 .body(containsString("routeId=\"lease-event-intake\""));
     }
 }
