@@ -19,7 +19,7 @@ import java.io.IOException;
  * JSON as the API reads it, for the whole application: a key given twice in one object is refused (not
  * "last wins"); a value of the wrong JSON type is refused rather than coerced (no number or boolean
  * read as a string, no string read as a number or boolean, no float read as an integer, no number read
- * as an enum; enums are read from their names); every string is checked by {@link Text#refusedAnywhere}
+ * as an enum; enums are read from their names, in any case); every string is checked by {@link Text#refusedAnywhere}
  * (NUL, control characters, unpaired surrogates); trailing content after the document is refused.
  * The errors are {@link JsonMappingException}s with the field's path, which {@link ProblemMappers}
  * turns into a 400 naming the field.
@@ -33,6 +33,8 @@ public class StrictJson implements ObjectMapperCustomizer {
         mapper.enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS, DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
                 DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         mapper.disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        // an enum's name in any case ("redfish" is REDFISH): a name is a name, whoever typed it; still only names
+        mapper.enable(com.fasterxml.jackson.databind.MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS);
         for (LogicalType type : new LogicalType[] { LogicalType.Integer, LogicalType.Float, LogicalType.Boolean, LogicalType.Textual,
                 LogicalType.Enum }) {
             var config = mapper.coercionConfigFor(type);
