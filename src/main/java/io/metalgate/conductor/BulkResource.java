@@ -61,6 +61,7 @@ public class BulkResource {
     @Path("/{action}")
     @RolesAllowed(Roles.OPERATOR)
     @Operation(summary = "Plan a bulk action: per-machine decisions and the blast radius")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> plan(@PathParam("action") String actionParam, @Valid @NotNull PlanBody body,
             @Parameter(description = "answer only the summary (outcomes, blast radius), not each machine's decision")
             @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {

@@ -43,6 +43,7 @@ public class MachineActionRequestResource {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @Operation(summary = "Ask for an action that needs another person's approval")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> request(@PathParam("id") UUID id, @Valid @NotNull RequestBody body) {
         return approvals.request(id, body.action(), body.reason(), Actors.person(identity))
                 .map(r -> Response.created(URI.create("/api/action-requests/" + r.id())).entity(r).build());

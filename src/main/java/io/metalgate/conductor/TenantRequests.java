@@ -77,6 +77,7 @@ public class TenantRequests {
 
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> record(@PathParam("id") UUID machineId, @Valid @NotNull RecordBody body) {
         if (body.action() != Action.POWER_OFF && body.action() != Action.POWER_CYCLE && body.action() != Action.BOOT_EXTERNAL) {
             throw ApiException.badRequest("action", "a tenant's request is recorded for POWER_OFF, POWER_CYCLE or BOOT_EXTERNAL only");

@@ -44,6 +44,10 @@ public class LeaseEventResource {
     @Consumes(MediaType.WILDCARD)
     @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
     @Operation(summary = "Receive a lease event: {source, externalId, type, leaseRef, occurredAt?, details?}")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "stored and applied")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "a repeat: what became of the first copy")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "422", description = "stored; its lease is unknown")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "503", description = "not even a dead letter could be written: send it again (Retry-After)")
     public Response receive(String body) {
         Exchange reply = camel.request(LeaseEventRoutes.INTAKE, ex -> {
             ex.getMessage().setBody(body == null ? "" : body);
@@ -75,6 +79,8 @@ public class LeaseEventResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
     @Operation(summary = "Receive up to 1,000 lease events in order; one result per event")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "one result per event, in order")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "503", description = "not even a dead letter could be written: send the batch again")
     public Response receiveBatch(String body) {
         com.fasterxml.jackson.databind.JsonNode array;
         try {

@@ -52,6 +52,7 @@ public class HoldResource {
     @POST
     @RolesAllowed({ Roles.OPERATOR, Roles.LEGAL })
     @Operation(summary = "Place a hold at once (tenant, lease, or a set of machines)")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> place(@Valid @NotNull PlaceHold body) {
         return holds.place(new HoldRequest(body.kind(), body.tenantId(), body.leaseId(), body.machineIds(), body.reason()),
                 identity.getPrincipal().getName()).call(audit::sequenced)

@@ -48,6 +48,7 @@ public class LeaseResource {
 
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull LeaseCreate body) {
         return leases.create(body, actor()).call(audit::sequenced)
                 .map(l -> Response.created(URI.create("/api/leases/" + l.id())).entity(l).build());

@@ -46,6 +46,7 @@ public class NoticeResource {
 
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull NoticeCreate body) {
         return notices.create(body.kind(), body.tenantId(), body.leaseId(), body.deadline(), identity.getPrincipal().getName())
                 .map(n -> Response.created(URI.create("/api/notices/" + n.id())).entity(n).build());

@@ -52,6 +52,7 @@ public class TenantResource {
 
     @POST
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull TenantCreate body) {
         return tenants.create(body, actor()).call(audit::sequenced)
                 .map(t -> Response.created(URI.create("/api/tenants/" + t.id())).entity(t).build());

@@ -49,6 +49,7 @@ public class MachineResource {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @Operation(summary = "Enrol a machine with its BMC endpoint and credentials")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> enroll(@Valid @NotNull Enrollment body) {
         return machines.enroll(body, actor()).call(audit::sequenced)
                 .map(m -> Response.created(URI.create("/api/machines/" + m.id())).entity(m).build());

@@ -68,6 +68,7 @@ public class TokenResource {
 
     @POST
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull TokenCreate req) {
         if (!"basic".equals(identity.getAttribute("auth"))) {
             throw new ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden",

@@ -75,6 +75,7 @@ public class UserResource {
 
     @POST
     @RolesAllowed(Roles.ADMIN)
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull UserCreate req) {
         for (String role : req.roles()) {
             if (!Roles.ALL.contains(role)) {

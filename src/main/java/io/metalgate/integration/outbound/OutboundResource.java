@@ -61,6 +61,7 @@ public class OutboundResource {
     @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "Add a webhook or ticket endpoint (its HMAC secret is stored encrypted and never shown); it gets what "
             + "happens from now on")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
     public Uni<Response> create(@Valid @NotNull EndpointCreate body) {
         return endpoints.create(body.name(), body.kind(), body.url(), body.secret(), body.tenantId(), body.actions(),
                 identity.getPrincipal().getName())
