@@ -212,6 +212,12 @@ public class BatchIntake {
                 firstInBatch.put(key, new Object[] {canonical, i});
                 UUID id = row.getUUID("id");
                 String status = row.getString("status");
+                if (LeaseEventIntake.STATUS_UNKNOWN_LEASE.equals(status) && leases.containsKey(e.leaseRef())) {
+                    // sent before its lease existed, sent again now that it does: acted on, as the route's repeat does
+                    plan.audits.add(new String[] {"lease.event.target-found", e.refSubject(), audit.canonical(Map.of("eventId", id.toString(),
+                            "source", e.source(), "externalId", e.externalId()))});
+                    status = LeaseEventIntake.STATUS_RECEIVED;
+                }
                 if (LeaseEventIntake.STATUS_RECEIVED.equals(status)) {
                     // stored before and never applied (a crash, a failure): applied now, as the route's repeat does
                     LeaseRow lease = leases.get(e.leaseRef());
@@ -297,7 +303,7 @@ public class BatchIntake {
             UUID[] ids = plan.statusUpdates.stream().map(u -> (UUID) u[0]).toArray(UUID[]::new);
             String[] st = plan.statusUpdates.stream().map(u -> (String) u[1]).toArray(String[]::new);
             chain = chain.chain(() -> tx.preparedQuery("UPDATE inbound_event SET status = u.st FROM unnest($1::uuid[], $2::text[]) AS u(id, st) "
-                    + "WHERE inbound_event.id = u.id AND inbound_event.status = 'RECEIVED'").execute(Tuple.of(ids, st)).replaceWithVoid());
+                    + "WHERE inbound_event.id = u.id AND inbound_event.status IN ('RECEIVED', 'UNKNOWN_LEASE')").execute(Tuple.of(ids, st)).replaceWithVoid());
         }
         if (!plan.transitions.isEmpty()) {
             List<LeaseRow> moved = leases.values().stream().filter(l -> plan.done.moved.containsKey(l.id)).toList();

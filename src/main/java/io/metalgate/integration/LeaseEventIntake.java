@@ -123,8 +123,31 @@ public class LeaseEventIntake {
                     if (STATUS_RECEIVED.equals(row[2])) {
                         return apply(id, event, actor).map(r -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, r.status(), r.problem()));
                     }
+                    if (STATUS_UNKNOWN_LEASE.equals(row[2])) {
+                        // sent before its lease (or tenant) existed, and sent again: acted on now if it exists
+                        return reopenIfKnown(id, event, actor).chain(reopened -> reopened
+                                ? apply(id, event, actor).map(r -> new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, r.status(), r.problem()))
+                                : Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, STATUS_UNKNOWN_LEASE, null)));
+                    }
                     return Uni.createFrom().item(new IntakeResult(IntakeResult.Outcome.DUPLICATE, id, null, (String) row[2], null));
                 });
+    }
+
+    /**
+     * An event stored as UNKNOWN_LEASE whose lease (or tenant) now exists goes back to RECEIVED, audited
+     * ({@code lease.event.target-found}), so that it is applied like any stored event (now, or by the recovery sweep
+     * after a crash). True when this call reopened it. Without this, the resend a sender makes after creating the
+     * lease would be answered "duplicate" and the event never applied.
+     */
+    Uni<Boolean> reopenIfKnown(UUID eventId, LeaseEvent event, String actor) {
+        return Panache.withTransaction(() -> target(event).chain(t -> t == null ? Uni.createFrom().item(false)
+                : Panache.getSession().chain(s -> s.createNativeQuery("UPDATE inbound_event SET status = :received WHERE id = :id AND status = :unknown")
+                        .setParameter("received", STATUS_RECEIVED).setParameter("id", eventId).setParameter("unknown", STATUS_UNKNOWN_LEASE)
+                        .executeUpdate())
+                        .chain(n -> n == 0 ? Uni.createFrom().item(false)
+                                : audit.record(actor, "lease.event.target-found", event.refSubject(), Map.of("eventId", eventId.toString(),
+                                        "source", event.source(), "externalId", event.externalId())).replaceWith(true))))
+                .call(audit::sequenced);
     }
 
     /**

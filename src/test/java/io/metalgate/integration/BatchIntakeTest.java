@@ -134,6 +134,37 @@ class BatchIntakeTest {
     }
 
     @Test
+    void anEventSentBeforeItsLeaseExistedIsAppliedWhenSentAgainAfter() {
+        String tenant = tenant();
+        String single = unique("later"), batched = unique("later");
+        String e1 = unique("e"), e2 = unique("e");
+        as("billing").body(event(e1, "ACTIVATED", single)).post("/api/integrations/lease-events").then().statusCode(422);
+        assertEquals("UNKNOWN_LEASE", send(List.of(event(e2, "ACTIVATED", batched))).get(0).get("outcome"));
+        // a resend while the lease is still unknown changes nothing
+        as("billing").body(event(e1, "ACTIVATED", single)).post("/api/integrations/lease-events").then().statusCode(200)
+                .body("status", org.hamcrest.Matchers.equalTo("UNKNOWN_LEASE"));
+        for (String ref : List.of(single, batched)) {
+            operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
+        }
+        as("billing").body(event(e1, "ACTIVATED", single)).post("/api/integrations/lease-events").then().statusCode(200)
+                .body("status", org.hamcrest.Matchers.equalTo("APPLIED"));
+        List<Map<String, Object>> r = send(List.of(event(e2, "ACTIVATED", batched)));
+        assertEquals("DUPLICATE", r.get(0).get("outcome"));
+        assertEquals("APPLIED", r.get(0).get("status"));
+        for (String ref : List.of(single, batched)) {
+            assertEquals("ACTIVE", state(ref));
+            assertEquals(1, transitions(ref));
+            assertEquals("1", sqlValue("SELECT count(*) FROM audit_entry WHERE action = 'lease.event.target-found' AND subject = ?",
+                    "lease-ref:" + ref));
+        }
+        // and only once: sent a third time, nothing moves
+        as("billing").body(event(e1, "ACTIVATED", single)).post("/api/integrations/lease-events").then().statusCode(200);
+        send(List.of(event(e2, "ACTIVATED", batched)));
+        assertEquals(1, transitions(single));
+        assertEquals(1, transitions(batched));
+    }
+
+    @Test
     void batchesAndSingleEventsRacingOverTheSameEventsApplyEachOnce() throws Exception {
         String tenant = tenant();
         List<String> leases = new ArrayList<>();
