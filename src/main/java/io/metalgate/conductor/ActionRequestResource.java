@@ -35,6 +35,7 @@ public class ActionRequestResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read an action request and its approvals")
     public Uni<Approvals.RequestView> get(@PathParam("id") UUID id) {
         return approvals.get(id);
     }
@@ -42,6 +43,7 @@ public class ActionRequestResource {
     @POST
     @Path("/approve")
     @RolesAllowed(Roles.APPROVER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Approve an action request (not its requester)")
     public Uni<Approvals.RequestView> approve(@PathParam("id") UUID id, @Valid DecisionBody body) {
         return approvals.decide(id, true, body == null ? null : body.reason(), Actors.person(identity), identity.getRoles());
     }
@@ -49,6 +51,7 @@ public class ActionRequestResource {
     @POST
     @Path("/reject")
     @RolesAllowed(Roles.APPROVER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Reject an action request")
     public Uni<Approvals.RequestView> reject(@PathParam("id") UUID id, @Valid DecisionBody body) {
         return approvals.decide(id, false, body == null ? null : body.reason(), Actors.person(identity), identity.getRoles());
     }

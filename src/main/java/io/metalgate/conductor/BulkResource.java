@@ -81,6 +81,7 @@ public class BulkResource {
     @GET
     @Path("/plans/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a bulk plan: its blast radius, every refusal with its reason, progress")
     public Uni<BulkPlans.Plan> get(@PathParam("id") UUID id, @QueryParam("summary") @jakarta.ws.rs.DefaultValue("false") boolean summary) {
         return plans.get(id, Actors.person(identity)).map(p -> summary ? p.summary() : p);
     }
@@ -88,6 +89,7 @@ public class BulkResource {
     @POST
     @Path("/plans/{id}/approve")
     @RolesAllowed(Roles.APPROVER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Approve a bulk plan (a second person)")
     public Uni<BulkPlans.Plan> approve(@PathParam("id") UUID id) {
         return plans.approve(id, Actors.person(identity), identity.getRoles());
     }

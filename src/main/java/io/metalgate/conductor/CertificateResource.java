@@ -61,6 +61,7 @@ public class CertificateResource {
     @Path("/{certificateId}")
     @RolesAllowed(Roles.VIEWER)
     @Produces(MediaType.TEXT_HTML)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "An erase certificate as a printable HTML page")
     public Uni<String> page(@PathParam("id") UUID id, @PathParam("certificateId") UUID certificateId) {
         return reports.certificate(pool, id, certificateId).chain(c -> Templates.certificate(CertificatePage.of(c)).createUni());
     }

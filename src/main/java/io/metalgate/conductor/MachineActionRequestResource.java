@@ -51,6 +51,7 @@ public class MachineActionRequestResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List the action requests (approvals) of a machine")
     public Uni<List<Approvals.RequestView>> requests(@PathParam("id") UUID id) {
         return approvals.forMachine(id);
     }

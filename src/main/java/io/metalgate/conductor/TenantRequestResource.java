@@ -24,6 +24,7 @@ public class TenantRequestResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a tenant's recorded request")
     public Uni<TenantRequests.View> get(@PathParam("id") UUID id) {
         return requests.one(id);
     }
@@ -31,6 +32,7 @@ public class TenantRequestResource {
     @POST
     @Path("/confirm")
     @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Confirm a tenant's recorded request (not the person who recorded it)")
     public Uni<TenantRequests.View> confirm(@PathParam("id") UUID id) {
         return requests.confirm(id);
     }

@@ -78,6 +78,7 @@ public class TenantRequests {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Record a tenant's request for a power-off, power cycle or external boot, with its proof (a second person confirms it)")
     public Uni<Response> record(@PathParam("id") UUID machineId, @Valid @NotNull RecordBody body) {
         if (body.action() != Action.POWER_OFF && body.action() != Action.POWER_CYCLE && body.action() != Action.BOOT_EXTERNAL) {
             throw ApiException.badRequest("action", "a tenant's request is recorded for POWER_OFF, POWER_CYCLE or BOOT_EXTERNAL only");
@@ -123,6 +124,7 @@ public class TenantRequests {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List the tenant requests recorded for a machine")
     public Uni<List<View>> forMachine(@PathParam("id") UUID machineId) {
         return list(pool, "WHERE machine_id = $1", Tuple.of(machineId));
     }

@@ -61,6 +61,7 @@ public class HoldResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List holds (filter by tenant; active or all)")
     public Uni<List<HoldView>> list(@QueryParam("tenantId") UUID tenantId, @QueryParam("active") Boolean active) {
         return holds.list(tenantId, active);
     }
@@ -68,6 +69,7 @@ public class HoldResource {
     @GET
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a hold")
     public Uni<HoldView> get(@PathParam("id") UUID id) {
         return holds.get(id);
     }

@@ -49,6 +49,7 @@ public class LeaseResource {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a lease for a tenant (PENDING)")
     public Uni<Response> create(@Valid @NotNull LeaseCreate body) {
         return leases.create(body, actor()).call(audit::sequenced)
                 .map(l -> Response.created(URI.create("/api/leases/" + l.id())).entity(l).build());
@@ -56,6 +57,7 @@ public class LeaseResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List leases (filter by tenant and state; paged)")
     public Uni<PageView<LeaseView>> list(@QueryParam("tenantId") UUID tenantId, @QueryParam("state") String state,
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
@@ -65,6 +67,7 @@ public class LeaseResource {
     @GET
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a lease")
     public Uni<LeaseView> get(@PathParam("id") UUID id) {
         return leases.get(id);
     }
@@ -72,6 +75,7 @@ public class LeaseResource {
     @PATCH
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Change a lease's dates or external reference")
     public Uni<LeaseView> update(@PathParam("id") UUID id, @Valid @NotNull LeaseUpdate body) {
         return leases.update(id, body, actor()).call(audit::sequenced);
     }
@@ -79,6 +83,7 @@ public class LeaseResource {
     @POST
     @Path("/{id}/machines")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Add machines to a lease")
     public Uni<LeaseView> addMachines(@PathParam("id") UUID id, @Valid @NotNull MachineIds body) {
         return leases.addMachines(id, body.machineIds(), actor()).call(audit::sequenced);
     }
@@ -86,6 +91,7 @@ public class LeaseResource {
     @DELETE
     @Path("/{id}/machines/{machineId}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Take a machine out of a lease (its data stays the tenant's until erased)")
     public Uni<LeaseView> removeMachine(@PathParam("id") UUID id, @PathParam("machineId") UUID machineId) {
         return leases.removeMachine(id, machineId, actor()).call(audit::sequenced);
     }
@@ -108,6 +114,7 @@ public class LeaseResource {
     @DELETE
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Delete a lease that never started")
     public Uni<Response> delete(@PathParam("id") UUID id) {
         return leases.delete(id, actor()).call(audit::sequenced).map(v -> Response.noContent().build());
     }

@@ -47,6 +47,7 @@ public class NoticeResource {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a notice to a tenant (sent by e-mail, webhook and ticket through the outbox)")
     public Uni<Response> create(@Valid @NotNull NoticeCreate body) {
         return notices.create(body.kind(), body.tenantId(), body.leaseId(), body.deadline(), identity.getPrincipal().getName())
                 .map(n -> Response.created(URI.create("/api/notices/" + n.id())).entity(n).build());
@@ -55,12 +56,14 @@ public class NoticeResource {
     @POST
     @Path("/{id}/attempts")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Record a delivery attempt of a notice with its proof")
     public Uni<NoticeView> attempt(@PathParam("id") UUID id, @Valid @NotNull AttemptCreate body) {
         return notices.recordAttempt(id, body.channel(), body.outcome(), body.proof(), body.at(), identity.getPrincipal().getName());
     }
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List a tenant's notices with their attempts and proofs")
     public Uni<List<NoticeView>> list(@NotNull @QueryParam("tenantId") UUID tenantId) {
         return notices.forTenant(tenantId);
     }
@@ -68,6 +71,7 @@ public class NoticeResource {
     @GET
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a notice with its attempts and proofs")
     public Uni<NoticeView> get(@PathParam("id") UUID id) {
         return notices.get(id);
     }

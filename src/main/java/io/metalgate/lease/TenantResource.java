@@ -53,6 +53,7 @@ public class TenantResource {
     @POST
     @RolesAllowed(Roles.OPERATOR)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a tenant")
     public Uni<Response> create(@Valid @NotNull TenantCreate body) {
         return tenants.create(body, actor()).call(audit::sequenced)
                 .map(t -> Response.created(URI.create("/api/tenants/" + t.id())).entity(t).build());
@@ -60,6 +61,7 @@ public class TenantResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List tenants (filter by name; paged)")
     public Uni<PageView<TenantView>> list(@QueryParam("name") String name,
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
@@ -69,6 +71,7 @@ public class TenantResource {
     @GET
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a tenant")
     public Uni<TenantView> get(@PathParam("id") UUID id) {
         return tenants.get(id);
     }
@@ -76,6 +79,7 @@ public class TenantResource {
     @GET
     @Path("/{id}/leases")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List a tenant's leases (paged)")
     public Uni<PageView<LeaseView>> leases(@PathParam("id") UUID id,
             @QueryParam("page") @DefaultValue("0") @Min(0) int page,
             @QueryParam("size") @DefaultValue("50") @Min(1) @Max(500) int size) {
@@ -95,6 +99,7 @@ public class TenantResource {
     @Path("/{id}/evidence")
     @RolesAllowed({ Roles.LEGAL, Roles.APPROVER })
     @Produces(MediaType.TEXT_HTML)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "The tenant's evidence report as a printable HTML page")
     public Uni<String> evidenceHtml(@PathParam("id") UUID id) {
         return evidence.report(id).map(TenantEvidence::html);
     }
@@ -102,6 +107,7 @@ public class TenantResource {
     @PATCH
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Change a tenant (name, contact e-mail, external reference)")
     public Uni<TenantView> update(@PathParam("id") UUID id, @Valid @NotNull TenantUpdate body) {
         return tenants.update(id, body, actor()).call(audit::sequenced);
     }
@@ -109,6 +115,7 @@ public class TenantResource {
     @DELETE
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Delete a tenant that never held a lease")
     public Uni<Response> delete(@PathParam("id") UUID id) {
         return tenants.delete(id, actor()).call(audit::sequenced).map(v -> Response.noContent().build());
     }

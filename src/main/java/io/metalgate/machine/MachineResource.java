@@ -70,6 +70,7 @@ public class MachineResource {
     @GET
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Read a machine (BMC, lifecycle, power, lease)")
     public Uni<MachineView> get(@PathParam("id") UUID id) {
         return machines.get(id);
     }
@@ -85,6 +86,7 @@ public class MachineResource {
     @DELETE
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Delete a machine that never held a tenant's data")
     public Uni<Response> delete(@PathParam("id") UUID id) {
         return machines.delete(id, actor()).call(audit::sequenced).map(v -> Response.noContent().build());
     }

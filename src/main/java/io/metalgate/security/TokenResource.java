@@ -69,6 +69,7 @@ public class TokenResource {
     @POST
     @RolesAllowed(Roles.VIEWER)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Mint an API token with the roles named (one or more of yours) and an expiry (90 days unless asked)")
     public Uni<Response> create(@Valid @NotNull TokenCreate req) {
         if (!"basic".equals(identity.getAttribute("auth"))) {
             throw new ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden",
@@ -111,6 +112,7 @@ public class TokenResource {
 
     @GET
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List your API tokens (an admin: everyone's)")
     public Uni<List<TokenView>> list() {
         Optional<String> owner = identity.hasRole(Roles.ADMIN) ? Optional.empty() : Optional.of(ownerName());
         return users.tokens(owner).map(all -> all.stream().map(t -> new TokenView(t.id(), t.name(), t.username(), t.roles(),
@@ -120,6 +122,7 @@ public class TokenResource {
     @DELETE
     @Path("/{id}")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Revoke an API token")
     public Uni<Response> revoke(@PathParam("id") UUID id) {
         String actor = identity.getPrincipal().getName();
         Optional<String> owner = identity.hasRole(Roles.ADMIN) ? Optional.empty() : Optional.of(ownerName());

@@ -62,6 +62,7 @@ public class UserResource {
 
     @GET
     @RolesAllowed(Roles.ADMIN)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "List users and their roles")
     public Uni<List<UserView>> list() {
         return users.list().map(all -> all.stream().map(u -> new UserView(u.username(), u.roles(), u.disabled(), u.createdAt(), null)).toList());
     }
@@ -69,6 +70,7 @@ public class UserResource {
     @GET
     @Path("/me")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Who is signed in: name, roles, how authenticated")
     public Me me() {
         return new Me(identity.getPrincipal().getName(), identity.getRoles(), identity.getAttribute("auth"));
     }
@@ -76,6 +78,7 @@ public class UserResource {
     @POST
     @RolesAllowed(Roles.ADMIN)
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a user with roles")
     public Uni<Response> create(@Valid @NotNull UserCreate req) {
         for (String role : req.roles()) {
             if (!Roles.ALL.contains(role)) {
@@ -98,6 +101,7 @@ public class UserResource {
     @PUT
     @Path("/me/password")
     @RolesAllowed(Roles.VIEWER)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Change your own password")
     public Uni<Response> changeOwnPassword(@Valid @NotNull PasswordChange req) {
         if (!"basic".equals(identity.getAttribute("auth"))) {
             throw new ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden",
@@ -109,6 +113,7 @@ public class UserResource {
     @PUT
     @Path("/{username}/password")
     @RolesAllowed(Roles.ADMIN)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Set a user's password")
     public Uni<Response> changePassword(@PathParam("username") String username, @Valid @NotNull PasswordChange req) {
         return setPassword(username, req.password());
     }
@@ -116,6 +121,7 @@ public class UserResource {
     @DELETE
     @Path("/{username}")
     @RolesAllowed(Roles.ADMIN)
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Delete a user")
     public Uni<Response> delete(@PathParam("username") String username) {
         if (username.equals(identity.getPrincipal().getName())) {
             throw ApiException.conflict("you cannot delete yourself", "username");

@@ -95,6 +95,7 @@ class OpenApiContractTest {
         assertEquals("bearer", schemes.path("bearer").path("scheme").asText(), schemes.toString());
         List<String> onlyOneWay = new ArrayList<>();
         List<String> createsAs200 = new ArrayList<>();
+        List<String> unwritten = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> paths = doc.path("paths").fields(); paths.hasNext();) {
             var path = paths.next();
             for (Iterator<Map.Entry<String, JsonNode>> ops = path.getValue().fields(); ops.hasNext();) {
@@ -110,6 +111,10 @@ class OpenApiContractTest {
                         onlyOneWay.add(op.getKey() + " " + path.getKey());
                     }
                 }
+                String summary = op.getValue().path("summary").asText("");
+                if (summary.split(" ").length < 3) {
+                    unwritten.add(op.getKey() + " " + path.getKey() + " \"" + summary + "\"");
+                }
                 if (op.getValue().path("responses").has("201") && op.getValue().path("responses").has("200")) {
                     createsAs200.add(op.getKey() + " " + path.getKey());
                 }
@@ -117,6 +122,7 @@ class OpenApiContractTest {
         }
         assertEquals(List.of(), onlyOneWay, "secured operations that name one way to sign in");
         assertEquals(List.of(), createsAs200);
+        assertEquals(List.of(), unwritten, "operations without a summary written for a reader (not \"Get\", \"List\")");
         JsonNode action = null;
         for (JsonNode p : doc.path("paths").path("/api/machines/{id}/actions/{action}").path("post").path("parameters")) {
             if ("action".equals(p.path("name").asText())) {
