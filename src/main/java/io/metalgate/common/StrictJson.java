@@ -27,6 +27,12 @@ import java.io.IOException;
 @Singleton
 public class StrictJson implements ObjectMapperCustomizer {
 
+    /** Applied after every other customizer (Quarkus's Java time support among them), so its Instant rule wins. */
+    @Override
+    public int priority() {
+        return MINIMUM_PRIORITY;
+    }
+
     @Override
     public void customize(ObjectMapper mapper) {
         mapper.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
@@ -52,7 +58,32 @@ public class StrictJson implements ObjectMapperCustomizer {
                 }
             }
         }
-        mapper.registerModule(new SimpleModule("metalgate-strict-json").addDeserializer(String.class, new StrictStringDeserializer()));
+        mapper.registerModule(new SimpleModule("metalgate-strict-json").addDeserializer(String.class, new StrictStringDeserializer())
+                .addDeserializer(java.time.Instant.class, new BoundedInstantDeserializer()));
+    }
+
+    /**
+     * Instants between 1970 and 9999 only: PostgreSQL keeps a later one as "infinity" (and the JSON of a year past 9999
+     * is not ISO-8601's basic form), so such a value would be kept as something other than what was sent.
+     */
+    static final class BoundedInstantDeserializer extends StdScalarDeserializer<java.time.Instant> {
+
+        private static final long serialVersionUID = 1L;
+        static final java.time.Instant EARLIEST = java.time.Instant.parse("1970-01-01T00:00:00Z");
+        static final java.time.Instant LATEST = java.time.Instant.parse("9999-12-31T23:59:59.999999Z");
+
+        BoundedInstantDeserializer() {
+            super(java.time.Instant.class);
+        }
+
+        @Override
+        public java.time.Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            java.time.Instant i = com.fasterxml.jackson.datatype.jsr310.deser.InstantDeserializer.INSTANT.deserialize(p, ctxt);
+            if (i != null && (i.isBefore(EARLIEST) || i.isAfter(LATEST))) {
+                throw JsonMappingException.from(p, "must be between 1970 and 9999");
+            }
+            return i;
+        }
     }
 
     /** Strings only from JSON strings, and only acceptable text (see {@link Text#refusedAnywhere}). */

@@ -99,6 +99,25 @@ public class BatchIntake {
                 }));
     }
 
+    /**
+     * {@link #process}, or, when the batch cannot be written (after its retries), nothing settled and every event left
+     * for the route, which keeps each one or dead-letters it with its reason: one event PostgreSQL refuses (a date out
+     * of its range) must not stall a Kafka partition or a sender's batch forever. Fails only if the caller must stop.
+     */
+    public Uni<Outcome> processOrLeave(List<LeaseEvent> events, String actor) {
+        return process(events, actor).onFailure().recoverWithItem(e -> {
+            LOG.warnf("a batch of %d lease events could not be written together (%s); each goes through the intake route", events.size(),
+                    e.toString());
+            List<Integer> all = new ArrayList<>();
+            for (int i = 0; i < events.size(); i++) {
+                all.add(i);
+            }
+            return new Outcome(Map.of(), all);
+        });
+    }
+
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(BatchIntake.class);
+
     private Uni<Done> attempt(List<LeaseEvent> events, List<Integer> mine, String actor, int attempt) {
         return pool.withTransaction(tx -> settle(tx, events, mine, actor)).onFailure(e -> attempt < ATTEMPTS && retryable(e))
                 .recoverWithUni(() -> attempt(events, mine, actor, attempt + 1));

@@ -157,7 +157,7 @@ public class BrokerRoutes extends RouteBuilder {
                 alone.add(i); // the route dead-letters it with its reason
             }
         }
-        BatchIntake.Outcome outcome = batch.process(parsed, channel).await().atMost(BATCH_TIMEOUT);
+        BatchIntake.Outcome outcome = batch.processOrLeave(parsed, channel).await().atMost(BATCH_TIMEOUT);
         outcome.left().forEach(j -> alone.add(parsedAt.get(j)));
         alone.sort(null);
         for (int i : alone) {

@@ -110,7 +110,7 @@ public class LeaseEventResource {
                 alone.add(i); // through the route: a dead letter with its reason
             }
         }
-        BatchIntake.Outcome outcome = batch.process(parsed, actor).await().atMost(java.time.Duration.ofMinutes(2));
+        BatchIntake.Outcome outcome = batch.processOrLeave(parsed, actor).await().atMost(java.time.Duration.ofMinutes(2));
         IntakeResult[] results = new IntakeResult[raws.size()];
         outcome.settled().forEach((j, r) -> results[parsedAt.get(j)] = r);
         outcome.left().forEach(j -> alone.add(parsedAt.get(j)));

@@ -165,6 +165,37 @@ class BatchIntakeTest {
     }
 
     @Test
+    void anEventPostgresqlRefusesIsADeadLetterAndTheRestOfItsBatchIsApplied() throws Exception {
+        String tenant = tenant();
+        String a = lease(tenant);
+        String good = unique("e"), poison = unique("poison");
+        // an instant PostgreSQL cannot keep is refused before anything is stored
+        Map<String, Object> far = event(unique("e"), "ACTIVATED", lease(tenant));
+        far.put("occurredAt", "+295000-01-01T00:00:00Z");
+        List<Map<String, Object>> refused = send(List.of(far));
+        assertEquals("INVALID", refused.get(0).get("outcome"), refused.toString());
+        // a row the database refuses (here: a trigger the test adds) fails the batch; the route then keeps each event or
+        // dead-letters it, so the rest of the batch is applied and nothing stalls
+        try (var c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement()) {
+            st.execute("CREATE OR REPLACE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF NEW.external_id LIKE 'poison-%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
+            st.execute("CREATE TRIGGER test_refuse_poison BEFORE INSERT ON inbound_event FOR EACH ROW EXECUTE FUNCTION test_refuse_poison()");
+        }
+        try {
+            List<Map<String, Object>> r = send(List.of(event(good, "ACTIVATED", a), event(poison, "ACTIVATED", lease(tenant))));
+            assertEquals("APPLIED", r.get(0).get("outcome"), r.toString());
+            assertEquals("FAILED", r.get(1).get("outcome"), r.toString());
+            assertTrue(r.get(1).get("deadLetterId") != null, r.toString());
+        } finally {
+            try (var c = PostgresTestResource.postgres().ownerConnection(); var st = c.createStatement()) {
+                st.execute("DROP TRIGGER test_refuse_poison ON inbound_event");
+            }
+        }
+        assertEquals("ACTIVE", state(a));
+        assertEquals("1", sqlValue("SELECT count(*) FROM dead_letter WHERE body LIKE ?", "%" + poison + "%"));
+    }
+
+    @Test
     void batchesAndSingleEventsRacingOverTheSameEventsApplyEachOnce() throws Exception {
         String tenant = tenant();
         List<String> leases = new ArrayList<>();
