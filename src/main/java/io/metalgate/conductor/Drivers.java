@@ -17,14 +17,20 @@ class Drivers {
     @Inject
     io.micrometer.core.instrument.MeterRegistry metrics;
 
-    private volatile Interfaces.Driver meteredRedfish;
-    private volatile Interfaces.Driver meteredIpmi;
+    private Interfaces.Driver meteredRedfish;
+    private Interfaces.Driver meteredIpmi;
+
+    @jakarta.annotation.PostConstruct
+    void meter() {
+        meteredRedfish = new MeteredDriver(redfish, metrics);
+        meteredIpmi = new MeteredDriver(ipmi, metrics);
+    }
 
     /** The protocol's driver, every call timed and counted by outcome ({@link MeteredDriver}). */
     Interfaces.Driver of(io.metalgate.machine.BmcProtocol protocol) {
         return switch (protocol) {
-            case REDFISH -> meteredRedfish != null ? meteredRedfish : (meteredRedfish = new MeteredDriver(redfish, metrics));
-            case IPMI -> meteredIpmi != null ? meteredIpmi : (meteredIpmi = new MeteredDriver(ipmi, metrics));
+            case REDFISH -> meteredRedfish;
+            case IPMI -> meteredIpmi;
         };
     }
 }

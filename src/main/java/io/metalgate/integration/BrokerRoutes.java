@@ -42,11 +42,9 @@ public class BrokerRoutes extends RouteBuilder {
     @Inject
     ProducerTemplate camel;
     @Inject
-    BatchIntake batch;
+    MessageBatches batches;
     @Inject
     io.micrometer.core.instrument.MeterRegistry metrics;
-    @Inject
-    LeaseEventRoutes routes;
 
     @Override
     public void configure() {
@@ -144,34 +142,21 @@ public class BrokerRoutes extends RouteBuilder {
             return;
         }
         List<Exchange> records = new ArrayList<>();
-        polled.forEach(o -> records.add((Exchange) o));
-        List<Integer> parsedAt = new ArrayList<>();
-        List<LeaseEvent> parsed = new ArrayList<>();
-        List<Integer> alone = new ArrayList<>();
-        for (int i = 0; i < records.size(); i++) {
-            String body = records.get(i).getMessage().getBody(String.class);
-            try {
-                parsed.add(routes.parse(body == null ? "" : body));
-                parsedAt.add(i);
-            } catch (RuntimeException invalid) {
-                alone.add(i); // the route dead-letters it with its reason
-            }
-        }
-        BatchIntake.Outcome outcome = batch.processOrLeave(parsed, channel).await().atMost(BATCH_TIMEOUT);
-        outcome.left().forEach(j -> alone.add(parsedAt.get(j)));
-        alone.sort(null);
-        for (int i : alone) {
-            intake(records.get(i), channel);
+        List<String> bodies = new ArrayList<>();
+        polled.forEach(o -> {
+            records.add((Exchange) o);
+            bodies.add(((Exchange) o).getMessage().getBody(String.class));
+        });
+        MessageBatches.Taken taken = batches.take(bodies, channel, channel);
+        if (taken.refused() != null) {
+            throw new IllegalStateException("the intake could not keep a message from " + channel, taken.refused().getException());
         }
         Map<Object, Exchange> lastOfPartition = new LinkedHashMap<>();
         records.forEach(r -> lastOfPartition.put(r.getMessage().getHeader(KafkaConstants.PARTITION), r));
         lastOfPartition.values().forEach(r -> r.getMessage().getHeader(KafkaConstants.MANUAL_COMMIT, KafkaManualCommit.class).commit());
-        metrics.counter("metalgate_intake_events", "channel", channel, "path", "batch").increment(records.size() - alone.size());
-        metrics.counter("metalgate_intake_events", "channel", channel, "path", "route").increment(alone.size());
+        metrics.counter("metalgate_intake_events", "channel", channel, "path", "batch").increment(taken.batched());
+        metrics.counter("metalgate_intake_events", "channel", channel, "path", "route").increment(records.size() - taken.batched());
     }
-
-    /** How long a poll's batch may take before the consumer gives up on it (and the poll comes again). */
-    private static final java.time.Duration BATCH_TIMEOUT = java.time.Duration.ofMinutes(2);
 
     /** Hands the message to the intake and waits; fails the exchange (no acknowledgment) when it was not kept. */
     private void intake(Exchange ex, String channel) {

@@ -61,9 +61,7 @@ public class LeaseEventResource {
     static final int MAX_BATCH = 1000;
 
     @Inject
-    BatchIntake batch;
-    @Inject
-    LeaseEventRoutes routes;
+    MessageBatches batches;
 
     /**
      * Many lease events in one request (a billing system catching up, an export replayed): the plain lease events are
@@ -99,34 +97,12 @@ public class LeaseEventResource {
         String actor = identity.getPrincipal().getName();
         List<String> raws = new ArrayList<>();
         array.forEach(n -> raws.add(n.toString()));
-        List<Integer> parsedAt = new ArrayList<>();
-        List<LeaseEvent> parsed = new ArrayList<>();
-        List<Integer> alone = new ArrayList<>();
-        for (int i = 0; i < raws.size(); i++) {
-            try {
-                parsed.add(routes.parse(raws.get(i)));
-                parsedAt.add(i);
-            } catch (RuntimeException invalid) {
-                alone.add(i); // through the route: a dead letter with its reason
-            }
+        MessageBatches.Taken taken = batches.take(raws, actor, "http");
+        if (taken.refused() != null) {
+            // not even a dead letter: the whole request is answered 503, and what was settled is found stored when sent again
+            return IntakeAnswers.http(taken.refused(), PATH + "/batch", mapper);
         }
-        BatchIntake.Outcome outcome = batch.processOrLeave(parsed, actor).await().atMost(java.time.Duration.ofMinutes(2));
-        IntakeResult[] results = new IntakeResult[raws.size()];
-        outcome.settled().forEach((j, r) -> results[parsedAt.get(j)] = r);
-        outcome.left().forEach(j -> alone.add(parsedAt.get(j)));
-        alone.sort(null);
-        for (int i : alone) {
-            String raw = raws.get(i);
-            Exchange reply = camel.request(LeaseEventRoutes.INTAKE, ex -> {
-                ex.getMessage().setBody(raw);
-                ex.getMessage().setHeaders(Map.of(LeaseEventRoutes.ACTOR, actor, LeaseEventRoutes.CHANNEL, "http"));
-            });
-            if (reply.getException() != null || !(reply.getMessage().getBody() instanceof IntakeResult r)) {
-                // not even a dead letter: the whole request is answered 503, and what was settled is found stored when sent again
-                return IntakeAnswers.http(reply, PATH + "/batch", mapper);
-            }
-            results[i] = r;
-        }
+        IntakeResult[] results = taken.results();
         List<Map<String, Object>> items = new ArrayList<>();
         for (int i = 0; i < results.length; i++) {
             items.add(IntakeAnswers.item(i, results[i], mapper));
