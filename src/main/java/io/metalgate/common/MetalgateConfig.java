@@ -36,6 +36,27 @@ public interface MetalgateConfig {
 
     Integrations integrations();
 
+    Console console();
+
+    /** The web console (issue 15; README "The console"). */
+    interface Console {
+        /** A session unused this long ends (the NOC screen left signed in overnight signs out). */
+        @WithDefault("PT30M")
+        java.time.Duration sessionIdle();
+
+        /** A session ends this long after sign-in, however busy. */
+        @WithDefault("PT12H")
+        java.time.Duration sessionMax();
+
+        /**
+         * The cookie's Secure flag: {@code auto} sets it when the request came over TLS (or through a proxy that said
+         * so with X-Forwarded-Proto: https and {@code quarkus.http.proxy.proxy-address-forwarding}); {@code always},
+         * {@code never}.
+         */
+        @WithDefault("auto")
+        String secureCookie();
+    }
+
     /** Inbound integrations (issue 14; docs/integrations.md). */
     interface Integrations {
         /** How often events stored but not acted on (a crash, a failure) are looked for and applied. */

@@ -27,6 +27,14 @@ public class OpenApiContract implements OASFilter {
 
     @Override
     public void filterOpenAPI(OpenAPI api) {
+        // the console's pages are HTML for people (README "The console"), not part of the API's contract
+        if (api.getPaths() != null && api.getPaths().getPathItems() != null) {
+            new java.util.ArrayList<>(api.getPaths().getPathItems().keySet()).stream()
+                    .filter(p -> p.equals("/console") || p.startsWith("/console/")).forEach(p -> api.getPaths().removePathItem(p));
+        }
+        if (api.getTags() != null) {
+            api.setTags(api.getTags().stream().filter(t -> !"console".equals(t.getName())).toList());
+        }
         if (api.getComponents() == null) {
             api.setComponents(OASFactory.createComponents());
         }

@@ -148,6 +148,12 @@ public class ProblemMappers {
 
     @ServerExceptionMapper({ UnauthorizedException.class, AuthenticationFailedException.class })
     public Response unauthorized(RuntimeException e, UriInfo uri) {
+        if (isConsole(uri)) {
+            // a browser without a session is sent to sign in, and back here after
+            String next = uri.getRequestUri().getRawPath() + (uri.getRequestUri().getRawQuery() == null ? "" : "?" + uri.getRequestUri().getRawQuery());
+            return Response.seeOther(java.net.URI.create("/console/login?next=" + java.net.URLEncoder.encode(next, java.nio.charset.StandardCharsets.UTF_8)))
+                    .header("Cache-Control", "no-store").build();
+        }
         return Response.status(401).type(Problem.MEDIA_TYPE)
                 .header(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"metalgate\"")
                 .entity(Problem.of(401, "unauthorized", "Authentication required",
@@ -157,7 +163,24 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response forbidden(ForbiddenException e, UriInfo uri) {
+        if (isConsole(uri)) {
+            return consoleRefusal(403, "Your roles do not allow this page or action.");
+        }
         return respond(Problem.of(403, "forbidden", "Forbidden", "your roles do not allow this operation"), uri);
+    }
+
+    private static boolean isConsole(UriInfo uri) {
+        String path = uri.getPath();
+        return path.equals("/console") || path.startsWith("/console/");
+    }
+
+    /** A refusal on a console page: HTML for a person, not problem+json. */
+    public static Response consoleRefusal(int status, String message) {
+        String html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Refused — metalgate</title>"
+                + "<link rel=\"stylesheet\" href=\"/console/static/console.css\"></head><body><main class=\"narrow\"><h1>Refused</h1>"
+                + "<p class=\"flash bad\" role=\"alert\">" + message + "</p><p><a href=\"/console\">Back to the console</a></p></main></body></html>";
+        return Response.status(status).type(jakarta.ws.rs.core.MediaType.TEXT_HTML_TYPE.withCharset("UTF-8")).header("Cache-Control", "no-store")
+                .entity(html).build();
     }
 
     @ServerExceptionMapper({ OptimisticLockException.class, StaleStateException.class })
