@@ -40,7 +40,7 @@ public class ConsoleLive {
     @Operation(summary = "Console: server-sent events, 'changed' when the fleet or the audit log changed")
     public Multi<OutboundSseEvent> live() {
         AtomicLong last = new AtomicLong(Long.MIN_VALUE);
-        return Multi.createFrom().ticks().startingAfter(Duration.ZERO).every(EVERY).onOverflow().drop()
+        return Multi.createFrom().ticks().startingAfter(EVERY).every(EVERY).onOverflow().drop()
                 .onItem().transformToUniAndConcatenate(tick -> pool.query("SELECT COALESCE((SELECT seq FROM audit_head WHERE id = 1), 0) "
                         + "+ COALESCE((SELECT sum(extract(epoch FROM power_checked_at))::bigint FROM machine WHERE power_checked_at > now() - interval '10 seconds'), 0)")
                         .execute().map(rows -> rows.iterator().next().getLong(0)))

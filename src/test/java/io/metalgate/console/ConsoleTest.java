@@ -204,6 +204,31 @@ class ConsoleTest {
         assertNotNull(PostgresTestResource.sqlValue("SELECT max(seq) FROM audit_entry WHERE action = 'console.signed-out' AND actor = ?", "test-viewer"));
     }
 
+    @io.quarkus.test.common.http.TestHTTPResource("/console/live")
+    java.net.URI live;
+
+    @Test
+    void theLiveStreamSaysChangedWhenTheAuditLogGrows() throws Exception {
+        Browser b = signIn("viewer");
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(live).header("Cookie", "metalgate_session=" + b.session())
+                .header("Accept", "text/event-stream").build();
+        var response = client.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.ofLines()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, response.statusCode());
+        var seen = new java.util.concurrent.CompletableFuture<String>();
+        Thread reader = new Thread(() -> response.body().filter(l -> l.startsWith("event:")).findFirst().ifPresent(seen::complete));
+        reader.setDaemon(true);
+        reader.start();
+        // wait for the stream's first look at the log, then change it (a tenant created is audited)
+        Thread.sleep(2500);
+        admin().body(Map.of("name", unique("live"))).post("/api/tenants").then().statusCode(201);
+        String event = seen.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(event.replace(" ", "").equals("event:changed"), event);
+        // no session, no stream
+        var anonymous = client.send(java.net.http.HttpRequest.newBuilder(live).build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertEquals(303, anonymous.statusCode());
+    }
+
     @Test
     void twoPeopleReleaseAHoldInTheConsole() {
         String tenant = admin().body(Map.of("name", unique("hold-tenant"))).post("/api/tenants").then().statusCode(201).extract().path("id");
