@@ -38,6 +38,32 @@ public interface MetalgateConfig {
 
     Console console();
 
+    Demo demo();
+
+    /** The demo lab ({@code ./metalgate run --demo}; README "Demo lab"): seeded once into an empty data directory. */
+    interface Demo {
+        @WithDefault("false")
+        boolean enabled();
+
+        /** The Redfish emulator's port; BMC i answers on 127.1.0.i. */
+        @WithDefault("18443")
+        int redfishPort();
+
+        @WithDefault("40")
+        int redfishBmcs();
+
+        /** The IPMI simulator's port; BMC i answers on 127.2.0.(i+1). */
+        @WithDefault("16230")
+        int ipmiPort();
+
+        @WithDefault("8")
+        int ipmiBmcs();
+
+        /** The password of the demo's people (olivia operator, alan approver, lena legal, bill billing, vera viewer). */
+        @WithDefault("metalgate-demo")
+        String password();
+    }
+
     /** The web console (issue 15; README "The console"). */
     interface Console {
         /** A session unused this long ends (the NOC screen left signed in overnight signs out). */

@@ -141,6 +141,8 @@ public class ConsoleResource {
     @Inject
     ActionResource actionApi;
     @Inject
+    io.metalgate.conductor.PowerSyncResource powerSyncApi;
+    @Inject
     GateResource gateApi;
     @Inject
     HardwareResource hardwareApi;
@@ -325,6 +327,8 @@ public class ConsoleResource {
         Page page = checked(csrf, "machines");
         UUID m = uuidOrNull(id);
         return act(page, m, () -> bmcApi.power(m, new MachineBmcResource.PowerBody(String.valueOf(op), null, null, blankToNull(emergencyReason)))
+                // read the BMC back at once, so the page shows the power state it now reports (not the last sweep's)
+                .call(r -> powerSyncApi.sweep(List.of(m)).onFailure().recoverWithNull())
                 .map(r -> "Power " + String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": allowed by the gate and sent to the BMC ("
                         + r.state() + ")"));
     }

@@ -203,7 +203,7 @@ public final class IpmiSim implements AutoCloseable {
         }
     }
 
-    /** {@code --bmcs N --port P --user U --password W --suites 3,17 --event-loops N}. */
+    /** {@code --bmcs N --port P --user U --password W --suites 3,17 --event-loops N --fru true}. */
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -214,6 +214,12 @@ public final class IpmiSim implements AutoCloseable {
                 java.util.Arrays.stream(a.getOrDefault("suites", "3,17").split(",")).map(String::trim).map(Integer::parseInt).toList(),
                 Integer.parseInt(a.getOrDefault("event-loops", "2")), a.get("address"));
         IpmiSim sim = start(o);
+        if (Boolean.parseBoolean(a.getOrDefault("fru", "false"))) {
+            // an inventory like a real board's, so that inspection finds one (tests set their own images)
+            for (int i = 0; i < o.bmcs(); i++) {
+                sim.bmcs.get(i).fru = SimBmc.productFru("Supermicro", "SYS-1029P-WTR", "X11DDW-L", String.format("S%09d", 100000 + i));
+            }
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(sim::close));
         System.out.printf("ipmi-sim: %d BMC(s) at udp %s … %s:%d, user %s, cipher suites %s%n", o.bmcs(), sim.host(0), sim.host(o.bmcs() - 1),
                 o.port(), o.user(), o.suites());

@@ -120,6 +120,45 @@ public final class SimBmc {
         return zeroGuidInRakp ? new byte[16] : guid;
     }
 
+    /**
+     * A FRU image with a product info area only (Platform Management FRU Information Storage Definition v1.0 §10, §13):
+     * manufacturer, product name, part number, version, serial number, asset tag, each an 8-bit ASCII field.
+     */
+    public static byte[] productFru(String manufacturer, String product, String part, String serial) {
+        java.io.ByteArrayOutputStream area = new java.io.ByteArrayOutputStream();
+        area.write(0x01); // format version
+        area.write(0x00); // length, set below
+        area.write(0x19); // language: English
+        for (String f : new String[] { manufacturer, product, part, "1.0", serial, "" }) {
+            byte[] b = f.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            area.write(0xC0 | b.length);
+            area.write(b, 0, b.length);
+        }
+        area.write(0x00); // FRU file id: empty
+        area.write(0xC1); // end of fields
+        while ((area.size() + 1) % 8 != 0) {
+            area.write(0x00);
+        }
+        area.write(0x00); // checksum, set below
+        byte[] a = area.toByteArray();
+        a[1] = (byte) (a.length / 8);
+        a[a.length - 1] = checksum(a, a.length - 1);
+        byte[] header = { 0x01, 0, 0, 0, 0x01, 0, 0, 0 }; // product area at offset 8
+        header[7] = checksum(header, 7);
+        byte[] image = new byte[header.length + a.length];
+        System.arraycopy(header, 0, image, 0, header.length);
+        System.arraycopy(a, 0, image, header.length, a.length);
+        return image;
+    }
+
+    private static byte checksum(byte[] b, int n) {
+        int sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += b[i] & 0xff;
+        }
+        return (byte) (-sum & 0xff);
+    }
+
     /** FRU device 0's image (null: none), and the most bytes one Read FRU Data returns. */
     public volatile byte[] fru;
     public volatile int fruChunkLimit = 32;
