@@ -69,6 +69,8 @@ public class ConsoleLogin {
     AuditLog audit;
     @Inject
     MetalgateConfig config;
+    @Inject
+    LoginThrottle throttle;
     @Context
     HttpServerRequest request;
 
@@ -98,13 +100,20 @@ public class ConsoleLogin {
             return Uni.createFrom().item(loginForm(target, "Wrong user name or password.", 401));
         }
         String remote = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+        String user = username.trim();
+        if (!throttle.allowed(user, String.valueOf(remote), System.nanoTime())) {
+            LOG.warnf("console sign-in of user %s from %s refused: too many failed attempts", user.replaceAll("[^A-Za-z0-9._@-]", "?"), remote);
+            return Uni.createFrom().item(loginForm(target, "Too many failed sign-ins: wait 15 minutes and try again.", 429));
+        }
         return identities.authenticate(new UsernamePasswordAuthenticationRequest(username, new PasswordCredential(password.toCharArray())))
+                .invoke(who -> throttle.succeeded(user))
                 .chain(who -> sessions.open(who.getPrincipal().getName(), who.getRoles(), remote)
                         .call(opened -> audit.append(opened.session().username(), "console.signed-in", "user:" + opened.session().username(),
                                 Map.of("remote", String.valueOf(remote))))
                         .map(opened -> Response.seeOther(URI.create(target)).cookie(sessionCookie(opened.token()), clear(LOGIN_COOKIE, "/console/login"))
                                 .build()))
                 .onFailure(AuthenticationFailedException.class).recoverWithItem(e -> {
+                    throttle.failed(user, String.valueOf(remote), System.nanoTime());
                     LOG.infof("console sign-in refused for user %s from %s", username.replaceAll("[^A-Za-z0-9._@-]", "?"), remote);
                     return loginForm(target, "Wrong user name or password.", 401);
                 });

@@ -98,7 +98,14 @@ public class ConsoleResource {
             long nextAfterSeq, long head, String integrity, Long lastSigned) {
     }
 
-    public record IntegrationsPage(List<Integrations.View> integrations, DeadLetters.Page deadLetters) {
+    public record IntegrationsPage(List<Integrations.View> integrations, DeadLetters.Page deadLetters, List<RouteRow> routes) {
+    }
+
+    /** A Camel route as the integrations page shows it. */
+    public record RouteRow(String id, String from, String status, String uptime) {
+        public boolean started() {
+            return "Started".equals(status);
+        }
     }
 
     @CheckedTemplate(basePath = "console")
@@ -168,6 +175,8 @@ public class ConsoleResource {
     IntegrationResource integrationApi;
     @Inject
     DeadLetterResource deadLetterApi;
+    @Inject
+    org.apache.camel.CamelContext camel;
 
     // ---------------------------------------------------------------- pages
 
@@ -331,6 +340,20 @@ public class ConsoleResource {
                 .call(r -> powerSyncApi.sweep(List.of(m)).onFailure().recoverWithNull())
                 .map(r -> "Power " + String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": allowed by the gate and sent to the BMC ("
                         + r.state() + ")"));
+    }
+
+    @POST
+    @Path("/machines/{id}/boot")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    @RolesAllowed(Roles.VIEWER)
+    @Operation(summary = "Console: set a machine's boot override (through the gate)")
+    public Uni<Response> boot(@PathParam("id") String id, @FormParam("_csrf") String csrf, @FormParam("device") String device,
+            @FormParam("persistent") String persistent, @FormParam("emergencyReason") String emergencyReason) {
+        Page page = checked(csrf, "machines");
+        UUID m = uuidOrNull(id);
+        var d = enumOrNull(io.metalgate.driver.api.BootOverride.Device.class, device);
+        return act(page, m, () -> bmcApi.setBootDevice(m, null, new MachineBmcResource.BootBody(d, "on".equals(persistent), null, null,
+                blankToNull(emergencyReason))).map(r -> "Boot override " + d + ": allowed by the gate and set on the BMC"));
     }
 
     @POST
@@ -567,7 +590,14 @@ public class ConsoleResource {
 
     private Uni<Response> integrationsPage(Page page, int status) {
         return page(page, status, integrationApi.list().chain(list -> deadLetterApi.list(null, null, 0, 100)
-                .map(dead -> Templates.integrations(page, new IntegrationsPage(list, dead)))));
+                .map(dead -> Templates.integrations(page, new IntegrationsPage(list, dead, routes())))));
+    }
+
+    private List<RouteRow> routes() {
+        return camel.getRoutes().stream().sorted(java.util.Comparator.comparing(org.apache.camel.Route::getRouteId))
+                .map(r -> new RouteRow(r.getRouteId(), r.getEndpoint().getEndpointUri().replaceAll("(?i)(password|secret|token)=[^&]*", "$1=…"),
+                        String.valueOf(camel.getRouteController().getRouteStatus(r.getRouteId())), r.getUptime()))
+                .toList();
     }
 
     /** What the operator types to execute a plan: its action and how many machines it will act on. */

@@ -113,6 +113,14 @@ class ConsoleTest {
         // login CSRF: a form posted from another site carries no login cookie of this browser
         given().formParam("_login", token).formParam("username", "test-viewer").formParam("password", Api.PASSWORD).post("/console/login")
                 .then().statusCode(403);
+        // guessing is slowed: after five failures of one user, the form answers 429 without checking the password
+        as("operator", "guessed-user");
+        for (int i = 0; i < 6; i++) {
+            Response f = given().get("/console/login");
+            int status = given().cookie(ConsoleLogin.LOGIN_COOKIE, f.getCookie(ConsoleLogin.LOGIN_COOKIE)).formParam("_login", field(f.asString(), "_login"))
+                    .formParam("username", "guessed-user").formParam("password", i == 5 ? Api.PASSWORD : "guess-" + i).post("/console/login").statusCode();
+            assertEquals(i < 5 ? 401 : 429, status, "attempt " + (i + 1));
+        }
         // an open redirect is not followed: next must be a console path
         assertEquals("/console", ConsoleLogin.safeNext("https://evil.example/"));
         assertEquals("/console", ConsoleLogin.safeNext("/console//evil.example"));
@@ -184,6 +192,10 @@ class ConsoleTest {
         given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("op", "off")
                 .post("/console/machines/" + machine + "/power").then().statusCode(200).body(containsString("allowed by the gate"));
         assertEquals("Off", bmcs.bmc(0).powerState());
+        given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("device", "PXE")
+                .post("/console/machines/" + machine + "/boot").then().statusCode(200).body(containsString("Boot override PXE"));
+        given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("device", "PXE").formParam("persistent", "on")
+                .post("/console/machines/" + machine + "/boot").then().statusCode(400).body(containsString("next boot only"));
         String refused = given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("action", "ERASE")
                 .post("/console/machines/" + machine + "/act").then().statusCode(409).extract().asString();
         assertTrue(refused.contains("Refused") || refused.contains("not allowed"), refused);
