@@ -142,6 +142,12 @@ class DemoLabIT {
                 assertTrue(plan.contains("HOLD"), "the blocked bulk erase names the hold: " + plan);
                 assertTrue(plan.contains("0 allowed"), plan);
                 shot(page, "demo-bulk-blocked");
+                String retained = get.apply("/api/machines?state=RETAINED&name=r3-rf24&size=1").path("items").get(0).path("id").asText();
+                page.navigate("/console/machines/" + retained);
+                page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("ERASE now")).click();
+                page.waitForLoadState();
+                assertTrue(page.locator("#flash").innerText().contains("HOLD"), page.locator("#flash").innerText());
+                shot(page, "demo-erase-refused");
                 page.navigate("/console/machines/" + available);
                 page.getByRole(AriaRole.BUTTON, new Page.GetByRoleOptions().setName("Power on").setExact(true)).click();
                 page.waitForLoadState();
@@ -162,6 +168,9 @@ class DemoLabIT {
 
     static void shot(Page page, String name) {
         page.screenshot(new Page.ScreenshotOptions().setPath(Paths.get("target", "screenshots", name + ".png")).setFullPage(true));
+        // the first screenful as a small JPEG, as README.md shows them (docs/screenshots)
+        page.screenshot(new Page.ScreenshotOptions().setPath(Paths.get("target", "screenshots", name + ".jpg"))
+                .setType(com.microsoft.playwright.options.ScreenshotType.JPEG).setQuality(80));
     }
 
     /** The power state the Redfish emulator reports for the BMC on {@code host}. */

@@ -167,6 +167,25 @@ class ConsoleTest {
         assertEquals("0", PostgresTestResource.sqlValue("SELECT count(*) FROM audit_entry WHERE subject = 'machine:' || ? AND action LIKE 'bmc.power%'", machine));
     }
 
+    /** Every form the console takes (each @POST of ConsoleResource, found by reflection) refuses a post without the token. */
+    @Test
+    void everyConsoleFormRefusesAPostWithoutItsCsrfToken() {
+        Browser b = signIn("admin", Api.adminPassword());
+        int forms = 0;
+        for (var method : ConsoleResource.class.getDeclaredMethods()) {
+            if (!method.isAnnotationPresent(jakarta.ws.rs.POST.class)) {
+                continue;
+            }
+            forms++;
+            String path = "/console" + method.getAnnotation(jakarta.ws.rs.Path.class).value().replace("{id}", machine)
+                    .replace("{decision:approve|reject}", "approve");
+            given().cookie("metalgate_session", b.session()).formParam("reason", "x").formParam("op", "off").post(path)
+                    .then().statusCode(403).body(containsString("CSRF"));
+        }
+        assertTrue(forms >= 10, "found " + forms + " forms");
+        given().cookie("metalgate_session", b.session()).post("/console/logout").then().statusCode(403);
+    }
+
     @Test
     void aViewerSeesNoActionsAndHerForgedPostIsRefusedByTheServer() {
         Browser viewer = signIn("viewer");
