@@ -34,19 +34,36 @@ public class ConsoleLive {
     @Context
     Sse sse;
 
+    @Inject
+    io.metalgate.common.MetalgateConfig config;
+
+    // one query every EVERY for all open pages together, not one per page: a hundred NOC screens cost what one does
+    private Multi<Long> shared;
+
+    private synchronized Multi<Long> versions() {
+        if (shared == null) {
+            shared = Multi.createFrom().ticks().startingAfter(EVERY).every(EVERY).onOverflow().drop()
+                    .onItem().transformToUniAndConcatenate(tick -> pool.query("SELECT COALESCE((SELECT seq FROM audit_head WHERE id = 1), 0) "
+                            + "+ COALESCE((SELECT sum(extract(epoch FROM power_checked_at))::bigint FROM machine "
+                            + "WHERE power_checked_at > now() - interval '10 seconds'), 0)")
+                            .execute().map(rows -> rows.iterator().next().getLong(0)).onFailure().recoverWithItem(Long.MIN_VALUE))
+                    .broadcast().toAllSubscribers();
+        }
+        return shared;
+    }
+
     @GET
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RolesAllowed(Roles.VIEWER)
     @Operation(summary = "Console: server-sent events, 'changed' when the fleet or the audit log changed")
     public Multi<OutboundSseEvent> live() {
         AtomicLong last = new AtomicLong(Long.MIN_VALUE);
-        return Multi.createFrom().ticks().startingAfter(EVERY).every(EVERY).onOverflow().drop()
-                .onItem().transformToUniAndConcatenate(tick -> pool.query("SELECT COALESCE((SELECT seq FROM audit_head WHERE id = 1), 0) "
-                        + "+ COALESCE((SELECT sum(extract(epoch FROM power_checked_at))::bigint FROM machine WHERE power_checked_at > now() - interval '10 seconds'), 0)")
-                        .execute().map(rows -> rows.iterator().next().getLong(0)))
+        // a stream lives at most one idle period: the browser then reconnects, which checks the session again (an ended
+        // session gets the login redirect instead, and the page stops listening)
+        return versions().select().first(config.console().sessionIdle())
                 .filter(v -> {
                     long before = last.getAndSet(v);
-                    return before != Long.MIN_VALUE && before != v; // the page just loaded shows the first value
+                    return before != Long.MIN_VALUE && v != Long.MIN_VALUE && before != v; // the page just loaded shows the first value
                 })
                 .map(v -> sse.newEventBuilder().name("changed").data(Long.toString(v)).build());
     }

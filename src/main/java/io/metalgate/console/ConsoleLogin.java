@@ -90,7 +90,8 @@ public class ConsoleLogin {
     @Produces(MediaType.TEXT_HTML)
     @Operation(summary = "Console: sign in (opens a session; the cookie is HttpOnly and SameSite=Strict)")
     public Uni<Response> login(@FormParam("username") String username, @FormParam("password") String password,
-            @FormParam("_login") String loginToken, @FormParam("next") String next, @CookieParam(LOGIN_COOKIE) String loginCookie) {
+            @FormParam("_login") String loginToken, @FormParam("next") String next, @CookieParam(LOGIN_COOKIE) String loginCookie,
+            @CookieParam(ConsoleSessions.COOKIE) String earlierSession) {
         String target = safeNext(next);
         if (loginToken == null || loginCookie == null
                 || !MessageDigest.isEqual(loginToken.getBytes(StandardCharsets.UTF_8), loginCookie.getBytes(StandardCharsets.UTF_8))) {
@@ -105,15 +106,19 @@ public class ConsoleLogin {
             LOG.warnf("console sign-in of user %s from %s refused: too many failed attempts", user.replaceAll("[^A-Za-z0-9._@-]", "?"), remote);
             return Uni.createFrom().item(loginForm(target, "Too many failed sign-ins: wait 15 minutes and try again.", 429));
         }
+        // counted as failed before the password is checked (Argon2id takes a while): parallel guesses cannot slip in
+        // before the first failure is known; a success takes it back
+        throttle.failed(user, String.valueOf(remote), System.nanoTime());
         return identities.authenticate(new UsernamePasswordAuthenticationRequest(username, new PasswordCredential(password.toCharArray())))
-                .invoke(who -> throttle.succeeded(user))
+                .invoke(who -> throttle.succeeded(user, String.valueOf(remote)))
+                // signing in again ends this browser's earlier session (no second live cookie for one browser)
+                .call(who -> earlierSession == null ? Uni.createFrom().voidItem() : sessions.close(earlierSession).replaceWithVoid())
                 .chain(who -> sessions.open(who.getPrincipal().getName(), who.getRoles(), remote)
                         .call(opened -> audit.append(opened.session().username(), "console.signed-in", "user:" + opened.session().username(),
                                 Map.of("remote", String.valueOf(remote))))
                         .map(opened -> Response.seeOther(URI.create(target)).cookie(sessionCookie(opened.token()), clear(LOGIN_COOKIE, "/console/login"))
                                 .build()))
                 .onFailure(AuthenticationFailedException.class).recoverWithItem(e -> {
-                    throttle.failed(user, String.valueOf(remote), System.nanoTime());
                     LOG.infof("console sign-in refused for user %s from %s", username.replaceAll("[^A-Za-z0-9._@-]", "?"), remote);
                     return loginForm(target, "Wrong user name or password.", 401);
                 });
@@ -123,7 +128,7 @@ public class ConsoleLogin {
     @Path("/logout")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Produces(MediaType.TEXT_HTML)
-    @io.quarkus.security.Authenticated
+    @jakarta.annotation.security.RolesAllowed(io.metalgate.security.Roles.VIEWER) // every signed-in person holds viewer
     @Operation(summary = "Console: sign out (ends the session on the server)")
     public Uni<Response> logout(@FormParam("_csrf") String csrf) {
         Response toLogin = Response.seeOther(URI.create("/console/login")).cookie(clear(ConsoleSessions.COOKIE, ConsoleSessions.COOKIE_PATH)).build();
@@ -167,8 +172,13 @@ public class ConsoleLogin {
     /** Only a path of the console: a link to {@code //evil.example} or {@code https://…} is not followed. */
     static String safeNext(String next) {
         if (next == null || !(next.equals("/console") || next.startsWith("/console/")) || next.contains("//") || next.contains("\\")
-                || next.chars().anyMatch(c -> c < 0x21 || c == 0x7f) || next.startsWith("/console/login")) {
+                || next.chars().anyMatch(c -> c < 0x21 || c >= 0x7f) || next.startsWith("/console/login")) {
             return "/console";
+        }
+        try {
+            URI.create(next);
+        } catch (IllegalArgumentException e) {
+            return "/console"; // not a URI ("/console/<x", "/console/%zz"): the redirect would fail after the sign-in
         }
         return next;
     }
@@ -176,8 +186,29 @@ public class ConsoleLogin {
     /** {@code /} opens the console (the start line of the appliance points there). */
     @ApplicationScoped
     static class RootRedirect {
+        /**
+         * Every console answer (pages, errors, static files): scripts only from the appliance itself (no inline script, no
+         * eval: htmx is configured so), no framing, no MIME sniffing; inline styles stay allowed for the printable
+         * evidence and certificate pages.
+         */
+        static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                + "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+
         void install(@Observes Router router) {
             router.get("/").order(-100).handler(rc -> rc.response().setStatusCode(303).putHeader("Location", "/console").end());
+            router.routeWithRegex("^/console(/.*)?$").order(-100).handler(rc -> {
+                rc.addHeadersEndHandler(v -> {
+                    var h = rc.response().headers();
+                    h.set("Content-Security-Policy", CSP);
+                    h.set("X-Frame-Options", "DENY");
+                    h.set("X-Content-Type-Options", "nosniff");
+                    h.set("Referrer-Policy", "same-origin");
+                    if ("https".equals(rc.request().scheme())) {
+                        h.set("Strict-Transport-Security", "max-age=31536000");
+                    }
+                });
+                rc.next();
+            });
         }
     }
 }

@@ -132,7 +132,11 @@ public class ConsoleQueries {
     private static final String MACHINE_FROM = " FROM machine m LEFT JOIN lease_machine lm ON lm.machine_id = m.id "
             + "LEFT JOIN lease l ON l.id = lm.lease_id LEFT JOIN tenant t ON t.id = COALESCE(l.tenant_id, m.data_tenant_id) ";
 
-    public Uni<MachinePage> machines(MachineFilter f, int page, int size) {
+    private record Where(String sql, List<Object> params) {
+    }
+
+    /** The table's filters as SQL over {@link #MACHINE_FROM}'s aliases, with their parameters ($1 …). */
+    private static Where where(MachineFilter f) {
         List<String> where = new ArrayList<>();
         List<Object> params = new ArrayList<>();
         if (f.q() != null) {
@@ -159,17 +163,33 @@ public class ConsoleQueries {
                 where.add("m.power_state = $" + params.size());
             }
         }
-        String whereSql = where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where);
-        List<Object> pageParams = new ArrayList<>(params);
+        return new Where(where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where), params);
+    }
+
+    public Uni<MachinePage> machines(MachineFilter f, int page, int size) {
+        Where w = where(f);
+        List<Object> pageParams = new ArrayList<>(w.params());
         pageParams.add(size);
         pageParams.add((long) page * size);
         String rowsSql = "SELECT m.id, m.name, m.rack, m.lifecycle_state, m.power_state, m.power_drift, m.power_error, m.bmc_protocol, "
-                + "m.bmc_host, m.maintenance, t.name AS tenant, t.id AS tenant_id, l.state AS lease_state" + MACHINE_FROM + whereSql
-                + " ORDER BY m.name LIMIT $" + (params.size() + 1) + " OFFSET $" + (params.size() + 2);
+                + "m.bmc_host, m.maintenance, t.name AS tenant, t.id AS tenant_id, l.state AS lease_state" + MACHINE_FROM + w.sql()
+                + " ORDER BY m.name LIMIT $" + (w.params().size() + 1) + " OFFSET $" + (w.params().size() + 2);
         // the count needs the joins only when a filter reads them
-        String countSql = "SELECT count(*)" + (f.tenantId() == null ? " FROM machine m" : MACHINE_FROM) + whereSql;
-        return pool.preparedQuery(rowsSql).execute(Tuple.from(pageParams)).chain(rows -> pool.preparedQuery(countSql).execute(Tuple.from(params))
+        String countSql = "SELECT count(*)" + (f.tenantId() == null ? " FROM machine m" : MACHINE_FROM) + w.sql();
+        return pool.preparedQuery(rowsSql).execute(Tuple.from(pageParams)).chain(rows -> pool.preparedQuery(countSql).execute(Tuple.from(w.params()))
                 .map(count -> new MachinePage(machineRows(rows), page, size, count.iterator().next().getLong(0))));
+    }
+
+    /**
+     * Every machine the table shows for these filters (at most {@code limit}): what "every machine matching the filter"
+     * hands to a bulk plan, so that the plan is made of exactly the machines the operator saw counted.
+     */
+    public Uni<List<UUID>> machineIds(MachineFilter f, int limit) {
+        Where w = where(f);
+        List<Object> params = new ArrayList<>(w.params());
+        params.add(limit);
+        return pool.preparedQuery("SELECT m.id" + MACHINE_FROM + w.sql() + " ORDER BY m.name LIMIT $" + params.size())
+                .execute(Tuple.from(params)).map(rows -> list(rows, r -> r.getUUID("id")));
     }
 
     private static List<MachineRow> machineRows(RowSet<Row> rows) {

@@ -96,6 +96,15 @@ public class ConsoleResource {
 
     public record AuditPage(List<AuditResource.AuditEntryView> entries, String subject, String actor, String action, long afterSeq,
             long nextAfterSeq, long head, String integrity, Long lastSigned) {
+
+        /** The next page's query, its filters encoded. */
+        public String nextQuery() {
+            StringBuilder sb = new StringBuilder("afterSeq=" + nextAfterSeq);
+            append(sb, "subject", subject);
+            append(sb, "actor", actor);
+            append(sb, "action", action);
+            return sb.toString();
+        }
     }
 
     public record IntegrationsPage(List<Integrations.View> integrations, DeadLetters.Page deadLetters, List<RouteRow> routes) {
@@ -239,7 +248,7 @@ public class ConsoleResource {
         if (tenantId == null) {
             return Uni.createFrom().item(errorResponse(page("tenants").with("No such tenant.", true, null), 404));
         }
-        return tenantApi.evidenceHtml(tenantId).map(html -> Response.ok(html, MediaType.TEXT_HTML_TYPE).build())
+        return tenantApi.evidenceHtml(tenantId).map(html -> Response.ok(html, MediaType.TEXT_HTML_TYPE).header("Cache-Control", "no-store").build())
                 .onFailure(ApiException.class).recoverWithItem(e -> problemResponse(page("tenants"), ((ApiException) e).problem()));
     }
 
@@ -320,7 +329,7 @@ public class ConsoleResource {
         if (m == null || c == null) {
             return Uni.createFrom().item(errorResponse(page("machines").with("No such certificate.", true, null), 404));
         }
-        return certificateApi.page(m, c).map(html -> Response.ok(html, MediaType.TEXT_HTML_TYPE).build())
+        return certificateApi.page(m, c).map(html -> Response.ok(html, MediaType.TEXT_HTML_TYPE).header("Cache-Control", "no-store").build())
                 .onFailure(ApiException.class).recoverWithItem(e -> problemResponse(page("machines"), ((ApiException) e).problem()));
     }
 
@@ -436,23 +445,34 @@ public class ConsoleResource {
     @Operation(summary = "Console: plan a bulk action (preview its blast radius; nothing happens yet)")
     public Uni<Response> planBulk(@FormParam("_csrf") String csrf, @FormParam("action") String action, @FormParam("reason") String reason,
             @FormParam("ids") List<String> ids, @FormParam("scope") String scope, @FormParam("q") String q, @FormParam("tenant") String tenant,
-            @FormParam("state") String state, @FormParam("rack") String rack) {
+            @FormParam("state") String state, @FormParam("rack") String rack, @FormParam("power") String power) {
         Page page = checked(csrf, "machines");
-        BulkResource.SelectorBody selector;
+        Uni<List<UUID>> machines;
         if ("filter".equals(scope)) {
-            selector = new BulkResource.SelectorBody(uuidOrNull(tenant), null, null,
-                    new BulkResource.QueryBody(blankToNull(q), blankToNull(rack), blankToNull(state), null, null));
+            // exactly the machines the table counted for these filters (the same query), named one by one
+            var filter = new ConsoleQueries.MachineFilter(blankToNull(q), uuidOrNull(tenant), blankToNull(state), blankToNull(rack),
+                    blankToNull(power));
+            machines = queries.machineIds(filter, BULK_LIMIT + 1);
         } else {
-            List<UUID> machines = ids == null ? List.of() : ids.stream().map(ConsoleResource::uuidOrNull).filter(java.util.Objects::nonNull).toList();
-            if (machines.isEmpty()) {
-                return Uni.createFrom().item(errorResponse(page.with("Select machines first (or choose \"every machine matching the filter\").",
-                        true, null), 400));
-            }
-            selector = new BulkResource.SelectorBody(null, null, machines, null);
+            machines = Uni.createFrom().item(ids == null ? List.<UUID>of()
+                    : ids.stream().map(ConsoleResource::uuidOrNull).filter(java.util.Objects::nonNull).distinct().toList());
         }
-        return guard(page, () -> bulkApi.plan(String.valueOf(action), new BulkResource.PlanBody(selector, reason), true)
-                .map(r -> Response.seeOther(URI.create("/console/bulk/" + ((BulkPlans.Plan) r.getEntity()).id())).build()));
+        return machines.chain(selected -> {
+            if (selected.isEmpty()) {
+                return Uni.createFrom().item(errorResponse(page.with("Select machines first (or choose \"every machine matching the filter\"): "
+                        + "no machine was selected.", true, null), 400));
+            }
+            if (selected.size() > BULK_LIMIT) {
+                return Uni.createFrom().item(errorResponse(page.with("More than " + BULK_LIMIT + " machines: narrow the filter.", true, null), 400));
+            }
+            var selector = new BulkResource.SelectorBody(null, null, selected, null);
+            return guard(page, () -> bulkApi.plan(String.valueOf(action), new BulkResource.PlanBody(selector, reason), true)
+                    .map(r -> Response.seeOther(URI.create("/console/bulk/" + ((BulkPlans.Plan) r.getEntity()).id())).build()));
+        });
     }
+
+    /** The most machines one bulk plan names (the API's own limit). */
+    static final int BULK_LIMIT = 100_000;
 
     @POST
     @Path("/bulk/{id}/approve")
@@ -595,9 +615,19 @@ public class ConsoleResource {
 
     private List<RouteRow> routes() {
         return camel.getRoutes().stream().sorted(java.util.Comparator.comparing(org.apache.camel.Route::getRouteId))
-                .map(r -> new RouteRow(r.getRouteId(), r.getEndpoint().getEndpointUri().replaceAll("(?i)(password|secret|token)=[^&]*", "$1=…"),
+                .map(r -> new RouteRow(r.getRouteId(), endpointShown(r.getEndpoint().getEndpointUri()),
                         String.valueOf(camel.getRouteController().getRouteStatus(r.getRouteId())), r.getUptime()))
                 .toList();
+    }
+
+    /** A route's endpoint without its options or user information (where passwords and keys would be). */
+    static String endpointShown(String uri) {
+        String s = uri;
+        int q = s.indexOf('?');
+        if (q >= 0) {
+            s = s.substring(0, q);
+        }
+        return s.replaceFirst("^([a-zA-Z][a-zA-Z0-9+.-]*:(?://)?)[^/@]*@", "$1");
     }
 
     /** What the operator types to execute a plan: its action and how many machines it will act on. */

@@ -36,8 +36,15 @@ public class LoginThrottle {
         add("r:" + remote, nowNanos);
     }
 
-    public void succeeded(String user) {
+    /** A sign-in that succeeded: the user's count starts again (its attempt was counted before the check). */
+    public void succeeded(String user, String remote) {
         failures.remove("u:" + user);
+        Deque<Long> d = failures.get("r:" + remote);
+        if (d != null) {
+            synchronized (d) {
+                d.pollLast(); // this address's count, too: many people signing in through one proxy are no attack
+            }
+        }
     }
 
     private int count(String key, long now) {

@@ -33,12 +33,17 @@ public class ConsoleSessionMechanism implements HttpAuthenticationMechanism {
     /** The identity attribute holding the session's cookie value (logout ends that session). */
     public static final String TOKEN_ATTRIBUTE = "session-token";
 
-    /** The cookie's value, for the provider below. */
+    /** The header a live page's own refreshes carry (hx-headers): they do not count as use of the session. */
+    public static final String AUTO_REFRESH_HEADER = "X-Metalgate-Refresh";
+
+    /** The cookie's value, for the provider below; {@code touch}: the request is a person's. */
     public static final class SessionRequest extends BaseAuthenticationRequest {
         final String token;
+        final boolean touch;
 
-        SessionRequest(String token) {
+        SessionRequest(String token, boolean touch) {
             this.token = token;
+            this.touch = touch;
         }
     }
 
@@ -52,7 +57,8 @@ public class ConsoleSessionMechanism implements HttpAuthenticationMechanism {
             return Uni.createFrom().nullItem();
         }
         // an ended session is no one (the page then asks to sign in), not a failed authentication
-        return identityProviderManager.authenticate(new SessionRequest(cookie.getValue()))
+        boolean byPerson = context.request().getHeader(AUTO_REFRESH_HEADER) == null && !context.normalizedPath().equals("/console/live");
+        return identityProviderManager.authenticate(new SessionRequest(cookie.getValue(), byPerson))
                 .onFailure(io.quarkus.security.AuthenticationFailedException.class).recoverWithNull();
     }
 
@@ -92,7 +98,7 @@ public class ConsoleSessionMechanism implements HttpAuthenticationMechanism {
 
         @Override
         public Uni<SecurityIdentity> authenticate(SessionRequest request, AuthenticationRequestContext context) {
-            return sessions.find(request.token).map(found -> found.<SecurityIdentity>map(s -> QuarkusSecurityIdentity.builder()
+            return sessions.find(request.token, request.touch).map(found -> found.<SecurityIdentity>map(s -> QuarkusSecurityIdentity.builder()
                     .setPrincipal(new QuarkusPrincipal(s.username())).addRoles(s.roles()).addAttribute("auth", "session")
                     .addAttribute(CSRF_ATTRIBUTE, s.csrfToken()).addAttribute(TOKEN_ATTRIBUTE, request.token).build())
                     .orElseThrow(() -> new io.quarkus.security.AuthenticationFailedException("no such session")));

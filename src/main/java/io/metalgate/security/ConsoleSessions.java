@@ -66,6 +66,14 @@ public class ConsoleSessions {
 
     /** The live session of this cookie value, if any; touches it (idle timeout). */
     public Uni<Optional<Session>> find(String token) {
+        return find(token, true);
+    }
+
+    /**
+     * The live session of this cookie value, if any; {@code touch}: the request is a person's (a click, a form), so the
+     * idle timeout starts again. A live page's own refreshes do not touch: a dashboard left open still times out.
+     */
+    public Uni<Optional<Session>> find(String token, boolean touch) {
         if (token == null || token.length() != 43) {
             return Uni.createFrom().item(Optional.empty());
         }
@@ -84,7 +92,7 @@ public class ConsoleSessions {
                     Session session = new Session(row.getString("username"), Roles.effective(roles(row.getString("roles"))),
                             row.getString("csrf_token"), row.getOffsetDateTime("expires_at").toInstant());
                     Instant lastSeen = row.getOffsetDateTime("last_seen_at").toInstant();
-                    if (lastSeen.plus(TOUCH_EVERY).isAfter(now)) {
+                    if (!touch || lastSeen.plus(TOUCH_EVERY).isAfter(now)) {
                         return Uni.createFrom().item(Optional.of(session));
                     }
                     return pool.preparedQuery("UPDATE console_session SET last_seen_at = $2 WHERE token_hash = $1")

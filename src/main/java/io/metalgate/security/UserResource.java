@@ -56,6 +56,8 @@ public class UserResource {
     @Inject
     UserStore users;
     @Inject
+    ConsoleSessions sessions;
+    @Inject
     AuditLog audit;
     @Inject
     SecurityIdentity identity;
@@ -144,7 +146,10 @@ public class UserResource {
                     }
                     return audit.record(actor, "user.password-changed", "user:" + username, Map.of("username", username));
                 })))
-                .chain(audit::sequenced).map(v -> Response.noContent().build());
+                .chain(audit::sequenced)
+                // a new password ends every console session of the user: a cookie stolen or left on a screen dies with the old one
+                .call(() -> sessions.closeAll(username))
+                .map(v -> Response.noContent().build());
     }
 
     /** Argon2id takes tens of milliseconds: never on the event loop. */

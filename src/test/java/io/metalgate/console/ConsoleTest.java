@@ -143,7 +143,8 @@ class ConsoleTest {
                 "/console/machines/" + machine, "/console/tenants", "/console/holds", "/console/approvals", "/console/notices",
                 "/console/operations", "/console/audit", "/console/audit?subject=machine:" + machine, "/console/integrations")) {
             given().cookie("metalgate_session", b.session()).get(path).then().statusCode(200).contentType(containsString("text/html"))
-                    .header("Cache-Control", "no-store").body(containsString("<main id=\"main\""));
+                    .header("Cache-Control", "no-store").body(containsString("<main id=\"main\""))
+                    .header("Content-Security-Policy", containsString("script-src 'self';")).header("X-Frame-Options", "DENY");
         }
         given().cookie("metalgate_session", b.session()).get("/console/machines/" + machine).then()
                 .body(containsString("ERASE: not allowed")).body(containsString("Power off"));
@@ -258,6 +259,47 @@ class ConsoleTest {
         // no session, no stream
         var anonymous = client.send(java.net.http.HttpRequest.newBuilder(live).build(), java.net.http.HttpResponse.BodyHandlers.discarding());
         assertEquals(303, anonymous.statusCode());
+    }
+
+    @Test
+    void aNewPasswordEndsTheUsersConsoleSessions() {
+        as("viewer", "password-changer");
+        Browser b = signIn("password-changer", Api.PASSWORD);
+        admin().body(Map.of("password", "another-correct-horse")).put("/api/users/password-changer/password").then().statusCode(204);
+        given().cookie("metalgate_session", b.session()).redirects().follow(false).get("/console").then().statusCode(303);
+        admin().body(Map.of("password", Api.PASSWORD)).put("/api/users/password-changer/password").then().statusCode(204);
+    }
+
+    @Test
+    void aLivePagesOwnRefreshesDoNotKeepItsSessionAlive() {
+        as("viewer", "wall-screen");
+        Browser b = signIn("wall-screen", Api.PASSWORD);
+        PostgresTestResource.sql("UPDATE console_session SET last_seen_at = now() - interval '29 minutes' WHERE username = ?", "wall-screen");
+        given().cookie("metalgate_session", b.session()).header("X-Metalgate-Refresh", "1").get("/console").then().statusCode(200);
+        assertEquals("yes", PostgresTestResource.sqlValue("SELECT CASE WHEN max(last_seen_at) < now() - interval '28 minutes' THEN 'yes' END "
+                + "FROM console_session WHERE username = ?", "wall-screen"), "a refresh is not a person's use");
+        given().cookie("metalgate_session", b.session()).get("/console").then().statusCode(200);
+        assertEquals("yes", PostgresTestResource.sqlValue("SELECT CASE WHEN max(last_seen_at) > now() - interval '1 minute' THEN 'yes' END "
+                + "FROM console_session WHERE username = ?", "wall-screen"), "a click is");
+    }
+
+    @Test
+    void everyMachineMatchingTheFilterIsExactlyWhatTheTableCounted() {
+        Browser op = signIn("operator");
+        String name = PostgresTestResource.sqlValue("SELECT name FROM machine WHERE id = ?::uuid", machine);
+        Response planned = given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("action", "POWER_OFF")
+                .formParam("reason", "filtered").formParam("scope", "filter").formParam("q", name).formParam("power", "").formParam("tenant", "")
+                .redirects().follow(false).post("/console/bulk");
+        planned.then().statusCode(303);
+        String plan = planned.getHeader("Location").substring(planned.getHeader("Location").lastIndexOf('/') + 1);
+        assertEquals("1", PostgresTestResource.sqlValue("SELECT cardinality(machine_ids) FROM bulk_plan WHERE id = ?::uuid", plan));
+        // a filter nothing matches plans nothing
+        given().cookie("metalgate_session", op.session()).formParam("_csrf", op.csrf()).formParam("action", "POWER_OFF").formParam("reason", "x")
+                .formParam("scope", "filter").formParam("q", name).formParam("power", "UNKNOWN").formParam("state", "ERASED").post("/console/bulk")
+                .then().statusCode(400).body(containsString("no machine was selected"));
+        assertEquals("/console", ConsoleLogin.safeNext("/console/<x"));
+        assertEquals("/console", ConsoleLogin.safeNext("/console/%zz"));
+        assertEquals("nats://broker:4222/topic", ConsoleResource.endpointShown("nats://user:secret@broker:4222/topic?apiKey=k"));
     }
 
     @Test

@@ -32,12 +32,22 @@ class LoginThrottleTest {
     }
 
     @Test
+    void successesThroughOneProxyAreNotFailures() {
+        LoginThrottle t = new LoginThrottle();
+        for (int i = 0; i < 3 * LoginThrottle.PER_REMOTE; i++) {
+            t.failed("user" + i, "10.0.0.99", i); // counted before the password check …
+            t.succeeded("user" + i, "10.0.0.99"); // … and taken back when it held
+        }
+        assertTrue(t.allowed("next-user", "10.0.0.99", 1000));
+    }
+
+    @Test
     void aSuccessClearsTheUsersFailures() {
         LoginThrottle t = new LoginThrottle();
         for (int i = 0; i < LoginThrottle.PER_USER - 1; i++) {
             t.failed("carol", "10.0.0.1", i);
         }
-        t.succeeded("carol");
+        t.succeeded("carol", "10.0.0.1");
         t.failed("carol", "10.0.0.1", 10);
         assertTrue(t.allowed("carol", "10.0.0.1", 11));
     }

@@ -47,6 +47,11 @@ class EndpointRolesTest {
             java.util.Map.entry("TenantPageResource.choose", "the signed link's token, carried in the form (no cookie, no session: no cross-site request "
                     + "without it); at most metalgate.notices.link-uses choices per link; each recorded and audited, and the only "
                     + "hold it can place is a preservation request, fail safe"),
+            java.util.Map.entry("ConsoleLogin.loginPage", "the console's sign-in form: it shows nothing but the form (and sets the form's own "
+                    + "login-CSRF cookie)"),
+            java.util.Map.entry("ConsoleLogin.login", "signing in is how one gets an identity: the password is checked by the same identity provider "
+                    + "as HTTP Basic (Argon2id), the form's double-submit token must match its cookie (no login CSRF), failures are "
+                    + "throttled per user and per address"),
             java.util.Map.entry("AgentDisks.disks", "the agent's token (401 without it) and the machine's lock; found disks are believed only when the agent's "
                     + "system UUID is one the BMC reported (otherwise the token is spent and the machine ERASE_FAILED), and they only add "
                     + "disks the certificate must cover"));
