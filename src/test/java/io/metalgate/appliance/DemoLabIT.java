@@ -10,9 +10,7 @@ import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.options.AriaRole;
 import com.microsoft.playwright.options.ColorScheme;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +23,6 @@ import java.nio.file.Paths;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -59,19 +56,7 @@ class DemoLabIT {
         pb.environment().put("METALGATE_DEMO_REDFISH_PORT", String.valueOf(redfish));
         pb.environment().put("METALGATE_DEMO_IPMI_PORT", String.valueOf(ipmi));
         Process p = pb.start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    output.add(line);
-                }
-            } catch (IOException ignored) {
-                // ended
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        List<String> output = io.metalgate.testing.ProcessLines.collect(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(420);
         while (output.stream().noneMatch(l -> l.startsWith("metalgate demo lab ready"))) {
             if (!p.isAlive() || System.nanoTime() > deadline || output.stream().anyMatch(l -> l.contains("demo lab: seeding stopped"))) {

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -213,19 +210,7 @@ class PackagedApplianceIT {
         pb.environment().remove("QUARKUS_HTTP_PORT");
         pb.environment().putAll(env);
         Process p = pb.start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    output.add(line);
-                }
-            } catch (IOException ignored) {
-                // process ended
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        List<String> output = io.metalgate.testing.ProcessLines.collect(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (output.stream().noneMatch(l -> l.startsWith("metalgate is running"))
                 || output.stream().noneMatch(l -> l.contains("Listening on: http://0.0.0.0:" + port))) {

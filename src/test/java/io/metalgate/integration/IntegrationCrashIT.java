@@ -9,9 +9,7 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 import com.sun.net.httpserver.HttpServer;
 import io.metalgate.testing.BrokerPeers;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +26,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -360,19 +357,7 @@ class IntegrationCrashIT {
                 JAR.toString()).redirectErrorStream(true);
         pb.environment().putAll(env);
         Process p = pb.start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    output.add(line);
-                }
-            } catch (IOException ignored) {
-                // ended
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        List<String> output = io.metalgate.testing.ProcessLines.collect(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (output.stream().noneMatch(l -> l.contains("Listening on: http://0.0.0.0:" + port))) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
