@@ -50,6 +50,18 @@ wait_sanitize() { # device: until the drive's sanitize ends (SSTAT in the saniti
   done
 }
 
+prepare_disk() { # device kernel-name steps: opens the drive's hidden areas as the appliance said (HPA/AMA, DCO) before its erase
+  for step in $3; do
+    case "$step" in
+      DCO_RESTORE) hdparm --yes-i-know-what-i-am-doing --dco-restore "$1" >/dev/null 2>&1 || return 1 ;;
+      # without "p": until the next power cycle only, the drive keeps its configuration for the next tenant to decide
+      SET_MAX:*) hdparm --yes-i-know-what-i-am-doing -N "${step#SET_MAX:}" "$1" >/dev/null 2>&1 || return 1
+        echo 1 > "/sys/block/$2/device/rescan" 2>/dev/null || true ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
 poweroff_machine() {
   [ "${METALGATE_NO_POWEROFF:-}" = 1 ] && return 0
   sync; poweroff -f 2>/dev/null || echo o > /proc/sysrq-trigger
@@ -142,11 +154,13 @@ for serial in $serials; do
   [ "$(field task "$answer")" = ERASE ] || { log "stopped before disk $serial: $answer"; poweroff_machine; exit 0; }
   dev=$(device_of "$serial") || { log "disk $serial not found"; result=NOT_FOUND; dev=; }
   name=$(basename "${dev:-none}")
-  transport=OTHER; nvme=; hdp=; scsi=; opcodes=; readcap=; lbpv=
+  transport=OTHER; nvme=; hdp=; scsi=; opcodes=; readcap=; lbpv=; hpa=; dco=
   case "$name" in
     nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
     sd*) hdp=$(hdparm -I "$dev" 2>/dev/null)
       if printf '%s\n' "$hdp" | grep -q '^Security:'; then transport=ATA
+        # what hides sectors from an erase through the block device: a Host Protected Area, a Device Configuration Overlay
+        hpa=$(hdparm -N "$dev" 2>&1); dco=$(hdparm --dco-identify "$dev" 2>&1)
       else
         # a SCSI (SAS) drive: what it answers to REPORT SUPPORTED OPERATION CODES for SANITIZE and each service action
         # (1 overwrite, 2 block erase, 3 crypto erase), in hex; the appliance reads the SUPPORT field
@@ -162,15 +176,17 @@ for serial in $serials; do
   discard=false
   [ -n "$dev" ] && [ "$(cat "/sys/block/$name/queue/discard_max_bytes" 2>/dev/null || echo 0)" -gt 0 ] && discard=true
   printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s,"scsiSanitizeSupport":"%s",'\
-'"sgOpcodes":"%s","sgReadcap":"%s","sgVpdLbpv":"%s"}}' \
+'"sgOpcodes":"%s","sgReadcap":"%s","sgVpdLbpv":"%s","hdparmN":"%s","dcoIdentify":"%s"}}' \
     "$TOKEN" "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" "$(json "${scsi# }")" "$(json "$opcodes")" \
-    "$(json "$readcap")" "$(json "$lbpv")" > "$WORK/technique.json"
+    "$(json "$readcap")" "$(json "$lbpv")" "$(json "$hpa")" "$(json "$dco")" > "$WORK/technique.json"
   choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
   technique=$(field technique "$choice")
   started=$(now_utc)
   result=SUCCESS; tool=; mismatches=0; passed=false; sampled=0
   if [ -z "$dev" ]; then result=NOT_FOUND
   elif [ -z "$technique" ]; then result="NO_TECHNIQUE"; log "disk $serial: no technique allowed: $choice"
+  elif ! prepare_disk "$dev" "$name" "$(field prepare "$choice")"; then
+    result=PREPARE_FAILED; log "disk $serial: its hidden area could not be opened ($(field prepare "$choice")): not erased"
   else
     count=$(printf '%s' "$choice" | sed -n 's/.*"verifySampleBlocks":\([0-9]*\).*/\1/p'); count=${count:-256}
     sample_offsets "$dev" "$count" > "$WORK/offsets"

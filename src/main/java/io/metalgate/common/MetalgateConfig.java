@@ -167,6 +167,13 @@ public interface MetalgateConfig {
         boolean trustDiscard();
 
         /**
+         * Whether the agent may restore a Device Configuration Overlay to its factory configuration to reach the sectors it
+         * hides (hdparm --dco-restore); otherwise a disk whose DCO hides sectors fails, naming how many.
+         */
+        @WithDefault("false")
+        boolean restoreDco();
+
+        /**
          * How far an agent's reported start and end of a disk may lie outside the window the appliance saw (its token
          * issued .. its report received): the agent sets its times from the appliance's clock, to the second.
          */

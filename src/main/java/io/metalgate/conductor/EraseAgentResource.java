@@ -123,16 +123,22 @@ public class EraseAgentResource {
 
     /**
      * What the agent found of one disk: the tools' outputs as printed ({@code sgOpcodes}: {@code sg_opcodes};
-     * {@code sgReadcap}: {@code sg_readcap -l}; {@code sgVpdLbpv}: {@code sg_vpd -p lbpv}, for SCSI disks).
+     * {@code sgReadcap}: {@code sg_readcap -l}; {@code sgVpdLbpv}: {@code sg_vpd -p lbpv}, for SCSI disks; {@code hdparmN}:
+     * {@code hdparm -N}, {@code dcoIdentify}: {@code hdparm --dco-identify}, for ATA disks: their hidden areas).
      */
     public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
             @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported,
             @Size(max = 2_000) String scsiSanitizeSupport, @Size(max = 100_000) String sgOpcodes, @Size(max = 10_000) String sgReadcap,
-            @Size(max = 10_000) String sgVpdLbpv) {
+            @Size(max = 10_000) String sgVpdLbpv, @Size(max = 10_000) String hdparmN, @Size(max = 20_000) String dcoIdentify) {
     }
 
-    /** The technique for a disk (empty: the disk fails), why, and how much to read back. */
-    public record TechniqueAnswer(String technique, String tool, String method, boolean weakerThanPolicy, List<String> notes, int verifySampleBlocks) {
+    /**
+     * The technique for a disk (empty: the disk fails), why, how much to read back, and what to do first ({@code prepare}:
+     * steps separated by spaces, {@code SET_MAX:N} or {@code DCO_RESTORE}: the drive's hidden areas opened, {@link
+     * io.metalgate.erase.HiddenAreas}).
+     */
+    public record TechniqueAnswer(String technique, String tool, String method, boolean weakerThanPolicy, List<String> notes, int verifySampleBlocks,
+            String prepare) {
     }
 
     @Inject
@@ -154,15 +160,32 @@ public class EraseAgentResource {
                 throw ApiException.conflict("the machine was never inspected: no disk can be matched", "machine");
             }
             var d = body.disk();
-            return reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
+            var choice = reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
                     d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
                     Boolean.TRUE.equals(d.discardSupported()), d.scsiSanitizeSupport(), d.sgOpcodes(), d.sgReadcap(), d.sgVpdLbpv()));
-        }).call(choice -> pool.withTransaction(tx -> boot.recordChoice(tx, body.token(), body.disk().serialNumber(),
-                choice.technique().map(Enum::name).orElse("NONE"), now))).map(choice -> {
+            if (!"ATA".equalsIgnoreCase(d.transport()) || choice.technique().isEmpty()) {
+                return new Chosen(choice, "");
+            }
+            // an ATA drive's hidden areas (HPA, DCO) are opened before the erase, or the disk fails: none is left behind
+            var hidden = io.metalgate.erase.HiddenAreas.plan(d.hdparmN(), d.dcoIdentify(), config.erase().restoreDco());
+            List<String> notes = new java.util.ArrayList<>(choice.notes());
+            notes.addAll(hidden.notes());
+            if (hidden.refusal().isPresent()) {
+                notes.add(hidden.refusal().get());
+                return new Chosen(new io.metalgate.erase.Techniques.Choice(java.util.Optional.empty(), false, notes), "");
+            }
+            return new Chosen(new io.metalgate.erase.Techniques.Choice(choice.technique(), choice.weakerThanPolicy(), notes),
+                    String.join(" ", hidden.steps()));
+        }).call(chosen -> pool.withTransaction(tx -> boot.recordChoice(tx, body.token(), body.disk().serialNumber(),
+                chosen.choice().technique().map(Enum::name).orElse("NONE"), now))).map(chosen -> {
+            var choice = chosen.choice();
             return new TechniqueAnswer(choice.technique().map(Enum::name).orElse(null), choice.technique().map(t -> t.tool).orElse(null),
                     choice.technique().map(t -> t.method.name()).orElse(null), choice.weakerThanPolicy(), choice.notes(),
-                    config.erase().verifySampleBlocks());
+                    config.erase().verifySampleBlocks(), chosen.prepare());
         });
+    }
+
+    private record Chosen(io.metalgate.erase.Techniques.Choice choice, String prepare) {
     }
 
     public record ReportRequest(@NotBlank @Size(max = 100) String token, @jakarta.validation.constraints.NotNull

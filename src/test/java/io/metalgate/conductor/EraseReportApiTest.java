@@ -5,6 +5,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,6 +34,10 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class EraseReportApiTest {
 
+    static String capture(String name) throws java.io.IOException {
+        return new String(EraseReportApiTest.class.getResourceAsStream("/erase-captures/" + name).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Test
     void onlyAVerifiedReportOfEveryDiskEarnsACertificate() throws Exception {
         try (RedfishMock bmcs = Lifecycle.bmcs(2, Profile.GENERIC)) {
@@ -50,6 +55,16 @@ class EraseReportApiTest {
             List<Map<String, Object>> disks = operator().get("/api/machines/" + first + "/inventory").then().extract().jsonPath().getList("disks");
             String kingston = new String(EraseAgentApiTest.class.getResourceAsStream("/erase-captures/kingston-snv2s250g.nvme-id-ctrl.txt")
                     .readAllBytes());
+            // an ATA drive with a Host Protected Area: opened first (its -N output as a drive printed it), or the disk fails when a
+            // DCO hides sectors the policy may not restore
+            String samsung = capture("samsung-hm500ji.hdparm-I.txt");
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
+                    "transport", "ATA", "hdparmI", samsung, "hdparmN", capture("forensicswiki-sdc.hdparm-N.txt")))).post("/api/agent/technique")
+                    .then().statusCode(200).body("technique", equalTo("ATA_SECURITY_ERASE_ENHANCED")).body("prepare", equalTo("SET_MAX:586072368"));
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
+                    "transport", "ATA", "hdparmI", samsung, "hdparmN", " max sectors   = 976717824/976717824, HPA is disabled\n",
+                    "dcoIdentify", capture("wdc-wd5000bmvv.hdparm-dco-identify.txt")))).post("/api/agent/technique").then().statusCode(200)
+                    .body("technique", nullValue()).body("notes", hasItem(org.hamcrest.Matchers.containsString("hides 55344 sectors")));
             given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
                     "transport", "NVME", "nvmeIdCtrl", kingston))).post("/api/agent/technique").then().statusCode(200)
                     .body("technique", equalTo("NVME_SANITIZE_BLOCK")).body("method", equalTo("PURGE"));
