@@ -154,9 +154,12 @@ for serial in $serials; do
   [ "$(field task "$answer")" = ERASE ] || { log "stopped before disk $serial: $answer"; poweroff_machine; exit 0; }
   dev=$(device_of "$serial") || { log "disk $serial not found"; result=NOT_FOUND; dev=; }
   name=$(basename "${dev:-none}")
-  transport=OTHER; nvme=; hdp=; scsi=; opcodes=; readcap=; lbpv=; hpa=; dco=
+  transport=OTHER; nvme=; hdp=; scsi=; opcodes=; readcap=; lbpv=; hpa=; dco=; nsl=
   case "$name" in
-    nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null) ;;
+    nvme*) transport=NVME; nvme=$(nvme id-ctrl "$dev" 2>/dev/null)
+      # the controller's namespaces (allocated ones where it can say, else the active ones): a Format reaches only one
+      ctrl=/dev/$(printf '%s' "$name" | sed 's/n[0-9]*$//')
+      nsl=$(nvme list-ns "$ctrl" --all 2>/dev/null | grep ':0x' || nvme list-ns "$ctrl" 2>/dev/null) ;;
     sd*) hdp=$(hdparm -I "$dev" 2>/dev/null)
       if printf '%s\n' "$hdp" | grep -q '^Security:'; then transport=ATA
         # what hides sectors from an erase through the block device: a Host Protected Area, a Device Configuration Overlay
@@ -176,9 +179,9 @@ for serial in $serials; do
   discard=false
   [ -n "$dev" ] && [ "$(cat "/sys/block/$name/queue/discard_max_bytes" 2>/dev/null || echo 0)" -gt 0 ] && discard=true
   printf '{"token":"%s","disk":{"serialNumber":"%s","transport":"%s","nvmeIdCtrl":"%s","hdparmI":"%s","discardSupported":%s,"scsiSanitizeSupport":"%s",'\
-'"sgOpcodes":"%s","sgReadcap":"%s","sgVpdLbpv":"%s","hdparmN":"%s","dcoIdentify":"%s"}}' \
+'"sgOpcodes":"%s","sgReadcap":"%s","sgVpdLbpv":"%s","hdparmN":"%s","dcoIdentify":"%s","nvmeListNs":"%s"}}' \
     "$TOKEN" "$(json "$serial")" "$transport" "$(json "$nvme")" "$(json "$hdp")" "$discard" "$(json "${scsi# }")" "$(json "$opcodes")" \
-    "$(json "$readcap")" "$(json "$lbpv")" "$(json "$hpa")" "$(json "$dco")" > "$WORK/technique.json"
+    "$(json "$readcap")" "$(json "$lbpv")" "$(json "$hpa")" "$(json "$dco")" "$(json "$nsl")" > "$WORK/technique.json"
   choice=$(post /api/agent/technique "$WORK/technique.json") || choice=
   technique=$(field technique "$choice")
   started=$(now_utc)

@@ -124,12 +124,14 @@ public class EraseAgentResource {
     /**
      * What the agent found of one disk: the tools' outputs as printed ({@code sgOpcodes}: {@code sg_opcodes};
      * {@code sgReadcap}: {@code sg_readcap -l}; {@code sgVpdLbpv}: {@code sg_vpd -p lbpv}, for SCSI disks; {@code hdparmN}:
-     * {@code hdparm -N}, {@code dcoIdentify}: {@code hdparm --dco-identify}, for ATA disks: their hidden areas).
+     * {@code hdparm -N}, {@code dcoIdentify}: {@code hdparm --dco-identify}, for ATA disks: their hidden areas; {@code nvmeListNs}:
+     * {@code nvme list-ns} of an NVMe disk's controller: its namespaces).
      */
     public record DiskInfo(@NotBlank @Size(max = 200) String serialNumber, @Size(max = 20) String transport, @Size(max = 100_000) String nvmeIdCtrl,
             @Size(max = 100_000) String hdparmI, Boolean scsiSanitize, Boolean discardZeroes, Boolean discardSupported,
             @Size(max = 2_000) String scsiSanitizeSupport, @Size(max = 100_000) String sgOpcodes, @Size(max = 10_000) String sgReadcap,
-            @Size(max = 10_000) String sgVpdLbpv, @Size(max = 10_000) String hdparmN, @Size(max = 20_000) String dcoIdentify) {
+            @Size(max = 10_000) String sgVpdLbpv, @Size(max = 10_000) String hdparmN, @Size(max = 20_000) String dcoIdentify,
+            @Size(max = 100_000) String nvmeListNs) {
     }
 
     /**
@@ -163,7 +165,19 @@ public class EraseAgentResource {
             var choice = reports.technique(inv.get(), d.serialNumber(), new io.metalgate.erase.Techniques.DiskFacts(d.transport(), d.nvmeIdCtrl(),
                     d.hdparmI(), Boolean.TRUE.equals(d.scsiSanitize()), Boolean.TRUE.equals(d.discardZeroes()),
                     Boolean.TRUE.equals(d.discardSupported()), d.scsiSanitizeSupport(), d.sgOpcodes(), d.sgReadcap(), d.sgVpdLbpv()));
-            if (!"ATA".equalsIgnoreCase(d.transport()) || choice.technique().isEmpty()) {
+            if (choice.technique().isEmpty()) {
+                return new Chosen(choice, "");
+            }
+            if ("NVME".equalsIgnoreCase(d.transport())) {
+                // a namespace-scoped technique must not leave another namespace or unallocated capacity behind
+                var ns = io.metalgate.erase.NvmeNamespaces.check(choice.technique().get(), d.nvmeIdCtrl(), d.nvmeListNs());
+                List<String> notes = new java.util.ArrayList<>(choice.notes());
+                notes.addAll(ns.notes());
+                ns.refusal().ifPresent(notes::add);
+                return new Chosen(new io.metalgate.erase.Techniques.Choice(ns.refusal().isPresent() ? java.util.Optional.empty() : choice.technique(),
+                        ns.refusal().isEmpty() && choice.weakerThanPolicy(), notes), "");
+            }
+            if (!"ATA".equalsIgnoreCase(d.transport())) {
                 return new Chosen(choice, "");
             }
             // an ATA drive's hidden areas (HPA, DCO) are opened before the erase, or the disk fails: none is left behind

@@ -65,6 +65,16 @@ class EraseReportApiTest {
                     "transport", "ATA", "hdparmI", samsung, "hdparmN", " max sectors   = 976717824/976717824, HPA is disabled\n",
                     "dcoIdentify", capture("wdc-wd5000bmvv.hdparm-dco-identify.txt")))).post("/api/agent/technique").then().statusCode(200)
                     .body("technique", nullValue()).body("notes", hasItem(org.hamcrest.Matchers.containsString("hides 55344 sectors")));
+            // an NVMe drive that offers only Format (the Micron capture's FNA changed to 0x4, crypto erase: PURGE), with two namespaces:
+            // the Format would leave one behind, the disk fails
+            String cryptoFormatOnly = capture("micron-9200.nvme-id-ctrl.txt").replaceFirst("(?m)^fna     : 0$", "fna     : 0x4");
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
+                    "transport", "NVME", "nvmeIdCtrl", cryptoFormatOnly, "nvmeListNs", "[   0]:0x1\n"))).post("/api/agent/technique").then()
+                    .statusCode(200).body("technique", equalTo("NVME_FORMAT_CRYPTO"));
+            given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
+                    "transport", "NVME", "nvmeIdCtrl", cryptoFormatOnly, "nvmeListNs",
+                    capture("renesas-spider.nvme-list-ns-a.txt")))).post("/api/agent/technique").then().statusCode(200)
+                    .body("technique", nullValue()).body("notes", hasItem(org.hamcrest.Matchers.containsString("1 other namespace(s)")));
             given().contentType(ContentType.JSON).body(Map.of("token", tokens.get(0), "disk", Map.of("serialNumber", disks.get(0).get("serialNumber"),
                     "transport", "NVME", "nvmeIdCtrl", kingston))).post("/api/agent/technique").then().statusCode(200)
                     .body("technique", equalTo("NVME_SANITIZE_BLOCK")).body("method", equalTo("PURGE"));
