@@ -63,7 +63,6 @@ public class DemoLab {
 
     private final ObjectMapper json = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private volatile boolean ready;
 
     void onStart(@Observes StartupEvent event) {
         if (!config.demo().enabled()) {
@@ -78,11 +77,6 @@ public class DemoLab {
         }, "metalgate-demo-lab");
         seeder.setDaemon(true);
         seeder.start();
-    }
-
-    /** Whether the lab is seeded (the script and the tests wait for the log line). */
-    public boolean ready() {
-        return ready;
     }
 
     void seed() throws Exception {
@@ -186,7 +180,6 @@ public class DemoLab {
     }
 
     private void announce() {
-        ready = true;
         String people = String.join(", ", PEOPLE.entrySet().stream().map(e -> e.getKey() + " (" + e.getValue() + ")").toList());
         // stdout, like the admin password at first start: it is a demo's password, for a newcomer to sign in with
         System.out.println("metalgate demo lab ready: " + (config.demo().redfishBmcs() + config.demo().ipmiBmcs())

@@ -38,9 +38,6 @@ public class ConsoleQueries {
 
     /** The machines table's filters; null or blank means any. */
     public record MachineFilter(String q, UUID tenantId, String state, String rack, String power) {
-        boolean any() {
-            return q != null || tenantId != null || state != null || rack != null || power != null;
-        }
     }
 
     public record MachinePage(List<MachineRow> rows, int page, int size, long total) {
@@ -127,6 +124,11 @@ public class ConsoleQueries {
                     x.getOrDefault("certificate", 0L), lc.getOrDefault("ERASE_FAILED", 0L), x.getOrDefault("dead", 0L),
                     x.getOrDefault("holds", 0L), x.getOrDefault("approvals", 0L), lc.getOrDefault("ERASING", 0L), x.getOrDefault("head", 0L));
         });
+    }
+
+    /** The audit chain's length (its head's sequence number). */
+    public Uni<Long> auditHead() {
+        return pool.query("SELECT COALESCE((SELECT seq FROM audit_head WHERE id = 1), 0)").execute().map(rows -> rows.iterator().next().getLong(0));
     }
 
     private static final String MACHINE_FROM = " FROM machine m LEFT JOIN lease_machine lm ON lm.machine_id = m.id "

@@ -61,7 +61,6 @@ import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.logging.Logger;
 
 /**
  * The NOC console's pages (server-rendered Qute; htmx and server-sent events only make them live). Each page reads
@@ -74,7 +73,6 @@ import org.jboss.logging.Logger;
 @Tag(name = "console")
 public class ConsoleResource {
 
-    private static final Logger LOG = Logger.getLogger(ConsoleResource.class);
     static final int PAGE_SIZE = 50;
     static final List<Action> GATED = List.of(Action.POWER_OFF, Action.ERASE, Action.REASSIGN);
 
@@ -306,8 +304,8 @@ public class ConsoleResource {
         String ac = blankToNull(action);
         long after = Math.max(0, afterSeq);
         AuditIntegrity.Head signed = integrity.lastSigned();
-        return render(auditApi.list(s, a, ac, null, null, after, 100).chain(entries -> queries.fleet().map(fleet -> Templates.audit(page,
-                new AuditPage(entries.items(), s, a, ac, after, entries.nextAfterSeq(), fleet.auditHead(), integrity.regression(),
+        return render(auditApi.list(s, a, ac, null, null, after, 100).chain(entries -> queries.auditHead().map(head -> Templates.audit(page,
+                new AuditPage(entries.items(), s, a, ac, after, entries.nextAfterSeq(), head, integrity.regression(),
                         signed == null ? null : signed.seq())))));
     }
 

@@ -12,10 +12,6 @@ import java.util.Set;
 public record Page(String user, Set<String> roles, String csrf, String section, String message, boolean failed,
         List<Problem.FieldError> reasons) {
 
-    static Page anonymous(String section) {
-        return new Page(null, Set.of(), null, section, null, false, List.of());
-    }
-
     Page with(String message, boolean failed, List<Problem.FieldError> reasons) {
         return new Page(user, roles, csrf, section, message, failed, reasons == null ? List.of() : reasons);
     }
