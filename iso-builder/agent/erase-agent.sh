@@ -72,8 +72,14 @@ ask_task() { # [next disk]
   post /api/agent/task "$WORK/task.json"
 }
 
-serial_of() { # kernel name → the drive's serial number (virtio: serial; NVMe, SCSI: the device's), spaces dropped
-  s=$(cat "/sys/block/$1/serial" 2>/dev/null || cat "/sys/block/$1/device/serial" 2>/dev/null || lsblk -dno SERIAL "/dev/$1" 2>/dev/null)
+serial_of() { # kernel name → the drive's serial number, spaces dropped
+  # virtio: serial; NVMe: device/serial; SCSI/SAS and ATA behind libata (sd*): the Unit Serial Number VPD page (0x80)
+  # the kernel read (4 header bytes, then the serial), else asked with sg_vpd. lsblk only last: without udev (none in
+  # this ramdisk) it knows no serial of an sd disk — such a disk would have been reported without one.
+  s=$(cat "/sys/block/$1/serial" 2>/dev/null || cat "/sys/block/$1/device/serial" 2>/dev/null)
+  [ -n "$s" ] || s=$(tail -c +5 "/sys/block/$1/device/vpd_pg80" 2>/dev/null | tr -d '\000')
+  [ -n "$s" ] || s=$(sg_vpd -p sn "/dev/$1" 2>/dev/null | sed -n 's/^ *Unit serial number: *//p')
+  [ -n "$s" ] || s=$(lsblk -dno SERIAL "/dev/$1" 2>/dev/null)
   printf '%s' "$s" | tr -d ' \n'
 }
 

@@ -61,7 +61,7 @@ class EraseVmTest {
     private static final int DISK_MIB = 24;
 
     /** A VM's disk images and its QEMU arguments. */
-    record Vm(QemuHost host, Path dir, Path nvme, Path virtio) {
+    record Vm(QemuHost host, Path dir, Path nvme, Path virtio, Path scsi) {
 
         /** What the VM printed (serial console) and its firmware's log, for a failed run's message. */
         String logs() {
@@ -83,6 +83,16 @@ class EraseVmTest {
      * the virtio disk's discards ("off": the device offers none; "ignore": offered, and ignored — QEMU's default).
      */
     static Vm vm(String name, int tap, String mac, UUID systemUuid, String nvmeSerial, String virtioSerial, String virtioDiscard) throws IOException {
+        return vm(name, tap, mac, systemUuid, nvmeSerial, virtioSerial, virtioDiscard, null);
+    }
+
+    /**
+     * The same VM with a third disk, on a SCSI bus ({@code virtio-scsi}, QEMU's {@code scsi-hd}: a disk the guest's
+     * kernel drives as {@code sd*}, answering SCSI commands — INQUIRY and its VPD pages, READ CAPACITY (16), REPORT
+     * SUPPORTED OPERATION CODES — as QEMU emulates them) when {@code scsiSerial} is given.
+     */
+    static Vm vm(String name, int tap, String mac, UUID systemUuid, String nvmeSerial, String virtioSerial, String virtioDiscard,
+            String scsiSerial) throws IOException {
         Path dir = Files.createTempDirectory("erase-vm-" + name);
         Path nvme = dir.resolve("nvme.img");
         Path virtio = dir.resolve("virtio.img");
@@ -92,8 +102,15 @@ class EraseVmTest {
                 "-drive", "file=" + nvme + ",if=none,id=d1,format=raw", "-device", "nvme,drive=d1,serial=" + nvmeSerial,
                 "-drive", "file=" + virtio + ",if=none,id=d2,format=raw" + (virtioDiscard.equals("off") ? "" : ",discard=" + virtioDiscard),
                 "-device", "virtio-blk-pci,drive=d2,serial=" + virtioSerial + (virtioDiscard.equals("off") ? ",discard=off" : ",discard=on")));
+        Path scsi = null;
+        if (scsiSerial != null) {
+            scsi = dir.resolve("scsi.img");
+            fill(scsi);
+            args.addAll(List.of("-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + scsi + ",if=none,id=d3,format=raw,discard=unmap",
+                    "-device", "scsi-hd,bus=scsi0.0,drive=d3,serial=" + scsiSerial));
+        }
         args.addAll(PxeLab.network(tap, mac));
-        return new Vm(new QemuHost(dir, mac, args, PxeLab.qemuCommand()), dir, nvme, virtio);
+        return new Vm(new QemuHost(dir, mac, args, PxeLab.qemuCommand()), dir, nvme, virtio, scsi);
     }
 
     /** The pattern: every 4 KiB block names itself, so any block left behind is found. */
@@ -283,7 +300,9 @@ class EraseVmTest {
             UUID uuid = UUID.fromString(h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20) + "-"
                     + h.substring(20));
             String mac = String.format("52:54:00:%02x:%02x:%02x", port >> 8 & 0xff, port & 0xff, 0x0d);
-            Vm vm = vm("d", 3, mac, uuid, "IPMINVME" + port, "IPMIVIRT" + port, "off");
+            // a third disk on a SCSI bus: the agent's SCSI path (serial from the VPD page, sg_opcodes, sg_readcap,
+            // sg_vpd) against a device that answers SCSI commands, not only against captured outputs
+            Vm vm = vm("d", 3, mac, uuid, "IPMINVME" + port, "IPMIVIRT" + port, "off", "IPMISCSI" + port);
             bmc.attach(vm.host());
             try {
                 String tenant = operator().body(Map.of("name", unique("vm-d"))).post("/api/tenants").then().statusCode(201).extract().path("id");
@@ -305,10 +324,13 @@ class EraseVmTest {
                 System.out.printf("EraseVmTest (d, IPMI): erase allowed → certificate in %.1f s%n", (System.nanoTime() - started) / 1e9);
                 awaitOff(vm, 60);
                 operator().get("/api/machines/" + m + "/erase-certificates").then().statusCode(200).body("size()", equalTo(1))
-                        .body("[0].body.disks.serialNumber", containsInAnyOrder("IPMINVME" + port, "IPMIVIRT" + port))
-                        .body("[0].body.disks.verification.passed", equalTo(List.of(true, true)));
+                        .body("[0].body.disks.serialNumber", containsInAnyOrder("IPMINVME" + port, "IPMIVIRT" + port, "IPMISCSI" + port))
+                        .body("[0].body.disks.verification.passed", equalTo(List.of(true, true, true)));
+                System.out.println("EraseVmTest (d): the SCSI disk's technique: " + operator().get("/api/machines/" + m + "/erase-certificates")
+                        .then().extract().path("[0].body.disks.find { it.serialNumber == 'IPMISCSI" + port + "' }.techniqueId"));
                 assertEquals(0, patternBlocks(vm.nvme()), vm.logs());
                 assertEquals(0, patternBlocks(vm.virtio()), vm.logs());
+                assertEquals(0, patternBlocks(vm.scsi()), vm.logs());
                 // the disks the BMC could not see are in the inventory now, found by the agent on this machine's hardware
                 operator().get("/api/machines/" + m + "/inventory").then().body("disks.serialNumber", hasItem("IPMIVIRT" + port));
                 assertFalse(vm.host().poweredOn());
