@@ -46,6 +46,7 @@ class EraseAgentScriptTest {
     @Test
     void theAgentErasesEveryDiskAndTheApplianceCertifiesIt() throws Exception {
         List<String> loops = new ArrayList<>();
+        List<Path> made = new ArrayList<>();
         try (RedfishMock bmcs = Lifecycle.bmcs(1, Profile.GENERIC)) {
             var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "agent-sh"));
             String m = fleet.machines().get(0);
@@ -58,6 +59,7 @@ class EraseAgentScriptTest {
             // one loop device per disk of the inventory, filled with a pattern
             List<String> serials = operator().get("/api/machines/" + m + "/inventory").then().extract().jsonPath().getList("disks.serialNumber");
             Path dir = Files.createTempDirectory("agent-disks");
+            made.add(dir);
             StringBuilder map = new StringBuilder();
             List<Path> images = new ArrayList<>();
             byte[] pattern = new byte[4 << 20];
@@ -102,6 +104,11 @@ class EraseAgentScriptTest {
         } finally {
             for (String loop : loops) {
                 run(List.of("losetup", "-d", loop));
+            }
+            for (Path dir : made) { // the disk images, gone with the test
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
             }
         }
     }

@@ -61,7 +61,21 @@ class EraseVmTest {
     private static final int DISK_MIB = 24;
 
     /** A VM's disk images and its QEMU arguments. */
-    record Vm(QemuHost host, Path dir, Path nvme, Path virtio, Path scsi) {
+    record Vm(QemuHost host, Path dir, Path nvme, Path virtio, Path scsi) implements AutoCloseable {
+
+        /** Stops the VM and removes its directory (three disk images a run: /tmp filled up with them). */
+        @Override
+        public void close() {
+            try {
+                host.close();
+            } finally {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                } catch (IOException e) {
+                    System.err.println("EraseVmTest: could not remove " + dir + ": " + e);
+                }
+            }
+        }
 
         /** What the VM printed (serial console) and its firmware's log, for a failed run's message. */
         String logs() {
@@ -154,7 +168,7 @@ class EraseVmTest {
         @Override
         public void close() {
             try {
-                vm.host().close();
+                vm.close();
             } finally {
                 bmcs.close();
             }
@@ -171,7 +185,7 @@ class EraseVmTest {
             return new RedfishVm(bmcs, bmc, vm, Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 1, "vm-" + name)));
         } catch (RuntimeException | IOException e) {
             if (vm != null) {
-                vm.host().close();
+                vm.close();
             }
             bmcs.close();
             throw e;
@@ -335,7 +349,7 @@ class EraseVmTest {
                 operator().get("/api/machines/" + m + "/inventory").then().body("disks.serialNumber", hasItem("IPMIVIRT" + port));
                 assertFalse(vm.host().poweredOn());
             } finally {
-                vm.host().close();
+                vm.close();
             }
         }
     }
