@@ -80,11 +80,15 @@ public class Dnsmasq {
                 "--pid-file=" + dir().resolve("dnsmasq.pid")).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir().resolve("dnsmasq.log").toFile())).start();
         LOG.infof("dnsmasq started (pid %d) with %s", process.pid(), conf);
+        long startedAt = System.nanoTime();
         process.onExit().thenRun(() -> {
             if (!stopping) {
-                LOG.warnf("dnsmasq exited (%d); started again in 5 s (its log: %s)", process.exitValue(), dir().resolve("dnsmasq.log"));
+                // a machine may be waiting for its DHCP answer: at once after a crash of a dnsmasq that ran a while (Debian's
+                // 2.90 aborts now and then when a bridge port goes away), 5 s after one that could not stay up a minute
+                long delay = System.nanoTime() - startedAt > 60_000_000_000L ? 200 : 5000;
+                LOG.warnf("dnsmasq exited (%d); started again in %d ms (its log: %s)", process.exitValue(), delay, dir().resolve("dnsmasq.log"));
                 try {
-                    Thread.sleep(5000);
+                    Thread.sleep(delay);
                     startProcess();
                 } catch (Exception ex) {
                     LOG.errorf("dnsmasq could not be started again: %s", ex.toString());

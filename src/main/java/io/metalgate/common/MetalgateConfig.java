@@ -140,6 +140,13 @@ public interface MetalgateConfig {
             Optional<String> password();
         }
 
+        /**
+         * Plain lease events arriving one per message while a batch is written are settled together in the next one (one
+         * transaction for many: integration.GroupCommit); false: each alone through the route's steps.
+         */
+        @WithDefault("true")
+        boolean groupCommit();
+
         /** A signed webhook's timestamp may be this far from the appliance's time (the replay window), unless its integration says otherwise. */
         @WithDefault("PT5M")
         java.time.Duration webhookTolerance();

@@ -63,6 +63,15 @@ public class BatchIntake {
     static final int ATTEMPTS = 4;
 
     /**
+     * Whether a batch may settle this event: a plain lease event naming its lease. Holds, notes and events worded like a
+     * preservation request need the route (its holds, its reviews).
+     */
+    static boolean batchable(LeaseEvent e) {
+        return e.effectiveAction() == LeaseEvent.Action.LEASE_EVENT && e.type() != null && LeaseEventIntake.blankToNull(e.leaseRef()) != null
+                && !LeaseEventIntake.looksLikePreservation(e);
+    }
+
+    /**
      * Settles what it can of {@code events} (each valid, as the route's parse leaves it) by {@code actor}; the rest is
      * left, in order. Fails only when the database fails: then nothing of the batch was written.
      */
@@ -74,9 +83,7 @@ public class BatchIntake {
         for (int i = 0; i < events.size(); i++) {
             LeaseEvent e = events.get(i);
             String key = InboundEventRepository.key(e.source(), e.externalId());
-            boolean plain = e.effectiveAction() == LeaseEvent.Action.LEASE_EVENT && e.type() != null
-                    && LeaseEventIntake.blankToNull(e.leaseRef()) != null && !LeaseEventIntake.looksLikePreservation(e);
-            if (!plain || leftLeases.contains(e.leaseRef()) || leftKeys.contains(key)) {
+            if (!batchable(e) || leftLeases.contains(e.leaseRef()) || leftKeys.contains(key)) {
                 left.add(i);
                 if (e.leaseRef() != null) {
                     leftLeases.add(e.leaseRef());

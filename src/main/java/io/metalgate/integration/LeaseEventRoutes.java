@@ -52,8 +52,13 @@ public class LeaseEventRoutes extends RouteBuilder {
     private static final String EVENT = "MetalgateEvent";
     private static final String STORED = "MetalgateStoredEvent";
 
+    /** Header: a batch left this message to the route (it is not offered to a batch again). */
+    static final String ALONE = "MetalgateAlone";
+
     @Inject
     LeaseEventIntake intake;
+    @Inject
+    GroupCommit groupCommit;
     @Inject
     InboundEventRepository repository;
     @Inject
@@ -72,6 +77,7 @@ public class LeaseEventRoutes extends RouteBuilder {
                 .onException(RejectedInput.class).handled(true).maximumRedeliveries(0).useOriginalMessage().to(DEAD_LETTER).end()
                 .convertBodyTo(String.class)
                 .process(this::parse).id("parse")
+                .process(step(this::groupCommit)).id("group-commit")
                 .idempotentConsumer(header(KEY), repository).eager(false).skipDuplicate(false)
                     .choice()
                         .when(exchangeProperty(Exchange.DUPLICATE_MESSAGE).isEqualTo(true))
@@ -81,6 +87,21 @@ public class LeaseEventRoutes extends RouteBuilder {
                             .process(step(this::apply)).id("apply")
                     .end()
                 .end();
+    }
+
+    /**
+     * A plain lease event is settled with the others arriving at the same time ({@link GroupCommit}); what the batch
+     * settled ends the route here, what it left goes on, one by one. Skipped for an event a batch already left
+     * ({@link #ALONE}) and when group commit is off.
+     */
+    private Uni<?> groupCommit(Exchange ex) {
+        if (!groupCommit.enabled() || Boolean.TRUE.equals(ex.getMessage().getHeader(ALONE, Boolean.class))) {
+            return Uni.createFrom().voidItem();
+        }
+        return groupCommit.settle(event(ex), actor(ex)).invoke(settled -> settled.ifPresent(r -> {
+            ex.getMessage().setBody(r);
+            ex.setRouteStop(true);
+        }));
     }
 
     /** Stores a new event (or finds it stored, when a copy raced this one) before anything acts on it. */

@@ -56,7 +56,7 @@ class MessageBatches {
             String body = bodies.get(i);
             Exchange reply = camel.request(LeaseEventRoutes.INTAKE, ex -> {
                 ex.getMessage().setBody(body == null ? "" : body);
-                ex.getMessage().setHeaders(Map.of(LeaseEventRoutes.ACTOR, actor, LeaseEventRoutes.CHANNEL, channel));
+                ex.getMessage().setHeaders(Map.of(LeaseEventRoutes.ACTOR, actor, LeaseEventRoutes.CHANNEL, channel, LeaseEventRoutes.ALONE, true));
             });
             if (reply.getException() != null || !(reply.getMessage().getBody() instanceof IntakeResult r)) {
                 return new Taken(results, bodies.size() - alone.size(), reply);

@@ -62,11 +62,20 @@ class IntakeFailuresTest {
     @BeforeEach
     void advise() throws Exception {
         if (advised.compareAndSet(false, true)) {
-            AdviceWith.adviceWith(camel, "lease-event-intake", a -> a.weaveById("apply").before().process(ex -> {
-                if (broken.get()) {
-                    throw new IllegalStateException("the database went away");
-                }
-            }));
+            AdviceWith.adviceWith(camel, "lease-event-intake", a -> {
+                // while broken, events skip the group commit (which would settle them in a batch, never reaching the
+                // broken step) and fail one by one in the route; once mended, a resend goes through group commit again
+                a.weaveById("group-commit").before().process(ex -> {
+                    if (broken.get()) {
+                        ex.getMessage().setHeader(LeaseEventRoutes.ALONE, true);
+                    }
+                });
+                a.weaveById("apply").before().process(ex -> {
+                    if (broken.get()) {
+                        throw new IllegalStateException("the database went away");
+                    }
+                });
+            });
         }
         broken.set(false);
     }
