@@ -13,8 +13,9 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 
 /**
- * The signature schemes of audit checkpoints, seals and key hand-overs (JDK providers only, so they work
- * the same in a native image): Ed25519 for keys in a file (the default), ECDSA P-256 with SHA-256 for
+ * The signature schemes of audit checkpoints, seals and key hand-overs (JDK key types; Ed25519 computed by Bouncy
+ * Castle's lightweight API, no provider, so they work the same in a native image): Ed25519 for keys in a file (the
+ * default), ECDSA P-256 with SHA-256 for
  * keys in a PKCS#11 token (what tokens commonly offer; the JDK's PKCS#11 provider has no EdDSA). A public
  * key travels as base64 SubjectPublicKeyInfo; its fingerprint is SHA-256 of those DER bytes, hex. The
  * scheme follows from the key, so a verifier needs nothing but the key.
@@ -79,7 +80,58 @@ public final class SigningKeys {
         return "EC".equals(key.getAlgorithm()) ? "SHA256withECDSA" : "Ed25519";
     }
 
+    /**
+     * Ed25519 private keys as Bouncy Castle's lightweight API holds them (its public key derived once), by key. The
+     * JDK's own Ed25519 takes milliseconds a signature on this machine kind — a sixth of the erase agents' benchmark
+     * was certificate signing — Bouncy Castle's a small fraction of that; RFC 8032 signatures are deterministic, so
+     * both give the same bytes (SigningKeysTest). A plain library call, no JCA provider: the same in a native image.
+     */
+    private static final java.util.Map<PrivateKey, org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters> ED25519_PRIVATE =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private static java.util.Optional<org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters> ed25519(PrivateKey key) {
+        if (!(key instanceof java.security.interfaces.EdECPrivateKey ed) || !"Ed25519".equalsIgnoreCase(ed.getParams().getName())) {
+            return java.util.Optional.empty();
+        }
+        var cached = ED25519_PRIVATE.get(key);
+        if (cached != null) {
+            return java.util.Optional.of(cached);
+        }
+        var bytes = ed.getBytes(); // empty when the key cannot leave its provider
+        if (bytes.isEmpty() || bytes.get().length != org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters.KEY_SIZE) {
+            return java.util.Optional.empty();
+        }
+        var params = new org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters(bytes.get(), 0);
+        ED25519_PRIVATE.put(key, params);
+        return java.util.Optional.of(params);
+    }
+
+    /** The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow it. */
+    private static final byte[] ED25519_SPKI_PREFIX = java.util.HexFormat.of().parseHex("302a300506032b6570032100");
+
+    private static java.util.Optional<org.bouncycastle.crypto.params.Ed25519PublicKeyParameters> ed25519(PublicKey key) {
+        byte[] spki = key.getEncoded();
+        if (!"EdDSA".equals(key.getAlgorithm()) && !"Ed25519".equals(key.getAlgorithm()) || spki == null
+                || spki.length != ED25519_SPKI_PREFIX.length + 32
+                || !java.util.Arrays.equals(spki, 0, ED25519_SPKI_PREFIX.length, ED25519_SPKI_PREFIX, 0, ED25519_SPKI_PREFIX.length)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new org.bouncycastle.crypto.params.Ed25519PublicKeyParameters(spki, ED25519_SPKI_PREFIX.length));
+    }
+
     public static String sign(PrivateKey key, byte[] data) {
+        var ed = ed25519(key);
+        if (ed.isPresent()) {
+            var signer = new org.bouncycastle.crypto.signers.Ed25519Signer();
+            signer.init(true, ed.get());
+            signer.update(data, 0, data.length);
+            return Base64.getEncoder().encodeToString(signer.generateSignature());
+        }
+        return signJca(key, data);
+    }
+
+    /** The JCA provider's signature (ECDSA keys, keys that cannot leave their token). */
+    static String signJca(PrivateKey key, byte[] data) {
         try {
             Signature s = Signature.getInstance(scheme(key));
             s.initSign(key);
@@ -91,6 +143,23 @@ public final class SigningKeys {
     }
 
     public static boolean verify(PublicKey key, byte[] data, String signatureBase64) {
+        var ed = key == null ? java.util.Optional.<org.bouncycastle.crypto.params.Ed25519PublicKeyParameters>empty() : ed25519(key);
+        if (ed.isPresent()) {
+            try {
+                byte[] signature = Base64.getDecoder().decode(signatureBase64);
+                var verifier = new org.bouncycastle.crypto.signers.Ed25519Signer();
+                verifier.init(false, ed.get());
+                verifier.update(data, 0, data.length);
+                return verifier.verifySignature(signature);
+            } catch (IllegalArgumentException | NullPointerException e) {
+                return false;
+            }
+        }
+        return verifyJca(key, data, signatureBase64);
+    }
+
+    /** The JCA provider's verification (ECDSA keys). */
+    static boolean verifyJca(PublicKey key, byte[] data, String signatureBase64) {
         try {
             Signature s = Signature.getInstance(scheme(key));
             s.initVerify(key);

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 @QuarkusTest
+@io.quarkus.test.junit.TestProfile(io.metalgate.testing.ShippedDefaults.class)
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class ConsoleMachinesBench {
 

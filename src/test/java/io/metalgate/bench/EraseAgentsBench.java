@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 @QuarkusTest
+@io.quarkus.test.junit.TestProfile(io.metalgate.testing.ShippedDefaults.class)
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class EraseAgentsBench {
 
@@ -48,7 +49,17 @@ class EraseAgentsBench {
         List<String[]> agents = seed(WARM_UP + 2 * AGENTS); // token, serial1, serial2, system UUID
         run(agents.subList(0, WARM_UP), "warm-up", THREADS, 0);
         // saturation: 64 agents at a time, each call right after the last (a closed loop: how much the appliance does)
+        // -Dbench.jfr=FILE: a JFR profile of this phase
+        jdk.jfr.Recording recording = System.getProperty("bench.jfr") == null ? null
+                : new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+        if (recording != null) {
+            recording.start();
+        }
         run(agents.subList(WARM_UP, WARM_UP + AGENTS), "saturated", THREADS, 0);
+        if (recording != null) {
+            recording.dump(java.nio.file.Path.of(System.getProperty("bench.jfr")));
+            recording.close();
+        }
         // all 630 at once, as agents are: each call after a few seconds' work (a real disk takes minutes)
         run(agents.subList(WARM_UP + AGENTS, agents.size()), "paced", AGENTS, PACE_MS);
     }

@@ -9,7 +9,6 @@ import io.metalgate.testing.Api;
 import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -47,7 +46,7 @@ import org.junit.jupiter.api.Test;
 class InboundEventsBench {
 
     /** Its own application instance, so the brokers' configuration does not leak into other tests. */
-    public static class WithKafka implements QuarkusTestProfile {
+    public static class WithKafka extends io.metalgate.testing.ShippedDefaults {
     }
 
     private static final int LEASES = Integer.getInteger("bench.leases", 5000);

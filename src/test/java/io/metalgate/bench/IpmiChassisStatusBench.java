@@ -37,17 +37,9 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 @QuarkusTest
-@io.quarkus.test.junit.TestProfile(IpmiChassisStatusBench.ProductionClient.class)
+@io.quarkus.test.junit.TestProfile(io.metalgate.testing.ShippedDefaults.class)
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class IpmiChassisStatusBench {
-
-    /** The IPMI client as shipped, not the tests' short waits. */
-    public static class ProductionClient implements io.quarkus.test.junit.QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("metalgate.ipmi.timeout", "PT1S", "metalgate.ipmi.retries", "3");
-        }
-    }
 
     static final int BMCS = Integer.getInteger("bench.ipmi-bmcs", 1000);
 

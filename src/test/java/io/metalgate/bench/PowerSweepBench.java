@@ -36,19 +36,9 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 @QuarkusTest
-@io.quarkus.test.junit.TestProfile(PowerSweepBench.ProductionClient.class)
+@io.quarkus.test.junit.TestProfile(io.metalgate.testing.ShippedDefaults.class)
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class PowerSweepBench {
-
-    /** The Redfish client as shipped (application.properties defaults), not the tests' short waits. */
-    public static class ProductionClient implements io.quarkus.test.junit.QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("metalgate.redfish.request-timeout", "PT30S", "metalgate.redfish.retries", "2",
-                    "metalgate.redfish.retry-backoff", "PT0.5S", "metalgate.redfish.breaker-failures", "5",
-                    "metalgate.redfish.breaker-cooldown", "PT30S");
-        }
-    }
 
     static final int BMCS = Integer.getInteger("bench.bmcs", 10_000);
     /** Further BMCs, never in the measured sweeps: the naive cold sample and the first sweep after JVM start (JIT warm-up). */

@@ -32,17 +32,9 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 @QuarkusTest
-@io.quarkus.test.junit.TestProfile(IpmiSlowFleetBench.ProductionClient.class)
+@io.quarkus.test.junit.TestProfile(io.metalgate.testing.ShippedDefaults.class)
 @QuarkusTestResource(value = PostgresTestResource.class, restrictToAnnotatedClass = false)
 class IpmiSlowFleetBench {
-
-    /** The IPMI client as shipped, not the tests' short waits. */
-    public static class ProductionClient implements io.quarkus.test.junit.QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("metalgate.ipmi.timeout", "PT1S", "metalgate.ipmi.retries", "3", "metalgate.ipmi.session-idle", "PT30S");
-        }
-    }
 
     static final int BMCS = Integer.getInteger("bench.ipmi-bmcs", 1000);
     static final long SERVICE = Long.getLong("bench.ipmi-service-micros", 1000);
