@@ -35,7 +35,8 @@ public class BasicIdentityProvider implements IdentityProvider<UsernamePasswordA
         if (cached.isPresent()) {
             return Uni.createFrom().item(identity(username, cached.get()));
         }
-        return users.find(username).chain(found -> context.runBlocking(() -> {
+        // the same credentials arriving together are checked once (an expired remembered check, a burst of requests)
+        return checks.run(UserStore.cacheKey(username, password), () -> users.find(username).chain(found -> context.runBlocking(() -> {
             boolean ok = found.isPresent() && !found.get().disabled()
                     && PasswordHasher.verify(password, found.get().passwordHash());
             if (found.isEmpty()) {
@@ -46,8 +47,10 @@ public class BasicIdentityProvider implements IdentityProvider<UsernamePasswordA
             }
             users.remember(username, password, found.get().roles());
             return identity(username, found.get().roles());
-        }));
+        })));
     }
+
+    private final SingleFlight<String, SecurityIdentity> checks = new SingleFlight<>();
 
     private static SecurityIdentity identity(String username, Set<String> roles) {
         return QuarkusSecurityIdentity.builder().setPrincipal(new QuarkusPrincipal(username)).addRoles(roles)

@@ -63,7 +63,33 @@ public final class PasswordHasher {
         }
     }
 
+    /**
+     * Argon2 computations at once: each holds {@code m} KiB (19 MiB as shipped) for its duration, so requests with
+     * wrong or not yet remembered passwords, however many arrive at once, hold at most this many times that; the
+     * others wait their turn (a computation takes tens of milliseconds). More than the cores would only share them.
+     */
+    static final int CONCURRENT = Math.max(2, Runtime.getRuntime().availableProcessors());
+    private static final java.util.concurrent.Semaphore SLOTS = new java.util.concurrent.Semaphore(CONCURRENT, true);
+    private static final java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.atomic.AtomicInteger peak = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The most Argon2 computations that ran at once since start (for tests). */
+    static int peak() {
+        return peak.get();
+    }
+
     private static byte[] argon2(String password, byte[] salt, int memoryKib, int iterations, int parallelism, int length) {
+        SLOTS.acquireUninterruptibly();
+        try {
+            peak.accumulateAndGet(busy.incrementAndGet(), Math::max);
+            return argon2Now(password, salt, memoryKib, iterations, parallelism, length);
+        } finally {
+            busy.decrementAndGet();
+            SLOTS.release();
+        }
+    }
+
+    private static byte[] argon2Now(String password, byte[] salt, int memoryKib, int iterations, int parallelism, int length) {
         Argon2Parameters params = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
                 .withVersion(Argon2Parameters.ARGON2_VERSION_13)
                 .withSalt(salt).withMemoryAsKB(memoryKib).withIterations(iterations).withParallelism(parallelism).build();

@@ -141,7 +141,7 @@ public class UserStore {
         verified.put(cacheKey(username, password), new Cached(roles, System.nanoTime() + CACHE_TTL_NANOS));
     }
 
-    private static String cacheKey(String username, String password) {
+    static String cacheKey(String username, String password) {
         return AuditHashes.sha256Hex(username + "\u0000" + password);
     }
 
