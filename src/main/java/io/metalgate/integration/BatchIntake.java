@@ -300,7 +300,8 @@ public class BatchIntake {
         if (!plan.inserts.isEmpty()) {
             int n = plan.inserts.size();
             UUID[] ids = new UUID[n];
-            String[] src = new String[n], ext = new String[n], type = new String[n], ref = new String[n], body = new String[n], status = new String[n];
+            String[] src = new String[n], ext = new String[n], type = new String[n], ref = new String[n], body = new String[n], status = new String[n],
+                    tenantRef = new String[n];
             OffsetDateTime[] occurred = new OffsetDateTime[n];
             for (int k = 0; k < n; k++) {
                 Object[] ins = plan.inserts.get(k);
@@ -310,15 +311,16 @@ public class BatchIntake {
                 ext[k] = e.externalId();
                 type[k] = e.typeName();
                 ref[k] = e.leaseRef();
+                tenantRef[k] = LeaseEventIntake.blankToNull(e.tenantRef());
                 occurred[k] = e.occurredAt() == null ? null : e.occurredAt().atOffset(ZoneOffset.UTC);
                 body[k] = (String) ins[2];
                 status[k] = (String) ins[3];
             }
-            chain = chain.chain(() -> tx.preparedQuery("INSERT INTO inbound_event (id, source, external_id, event_type, lease_ref, occurred_at, "
-                    + "received_at, body, status) SELECT u.id, u.s, u.e, u.t, u.l, u.o, $8, u.b, u.st FROM unnest($1::uuid[], $2::text[], "
-                    + "$3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $9::text[]) AS u(id, s, e, t, l, o, b, st) "
-                    + "ON CONFLICT ON CONSTRAINT inbound_event_source_external_key DO NOTHING")
-                    .execute(Tuple.from(Arrays.asList(ids, src, ext, type, ref, occurred, body, now, status)))
+            chain = chain.chain(() -> tx.preparedQuery("INSERT INTO inbound_event (id, source, external_id, event_type, lease_ref, tenant_ref, "
+                    + "occurred_at, received_at, body, status) SELECT u.id, u.s, u.e, u.t, u.l, u.tr, u.o, $8, u.b, u.st FROM unnest($1::uuid[], "
+                    + "$2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $9::text[], $10::text[]) "
+                    + "AS u(id, s, e, t, l, o, b, st, tr) ON CONFLICT ON CONSTRAINT inbound_event_source_external_key DO NOTHING")
+                    .execute(Tuple.from(Arrays.asList(ids, src, ext, type, ref, occurred, body, now, status, tenantRef)))
                     .invoke(rs -> {
                         if (rs.rowCount() != n) {
                             throw new RaceLost();

@@ -3,16 +3,23 @@ package io.metalgate.integration;
 import io.metalgate.common.MetalgateConfig;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
 
 /**
  * Group commit for the intake route: plain lease events that arrive one per message (a webhook, a single HTTP
@@ -22,20 +29,35 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>It changes nothing an event's sender can see: the same rules decide (the batch is the route's rules, set-based),
  * and whatever a batch does not settle — not a plain lease event (holds, notes, preservation-worded events), a
- * conflicting copy, or every event of a batch PostgreSQL refused — goes on through the route one by one, exactly as
- * before (its dead letters, its error handling). A batch holds one actor's events only: the audit names who sent each.
+ * conflicting copy, every event of a batch PostgreSQL refused or that took longer than {@link #DEADLINE} — goes on
+ * through the route one by one, exactly as before (its dead letters, its error handling). A batch holds one actor's
+ * events only: the audit names who sent each.
  *
  * <p>Why two batches at once: while one waits for PostgreSQL (its commit's fsync), the other is being prepared; more
  * only queue on two cores. Events of one lease in two batches at once are ordered by the leases' row locks, as two
  * concurrent requests always were.
+ *
+ * <p>Threads: the route's callers wait for their exchange on worker threads (an HTTP request) or their consumer's
+ * thread. An event a batch left goes on through the route's blocking idempotency lookup on a thread of this class's
+ * own ({@link #continuation()}), never on the event loop that completed the batch (the lookup refuses it) and never
+ * on the worker pool whose threads may all be callers waiting for exactly these continuations.
  */
 @ApplicationScoped
 class GroupCommit {
+
+    private static final Logger LOG = Logger.getLogger(GroupCommit.class);
 
     /** The most events one batch takes (a larger queue is written in several). */
     static final int MAX_BATCH = 500;
     /** Batches written at once. */
     static final int IN_FLIGHT = 2;
+    /** Events waiting at most; beyond, an event goes through the route alone (the route's own pace is the back-pressure). */
+    static final int MAX_WAITING = 10_000;
+    /**
+     * A batch not done after this (a row lock held elsewhere, a connection that hangs) gives its events to the route and
+     * its slot to the next batch. Should it still commit, the route finds each event stored and answers it as a repeat.
+     */
+    static final Duration DEADLINE = Duration.ofSeconds(30);
 
     @Inject
     BatchIntake batches;
@@ -44,7 +66,7 @@ class GroupCommit {
     @Inject
     MeterRegistry registry;
 
-    private DistributionSummary sizes;
+    private DistributionSummary settledPerBatch;
 
     /** An event waiting for its batch, and where its answer goes (empty: left to the route). */
     private record Waiting(LeaseEvent event, String actor, CompletableFuture<Optional<IntakeResult>> answer) {
@@ -53,38 +75,58 @@ class GroupCommit {
     private final ArrayDeque<Waiting> queue = new ArrayDeque<>();
     private int inFlight;
 
+    private final ExecutorService continuation = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
+            new java.util.concurrent.ThreadFactory() {
+                private final AtomicInteger n = new AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable r) {
+                    Thread t = new Thread(r, "metalgate-intake-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }
+            });
+
     @PostConstruct
     void meters() {
-        sizes = DistributionSummary.builder("metalgate.intake.group.commit.events")
-                .description("Lease events settled together in one transaction by the intake's group commit").register(registry);
+        settledPerBatch = DistributionSummary.builder("metalgate.intake.group.commit.events")
+                .description("Lease events settled in one transaction by the intake's group commit (what a batch left is not counted)")
+                .register(registry);
     }
 
-    /** Whether events go through group commit at all ({@code metalgate.integrations.group-commit}). */
-    boolean enabled() {
-        return config.integrations().groupCommit();
+    void onStop(@Observes ShutdownEvent e) {
+        continuation.shutdownNow();
+    }
+
+    /** Where the route goes on with an event a batch left (a thread that may block on the idempotency lookup). */
+    ExecutorService continuation() {
+        return continuation;
+    }
+
+    /** Whether this event is offered to a batch: group commit on, a plain lease event, not left by a batch before. */
+    boolean offered(LeaseEvent event, boolean alone) {
+        return config.integrations().groupCommit() && !alone && BatchIntake.batchable(event);
     }
 
     /**
      * Settles {@code event} (sent by {@code actor}) with whatever else is waiting: its result, or empty when the batch
-     * left it to the route. Fails only when the caller must stop (never for a refused batch: then it is left).
+     * left it to the route (or too many wait already). Completes exceptionally only when the caller must stop.
      */
-    Uni<Optional<IntakeResult>> settle(LeaseEvent event, String actor) {
-        if (!BatchIntake.batchable(event)) {
-            return Uni.createFrom().item(Optional.empty());
-        }
+    CompletableFuture<Optional<IntakeResult>> settle(LeaseEvent event, String actor) {
         CompletableFuture<Optional<IntakeResult>> answer = new CompletableFuture<>();
         List<Waiting> next;
         synchronized (this) {
+            if (queue.size() >= MAX_WAITING) {
+                answer.complete(Optional.empty());
+                return answer;
+            }
             queue.add(new Waiting(event, actor, answer));
             next = inFlight < IN_FLIGHT ? take() : null;
         }
         if (next != null) {
             write(next);
         }
-        // an event left to the route goes on to its blocking idempotency lookup: on a worker thread, not on the event
-        // loop that completed the batch
-        return Uni.createFrom().completionStage(answer).onItem().transformToUni(r -> r.isPresent() ? Uni.createFrom().item(r)
-                : Uni.createFrom().item(r).emitOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool()));
+        return answer;
     }
 
     /** The oldest waiting event's actor's waiting events, in arrival order, up to {@link #MAX_BATCH}; counts it in flight. */
@@ -105,16 +147,24 @@ class GroupCommit {
     private void write(List<Waiting> batch) {
         List<LeaseEvent> events = new ArrayList<>(batch.size());
         batch.forEach(w -> events.add(w.event()));
-        sizes.record(batch.size());
         Uni<BatchIntake.Outcome> written;
         try {
             written = batches.processOrLeave(events, batch.get(0).actor());
         } catch (RuntimeException e) {
             written = Uni.createFrom().failure(e);
         }
-        written.subscribe().with(outcome -> {
+        written.ifNoItem().after(DEADLINE).recoverWithUni(() -> {
+            LOG.warnf("a batch of %d lease events took longer than %s; each goes through the intake route", batch.size(), DEADLINE);
+            return Uni.createFrom().item(new BatchIntake.Outcome(java.util.Map.of(), List.of()));
+        }).subscribe().with(outcome -> {
+            int settled = 0;
             for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).answer().complete(Optional.ofNullable(outcome.settled().get(i)));
+                IntakeResult r = outcome.settled().get(i);
+                settled += r == null ? 0 : 1;
+                batch.get(i).answer().complete(Optional.ofNullable(r));
+            }
+            if (settled > 0) {
+                settledPerBatch.record(settled);
             }
             next();
         }, failure -> {

@@ -34,9 +34,17 @@ public class InboundEventRepository implements IdempotentRepository {
         return source + "\n" + externalId;
     }
 
+    private final java.util.concurrent.atomic.AtomicLong refusedOnEventLoop = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Lookups refused because they came on an event loop (a route that continued on the wrong thread; tests watch it). */
+    long refusedOnEventLoop() {
+        return refusedOnEventLoop.get();
+    }
+
     @Override
     public boolean contains(String key) {
         if (Context.isOnEventLoopThread()) {
+            refusedOnEventLoop.incrementAndGet();
             throw new IllegalStateException("the idempotent repository is asked on an event loop thread");
         }
         int cut = key.indexOf('\n');

@@ -77,7 +77,7 @@ public class LeaseEventRoutes extends RouteBuilder {
                 .onException(RejectedInput.class).handled(true).maximumRedeliveries(0).useOriginalMessage().to(DEAD_LETTER).end()
                 .convertBodyTo(String.class)
                 .process(this::parse).id("parse")
-                .process(step(this::groupCommit)).id("group-commit")
+                .process(new GroupCommitStep()).id("group-commit")
                 .idempotentConsumer(header(KEY), repository).eager(false).skipDuplicate(false)
                     .choice()
                         .when(exchangeProperty(Exchange.DUPLICATE_MESSAGE).isEqualTo(true))
@@ -91,17 +91,43 @@ public class LeaseEventRoutes extends RouteBuilder {
 
     /**
      * A plain lease event is settled with the others arriving at the same time ({@link GroupCommit}); what the batch
-     * settled ends the route here, what it left goes on, one by one. Skipped for an event a batch already left
-     * ({@link #ALONE}) and when group commit is off.
+     * settled ends the route here, what it left goes on, one by one. Any other event (not batchable, left by a batch
+     * before: {@link #ALONE}, or group commit off) goes on at once on the caller's own thread, as if the step were not
+     * there. An event a batch left goes on on a thread of the group commit's own: the next step's idempotency lookup
+     * blocks, and may run neither on the event loop that completed the batch nor on a worker pool whose threads may
+     * all be callers waiting for it.
      */
-    private Uni<?> groupCommit(Exchange ex) {
-        if (!groupCommit.enabled() || Boolean.TRUE.equals(ex.getMessage().getHeader(ALONE, Boolean.class))) {
-            return Uni.createFrom().voidItem();
+    private final class GroupCommitStep extends org.apache.camel.support.AsyncProcessorSupport {
+        @Override
+        public boolean process(Exchange ex, org.apache.camel.AsyncCallback callback) {
+            if (!groupCommit.offered(event(ex), Boolean.TRUE.equals(ex.getMessage().getHeader(ALONE, Boolean.class)))) {
+                callback.done(true);
+                return true;
+            }
+            groupCommit.settle(event(ex), actor(ex)).whenComplete((settled, failure) -> {
+                if (failure == null && settled.isPresent()) {
+                    ex.getMessage().setBody(settled.get());
+                    ex.setRouteStop(true);
+                    callback.done(false);
+                    return;
+                }
+                if (failure != null) {
+                    ex.setException(failure);
+                }
+                try {
+                    groupCommit.continuation().execute(() -> callback.done(false));
+                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                    ex.setException(stopping);
+                    callback.done(false);
+                }
+            });
+            return false;
         }
-        return groupCommit.settle(event(ex), actor(ex)).invoke(settled -> settled.ifPresent(r -> {
-            ex.getMessage().setBody(r);
-            ex.setRouteStop(true);
-        }));
+
+        @Override
+        public String toString() {
+            return "group-commit";
+        }
     }
 
     /** Stores a new event (or finds it stored, when a copy raced this one) before anything acts on it. */

@@ -1,5 +1,8 @@
 package io.metalgate.integration;
 
+import static io.metalgate.integration.IntakeFixtures.event;
+import static io.metalgate.integration.IntakeFixtures.lease;
+import static io.metalgate.integration.IntakeFixtures.tenant;
 import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
@@ -11,7 +14,6 @@ import io.metalgate.testing.PostgresTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -30,24 +32,6 @@ class BatchIntakeTest {
 
     private static final String BATCH = "/api/integrations/lease-events/batch";
 
-    private static String tenant() {
-        return operator().body(Map.of("name", unique("bt"))).post("/api/tenants").then().statusCode(201).extract().path("id");
-    }
-
-    private static String lease(String tenant) {
-        String ref = unique("BL");
-        operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().statusCode(201);
-        return ref;
-    }
-
-    private static Map<String, Object> event(String id, String type, String lease) {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("source", "billing");
-        e.put("externalId", id);
-        e.put("type", type);
-        e.put("leaseRef", lease);
-        return e;
-    }
 
     private static List<Map<String, Object>> send(List<?> events) {
         return as("billing").body(events).post(BATCH).then().statusCode(200).extract().path("results");
