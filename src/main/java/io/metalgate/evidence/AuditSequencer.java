@@ -417,8 +417,11 @@ public class AuditSequencer {
     private Uni<Void> checkpointIfNone(SqlConnection tx, long seq, String hash) {
         // checked even when nothing is to be signed: a cut back to the newest checkpoint is a regression too
         return integrity.check(tx).chain(regression -> regression != null ? Uni.createFrom().voidItem()
-                : tx.preparedQuery("SELECT coalesce(max(seq) FILTER (WHERE seq <= $1), 0) AS at, "
-                        + "count(*) FILTER (WHERE seq > $1) AS beyond FROM audit_checkpoint").execute(Tuple.of(seq))
+                // probes of the primary key, not a scan of every checkpoint ever signed (one a minute, for years): the
+                // newest at or before the head, and — counted only when there is one at all — those beyond it
+                : tx.preparedQuery("SELECT coalesce((SELECT max(seq) FROM audit_checkpoint WHERE seq <= $1), 0) AS at, "
+                        + "CASE WHEN coalesce((SELECT max(seq) FROM audit_checkpoint), 0) > $1 "
+                        + "THEN (SELECT count(*) FROM audit_checkpoint WHERE seq > $1) ELSE 0 END AS beyond").execute(Tuple.of(seq))
                         .chain(rows -> {
                             Row r = rows.iterator().next();
                             if (r.getLong("beyond") > 0) {
