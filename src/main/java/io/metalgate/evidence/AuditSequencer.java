@@ -218,8 +218,40 @@ public class AuditSequencer {
         int limit = config.audit().batchLimit();
         signedInPass = null;
         return pool.withTransaction(tx -> chainOnce(tx, work))
+                .onFailure().recoverWithUni(this::diagnose)
                 .invoke(() -> committed(work.rotation()))
                 .chain(n -> n >= limit ? drain(new PassWork(List.of(), work.checkpoint(), null)) : Uni.createFrom().voidItem());
+    }
+
+    /**
+     * Why a pass failed, when the chain itself is the cause: entries beyond the head (only someone with the
+     * triggers off can rewind the head and leave them) refuse every later pass — the head's guard will not move
+     * it past them and their sequence numbers are taken. That raises the alarm and answers as a regression
+     * does, instead of an anonymous error on every audited request while audit_pending grows.
+     */
+    private Uni<Integer> diagnose(Throwable failure) {
+        return pool.query("SELECT (SELECT seq FROM audit_head WHERE id = 1) AS head, "
+                + "coalesce((SELECT max(seq) FROM audit_entry), 0) AS newest").execute()
+                .onFailure().recoverWithNull()
+                .chain(rows -> {
+                    if (rows == null || rows.rowCount() == 0) {
+                        return Uni.createFrom().failure(failure);
+                    }
+                    Row r = rows.iterator().next();
+                    Long head = r.getLong("head");
+                    long newest = r.getLong("newest");
+                    if (head == null || newest <= head) {
+                        return Uni.createFrom().failure(failure);
+                    }
+                    String why = "the chain holds entries up to seq " + newest + " beyond its head (seq " + head
+                            + "): the head was rewound with the triggers off, and nothing more can be chained";
+                    integrity.alarm(why);
+                    LOG.errorf("Audit pass refused: %s (%s)", why, failure.getMessage());
+                    return Uni.createFrom().failure(new io.metalgate.common.ApiException(io.metalgate.common.Problem.of(409,
+                            "audit-chain-regression", "The audit chain regressed", why + ". Restore the database from "
+                                    + "a backup and compare it with the witnesses; an admin then acknowledges it "
+                                    + "(POST /api/audit/integrity/acknowledgements)")));
+                });
     }
 
     /**

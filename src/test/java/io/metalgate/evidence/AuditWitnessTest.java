@@ -282,6 +282,9 @@ class AuditWitnessTest {
         try (Connection owner = PostgresTestResource.postgres().ownerConnection(); var st = owner.createStatement()) {
             owner.setAutoCommit(false);
             st.execute("SET session_replication_role = replica");
+            // the head's row lock first, as a pass takes it: entries a pass chains meanwhile are then either
+            // before the cut (and deleted) or after it — none survives beyond a rewound head (the next test's case)
+            st.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE");
             st.execute("DELETE FROM witness_delivery WHERE checkpoint_seq > " + keep);
             st.execute("DELETE FROM audit_checkpoint WHERE seq > " + keep);
             st.execute("DELETE FROM audit_entry WHERE seq > " + keep);
@@ -332,5 +335,63 @@ class AuditWitnessTest {
                 WitnessPeers.dir().resolve("heads.jsonl").toString());
         assertEquals(AuditCli.TAMPERED, rewritten.code(), rewritten.out());
         assertTrue(rewritten.out().contains("the log was rewritten after it was witnessed"), rewritten.out());
+    }
+
+    @Test
+    @Order(6)
+    void aHeadRewoundOverEntriesOrCheckpointsBeyondItStopsSigningWithAnAlarmAndLosesNothing() throws Exception {
+        witnessedCheckpoint();
+        long head = scalar("SELECT seq FROM audit_head WHERE id = 1");
+        // a checkpoint forged beyond the head (the owner with the triggers off): the next checkpoint pass names it
+        ownerRuns("INSERT INTO audit_checkpoint (seq, hash, time, key_fingerprint, signature) SELECT " + (head + 1000)
+                + ", hash, time, key_fingerprint, signature FROM audit_checkpoint WHERE seq = (SELECT max(seq) FROM audit_checkpoint)");
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(503)
+                .body("checks.find { it.name == 'audit-chain' }.data.regression",
+                        org.hamcrest.Matchers.containsString("1 checkpoint(s) name entries beyond the head"));
+        assertEquals(head + 1000, scalar("SELECT max(seq) FROM audit_checkpoint"), "nothing signed meanwhile");
+        ownerRuns("DELETE FROM audit_checkpoint WHERE seq = " + (head + 1000));
+        admin().contentType("application/json").body(Map.of("reason", "forged checkpoint removed"))
+                .post("/api/audit/integrity/acknowledgements").then().statusCode(204);
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+
+        // the head rewound by one entry, the entry left in place: nothing can be chained after it (its seq is
+        // taken, and the head's guard will not move past it) — every audited request says why, and keeps its entry
+        long top = scalar("SELECT seq FROM audit_head WHERE id = 1");
+        ownerRuns("UPDATE audit_head SET seq = " + (top - 1) + ", hash = (SELECT hash FROM audit_entry WHERE seq = " + (top - 1)
+                + ")");
+        String name = unique("stuck");
+        operator().body(enrollment(name, "pw")).post("/api/machines").then().statusCode(409)
+                .contentType("application/problem+json")
+                .body("type", org.hamcrest.Matchers.endsWith("audit-chain-regression"))
+                .body("detail", org.hamcrest.Matchers.containsString("entries up to seq " + top + " beyond its head (seq "
+                        + (top - 1) + ")"));
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(503)
+                .body("checks.find { it.name == 'audit-chain' }.data.regression",
+                        org.hamcrest.Matchers.containsString("beyond its head (seq " + (top - 1) + ")"));
+        assertEquals(top, scalar("SELECT max(seq) FROM audit_entry"), "nothing chained on the rewound head");
+        assertTrue(scalar("SELECT count(*) FROM audit_pending WHERE subject LIKE 'machine:%' AND payload LIKE '%" + name + "%'") > 0,
+                "the enrollment's entry waits, not lost");
+        // restored (the head put back where the chain ends) and acknowledged: the waiting entry is chained
+        ownerRuns("UPDATE audit_head SET seq = " + top + ", hash = (SELECT hash FROM audit_entry WHERE seq = " + top + ")");
+        admin().contentType("application/json").body(Map.of("reason", "head restored"))
+                .post("/api/audit/integrity/acknowledgements").then().statusCode(204);
+        admin().post("/api/audit/checkpoints").then().statusCode(204);
+        io.restassured.RestAssured.get("/q/health/ready").then().statusCode(200);
+        assertEquals(0, scalar("SELECT count(*) FROM audit_pending WHERE payload LIKE '%" + name + "%'"));
+        assertTrue(scalar("SELECT count(*) FROM audit_entry WHERE seq > " + top + " AND payload LIKE '%" + name + "%'") > 0);
+        Cli r = cli("audit", "verify", export().toString(), "--key", pinned());
+        assertEquals(AuditCli.OK, r.code(), r.out());
+    }
+
+    /** One statement as the database owner with the triggers off, after taking the head's row lock as a pass does. */
+    private static void ownerRuns(String sql) throws SQLException {
+        try (Connection owner = PostgresTestResource.postgres().ownerConnection(); var st = owner.createStatement()) {
+            owner.setAutoCommit(false);
+            st.execute("SET session_replication_role = replica");
+            st.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE");
+            st.execute(sql);
+            owner.commit();
+        }
     }
 }
