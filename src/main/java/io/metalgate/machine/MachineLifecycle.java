@@ -83,9 +83,10 @@ public final class MachineLifecycle {
             .on(DEPLOY_FAILED, Event.RETRY, DEPLOYING, "API (explicit retry)")
             .on(ERASE_FAILED, Event.RETRY, ERASING, ERASE_ALLOWED, "API (explicit retry)")
             // another BMC address, port, protocol or system: verified again before anything drives it (a machine holding a
-            // tenant's data keeps its BMC; the API refuses the change there)
+            // tenant's data keeps its BMC; the API refuses the change there). Not from ERASED: ENROLLED leads back to the pool
+            // and into a lease without REASSIGN, whose certificate and holds would never be checked
             .onEach(Event.BMC_CHANGED, ENROLLED, Transitions.Guard.none(), "API: its BMC changed, verified again", MANAGEABLE, AVAILABLE,
-                    VERIFY_FAILED, INSPECT_FAILED, ERASED)
+                    VERIFY_FAILED, INSPECT_FAILED)
             .onEach(Event.RETIRE, RETIRED, Transitions.Guard.none(), "API: leaves the pool for destruction", ENROLLED, MANAGEABLE, AVAILABLE, ERASED,
                     VERIFY_FAILED, INSPECT_FAILED)
             .build();

@@ -191,10 +191,16 @@ public class MachineService {
             if (retarget && m.lifecycleState != LifecycleState.ENROLLED) {
                 var row = MachineLifecycle.TABLE.find(m.lifecycleState, MachineLifecycle.Event.BMC_CHANGED);
                 if (row.isEmpty()) {
+                    java.util.List<LifecycleState> changeable = new java.util.ArrayList<>(java.util.List.of(LifecycleState.ENROLLED));
+                    for (LifecycleState s : LifecycleState.values()) {
+                        if (MachineLifecycle.TABLE.find(s, MachineLifecycle.Event.BMC_CHANGED).isPresent()) {
+                            changeable.add(s);
+                        }
+                    }
                     throw ApiException.conflict("machine " + id + " is " + m.lifecycleState + "; its BMC (address, port, protocol, system) "
-                            + "changes only in " + java.util.List.of(LifecycleState.ENROLLED, LifecycleState.MANAGEABLE, LifecycleState.AVAILABLE,
-                                    LifecycleState.VERIFY_FAILED, LifecycleState.INSPECT_FAILED, LifecycleState.ERASED)
-                            + ", and is verified again", "bmc");
+                            + "changes only in " + changeable + ", and is verified again"
+                            + (m.lifecycleState == LifecycleState.ERASED ? " (an erased machine is reassigned first: its certificate "
+                                    + "and holds are checked)" : ""), "bmc");
                 }
                 LifecycleState from = m.lifecycleState;
                 m.lifecycleState = row.get().to();

@@ -120,6 +120,11 @@ class EraseReportApiTest {
             assertEquals(1, io.metalgate.evidence.CertificateCli.run("certificate", "verify", altered.toString(), "--key", fp));
             assertEquals(3, io.metalgate.evidence.CertificateCli.run("certificate", "verify", file.toString(), "--key", "0".repeat(64)));
             assertEquals(3, io.metalgate.evidence.CertificateCli.run("certificate", "verify", file.toString()));
+            // an erased machine leaves ERASED only by REASSIGN: a change of its BMC (which re-enrolls a machine, back to the
+            // pool and into a lease) is refused, so no path skips the certificate and holds REASSIGN checks
+            operator().contentType(ContentType.JSON).body(Map.of("bmc", Map.of("port", 8443))).patch("/api/machines/" + second).then()
+                    .statusCode(409).body("detail", org.hamcrest.Matchers.containsString("reassigned first"));
+            operator().get("/api/machines/" + second).then().statusCode(200).body("state", equalTo("ERASED"));
             // its data is gone: reassignable, and REASSIGN is allowed with the certificate
             operator().get("/api/machines/" + second + "/gate?action=reassign").then().statusCode(200).body("decision.allowed", equalTo(true));
             operator().post("/api/machines/" + second + "/actions/reassign").then().statusCode(200).body("state", equalTo("AVAILABLE"));
