@@ -121,12 +121,29 @@ public class TenantPageResource {
                             .execute(Tuple.of(UUID.randomUUID(), noticeId, c.name(), remote, Instant.now().atOffset(ZoneOffset.UTC)))
                             .replaceWith(true);
                 })).chain(allowed -> {
+                    if (!allowed && c == Choice.PRESERVE) {
+                        // a request to preserve is never turned away (fail safe): past the link's uses it records no attempt,
+                        // but places the hold unless one the tenant asked for through a link already stands
+                        return notices.get(noticeId).chain(n -> preserveBeyondUses(n)).chain(message -> show(token, message, 200));
+                    }
                     if (!allowed) {
                         return html(Page.invalid("This link has been used as often as it may be. Please contact your hosting provider."), 429);
                     }
                     return notices.get(noticeId).chain(n -> act(n, c, token, remote, agent))
                             .chain(message -> show(token, message, 200));
                 });
+    }
+
+    private static final String PRESERVE_RECORDED = "Your request to preserve your data is recorded; nothing of yours will be erased "
+            + "while it stands. We will contact you.";
+
+    private Uni<String> preserveBeyondUses(NoticeService.NoticeView n) {
+        return pool.preparedQuery("SELECT 1 FROM hold WHERE tenant_id = $1 AND kind = 'PRESERVATION_REQUEST' AND placed_by = $2 "
+                + "AND released_at IS NULL AND (lease_id IS NOT DISTINCT FROM $3::uuid OR lease_id IS NULL)")
+                .execute(Tuple.of(n.tenantId(), ACTOR, n.leaseId())).chain(rows -> rows.rowCount() > 0 ? Uni.createFrom().item(PRESERVE_RECORDED)
+                        : holds.place(new HoldService.HoldRequest(Hold.Kind.PRESERVATION_REQUEST, n.tenantId(), n.leaseId(), List.of(),
+                                "The tenant asked for preservation through the link of notice " + n.id() + " (past the link's uses; to be "
+                                        + "reviewed by a person)"), ACTOR).call(audit::sequenced).replaceWith(PRESERVE_RECORDED));
     }
 
     private Uni<String> act(NoticeService.NoticeView n, Choice c, String token, String remote, String agent) {
@@ -137,7 +154,7 @@ public class TenantPageResource {
         proof.put("userAgent", agent == null ? null : agent.length() > 200 ? agent.substring(0, 200) : agent);
         String proofJson = audit.canonical(proof);
         Uni<Void> recorded = notices.recordAttempt(n.id(), NoticeService.Channel.LINK, NoticeService.Outcome.ACKNOWLEDGED, proofJson,
-                null, ACTOR).replaceWithVoid();
+                null, ACTOR, false).replaceWithVoid();
         Map<String, Object> payload = new LinkedHashMap<>(proof);
         payload.put("noticeId", n.id().toString());
         return switch (c) {
@@ -146,8 +163,7 @@ public class TenantPageResource {
                     n.leaseId(), List.of(), "The tenant asked for preservation through the link of notice " + n.id()
                             + " (to be reviewed by a person)"), ACTOR))
                     .call(audit::sequenced)
-                    .replaceWith("Your request to preserve your data is recorded; nothing of yours will be erased while it stands. "
-                            + "We will contact you.");
+                    .replaceWith(PRESERVE_RECORDED);
             case EXPORT -> recorded.chain(() -> audit.append(ACTOR, "tenant.export-requested", "tenant:" + n.tenantId(), payload))
                     .replaceWith("Your request for an export of your data is recorded. We will contact you.");
         };

@@ -416,5 +416,20 @@ class OutboundTest {
         choose(token, token, "ACKNOWLEDGE").then().statusCode(200);
         choose(token, token, "ACKNOWLEDGE").then().statusCode(429);
         assertEquals(6, attempts(notice).size());
+        // but a request to preserve is never turned away: past the uses it records no attempt, and places the hold unless
+        // the one the tenant asked for stands
+        java.util.function.Supplier<List<String>> preservations = () -> as("viewer").queryParam("tenantId", tenant).get("/api/holds")
+                .then().statusCode(200).extract().jsonPath().<Map<String, Object>>getList("").stream()
+                .filter(h -> "PRESERVATION_REQUEST".equals(h.get("kind")) && Boolean.TRUE.equals(h.get("active")))
+                .map(h -> (String) h.get("id")).toList();
+        choose(token, token, "PRESERVE").then().statusCode(200);
+        assertEquals(1, preservations.get().size(), "the standing hold is not placed twice");
+        String held = preservations.get().get(0);
+        as("legal").body(Map.of("reason", "reviewed with the tenant")).post("/api/holds/" + held + "/release").then().statusCode(200);
+        operator().body(Map.of("reason", "agreed")).post("/api/holds/" + held + "/release").then().statusCode(200);
+        assertEquals(List.of(), preservations.get());
+        assertTrue(choose(token, token, "PRESERVE").then().statusCode(200).extract().asString().contains("preserve"));
+        assertEquals(1, preservations.get().size(), "placed again past the link's uses");
+        assertEquals(6, attempts(notice).size());
     }
 }
