@@ -100,6 +100,7 @@ public class DemoLab {
         String operator = basic("olivia", password);
         String billing = basic("bill", password);
         String legal = basic("lena", password);
+        String approver = basic("alan", password);
 
         List<String> tenants = new ArrayList<>();
         for (Tenant t : TENANTS) {
@@ -162,8 +163,11 @@ public class DemoLab {
         // Umbrella was told, and the mail server took the notice
         String delivered = call(operator, "POST", base + "/api/notices", Map.of("kind", "TERMINATION", "tenantId", tenants.get(3), "leaseId",
                 leases.get(3))).path("id").asText();
-        call(operator, "POST", base + "/api/notices/" + delivered + "/attempts", Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof",
-                "250 2.0.0 Ok: queued as 4XyZ1 <notice-demo@metalgate>"));
+        String attempt = call(operator, "POST", base + "/api/notices/" + delivered + "/attempts", Map.of("channel", "EMAIL", "outcome",
+                "DELIVERED", "proof", "250 2.0.0 Ok: queued as 4XyZ1 <notice-demo@metalgate>")).path("attempts").path(0).path("id").asText();
+        // typed in by one person, it is proof once a second confirms it
+        call(approver, "POST", base + "/api/notices/" + delivered + "/attempts/" + attempt + "/confirmations", Map.of("reason",
+                "the mail server's log shows it queued"));
         for (List<String> fleet : fleets.subList(1, 4)) {
             for (String m : fleet) {
                 awaitState(operator, base, m, fleet == fleets.get(1) ? "SUSPENDED" : "RETAINED");

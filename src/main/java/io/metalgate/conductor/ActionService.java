@@ -205,7 +205,10 @@ public class ActionService {
                     return Optional.of(r);
                 });
         return request.chain(req -> {
-            String requester = ask.requester() != null ? ask.requester() : req.map(Approvals.RequestView::requestedBy).orElse(ask.actor());
+            // a spent, rejected or expired request names no one: the person acting is then the requester (else an approver
+            // could carry out a used rescue request again and again, its asker standing in as the second person)
+            String requester = ask.requester() != null ? ask.requester()
+                    : req.filter(Approvals::live).map(Approvals.RequestView::requestedBy).orElse(ask.actor());
             Uni<Optional<Facts.TenantRequestFact>> tenantRequest = in.tenantRequestId() == null ? Uni.createFrom().item(Optional.empty())
                     : tenantRequests.fact(db, in.tenantRequestId(), machineId, action, now).map(Optional::of);
             // erases are decided one at a time appliance-wide: the blast-radius window counts committed erases, so two
@@ -222,7 +225,11 @@ public class ActionService {
                         && ask.roles().contains(Gate.APPROVER_ROLE);
                 List<Facts.ApprovalFact> approvalFacts = ask.planApprovals().orElseGet(() -> req.map(Approvals::facts).orElse(List.of()));
                 if (emergency) {
-                    approvalFacts = List.of(new Facts.ApprovalFact(ask.actor(), ask.roles(), now));
+                    // the approver acting in an emergency approves by acting; a request's approvals still count (a rescue
+                    // boot on a tenant's data is asked by one person and approved by another)
+                    List<Facts.ApprovalFact> with = new java.util.ArrayList<>(approvalFacts);
+                    with.add(new Facts.ApprovalFact(ask.actor(), ask.roles(), now));
+                    approvalFacts = List.copyOf(with);
                 }
                 Facts facts = new Facts(f.machine(), f.lease(), f.holds(), f.notices(),
                         new Facts.RequestFacts(requester, tr, Optional.ofNullable(in.emergencyReason()),

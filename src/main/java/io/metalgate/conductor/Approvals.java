@@ -154,11 +154,16 @@ public class Approvals {
 
     /** The approvals a request contributes to the gate's facts (none once expired or rejected). */
     static List<Facts.ApprovalFact> facts(RequestView r) {
-        if (r.expired() || r.status() == Status.REJECTED || r.status() == Status.EXECUTED) {
+        if (!live(r)) {
             return List.of();
         }
         return r.approvals().stream().filter(a -> a.decision().equals("APPROVE"))
                 .map(a -> new Facts.ApprovalFact(a.approver(), a.roles(), a.at())).toList();
+    }
+
+    /** Whether a request still stands for its action: not expired, rejected or executed (a request is used once). */
+    static boolean live(RequestView r) {
+        return !(r.expired() || r.status() == Status.REJECTED || r.status() == Status.EXECUTED);
     }
 
     Uni<Void> markExecuted(io.vertx.mutiny.sqlclient.SqlClient tx, UUID id) {

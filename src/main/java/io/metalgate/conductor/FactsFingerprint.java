@@ -46,6 +46,9 @@ final class FactsFingerprint {
             field("notice").field(n.id()).field(n.kind());
             for (Facts.AttemptFact a : n.attempts()) {
                 field(a.channel()).field(a.at()).field(a.outcome());
+                if (!a.proven()) {
+                    field("claim"); // a confirmation changes what the gate saw
+                }
             }
         }
         buffer.append(RECORD);

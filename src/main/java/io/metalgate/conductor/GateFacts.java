@@ -281,7 +281,9 @@ public class GateFacts {
                         .map(n -> new Facts.NoticeFact(n.id().toString(), n.kind().name(), n.attempts().stream()
                                 // a bounce read back and the attempt it bounces are one attempt (the bounce, not proof)
                                 .filter(a -> n.attempts().stream().noneMatch(b -> a.id().equals(b.supersedes())))
-                                .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()))).toList()))
+                                // a person's word alone is a claim, not proof (confirmed by a second person, it counts)
+                                .map(a -> new Facts.AttemptFact(a.channel().name(), a.at(), Facts.Outcome.valueOf(a.outcome().name()),
+                                        a.counts())).toList()))
                         .toList());
         Facts.MachineFacts machine = new Facts.MachineFacts(machineId.toString(), Facts.MachineState.valueOf(m.getString("lifecycle_state")),
                 m.getBoolean("leased_since_erase"), diskSerials(m.getString("inventory")), certificate(m));

@@ -55,11 +55,17 @@ public class MachineBmcResource {
     public record PowerBody(@NotNull String action, UUID requestId, UUID tenantRequestId, @Size(max = 2000) String emergencyReason) {
     }
 
-    public record BootBody(@NotNull BootOverride.Device device, Boolean persistent, BootOverride.Mode mode, UUID tenantRequestId,
-            @Size(max = 2000) String emergencyReason) {
+    /**
+     * @param requestId an approved action request for this boot (a rescue on a tenant's data: asked by one person, carried
+     *                  out with the emergency reason by an approver who is not them)
+     */
+    public record BootBody(@NotNull BootOverride.Device device, Boolean persistent, BootOverride.Mode mode, UUID requestId,
+            UUID tenantRequestId, @Size(max = 2000) String emergencyReason) {
     }
 
-    public record MediaBody(@NotBlank @Size(max = 2000) String imageUrl, UUID tenantRequestId, @Size(max = 2000) String emergencyReason) {
+    /** @param requestId as for {@link BootBody} */
+    public record MediaBody(@NotBlank @Size(max = 2000) String imageUrl, UUID requestId, UUID tenantRequestId,
+            @Size(max = 2000) String emergencyReason) {
     }
 
     public record EjectBody(UUID tenantRequestId) {
@@ -130,7 +136,7 @@ public class MachineBmcResource {
             // a standing network or CD boot would run whatever that medium holds at every reboot, under a later tenant's data too
             throw ApiException.badRequest("persistent", "a " + o.device() + " boot is for the next boot only");
         }
-        return act(id, local ? Action.BOOT_LOCAL : Action.BOOT_EXTERNAL, null, body.tenantRequestId(), body.emergencyReason(),
+        return act(id, local ? Action.BOOT_LOCAL : Action.BOOT_EXTERNAL, body.requestId(), body.tenantRequestId(), body.emergencyReason(),
                 new ActionService.BmcRequest(BmcIntents.Operation.SET_BOOT, new BmcOperations.Params(o, ifMatch, null)));
     }
 
@@ -140,7 +146,7 @@ public class MachineBmcResource {
     @Operation(summary = "Insert a CD/DVD image the BMC fetches (http or https, no credentials in the URL) as BOOT_EXTERNAL")
     public Uni<ActionService.ActionResult> insert(@PathParam("id") UUID id, @Valid @NotNull MediaBody body) {
         String url = imageUrl(body.imageUrl());
-        return act(id, Action.BOOT_EXTERNAL, null, body.tenantRequestId(), body.emergencyReason(),
+        return act(id, Action.BOOT_EXTERNAL, body.requestId(), body.tenantRequestId(), body.emergencyReason(),
                 new ActionService.BmcRequest(BmcIntents.Operation.MEDIA_INSERT, new BmcOperations.Params(null, null, url)));
     }
 

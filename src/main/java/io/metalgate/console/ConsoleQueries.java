@@ -242,7 +242,8 @@ public class ConsoleQueries {
     public Uni<List<NoticeRow>> notices(UUID tenantId) {
         return pool.preparedQuery("SELECT n.id, n.kind, t.name AS tenant, t.id AS tenant_id, n.deadline, n.created_at, n.created_by, "
                 + "(SELECT string_agg(a.channel || ' ' || a.outcome, ', ' ORDER BY a.at) FROM notice_attempt a WHERE a.notice_id = n.id) AS attempts, "
-                + "EXISTS (SELECT 1 FROM notice_attempt a WHERE a.notice_id = n.id AND a.outcome IN ('DELIVERED', 'ACKNOWLEDGED')) AS proven, "
+                + "EXISTS (SELECT 1 FROM notice_attempt a WHERE a.notice_id = n.id AND a.outcome IN ('DELIVERED', 'ACKNOWLEDGED') "
+                + "AND (NOT a.by_person OR EXISTS (SELECT 1 FROM notice_attempt_confirmation c WHERE c.attempt_id = a.id))) AS proven, "
                 + "EXISTS (SELECT 1 FROM notice_attempt a WHERE a.notice_id = n.id AND a.outcome = 'BOUNCED') AS bounced "
                 + "FROM notice n JOIN tenant t ON t.id = n.tenant_id WHERE ($1::uuid IS NULL OR n.tenant_id = $1) "
                 + "ORDER BY n.created_at DESC LIMIT 200").execute(Tuple.of(tenantId))

@@ -355,12 +355,13 @@ public class ConsoleResource {
     @RolesAllowed(Roles.VIEWER)
     @Operation(summary = "Console: set a machine's boot override (through the gate)")
     public Uni<Response> boot(@PathParam("id") String id, @FormParam("_csrf") String csrf, @FormParam("device") String device,
-            @FormParam("persistent") String persistent, @FormParam("emergencyReason") String emergencyReason) {
+            @FormParam("persistent") String persistent, @FormParam("emergencyReason") String emergencyReason,
+            @FormParam("requestId") String requestId) {
         Page page = checked(csrf, "machines");
         UUID m = uuidOrNull(id);
         var d = enumOrNull(io.metalgate.driver.api.BootOverride.Device.class, device);
-        return act(page, m, () -> bmcApi.setBootDevice(m, null, new MachineBmcResource.BootBody(d, "on".equals(persistent), null, null,
-                blankToNull(emergencyReason))).map(r -> "Boot override " + d + ": allowed by the gate and set on the BMC"));
+        return act(page, m, () -> bmcApi.setBootDevice(m, null, new MachineBmcResource.BootBody(d, "on".equals(persistent), null,
+                uuidOrNull(requestId), null, blankToNull(emergencyReason))).map(r -> "Boot override " + d + ": allowed by the gate and set on the BMC"));
     }
 
     @POST
@@ -416,7 +417,7 @@ public class ConsoleResource {
             @FormParam("reason") String reason) {
         Page page = checked(csrf, "holds");
         var body = new HoldResource.PlaceHold(enumOrNull(io.metalgate.lease.Hold.Kind.class, kind), uuidOrNull(tenantId), null, null, reason);
-        return outcome(holdApi.place(body).map(r -> "Hold placed: nothing of this tenant can be powered off, erased or reassigned while it stands"),
+        return outcome(holdApi.place(body).map(r -> "Hold placed: nothing it covers can be erased, reassigned or booted from another medium while it stands"),
                 (msg, status) -> holdsPage(msg, status), page);
     }
 

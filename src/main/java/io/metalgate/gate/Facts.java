@@ -63,7 +63,15 @@ public record Facts(MachineFacts machine, Optional<LeaseFacts> lease, List<HoldF
     }
 
     /** One attempt to deliver a notice on one channel, and what came of it. */
-    public record AttemptFact(String channel, Instant at, Outcome outcome) {
+    /**
+     * @param proven whether it proves anything: made or received by the appliance itself, or typed in by a person and
+     *               confirmed by a second (a person's word alone is a claim, shown but not counted)
+     */
+    public record AttemptFact(String channel, Instant at, Outcome outcome, boolean proven) {
+
+        public AttemptFact(String channel, Instant at, Outcome outcome) {
+            this(channel, at, outcome, true);
+        }
     }
 
     public enum Outcome {

@@ -155,8 +155,9 @@ public final class Gate {
     /**
      * Booting a foreign medium can overwrite the disks, so on a machine that holds a tenant's data (leased since its
      * last erase) it needs what disrupting the tenant needs, whatever the lease's state (the data outlives the lease):
-     * the tenant's confirmed request or an approver's emergency override with a reason; and no hold may cover it.
-     * A machine whose data was erased since its last lease boots anything.
+     * the tenant's confirmed request, or a rescue on a running tenant's machine with a reason, asked by one person and
+     * approved by an approver who is not them (one person with a wiping medium would be an erase without the erase's
+     * rules); and no hold may cover it. A machine whose data was erased since its last lease boots anything.
      */
     private static void bootExternal(Facts f, List<Reason> reasons) {
         verified(f, reasons);
@@ -168,12 +169,13 @@ public final class Gate {
         if (tenantConfirmed(f, reasons)) {
             return;
         }
+        String requester = f.request().requester();
         boolean approverHoldsRole = emergencyByApprover(f);
+        boolean secondApprover = f.approvals().stream().anyMatch(a -> a.roles().contains(APPROVER_ROLE) && !a.approver().equals(requester));
         boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
-        // an emergency is the running tenant's (a rescue boot); a terminated tenant's data is kept, not rescued, and one
-        // approver booting a wiping medium on it would be an erase without the erase's rules
+        // a rescue is the running tenant's; a terminated tenant's data is kept, not rescued
         boolean live = f.lease().map(l -> l.state() != Facts.LeaseState.TERMINATED && l.state() != Facts.LeaseState.CLOSED).orElse(false);
-        if (approverHoldsRole && hasReason && live) {
+        if (secondApprover && hasReason && live) {
             return;
         }
         if (approverHoldsRole && !live) {
@@ -185,9 +187,13 @@ public final class Gate {
         if (approverHoldsRole && !hasReason) {
             reasons.add(new Reason(Code.EMERGENCY_WITHOUT_REASON, "an emergency override needs a reason"));
         }
+        if (approverHoldsRole && hasReason && !secondApprover) {
+            reasons.add(new Reason(Code.SELF_APPROVAL, requester + " cannot approve their own rescue boot: one person asks for it "
+                    + "(an action request) and an approver who is not them carries it out with the reason"));
+        }
         reasons.add(new Reason(Code.TENANT_DATA, "the machine holds a tenant's data (leased since its last erase): booting a network or "
-                + "removable medium could overwrite it, so it needs the tenant's confirmed request or an approver's emergency override "
-                + "with a reason"));
+                + "removable medium could overwrite it, so it needs the tenant's confirmed request, or an emergency rescue with a "
+                + "reason asked by one person and approved by an approver who is not them"));
     }
 
     /** The lifecycle table's start states for {@code action} (from the policy); none named means any. */
@@ -280,15 +286,19 @@ public final class Gate {
      * when no delivery can be proven at all, enough attempts on enough channels, the first long enough ago.
      */
     private static void notice(Facts f, Policy p, Instant now, List<Reason> reasons) {
-        List<AttemptFact> attempts = f.notices().stream().filter(n -> n.kind().equals(TERMINATION_NOTICE))
+        List<AttemptFact> all = f.notices().stream().filter(n -> n.kind().equals(TERMINATION_NOTICE))
                 .flatMap(n -> n.attempts().stream()).toList();
+        List<AttemptFact> attempts = all.stream().filter(AttemptFact::proven).toList();
+        long claims = all.size() - attempts.size();
+        String unconfirmed = claims == 0 ? "" : " (" + claims + " attempt(s) typed in by a person are not counted until a second "
+                + "person confirms them)";
         List<AttemptFact> delivered = attempts.stream()
                 .filter(a -> a.outcome() == Outcome.DELIVERED || a.outcome() == Outcome.ACKNOWLEDGED).toList();
         if (!delivered.isEmpty()) {
             Instant first = delivered.stream().map(AttemptFact::at).min(Instant::compareTo).orElseThrow();
             if (first.plus(p.noticeLead()).isAfter(now)) {
                 reasons.add(new Reason(Code.NOTICE_NOT_PROVEN, "the termination notice was delivered " + first
-                        + "; the erase may follow from " + first.plus(p.noticeLead())));
+                        + "; the erase may follow from " + first.plus(p.noticeLead()) + unconfirmed));
             }
             return;
         }
@@ -301,7 +311,7 @@ public final class Gate {
             reasons.add(new Reason(Code.NOTICE_NOT_PROVEN, "no delivery of a termination notice is proven, and the fallback "
                     + "needs " + p.escalationAttempts() + " attempts on " + p.escalationChannels() + " channels over "
                     + p.escalationWait().toDays() + " days (so far " + attempts.size() + " on " + channels.size()
-                    + (firstAttempt == null ? "" : ", first " + firstAttempt) + ")"));
+                    + (firstAttempt == null ? "" : ", first " + firstAttempt) + ")" + unconfirmed));
         }
     }
 

@@ -39,6 +39,9 @@ public class NoticeResource {
             @NotBlank @Size(max = 4000) String proof, Instant at) {
     }
 
+    public record AttemptConfirmation(@NotBlank @Size(max = 2000) String reason) {
+    }
+
     @Inject
     NoticeService notices;
     @Inject
@@ -56,9 +59,25 @@ public class NoticeResource {
     @POST
     @Path("/{id}/attempts")
     @RolesAllowed(Roles.OPERATOR)
-    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Record a delivery attempt of a notice with its proof")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Record a delivery attempt made outside the appliance (a letter, a "
+            + "call, a mail sent by hand) with its proof; the gate counts it once a second person confirms it")
     public Uni<NoticeView> attempt(@PathParam("id") UUID id, @Valid @NotNull AttemptCreate body) {
-        return notices.recordAttempt(id, body.channel(), body.outcome(), body.proof(), body.at(), identity.getPrincipal().getName());
+        if (body.channel() == NoticeService.Channel.LINK) {
+            // the tenant's click on its signed link is recorded by the tenant's page itself, with what it saw
+            throw io.metalgate.common.ApiException.badRequest("channel", "LINK attempts are recorded by the tenant's page when the "
+                    + "tenant uses its link, never typed in");
+        }
+        return notices.recordAttempt(id, body.channel(), body.outcome(), body.proof(), body.at(), identity.getPrincipal().getName(), true);
+    }
+
+    @POST
+    @Path("/{id}/attempts/{attemptId}/confirmations")
+    @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Confirm, as a second person, an attempt another person typed in: "
+            + "only then does the gate count it as proof")
+    public Uni<NoticeView> confirm(@PathParam("id") UUID id, @PathParam("attemptId") UUID attemptId,
+            @Valid @NotNull AttemptConfirmation body) {
+        return notices.confirmAttempt(id, attemptId, body.reason(), io.metalgate.security.Actors.person(identity));
     }
 
     @GET

@@ -44,7 +44,15 @@ public class NoticeService {
      * @param claimedAt the time the recorder claimed for it, kept as a claim beside {@code at}
      */
     public record AttemptView(UUID id, Channel channel, Outcome outcome, String proof, Instant at, Instant claimedAt, String recordedBy,
-            UUID supersedes) {
+            UUID supersedes, boolean byPerson, String confirmedBy, Instant confirmedAt) {
+
+        /**
+         * Whether the gate may count it: the appliance made or received it itself, or a person typed it in and a
+         * second, different person confirmed it.
+         */
+        public boolean counts() {
+            return !byPerson || confirmedBy != null;
+        }
     }
 
     public record NoticeView(UUID id, Kind kind, UUID tenantId, UUID leaseId, Instant deadline, String createdBy, Instant createdAt,
@@ -88,7 +96,8 @@ public class NoticeService {
      * kept beside it, never used by the gate; a claim older than the notice itself or in the future is
      * refused, because a proof is never older than what it proves.
      */
-    public Uni<NoticeView> recordAttempt(UUID noticeId, Channel channel, Outcome outcome, String proof, Instant claimedAt, String actor) {
+    public Uni<NoticeView> recordAttempt(UUID noticeId, Channel channel, Outcome outcome, String proof, Instant claimedAt, String actor,
+            boolean byPerson) {
         UUID id = UUID.randomUUID();
         Instant when = Instant.now().truncatedTo(ChronoUnit.MICROS);
         Instant claim = claimedAt == null ? null : claimedAt.truncatedTo(ChronoUnit.MICROS);
@@ -109,13 +118,14 @@ public class NoticeService {
             payload.put("proof", proof);
             payload.put("at", when.toString());
             payload.put("claimedAt", claim == null ? null : claim.toString());
+            payload.put("byPerson", byPerson);
             return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
-                    "INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, claimed_at, recorded_by) "
-                            + "VALUES (:id, :n, :c, :o, :p, :at, CAST(:claim AS timestamptz), :by)")
+                    "INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, claimed_at, recorded_by, by_person) "
+                            + "VALUES (:id, :n, :c, :o, :p, :at, CAST(:claim AS timestamptz), :by, :person)")
                     .setParameter("id", id).setParameter("n", noticeId).setParameter("c", channel.name())
                     .setParameter("o", outcome.name()).setParameter("p", proof).setParameter("at", when.atOffset(ZoneOffset.UTC))
                     .setParameter("claim", claim == null ? null : claim.atOffset(ZoneOffset.UTC))
-                    .setParameter("by", actor).executeUpdate())
+                    .setParameter("by", actor).setParameter("person", byPerson).executeUpdate())
                     .chain(() -> audit.record(actor, "notice.attempt-recorded", "tenant:" + notice.tenantId(), payload)))
                     .chain(audit::sequenced).chain(() -> get(noticeId));
         });
@@ -179,14 +189,56 @@ public class NoticeService {
         return list(db, "WHERE n.tenant_id = ANY($1)", Tuple.of(tenantIds));
     }
 
+    /**
+     * A second, different person confirms an attempt a person typed in (the letter went out, the call was made), so
+     * the gate counts it. Audited; an attempt is confirmed once.
+     */
+    public Uni<NoticeView> confirmAttempt(UUID noticeId, UUID attemptId, String reason, String person) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return get(noticeId).chain(notice -> {
+            AttemptView a = notice.attempts().stream().filter(x -> x.id().equals(attemptId)).findFirst()
+                    .orElseThrow(() -> ApiException.notFound("attempt", attemptId));
+            if (!a.byPerson()) {
+                throw ApiException.conflict("attempt " + attemptId + " was made or received by the appliance itself ("
+                        + a.recordedBy() + ") with its proof: there is nothing to confirm", "attemptId");
+            }
+            String recorder = a.recordedBy().contains("/") ? a.recordedBy().substring(0, a.recordedBy().indexOf('/')) : a.recordedBy();
+            if (recorder.equals(person)) {
+                throw ApiException.conflict(person + " recorded attempt " + attemptId + "; a second, different person confirms it",
+                        "attemptId");
+            }
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("noticeId", noticeId.toString());
+            payload.put("attemptId", attemptId.toString());
+            payload.put("recordedBy", a.recordedBy());
+            payload.put("channel", a.channel().name());
+            payload.put("outcome", a.outcome().name());
+            payload.put("reason", reason);
+            return Panache.withTransaction(() -> Panache.getSession().chain(s -> s.createNativeQuery(
+                    "INSERT INTO notice_attempt_confirmation (attempt_id, confirmed_by, at, reason) VALUES (:a, :by, :at, :r) "
+                            + "ON CONFLICT (attempt_id) DO NOTHING")
+                    .setParameter("a", attemptId).setParameter("by", person).setParameter("at", now.atOffset(ZoneOffset.UTC))
+                    .setParameter("r", reason).executeUpdate())
+                    .invoke(n -> {
+                        if (n == 0) {
+                            throw ApiException.conflict("attempt " + attemptId + " is already confirmed", "attemptId");
+                        }
+                    })
+                    .chain(() -> audit.record(person, "notice.attempt-confirmed", "tenant:" + notice.tenantId(), payload)))
+                    .chain(audit::sequenced).chain(() -> get(noticeId));
+        });
+    }
+
     private Uni<List<NoticeView>> list(String where, Tuple args) {
         return list(pool, where, args);
     }
 
     private Uni<List<NoticeView>> list(io.vertx.mutiny.sqlclient.SqlClient db, String where, Tuple args) {
         return db.preparedQuery("SELECT n.id, n.kind, n.tenant_id, n.lease_id, n.deadline, n.created_by, n.created_at, "
-                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.claimed_at, a.recorded_by, a.supersedes FROM notice n "
-                + "LEFT JOIN notice_attempt a ON a.notice_id = n.id " + where + " ORDER BY n.created_at, n.id, a.at")
+                + "a.id AS a_id, a.channel, a.outcome, a.proof, a.at, a.claimed_at, a.recorded_by, a.supersedes, a.by_person, "
+                + "c.confirmed_by, c.at AS confirmed_at FROM notice n "
+                + "LEFT JOIN notice_attempt a ON a.notice_id = n.id LEFT JOIN notice_attempt_confirmation c ON c.attempt_id = a.id "
+                + where + " ORDER BY n.created_at, n.id, a.at")
                 .execute(args).map(rows -> {
                     Map<UUID, NoticeView> out = new LinkedHashMap<>();
                     for (Row r : rows) {
@@ -196,7 +248,8 @@ public class NoticeService {
                         if (r.getUUID("a_id") != null) {
                             n.attempts().add(new AttemptView(r.getUUID("a_id"), Channel.valueOf(r.getString("channel")),
                                     Outcome.valueOf(r.getString("outcome")), r.getString("proof"), instant(r.getOffsetDateTime("at")),
-                                    instant(r.getOffsetDateTime("claimed_at")), r.getString("recorded_by"), r.getUUID("supersedes")));
+                                    instant(r.getOffsetDateTime("claimed_at")), r.getString("recorded_by"), r.getUUID("supersedes"),
+                                    r.getBoolean("by_person"), r.getString("confirmed_by"), instant(r.getOffsetDateTime("confirmed_at"))));
                         }
                     }
                     return List.copyOf(out.values());

@@ -79,8 +79,10 @@ class ActionApiTest {
         PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
                 .then().extract().path("id");
-        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 2.0.0 OK id=77")).post("/api/notices/" + notice
-                + "/attempts").then().statusCode(200);
+        String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 2.0.0 OK id=77"))
+                .post("/api/notices/" + notice + "/attempts").then().statusCode(200).extract().path("attempts[0].id");
+        as("approver").body(Map.of("reason", "in the mail log")).post("/api/notices/" + notice + "/attempts/" + attempt + "/confirmations")
+                .then().statusCode(200);
         PostgresTestResource.sql("UPDATE notice SET created_at = now() - interval '21 days' WHERE id = ?::uuid", notice);
         PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
 
@@ -134,7 +136,7 @@ class ActionApiTest {
                 "lease.transitioned", "bmc.intent", "bmc.media-ejected", "gate.decided", "tenant-request.recorded", "tenant-request.recorded", "gate.decided",
                 "tenant-request.confirmed", "tenant-request.confirmed", "gate.decided", "bmc.intent", "bmc.powered-off", "lease.transitioned",
                 "gate.decided", "bmc.intent", "bmc.power-off-failed", "gate.decided", "bmc.intent", "bmc.powered-off", "gate.decided",
-                "notice.created", "notice.attempt-recorded", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
+                "notice.created", "notice.attempt-recorded", "notice.attempt-confirmed", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
                 "gate.decided", "hold.release-requested", "hold.released", "gate.decided",
                 // the allowed erase: the agent's network boot and the power cycle, each intent before its BMC step
                 "bmc.intent", "bmc.intent", "bmc.boot-set", "bmc.power-cycled"), story);

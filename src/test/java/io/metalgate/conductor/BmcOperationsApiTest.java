@@ -113,10 +113,25 @@ class BmcOperationsApiTest {
             as("approver").body(Map.of("device", "PXE", "persistent", true, "emergencyReason", "x")).put("/api/machines/" + m + "/boot-device")
                     .then().statusCode(400).body("errors[0].field", equalTo("persistent"));
 
-            // an approver's emergency override with a reason boots a rescue system
+            // an approver alone may not boot another medium on a tenant's data, emergency or not: one person with a wiping
+            // medium would be an erase without the erase's rules
             as("approver").body(Map.of("device", "CD", "emergencyReason", "tenant's OS is down, rescue system")).put("/api/machines/" + m
-                    + "/boot-device").then().statusCode(200);
+                    + "/boot-device").then().statusCode(409).body("errors.field", hasItem("SELF_APPROVAL"));
+            as("approver").body(Map.of("imageUrl", "https://images.example/wipe.iso", "emergencyReason", "rescue"))
+                    .post("/api/machines/" + m + "/virtual-media").then().statusCode(409).body("errors.field", hasItem("SELF_APPROVAL"));
+            assertEquals(requests, bmc.requests(), "nothing was sent to the BMC");
+            // a rescue asked by one person (an action request) and carried out by an approver who is not them, with a reason
+            String asked = operator().body(Map.of("action", "BOOT_EXTERNAL", "reason", "tenant's OS is down, ticket 881"))
+                    .post("/api/machines/" + m + "/action-requests").then().statusCode(201).extract().path("id");
+            // not by the person who asked it
+            operator().body(Map.of("device", "CD", "requestId", asked, "emergencyReason", "rescue")).put("/api/machines/" + m
+                    + "/boot-device").then().statusCode(409);
+            as("approver").body(Map.of("device", "CD", "requestId", asked, "emergencyReason", "tenant's OS is down, rescue system"))
+                    .put("/api/machines/" + m + "/boot-device").then().statusCode(200);
             operator().get("/api/machines/" + m + "/boot-device").then().body("device", equalTo("CD"));
+            // the request is spent: a second medium needs a second request
+            as("approver").body(Map.of("device", "PXE", "requestId", asked, "emergencyReason", "again")).put("/api/machines/" + m
+                    + "/boot-device").then().statusCode(409);
             // but not under a hold: booting another medium could overwrite what the hold keeps
             as("legal").body(Map.of("kind", "LEGAL_HOLD", "tenantId", tenant, "reason", "litigation")).post("/api/holds").then().statusCode(201);
             as("approver").body(Map.of("imageUrl", "https://images.example/rescue.iso", "emergencyReason", "rescue"))

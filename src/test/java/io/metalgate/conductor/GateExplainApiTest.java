@@ -54,7 +54,7 @@ class GateExplainApiTest {
                 .body("decision.reasons.code.findAll { it != 'BULK_SECOND_APPROVAL' }", containsInAnyOrder("MACHINE_STATE", "HOLD", "RETENTION",
                         "NOTICE_NOT_PROVEN", "APPROVAL_MISSING"))
                 .body("facts.lease.state", equalTo("TERMINATED"))
-                .body("facts.notices[0].attempts[0].outcome", equalTo("BOUNCED"));
+                .body("facts.notices[0].attempts[0].outcome", equalTo("BOUNCED")).body("facts.notices[0].attempts[0].proven", equalTo(false));
         as("viewer").queryParam("action", "power_off").get("/api/machines/" + machine + "/gate").then()
                 .body("decision.allowed", equalTo(true));
 

@@ -154,11 +154,49 @@ class GateHolesTest {
         }
         operator().get("/api/notices/" + notice).then().body("attempts.size()", equalTo(3));
         operator().get("/api/machines/" + m + "/gate?action=erase").then().body("decision.reasons.code", hasItem("NOTICE_NOT_PROVEN"));
-        // an acknowledgement received now (its claimed time kept beside it): the 14-day lead runs from now
-        operator().body(Map.of("channel", "LINK", "outcome", "ACKNOWLEDGED", "proof", "signed link ack",
+        // a delivery received now (its claimed time kept beside it), confirmed by a second person: the 14-day lead runs from now
+        String delivered = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK (sent by hand)",
                 "at", Instant.now().toString())).post("/api/notices/" + notice + "/attempts").then().statusCode(200)
-                .body("attempts[3].claimedAt", org.hamcrest.Matchers.notNullValue());
+                .body("attempts[3].claimedAt", org.hamcrest.Matchers.notNullValue()).extract().path("attempts[3].id");
+        as("approver").body(Map.of("reason", "seen in the mail log")).post("/api/notices/" + notice + "/attempts/" + delivered
+                + "/confirmations").then().statusCode(200);
         operator().get("/api/machines/" + m + "/gate?action=erase").then().body("decision.reasons.code", hasItem("NOTICE_NOT_PROVEN"));
+    }
+
+    /**
+     * Claims need proof: an attempt a person types in is that person's word. The gate counts it only once a second,
+     * different person confirms it; the tenant's acknowledgement through its link is recorded by the tenant's page alone.
+     */
+    @Test
+    void aNoticeAttemptTypedInCountsOnlyOnceASecondPersonConfirmsIt() {
+        Fleet f = retained(1);
+        String m = f.machines().get(0);
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
+                .then().statusCode(201).extract().path("id");
+        operator().body(Map.of("channel", "LINK", "outcome", "ACKNOWLEDGED", "proof", "the tenant said so"))
+                .post("/api/notices/" + notice + "/attempts").then().statusCode(400).body("errors.field", hasItem("channel"));
+        String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK"))
+                .post("/api/notices/" + notice + "/attempts").then().statusCode(200).body("attempts[0].byPerson", equalTo(true))
+                .body("attempts[0].confirmedBy", org.hamcrest.Matchers.nullValue()).extract().path("attempts[0].id");
+        PostgresTestResource.sql("UPDATE notice SET created_at = now() - interval '21 days' WHERE id = ?::uuid", notice);
+        PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
+        operator().get("/api/machines/" + m + "/gate?action=erase").then().body("decision.reasons.code", hasItem("NOTICE_NOT_PROVEN"))
+                .body("facts.notices[0].attempts[0].proven", equalTo(false))
+                .body("decision.reasons.find { it.code == 'NOTICE_NOT_PROVEN' }.message",
+                        org.hamcrest.Matchers.containsString("until a second person confirms them"));
+        // not by the person who typed it in
+        operator().body(Map.of("reason", "I sent it")).post("/api/notices/" + notice + "/attempts/" + attempt + "/confirmations").then()
+                .statusCode(409);
+        as("viewer").body(Map.of("reason", "x")).post("/api/notices/" + notice + "/attempts/" + attempt + "/confirmations").then()
+                .statusCode(403);
+        as("approver").body(Map.of("reason", "the mail log shows 250 OK")).post("/api/notices/" + notice + "/attempts/" + attempt
+                + "/confirmations").then().statusCode(200).body("attempts[0].confirmedBy", equalTo("test-approver"));
+        operator().get("/api/machines/" + m + "/gate?action=erase").then()
+                .body("decision.reasons.code", org.hamcrest.Matchers.not(hasItem("NOTICE_NOT_PROVEN")));
+        as("approver", "test-approver-2").body(Map.of("reason", "again")).post("/api/notices/" + notice + "/attempts/" + attempt
+                + "/confirmations").then().statusCode(409);
+        Lifecycle.awaitAudit("tenant:" + f.tenant(), "notice.attempt-confirmed", 1);
     }
 
     /** 1d, 2, 3: a hold placed while a bulk erase executes stops every machine decided after it; each outcome is on the plan. */

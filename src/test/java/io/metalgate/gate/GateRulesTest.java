@@ -133,6 +133,23 @@ class GateRulesTest {
                     b.emergencyApprover = Optional.of("bob");
                     b.emergencyReason = Optional.of("rescue");
                 }, List.of()),
+                new Case("boot external: an approver's emergency alone (asked and done by one person) is refused", Action.BOOT_EXTERNAL, b -> {
+                    b.lease("ACTIVE", null);
+                    b.requester = "bob";
+                    b.approvals(new ApprovalFact("bob", Set.of("approver"), FactsBuilder.NOW));
+                    b.emergencyApprover = Optional.of("bob");
+                    b.emergencyReason = Optional.of("rescue");
+                }, List.of(Code.SELF_APPROVAL, Code.TENANT_DATA)),
+                new Case("boot external: a rescue asked by one, approved by another approver, carried out by the asker", Action.BOOT_EXTERNAL,
+                        b -> {
+                            b.lease("ACTIVE", null);
+                            b.emergencyReason = Optional.of("rescue");
+                        }, List.of()),
+                new Case("boot external: a rescue approved only by a non-approver", Action.BOOT_EXTERNAL, b -> {
+                    b.lease("ACTIVE", null);
+                    b.approvals(new ApprovalFact("dave", Set.of("operator"), FactsBuilder.NOW));
+                    b.emergencyReason = Optional.of("rescue");
+                }, List.of(Code.TENANT_DATA)),
                 new Case("boot external: no emergency on a terminated lease's data (one approver would erase)", Action.BOOT_EXTERNAL, b -> {
                     b.emergencyApprover = Optional.of("bob");
                     b.emergencyReason = Optional.of("rescue");

@@ -1,5 +1,6 @@
 package io.metalgate.testing;
 
+import static io.metalgate.testing.Api.as;
 import static io.metalgate.testing.Api.operator;
 import static io.metalgate.testing.Api.unique;
 
@@ -100,8 +101,11 @@ public final class Lifecycle {
         PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
                 .then().statusCode(201).extract().path("id");
-        operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK")).post("/api/notices/" + notice + "/attempts")
-                .then().statusCode(200);
+        String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK"))
+                .post("/api/notices/" + notice + "/attempts").then().statusCode(200).extract().path("attempts[0].id");
+        // typed in by one person, it counts once a second confirms it
+        as("approver").body(Map.of("reason", "the mail log shows 250 OK")).post("/api/notices/" + notice + "/attempts/" + attempt
+                + "/confirmations").then().statusCode(200);
         PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
         return f;
     }
