@@ -5,6 +5,7 @@ import io.metalgate.common.ApiException;
 import io.metalgate.gate.Facts;
 import io.metalgate.gate.Policy;
 import io.metalgate.lease.NoticeService;
+import io.metalgate.machine.LifecycleState;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -78,6 +79,11 @@ public class GateFacts {
     /** The plan of an erase that belongs to none (a single erase), as tallied. */
     public static final UUID NO_PLAN = new UUID(0, 0);
 
+    /** The states of a machine that went into a tenant's service and holds its data since (SQL list). */
+    static final String SERVED = java.util.stream.Stream.of(LifecycleState.DEPLOYING, LifecycleState.DEPLOY_FAILED, LifecycleState.ACTIVE,
+            LifecycleState.SUSPENDED, LifecycleState.RETAINED, LifecycleState.ERASING, LifecycleState.ERASE_FAILED)
+            .map(st -> "'" + st.name() + "'").collect(java.util.stream.Collectors.joining(", "));
+
     /**
      * Erases in the window, leaving out those of {@code excludingPlan} (null: none left out), read through {@code db} (a transaction's connection, or
      * the pool), from the hourly erase tallies (V8): a handful of rows whatever the fleet, so it can be asked
@@ -85,10 +91,13 @@ public class GateFacts {
      */
     public Uni<EraseWindow> eraseWindow(SqlClient db, Set<UUID> tenants, UUID excludingPlan, java.time.Instant now) {
         UUID[] tenantIds = tenants.toArray(new UUID[0]);
-        // a tenant's fleet: the machines holding its data (whether or not still in a lease)
+        // a tenant's fleet: the machines holding its data (whether or not still in a lease) that went into its service. Not
+        // those only joined to a lease that never deployed them: anyone who may enroll machines and make leases could pad a
+        // tenant's fleet with machines that never held a byte of it, and shrink an erase's share below the limit
         Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
                 : db.preparedQuery("SELECT m.data_tenant_id, count(*) FROM machine m WHERE m.data_tenant_id = ANY($1) "
-                        + "GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds)).map(GateFacts::countsByTenant);
+                        + "AND m.lifecycle_state IN (" + SERVED + ") GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds))
+                        .map(GateFacts::countsByTenant);
         // from the top of the window's first hour: an erase up to an hour older counts too (never fewer)
         java.time.OffsetDateTime since = now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS);
         Uni<Integer> total = db.preparedQuery("SELECT coalesce(sum(n), 0) FROM erase_tally WHERE hour >= $1 AND plan_id IS DISTINCT FROM $2")

@@ -199,6 +199,27 @@ class GateHolesTest {
         Lifecycle.awaitAudit("tenant:" + f.tenant(), "notice.attempt-confirmed", 1);
     }
 
+    /**
+     * The blast-radius share is of the machines that served the tenant: twelve machines enrolled and joined to a lease of
+     * the tenant that never starts (and even activated: their BMCs never answer, so they never deploy) do not dilute it.
+     */
+    @Test
+    void aTenantsFleetIsNotPaddedWithMachinesThatNeverServedIt() {
+        Fleet f = Lifecycle.pastRetentionWithNotice(retained(2));
+        List<String> pad = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            pad.add(operator().body(io.metalgate.testing.Api.enrollment(unique("pad"), "pw")).post("/api/machines").then().statusCode(201)
+                    .extract().path("id"));
+        }
+        String padLease = operator().body(Map.of("tenantId", f.tenant(), "externalRef", unique("pad"), "machineIds", pad))
+                .post("/api/leases").then().statusCode(201).extract().path("id");
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + padLease + "/events").then().statusCode(200);
+        // the tenant's two machines are all of its fleet: a plan over both is 100 % of it, not 2 of 14
+        operator().body(Map.of("selector", Map.of("leaseId", f.lease()), "reason", "reclaim")).queryParam("summary", true)
+                .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.perTenant[0].machines", equalTo(2))
+                .body("blastRadius.perTenant[0].fleet", equalTo(2)).body("blastRadius.perTenant[0].share", equalTo(1.0f));
+    }
+
     /** 1d, 2, 3: a hold placed while a bulk erase executes stops every machine decided after it; each outcome is on the plan. */
     @Test
     void aHoldPlacedWhileABulkEraseExecutesStopsIt() throws Exception {
