@@ -106,6 +106,11 @@ public class EraseReports {
         if (inventory.isEmpty()) {
             out.add("the inventory lists no disk serials: no report can be shown to cover the machine");
         }
+        // a disk the BMC lists without a serial cannot be matched to any report: leaving it out would certify a machine
+        // with a disk nobody showed erased (inspect it again, or retire the disk)
+        inv.disks().stream().filter(d -> DiskSerials.key(d.serialNumber()).isEmpty()).forEach(d -> out.add("the inventory lists disk "
+                + (d.id() == null ? "?" : d.id()) + (d.model() == null ? "" : " (" + d.model() + ")") + " without a serial number: no "
+                + "report can be shown to cover it"));
         for (List<String> same : DiskSerials.ambiguous(listed.stream().filter(java.util.Objects::nonNull).toList())) {
             out.add("the inventory lists disks " + same + " whose serials differ only in case or surrounding white space: no report can "
                     + "tell them apart");

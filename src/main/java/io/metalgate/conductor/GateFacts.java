@@ -327,6 +327,9 @@ public class GateFacts {
                 String serial = disks.getJsonObject(i).getString("serialNumber");
                 if (serial != null && !serial.isBlank()) {
                     out.add(serial);
+                } else {
+                    // no certificate names it, so none covers the machine (a disk without a serial is not a disk less)
+                    out.add("(disk " + disks.getJsonObject(i).getString("id", String.valueOf(i)) + " without a serial number)");
                 }
             }
         }

@@ -67,6 +67,21 @@ class EraseReportChecksTest {
         assertEquals(List.of(), refusals);
     }
 
+    /** A disk the BMC lists without a serial is not a disk less: no report covers it, and REASSIGN sees it uncertified. */
+    @Test
+    void aDiskListedWithoutASerialIsNeverCoveredByAReport() {
+        Instant t = ISSUED.plusSeconds(60);
+        for (String none : new String[] {null, "", "   "}) {
+            var refusals = reports().refusals(inventory("WXF2E20DKCFL", none), report(disk("WXF2E20DKCFL", t, t)));
+            assertTrue(refusals.stream().anyMatch(r -> r.contains("without a serial number: no report can be shown to cover it")),
+                    refusals.toString());
+        }
+        var serials = GateFacts.diskSerials("{\"disks\":[{\"id\":\"0\",\"serialNumber\":\"S1\"},{\"id\":\"1\",\"serialNumber\":\" \"},"
+                + "{\"id\":\"2\"}]}");
+        assertEquals(3, serials.size(), serials.toString());
+        assertTrue(!new io.metalgate.gate.Facts.CertificateFact(java.util.Set.of("S1"), true).diskSerials().containsAll(serials));
+    }
+
     @Test
     void serialsThatReallyDifferAreStillRefused() {
         Instant t = ISSUED.plusSeconds(60);
