@@ -137,7 +137,7 @@ public class DemoLab {
             next += fleet.size();
             String lease = call(operator, "POST", base + "/api/leases", Map.of("tenantId", tenants.get(t), "externalRef",
                     "DEMO-" + TENANTS.get(t).name().toUpperCase(java.util.Locale.ROOT).replace(' ', '-'), "machineIds", fleet)).path("id").asText();
-            call(operator, "POST", base + "/api/leases/" + lease + "/events", Map.of("event", "ACTIVATED"));
+            call(billing, "POST", base + "/api/leases/" + lease + "/events", Map.of("event", "ACTIVATED"));
             for (String m : fleet) {
                 awaitState(operator, base, m, "DEPLOYING");
                 call(operator, "POST", base + "/api/machines/" + m + "/lifecycle/deployed", null);

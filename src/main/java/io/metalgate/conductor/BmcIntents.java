@@ -214,7 +214,9 @@ public class BmcIntents {
                             return audited.replaceWith(m.state());
                         }
                         // the gate allowed the operation when the intent was recorded
-                        return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed(intent.op().name()), actor,
+                        // a graceful power-off was allowed as POWER_OFF (the lifecycle's guards name gate actions, not operations)
+                        String allowedAction = intent.op() == Operation.GRACEFUL_OFF ? Operation.POWER_OFF.name() : intent.op().name();
+                        return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed(allowedAction), actor,
                                 "BMC carried out " + intent.op()));
                     });
             return after;

@@ -21,10 +21,13 @@ public final class LeaseLifecycle {
     }
 
     /**
-     * Contract facts only billing states: a suspension or termination (the power-off gate trusts them) and the
-     * payment that lifts a suspension (an operator must not undo billing's decision either).
+     * Contract facts only billing states: a suspension or termination (the power-off gate trusts them), the payment
+     * that lifts a suspension (an operator must not undo billing's decision either), and the start of the service (an
+     * activated lease deploys its machines, which from then on hold the tenant's data and count in its fleet: an
+     * operator who could activate leases alone could pad a tenant's fleet under the blast-radius share).
      */
-    public static final java.util.Set<Event> BILLING_ONLY = java.util.EnumSet.of(Event.SUSPENDED, Event.TERMINATED, Event.PAYMENT_RECEIVED);
+    public static final java.util.Set<Event> BILLING_ONLY = java.util.EnumSet.of(Event.ACTIVATED, Event.SUSPENDED, Event.TERMINATED,
+            Event.PAYMENT_RECEIVED);
 
     /** What a guard sees: how many machines still hold this lease's data (not yet erased). */
     public record Context(long machinesHoldingData) {

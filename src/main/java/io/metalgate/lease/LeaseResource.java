@@ -100,7 +100,7 @@ public class LeaseResource {
     @Path("/{id}/events")
     @RolesAllowed({ Roles.OPERATOR, Roles.BILLING })
     @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Move the lease by an event; 409 lists the events its state allows. "
-            + "SUSPENDED, TERMINATED and PAYMENT_RECEIVED need the billing role")
+            + "ACTIVATED, SUSPENDED, TERMINATED and PAYMENT_RECEIVED need the billing role")
     public Uni<LeaseView> event(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.LeaseEventRequest body) {
         if (LeaseLifecycle.BILLING_ONLY.contains(body.event()) && !identity.hasRole(Roles.BILLING)) {
             // the power-off gate trusts a SUSPENDED or TERMINATED lease: only the system of record for contracts says so

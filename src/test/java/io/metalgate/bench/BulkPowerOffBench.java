@@ -75,7 +75,7 @@ class BulkPowerOffBench {
             String tenant = operator().body(Map.of("name", unique("bpo-tenant"))).post("/api/tenants").then().statusCode(201).extract().path("id");
             String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("bpo-lease"), "machineIds", machines))
                     .post("/api/leases").then().statusCode(201).extract().path("id");
-            operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+            io.metalgate.testing.Api.as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
             for (String m : machines) {
                 Lifecycle.awaitState(m, "DEPLOYING");
                 operator().post("/api/machines/" + m + "/lifecycle/deployed").then().statusCode(200);

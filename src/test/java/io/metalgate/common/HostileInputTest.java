@@ -124,7 +124,7 @@ class HostileInputTest {
                 new Endpoint("create lease", "POST", () -> "/api/leases", () -> operator(),
                         () -> map("tenantId", tenant(), "externalRef", unique("L")),
                         map("externalRef", Kind.NAME), Map.of("tenantId", "uuid")),
-                new Endpoint("lease event", "POST", () -> "/api/leases/" + randomId() + "/events", () -> operator(),
+                new Endpoint("lease event", "POST", () -> "/api/leases/" + randomId() + "/events", () -> as("billing"),
                         () -> map("event", "ACTIVATED", "reason", "go"), map("reason", Kind.TEXT), Map.of("event", "enum")),
                 new Endpoint("place hold", "POST", () -> "/api/holds", () -> operator(),
                         () -> map("kind", "LEGAL_HOLD", "tenantId", tenant(), "reason", "counsel"),

@@ -75,7 +75,7 @@ class Case2013Test {
         String leaseRef = unique("contract");
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", leaseRef, "machineIds", machines))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         for (String m : machines) {
             io.metalgate.testing.Lifecycle.awaitState(m, "DEPLOYING");
             operator().post("/api/machines/" + m + "/lifecycle/deployed").then().statusCode(200);
@@ -153,7 +153,7 @@ class Case2013Test {
         }
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
                 .post("/api/leases").then().extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         String plan = operator().body(Map.of("selector", Map.of("leaseId", lease), "reason", "maintenance window"))
                 .post("/api/bulk/power_off").then().statusCode(201).body("allowed", equalTo(0)).extract().path("id");
         operator().body(Map.of("event", "PAYMENT_OVERDUE")).post("/api/leases/" + lease + "/events").then().statusCode(200);

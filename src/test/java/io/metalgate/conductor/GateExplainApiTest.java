@@ -31,7 +31,7 @@ class GateExplainApiTest {
         String machine = io.metalgate.testing.Lifecycle.available(bmc, 1, "wm").get(0);
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", List.of(machine)))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         io.metalgate.testing.Lifecycle.awaitState(machine, "DEPLOYING");
 
         // while the lease is active, power-off is refused too

@@ -213,7 +213,9 @@ class GateHolesTest {
         }
         String padLease = operator().body(Map.of("tenantId", f.tenant(), "externalRef", unique("pad"), "machineIds", pad))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + padLease + "/events").then().statusCode(200);
+        // an operator does not start a tenant's service (billing does: its machines would then count in the tenant's fleet)
+        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + padLease + "/events").then().statusCode(403);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + padLease + "/events").then().statusCode(200);
         // the tenant's two machines are all of its fleet: a plan over both is 100 % of it, not 2 of 14
         operator().body(Map.of("selector", Map.of("leaseId", f.lease()), "reason", "reclaim")).queryParam("summary", true)
                 .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.perTenant[0].machines", equalTo(2))
@@ -287,7 +289,7 @@ class GateHolesTest {
         String tenant = operator().body(Map.of("name", unique("contract"))).post("/api/tenants").then().extract().path("id");
         String ref = unique("contract");
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", ref)).post("/api/leases").then().extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         for (String event : List.of("TERMINATED")) {
             operator().body(Map.of("event", event)).post("/api/leases/" + lease + "/events").then().statusCode(403)
                     .body("errors.field", hasItem("event"));

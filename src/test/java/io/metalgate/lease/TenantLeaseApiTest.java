@@ -71,11 +71,11 @@ class TenantLeaseApiTest {
         String t = tenant(unique("life"));
         String id = operator().body(Map.of("tenantId", t, "externalRef", unique("L"))).post("/api/leases").then().statusCode(201)
                 .extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(200)
                 .body("state", equalTo("ACTIVE"));
         operator().body(Map.of("event", "PAYMENT_OVERDUE", "reason", "invoice INV-1 unpaid")).post("/api/leases/" + id + "/events")
                 .then().statusCode(200).body("state", equalTo("OVERDUE"));
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(409)
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + id + "/events").then().statusCode(409)
                 .contentType("application/problem+json").body("type", equalTo("urn:metalgate:problem:illegal-transition"))
                 .body("allowedEvents", org.hamcrest.Matchers.containsInAnyOrder("SUSPENDED", "PAYMENT_RECEIVED", "TERMINATED"))
                 .body("errors.field", hasItem("event"));

@@ -67,7 +67,7 @@ public final class Lifecycle {
     public static String activeLease(String tenant, List<String> machines) {
         String lease = operator().body(Map.of("tenantId", tenant, "externalRef", unique("L"), "machineIds", machines))
                 .post("/api/leases").then().statusCode(201).extract().path("id");
-        operator().body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
+        as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + lease + "/events").then().statusCode(200);
         for (String m : machines) {
             awaitState(m, "DEPLOYING");
             operator().post("/api/machines/" + m + "/lifecycle/deployed").then().statusCode(200);

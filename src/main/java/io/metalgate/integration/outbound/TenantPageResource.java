@@ -139,7 +139,7 @@ public class TenantPageResource {
 
     private Uni<String> preserveBeyondUses(NoticeService.NoticeView n) {
         return pool.preparedQuery("SELECT 1 FROM hold WHERE tenant_id = $1 AND kind = 'PRESERVATION_REQUEST' AND placed_by = $2 "
-                + "AND released_at IS NULL AND (lease_id IS NOT DISTINCT FROM $3::uuid OR lease_id IS NULL)")
+                + "AND released_at IS NULL AND release_requested_by IS NULL AND (lease_id IS NOT DISTINCT FROM $3::uuid OR lease_id IS NULL)")
                 .execute(Tuple.of(n.tenantId(), ACTOR, n.leaseId())).chain(rows -> rows.rowCount() > 0 ? Uni.createFrom().item(PRESERVE_RECORDED)
                         : holds.place(new HoldService.HoldRequest(Hold.Kind.PRESERVATION_REQUEST, n.tenantId(), n.leaseId(), List.of(),
                                 "The tenant asked for preservation through the link of notice " + n.id() + " (past the link's uses; to be "
