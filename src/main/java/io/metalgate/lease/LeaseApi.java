@@ -24,12 +24,20 @@ public final class LeaseApi {
             @Email @Size(max = 320) @Printable String contactEmail) {
     }
 
-    public record TenantView(UUID id, String name, String externalRef, String contactEmail, Instant createdAt,
-            Instant updatedAt, long version) {
+    /**
+     * @param contactEmail         where notices go now
+     * @param proposedContactEmail a change one person asked for ({@code proposedBy}); in force once a second confirms it
+     */
+    public record TenantView(UUID id, String name, String externalRef, String contactEmail, String proposedContactEmail,
+            String proposedBy, Instant createdAt, Instant updatedAt, long version) {
 
         static TenantView of(Tenant t) {
-            return new TenantView(t.id, t.name, t.externalRef, t.contactEmail, t.createdAt, t.updatedAt, t.version);
+            return new TenantView(t.id, t.name, t.externalRef, t.contactEmail, t.contactEmailProposed, t.contactEmailProposedBy,
+                    t.createdAt, t.updatedAt, t.version);
         }
+    }
+
+    public record ContactConfirmation(@NotBlank @Size(max = 2000) @Printable String reason) {
     }
 
     public record LeaseCreate(@NotNull UUID tenantId, @NotBlank @Size(max = 200) @Printable String externalRef, Instant startsAt,

@@ -19,6 +19,13 @@ public class Tenant extends TrackedEntity {
     public String externalRef;
     @Column(name = "contact_email")
     public String contactEmail;
+    /** A change of the contact address one person asked for, in force once a second confirms it. */
+    @Column(name = "contact_email_proposed")
+    public String contactEmailProposed;
+    @Column(name = "contact_email_proposed_by")
+    public String contactEmailProposedBy;
+    @Column(name = "contact_email_proposed_at")
+    public java.time.Instant contactEmailProposedAt;
 
     public String subject() {
         return "tenant:" + id;

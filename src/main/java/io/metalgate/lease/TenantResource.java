@@ -107,9 +107,19 @@ public class TenantResource {
     @PATCH
     @Path("/{id}")
     @RolesAllowed(Roles.OPERATOR)
-    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Change a tenant (name, contact e-mail, external reference)")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Change a tenant (name, external reference; a new contact e-mail "
+            + "is proposed, in force once a second person confirms it)")
     public Uni<TenantView> update(@PathParam("id") UUID id, @Valid @NotNull TenantUpdate body) {
         return tenants.update(id, body, actor()).call(audit::sequenced);
+    }
+
+    @POST
+    @Path("/{id}/contact-confirmations")
+    @RolesAllowed({ Roles.OPERATOR, Roles.APPROVER })
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Put a proposed contact address in force, as a second person "
+            + "(notices and the tenant's link go there)")
+    public Uni<TenantView> confirmContact(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.ContactConfirmation body) {
+        return tenants.confirmContact(id, body.reason(), io.metalgate.security.Actors.person(identity)).call(audit::sequenced);
     }
 
     @DELETE

@@ -64,7 +64,14 @@ public class TenantService {
             ChangeSet changes = new ChangeSet();
             t.name = changes.apply("name", t.name, req.name());
             t.externalRef = changes.apply("externalRef", t.externalRef, req.externalRef());
-            t.contactEmail = changes.apply("contactEmail", t.contactEmail, req.contactEmail());
+            if (req.contactEmail() != null && !req.contactEmail().equals(t.contactEmail)) {
+                // where notices (and the tenant's link) go is a proposal until a second person confirms it
+                t.contactEmailProposed = changes.apply("contactEmailProposed", t.contactEmailProposed, req.contactEmail());
+                if (changes.changed("contactEmailProposed")) {
+                    t.contactEmailProposedBy = person(actor);
+                    t.contactEmailProposedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                }
+            }
             if (changes.isEmpty()) {
                 return Uni.createFrom().item(TenantView.of(t));
             }
@@ -72,6 +79,38 @@ public class TenantService {
             return Panache.flush().call(() -> audit.record(actor, "tenant.updated", t.subject(), changes.asPayload()))
                     .map(v -> TenantView.of(t));
         });
+    }
+
+    /** A second, different person puts the proposed contact address in force; audited with both addresses. */
+    @WithTransaction
+    public Uni<TenantView> confirmContact(UUID id, String reason, String person) {
+        return Tenant.<Tenant>findById(id).chain(found -> {
+            Tenant t = require(found, id);
+            if (t.contactEmailProposed == null) {
+                throw ApiException.conflict("no change of tenant " + id + "'s contact address waits for a confirmation", "id");
+            }
+            if (t.contactEmailProposedBy.equals(person)) {
+                throw ApiException.conflict(person + " proposed this contact address; a second, different person confirms it", "id");
+            }
+            Map<String, Object> payload = new LinkedHashMap<>();
+            payload.put("from", t.contactEmail);
+            payload.put("to", t.contactEmailProposed);
+            payload.put("proposedBy", t.contactEmailProposedBy);
+            payload.put("proposedAt", t.contactEmailProposedAt.toString());
+            payload.put("reason", reason);
+            t.contactEmail = t.contactEmailProposed;
+            t.contactEmailProposed = null;
+            t.contactEmailProposedBy = null;
+            t.contactEmailProposedAt = null;
+            t.updatedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            return Panache.flush().call(() -> audit.record(person, "tenant.contact-confirmed", t.subject(), payload))
+                    .map(v -> TenantView.of(t));
+        });
+    }
+
+    private static String person(String actor) {
+        int slash = actor.indexOf('/');
+        return slash < 0 ? actor : actor.substring(0, slash);
     }
 
     @WithTransaction

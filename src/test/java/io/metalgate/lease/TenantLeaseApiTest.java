@@ -122,4 +122,24 @@ class TenantLeaseApiTest {
         operator().get("/api/tenants/00000000-0000-0000-0000-000000000000").then().statusCode(404);
         operator().queryParam("state", "MAYBE").get("/api/leases").then().statusCode(400).body("errors.field", hasItem("state"));
     }
+
+    /**
+     * Where notices go is where their proof comes from: a change of a tenant's contact address by one person is a
+     * proposal (notices keep going to the address in force) until a second, different person confirms it.
+     */
+    @Test
+    void aTenantsContactAddressChangesOnlyWithASecondPerson() {
+        String t = operator().body(Map.of("name", unique("contact"), "contactEmail", "it@tenant.example")).post("/api/tenants").then()
+                .statusCode(201).extract().path("id");
+        operator().body(Map.of("contactEmail", "me@operator.example")).patch("/api/tenants/" + t).then().statusCode(200)
+                .body("contactEmail", equalTo("it@tenant.example")).body("proposedContactEmail", equalTo("me@operator.example"))
+                .body("proposedBy", equalTo("test-operator"));
+        operator().body(Map.of("reason", "I asked for it")).post("/api/tenants/" + t + "/contact-confirmations").then().statusCode(409);
+        as("viewer").body(Map.of("reason", "x")).post("/api/tenants/" + t + "/contact-confirmations").then().statusCode(403);
+        as("approver").body(Map.of("reason", "the tenant's ticket 9012 names the new address")).post("/api/tenants/" + t
+                + "/contact-confirmations").then().statusCode(200).body("contactEmail", equalTo("me@operator.example"))
+                .body("proposedContactEmail", org.hamcrest.Matchers.nullValue());
+        as("approver").body(Map.of("reason", "again")).post("/api/tenants/" + t + "/contact-confirmations").then().statusCode(409);
+        io.metalgate.testing.Lifecycle.awaitAudit("tenant:" + t, "tenant.contact-confirmed", 1);
+    }
 }
