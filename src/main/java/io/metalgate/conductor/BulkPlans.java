@@ -390,6 +390,19 @@ public class BulkPlans {
         return pool.preparedQuery("SELECT executed_by, batch_tenants FROM bulk_plan WHERE id = $1").execute(Tuple.of(planId))
                 .chain(rows -> load(planId).chain(p -> {
                     Row r = rows.iterator().next();
+                    Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+                    if (!p.expiresAt().isAfter(now)) {
+                        // its approvals were for the time the plan stood: a machine whose turn comes after that is not
+                        // erased on them (a plan of thousands at a few at once would otherwise run for weeks on day one's)
+                        String why = "the plan expired at " + p.expiresAt() + " before this machine's turn: its approvals no longer "
+                                + "stand (make a new plan)";
+                        String person = r.getString("executed_by") == null ? "system:conductor" : r.getString("executed_by");
+                        return pool.withTransaction(tx -> tx.preparedQuery("UPDATE bulk_plan_outcome SET outcome = 'REFUSED', detail = $2, "
+                                + "at = $3 WHERE plan_id = $1 AND outcome = 'QUEUED'").execute(Tuple.of(planId, why, now.atOffset(ZoneOffset.UTC)))
+                                .chain(updated -> audit.record(tx, person, "bulk.queue-expired", "bulk:" + planId, Map.of("planId",
+                                        planId.toString(), "expiredAt", p.expiresAt().toString(), "refused", updated.rowCount())))
+                                .replaceWith(true));
+                    }
                     Map<String, Integer> perTenant;
                     try {
                         perTenant = r.getString("batch_tenants") == null ? Map.of()

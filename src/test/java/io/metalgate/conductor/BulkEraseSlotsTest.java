@@ -194,4 +194,30 @@ class BulkEraseSlotsTest {
             assertFalse(state(order.get(2)).equals("ERASING"));
         }
     }
+
+    /** A queued machine whose turn comes after its plan expired is not erased on the plan's old approvals. */
+    @Test
+    void queuedMachinesOfAnExpiredPlanAreRefusedNotStarted() throws Exception {
+        try (RedfishMock bmcs = Lifecycle.bmcs(3, Profile.GENERIC)) {
+            var fleet = Lifecycle.pastRetentionWithNotice(Lifecycle.retained(bmcs, 3, "expiry"));
+            String plan = operator().body(Map.of("selector", Map.of("leaseId", fleet.lease()), "reason", "reclaim")).post("/api/bulk/erase")
+                    .then().statusCode(201).extract().path("id");
+            as("approver").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then().statusCode(200);
+            List<String> order = as("approver", "test-approver-2").body(Map.of()).post("/api/bulk/plans/" + plan + "/approve").then()
+                    .statusCode(200).body("allowed", equalTo(3)).extract().jsonPath().getList("decisions.machineId", String.class);
+            operator().post("/api/bulk/plans/" + plan + "/execute").then().statusCode(202);
+            awaitOutcomes(plan, order, List.of("DONE", "DONE", "QUEUED"));
+            // the plan's time runs out while the third waits; the first erase ends and frees a slot
+            PostgresTestResource.sql("UPDATE bulk_plan SET expires_at = now() - interval '1 minute' WHERE id = ?::uuid", plan);
+            Erases.certified(bmcs, fleet.machines().indexOf(order.get(0)), order.get(0), null);
+            awaitOutcomes(plan, order, List.of("DONE", "DONE", "REFUSED"));
+            assertEquals("RETAINED", state(order.get(2)));
+            assertEquals(-1L, lastEraseDecision(order.get(2)).get("seq"), "never decided on the expired plan");
+            var done = Lifecycle.awaitPlan(plan);
+            assertEquals("PARTIAL", done.getString("status"));
+            assertTrue(done.getList("executions.detail", String.class).stream().anyMatch(d -> d != null && d.contains("expired")));
+            Lifecycle.awaitAudit("bulk:" + plan, "bulk.queue-expired", 1);
+            Erases.certified(bmcs, fleet.machines().indexOf(order.get(1)), order.get(1), null);
+        }
+    }
 }
