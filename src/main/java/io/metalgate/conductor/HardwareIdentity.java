@@ -18,6 +18,15 @@ final class HardwareIdentity {
     private HardwareIdentity() {
     }
 
+    /**
+     * Gives up the machine's claims of a system at a BMC address ({@code redfish-system:}) it no longer shows (its BMC
+     * moved), so that address can be another server's; identities of the hardware itself are kept.
+     */
+    static Uni<Void> releaseMovedAddresses(SqlClient tx, UUID machineId, java.util.List<String> shown) {
+        return tx.preparedQuery("DELETE FROM machine_hardware_id WHERE machine_id = $1 AND hardware_id LIKE 'redfish-system:%' "
+                + "AND NOT (hardware_id = ANY($2))").execute(Tuple.of(machineId, shown.toArray(new String[0]))).replaceWithVoid();
+    }
+
     /** Claims each of {@code hardwareIds} (spellings of one identity); the first other machine that holds one, if any. */
     static Uni<Optional<UUID>> claimAll(SqlClient tx, UUID machineId, java.util.List<String> hardwareIds) {
         // held by another machine already: a twin, and none of them is claimed for this one

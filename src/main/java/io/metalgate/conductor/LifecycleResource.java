@@ -140,7 +140,8 @@ public class LifecycleResource {
                         return tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered").replaceWithVoid();
                     }
                     String hw = v.hardware().get(0);
-                    return HardwareIdentity.claimAll(m.tx(), id, v.hardware()).chain(holder -> {
+                    return HardwareIdentity.releaseMovedAddresses(m.tx(), id, v.hardware())
+                            .chain(() -> HardwareIdentity.claimAll(m.tx(), id, v.hardware())).chain(holder -> {
                                 if (holder.isPresent()) {
                                     UUID twin = holder.get();
                                     return audit.record(m.tx(), actor, "bmc.twin-refused", "machine:" + id, Map.of("hardwareId", hw, "machine",
@@ -149,8 +150,12 @@ public class LifecycleResource {
                                                     + ", which is machine " + twin + ": one server is one machine"))
                                             .replaceWithVoid();
                                 }
-                                return m.tx().preparedQuery("UPDATE machine SET bmc_hardware_id = $2 WHERE id = $1 AND bmc_hardware_id IS NULL")
-                                        .execute(io.vertx.mutiny.sqlclient.Tuple.of(id, hw))
+                                // the hardware's own identity, not a claim of an address (which the machine gives up when its BMC moves)
+                                String own = v.hardware().stream().filter(x -> !x.startsWith("redfish-system:")).findFirst().orElse(null);
+                                Uni<?> stored = own == null ? Uni.createFrom().voidItem()
+                                        : m.tx().preparedQuery("UPDATE machine SET bmc_hardware_id = $2 WHERE id = $1 AND bmc_hardware_id IS NULL")
+                                                .execute(io.vertx.mutiny.sqlclient.Tuple.of(id, own));
+                                return stored
                                         .chain(() -> tasks.fire(m, MachineLifecycle.Event.VERIFIED, actor, "the BMC answered as " + hw))
                                         .replaceWithVoid();
                             });

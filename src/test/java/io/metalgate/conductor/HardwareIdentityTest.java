@@ -41,6 +41,35 @@ class HardwareIdentityTest {
         }
     }
 
+    /**
+     * A BMC that reports no system UUID (the all-zero placeholder): a second record naming its only system is still the
+     * same server (its system at its address is claimed); and once the first machine's BMC moves, its old address is
+     * free for another server.
+     */
+    @Test
+    void withoutASystemUuidTheSystemAtItsAddressIsTheIdentity() {
+        try (RedfishMock bmcs = Lifecycle.bmcs(2, Profile.GENERIC)) {
+            bmcs.bmc(0).faults.noSystemUuid = true;
+            bmcs.bmc(1).faults.noSystemUuid = true;
+            String first = Lifecycle.enrol(bmcs, 0, "nouuid");
+            Lifecycle.awaitState(first, "MANAGEABLE");
+            String systemId = operator().body(Map.of("protocol", "REDFISH", "host", bmcs.addressOf(0), "port", bmcs.port(), "username", "admin",
+                    "password", "redfish-secret")).post("/api/bmc-discovery").then().statusCode(200).extract().path("systems[0].systemId");
+            String twin = operator().body(Map.of("name", unique("nouuid-by-id"), "bmc", Map.of("protocol", "REDFISH", "host", bmcs.addressOf(0),
+                    "port", bmcs.port(), "username", "admin", "password", "redfish-secret", "options", Map.of("systemId", systemId))))
+                    .post("/api/machines").then().statusCode(201).extract().path("id");
+            Lifecycle.awaitState(twin, "VERIFY_FAILED");
+            Lifecycle.awaitAudit("machine:" + twin, "bmc.twin-refused", 1);
+            operator().body(Map.of("action", "off")).post("/api/machines/" + twin + "/power").then().statusCode(409);
+            org.junit.jupiter.api.Assertions.assertEquals("On", bmcs.bmc(0).powerState());
+            // the first machine's BMC moves to the other board: its old address is another server's to claim
+            operator().body(Map.of("bmc", Map.of("host", bmcs.addressOf(1)))).patch("/api/machines/" + first).then().statusCode(200);
+            Lifecycle.awaitState(first, "MANAGEABLE");
+            String next = Lifecycle.enrol(bmcs, 0, "nouuid-next");
+            Lifecycle.awaitState(next, "MANAGEABLE");
+        }
+    }
+
     /** The same server over IPMI (its system GUID, in any of the byte orders vendors use) and Redfish (its UUID) is one machine. */
     @Test
     void theSameServerOverIpmiAndRedfishIsOneMachine() throws Exception {

@@ -31,6 +31,9 @@ public final class Faults {
     /** The system links only SimpleStorage (as older BMCs do), no Storage. */
     public volatile boolean onlySimpleStorage;
 
+    /** The system reports the all-zero placeholder UUID (boards whose SMBIOS UUID was never set). */
+    public volatile boolean noSystemUuid;
+
     public void clear() {
         rejectTokenOnce = false;
         latencyMillis = 0;

@@ -400,7 +400,7 @@ public final class MockBmc {
                 .put("BootSourceOverrideTarget@Redfish.AllowableValues", new JsonArray(List.of("None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup")));
         JsonObject s = odata("#ComputerSystem.v1_13_0.ComputerSystem", system).put("Id", profile.systemId()).put("Name", "System")
                 .put("SystemType", "Physical").put("Manufacturer", profile.vendor()).put("Model", profile.product())
-                .put("SerialNumber", serial()).put("UUID", uuid().toString())
+                .put("SerialNumber", serial()).put("UUID", faults.noSystemUuid ? "00000000-0000-0000-0000-000000000000" : uuid().toString())
                 .put("Boot", boot)
                 .put("ProcessorSummary", new JsonObject().put("Count", 2).put("Model", "Mock Xeon 4314"))
                 .put("MemorySummary", new JsonObject().put("TotalSystemMemoryGiB", 128))

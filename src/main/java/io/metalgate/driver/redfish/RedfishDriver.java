@@ -86,6 +86,29 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
         });
     }
 
+    /**
+     * The system UUID when the BMC reports a real one, and always the system itself at this BMC address
+     * ({@code redfish-system:host:port/Id}): a machine enrolled without a system id and one naming its only system
+     * ({@code bmc.options.systemId}) are two records of one server, which the UUID alone cannot tell when the BMC
+     * reports none.
+     */
+    @Override
+    public Uni<List<String>> hardwareIds(BmcEndpoint bmc) {
+        return hardwareId(bmc).chain(uuid -> system(bmc).map(s -> {
+            List<String> ids = new ArrayList<>();
+            uuid.ifPresent(ids::add);
+            String id = s.body().getString("Id");
+            if (id == null || id.isBlank()) {
+                String odata = s.body().getString("@odata.id");
+                id = odata == null ? null : lastSegment(odata);
+            }
+            if (id != null && !id.isBlank()) {
+                ids.add("redfish-system:" + bmc.host().toLowerCase(java.util.Locale.ROOT) + ":" + bmc.port() + "/" + id.strip());
+            }
+            return List.copyOf(ids);
+        }));
+    }
+
     static PowerState powerStateOf(BmcEndpoint bmc, JsonObject system) {
         Object state = system.getValue("PowerState");
         if (state == null) {
