@@ -50,7 +50,15 @@ public class MachineService {
         return vertx.executeBlocking(Uni.createFrom().item(() -> BmcIdentity.of(host)));
     }
 
+    /** IPMI has no system ids: an id would only make one BMC two records (its driver would ignore it). */
+    private static void refuseIpmiSystemId(BmcProtocol protocol, MachineApi.BmcOptions options) {
+        if (protocol == BmcProtocol.IPMI && options != null && options.systemId() != null) {
+            throw ApiException.badRequest("bmc.options.systemId", "an IPMI BMC manages one system: it has no system id");
+        }
+    }
+
     public Uni<MachineView> enroll(Enrollment req, String actor) {
+        refuseIpmiSystemId(req.bmc().protocol(), req.bmc().options());
         int port = req.bmc().port() != null ? req.bmc().port() : req.bmc().protocol().defaultPort();
         return identity(req.bmc().host()).chain(id -> Panache.withTransaction(() -> enroll(req, id, port, actor)))
                 .invoke(v -> enrolled.fireAsync(new Enrolled(v.id())));
@@ -144,6 +152,26 @@ public class MachineService {
     }
 
     private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
+        MachineApi.BmcOptions options = req.bmc() == null ? null : req.bmc().options();
+        if (options != null && options.systemId() != null) {
+            // the protocol after the update: the one asked for, or the stored one
+            return Machine.<Machine>findById(id).invoke(m -> {
+                if (m != null) {
+                    refuseIpmiSystemId(req.bmc().protocol() != null ? req.bmc().protocol() : m.bmcProtocol, options);
+                }
+            }).chain(ignored -> updateChecked(id, req, identity, actor));
+        }
+        if (req.bmc() != null && req.bmc().protocol() == BmcProtocol.IPMI) {
+            return Machine.<Machine>findById(id).invoke(m -> {
+                if (m != null) {
+                    refuseIpmiSystemId(BmcProtocol.IPMI, BmcOptionsJson.read(m.bmcOptions));
+                }
+            }).chain(ignored -> updateChecked(id, req, identity, actor));
+        }
+        return updateChecked(id, req, identity, actor);
+    }
+
+    private Uni<MachineView> updateChecked(UUID id, Update req, BmcIdentity identity, String actor) {
         MachineApi.BmcOptions options = req.bmc() == null ? null : req.bmc().options();
         // the twin check before the entity changes (a query would flush the change first)
         Uni<Machine> before = identity == null && options == null ? Uni.createFrom().nullItem() : Machine.<Machine>findById(id);
@@ -270,9 +298,20 @@ public class MachineService {
         return options == null || options.systemId() == null ? bmc.identity() : bmc.identity() + "#system=" + options.systemId();
     }
 
-    /** 409 when {@code identity} is already another machine's BMC. */
+    /**
+     * 409 when {@code identity} is already another machine's BMC — or the same system by another spelling: a BMC
+     * enrolled without a system id manages one system only (the driver refuses a BMC of several without it), so a
+     * record naming a system of that BMC and one naming none are one server, whatever the BMC tells (no UUID needed).
+     */
     private static Uni<Void> refuseTwin(String identity, UUID self) {
-        return Machine.<Machine>find("bmcIdentity", identity).firstResult().invoke(other -> {
+        int cut = identity.indexOf("#system=");
+        String base = cut < 0 ? identity : identity.substring(0, cut);
+        Uni<Machine> found = cut < 0
+                ? Machine.<Machine>find("(bmcIdentity = ?1 or locate(?2, bmcIdentity) = 1) and id <> ?3", identity, base + "#system=",
+                        self == null ? new UUID(0, 0) : self).firstResult()
+                : Machine.<Machine>find("(bmcIdentity = ?1 or bmcIdentity = ?2) and id <> ?3", identity, base,
+                        self == null ? new UUID(0, 0) : self).firstResult();
+        return found.invoke(other -> {
             if (other != null && !other.id.equals(self)) {
                 throw new ApiException(io.metalgate.common.Problem.of(409, "conflict", "Conflict", "this BMC (" + identity
                         + ") is already machine " + other.id + " (" + other.name + "); one BMC is one machine")
