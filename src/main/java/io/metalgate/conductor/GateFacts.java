@@ -94,12 +94,16 @@ public class GateFacts {
         // a tenant's fleet: the machines holding its data (whether or not still in a lease) that went into its service. Not
         // those only joined to a lease that never deployed them: anyone who may enroll machines and make leases could pad a
         // tenant's fleet with machines that never held a byte of it, and shrink an erase's share below the limit
-        Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
-                : db.preparedQuery("SELECT m.data_tenant_id, count(*) FROM machine m WHERE m.data_tenant_id = ANY($1) "
-                        + "AND m.lifecycle_state IN (" + SERVED + ") GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds))
-                        .map(GateFacts::countsByTenant);
         // from the top of the window's first hour: an erase up to an hour older counts too (never fewer)
         java.time.OffsetDateTime since = now.minus(policy().bulkWindow()).atOffset(java.time.ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS);
+        // and not those deployed within the window: machines added to a running lease of the tenant to pad it count only
+        // once they have served it a whole window (nothing deployed that recently can be erased: retention is 30 days)
+        Uni<Map<String, Integer>> fleet = tenants.isEmpty() ? Uni.createFrom().item(Map.of())
+                : db.preparedQuery("SELECT m.data_tenant_id, count(*) FROM machine m WHERE m.data_tenant_id = ANY($1) "
+                        + "AND m.lifecycle_state IN (" + SERVED + ") AND NOT EXISTS (SELECT 1 FROM state_transition st "
+                        + "WHERE st.subject_type = 'MACHINE' AND st.subject_id = m.id AND st.to_state = 'DEPLOYING' AND st.at >= $2) "
+                        + "GROUP BY m.data_tenant_id").execute(Tuple.of(tenantIds, since))
+                        .map(GateFacts::countsByTenant);
         Uni<Integer> total = db.preparedQuery("SELECT coalesce(sum(n), 0) FROM erase_tally WHERE hour >= $1 AND plan_id IS DISTINCT FROM $2")
                 .execute(Tuple.of(since, excludingPlan)).map(rows -> rows.iterator().next().getLong(0).intValue());
         Uni<Map<String, Integer>> recent = tenants.isEmpty() ? Uni.createFrom().item(Map.of())

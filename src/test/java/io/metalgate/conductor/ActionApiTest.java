@@ -79,6 +79,7 @@ class ActionApiTest {
 
         // forty days later (time travel: the recorded times moved back), with a notice delivered twenty days ago
         PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", lease);
+        io.metalgate.testing.Lifecycle.deployedLongAgo(lease);
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", tenant, "leaseId", lease)).post("/api/notices")
                 .then().extract().path("id");
         String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 2.0.0 OK id=77"))

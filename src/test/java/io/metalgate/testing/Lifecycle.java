@@ -99,6 +99,7 @@ public final class Lifecycle {
      */
     public static Fleet pastRetentionWithNotice(Fleet f) {
         PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        deployedLongAgo(f.lease());
         String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
                 .then().statusCode(201).extract().path("id");
         String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK"))
@@ -108,6 +109,15 @@ public final class Lifecycle {
                 + "/confirmations").then().statusCode(200);
         PostgresTestResource.sql("UPDATE notice_attempt SET at = now() - interval '20 days' WHERE notice_id = ?::uuid", notice);
         return f;
+    }
+
+    /**
+     * Time travel for a lease's machines: deployed 60 days ago (the blast-radius share counts a tenant's fleet by the
+     * machines that served it before the window, as every machine that has waited out its retention has).
+     */
+    public static void deployedLongAgo(String lease) {
+        PostgresTestResource.sql("UPDATE state_transition SET at = at - interval '60 days' WHERE subject_type = 'MACHINE' "
+                + "AND subject_id IN (SELECT machine_id FROM lease_machine WHERE lease_id = ?::uuid)", lease);
     }
 
     /** Waits until the machine is in {@code state} (the conductor works after the API answered). */
