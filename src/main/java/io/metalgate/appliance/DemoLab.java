@@ -104,7 +104,8 @@ public class DemoLab {
 
         List<String> tenants = new ArrayList<>();
         for (Tenant t : TENANTS) {
-            tenants.add(call(operator, "POST", base + "/api/tenants", Map.of("name", t.name(), "contactEmail", t.email())).path("id").asText());
+            // billing, the system of record for customers, brings them with their contact addresses
+            tenants.add(call(billing, "POST", base + "/api/tenants", Map.of("name", t.name(), "contactEmail", t.email())).path("id").asText());
         }
         // every BMC of the emulators is a machine: Redfish BMC i on 127.1.0.i (profiles in turn), IPMI BMC i on 127.2.0.(i+1)
         List<String> machines = new ArrayList<>();

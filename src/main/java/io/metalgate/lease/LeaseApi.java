@@ -37,7 +37,9 @@ public final class LeaseApi {
         }
     }
 
-    public record ContactConfirmation(@NotBlank @Size(max = 2000) @Printable String reason) {
+    /** @param contactEmail the address confirmed: the proposal must still be this one (not one changed since it was read) */
+    public record ContactConfirmation(@NotBlank @Email @Size(max = 320) @Printable String contactEmail,
+            @NotBlank @Size(max = 2000) @Printable String reason) {
     }
 
     public record LeaseCreate(@NotNull UUID tenantId, @NotBlank @Size(max = 200) @Printable String externalRef, Instant startsAt,

@@ -51,11 +51,13 @@ public class TenantResource {
     SecurityIdentity identity;
 
     @POST
-    @RolesAllowed(Roles.OPERATOR)
+    @RolesAllowed({ Roles.OPERATOR, Roles.BILLING })
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "Created; Location names it")
-    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a tenant")
+    @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Create a tenant (its contact e-mail is in force when billing, the "
+            + "system of record, or an admin creates it; an operator's is a proposal a second person confirms)")
     public Uni<Response> create(@Valid @NotNull TenantCreate body) {
-        return tenants.create(body, actor()).call(audit::sequenced)
+        boolean recordOfContact = identity.hasRole(Roles.BILLING) || identity.hasRole(Roles.ADMIN);
+        return tenants.create(body, actor(), recordOfContact).call(audit::sequenced)
                 .map(t -> Response.created(URI.create("/api/tenants/" + t.id())).entity(t).build());
     }
 
@@ -119,7 +121,8 @@ public class TenantResource {
     @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Put a proposed contact address in force, as a second person "
             + "(notices and the tenant's link go there)")
     public Uni<TenantView> confirmContact(@PathParam("id") UUID id, @Valid @NotNull LeaseApi.ContactConfirmation body) {
-        return tenants.confirmContact(id, body.reason(), io.metalgate.security.Actors.person(identity)).call(audit::sequenced);
+        return tenants.confirmContact(id, body.contactEmail(), body.reason(), io.metalgate.security.Actors.person(identity))
+                .call(audit::sequenced);
     }
 
     @DELETE

@@ -28,18 +28,26 @@ public class TenantService {
     AuditLog audit;
 
     @WithTransaction
-    public Uni<TenantView> create(TenantCreate req, String actor) {
+    public Uni<TenantView> create(TenantCreate req, String actor, boolean recordOfContact) {
         Tenant t = new Tenant();
         t.id = UUID.randomUUID();
         t.name = req.name();
         t.externalRef = req.externalRef();
-        t.contactEmail = req.contactEmail();
+        if (recordOfContact || req.contactEmail() == null) {
+            t.contactEmail = req.contactEmail();
+        } else {
+            // an operator onboarding a tenant with a mailbox of their own would receive its notices and links
+            t.contactEmailProposed = req.contactEmail();
+            t.contactEmailProposedBy = person(actor);
+            t.contactEmailProposedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        }
         t.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         t.updatedAt = t.createdAt;
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("name", t.name);
         payload.put("externalRef", t.externalRef);
         payload.put("contactEmail", t.contactEmail);
+        payload.put("proposedContactEmail", t.contactEmailProposed);
         return t.<Tenant>persist().call(Panache::flush)
                 .call(() -> audit.record(actor, "tenant.created", t.subject(), payload))
                 .map(TenantView::of);
@@ -83,11 +91,15 @@ public class TenantService {
 
     /** A second, different person puts the proposed contact address in force; audited with both addresses. */
     @WithTransaction
-    public Uni<TenantView> confirmContact(UUID id, String reason, String person) {
+    public Uni<TenantView> confirmContact(UUID id, String expected, String reason, String person) {
         return Tenant.<Tenant>findById(id).chain(found -> {
             Tenant t = require(found, id);
             if (t.contactEmailProposed == null) {
                 throw ApiException.conflict("no change of tenant " + id + "'s contact address waits for a confirmation", "id");
+            }
+            if (!t.contactEmailProposed.equals(expected)) {
+                throw ApiException.conflict("the proposed contact address is " + t.contactEmailProposed + " (by " + t.contactEmailProposedBy
+                        + "), not " + expected + ": it changed since you read it", "contactEmail");
             }
             if (t.contactEmailProposedBy.equals(person)) {
                 throw ApiException.conflict(person + " proposed this contact address; a second, different person confirms it", "id");

@@ -43,7 +43,7 @@ class Case2013Test {
 
     @Test
     void the630MachinesAreNotErased() throws Exception {
-        String tenant = operator().body(Map.of("name", unique("customer-2013"), "contactEmail", "it@customer.example"))
+        String tenant = as("billing").body(Map.of("name", unique("customer-2013"), "contactEmail", "it@customer.example"))
                 .post("/api/tenants").then().statusCode(201).extract().path("id");
         String prefix = unique("c13");
         List<String> machines = new ArrayList<>();
