@@ -133,15 +133,20 @@ class GateHolesTest {
         }
     }
 
+    /** The fleet's lease terminated 40 days ago (its machines deployed long before), and a termination notice with no attempt yet. */
+    private static String pastRetentionWithANotice(Fleet f) {
+        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
+        Lifecycle.deployedLongAgo(f.lease());
+        return operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
+                .then().statusCode(201).extract().path("id");
+    }
+
     /** 1b: the gate reasons about the server's receipt time; a claimed time is kept beside it; no proof older than its notice. */
     @Test
     void noticeAttemptsCountFromWhenTheApplianceReceivedThem() {
         Fleet f = retained(1);
         String m = f.machines().get(0);
-        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
-        Lifecycle.deployedLongAgo(f.lease());
-        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
-                .then().statusCode(201).extract().path("id");
+        String notice = pastRetentionWithANotice(f);
         String claimed = Instant.now().minus(Duration.ofDays(31)).toString();
         // an attempt claimed 31 days ago, for a notice made today: refused (a proof is never older than what it proves)
         operator().body(Map.of("channel", "EMAIL", "outcome", "BOUNCED", "proof", "550", "at", claimed))
@@ -172,10 +177,7 @@ class GateHolesTest {
     void aNoticeAttemptTypedInCountsOnlyOnceASecondPersonConfirmsIt() {
         Fleet f = retained(1);
         String m = f.machines().get(0);
-        PostgresTestResource.sql("UPDATE lease SET terminated_at = now() - interval '40 days' WHERE id = ?::uuid", f.lease());
-        Lifecycle.deployedLongAgo(f.lease());
-        String notice = operator().body(Map.of("kind", "TERMINATION", "tenantId", f.tenant(), "leaseId", f.lease())).post("/api/notices")
-                .then().statusCode(201).extract().path("id");
+        String notice = pastRetentionWithANotice(f);
         operator().body(Map.of("channel", "LINK", "outcome", "ACKNOWLEDGED", "proof", "the tenant said so"))
                 .post("/api/notices/" + notice + "/attempts").then().statusCode(400).body("errors.field", hasItem("channel"));
         String attempt = operator().body(Map.of("channel", "EMAIL", "outcome", "DELIVERED", "proof", "250 OK"))
