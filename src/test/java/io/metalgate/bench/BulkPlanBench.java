@@ -104,6 +104,13 @@ class BulkPlanBench {
             // whose data each machine holds (set when it joined its lease)
             st.execute("UPDATE machine m SET data_tenant_id = l.tenant_id, data_lease_id = l.id, leased_since_erase = true "
                     + "FROM lease_machine lm JOIN lease l ON l.id = lm.lease_id WHERE lm.machine_id = m.id AND m.name LIKE 'bench-m-%'");
+            // each machine's way to RETAINED, as the conductor records it (the fleet's share reads when it was deployed)
+            st.execute("INSERT INTO state_transition (id, subject_type, subject_id, from_state, event, to_state, actor, at) "
+                    + "SELECT gen_random_uuid(), 'MACHINE', m.id, s.f, s.e, s.t, 'bench', now() - (s.d || ' days')::interval FROM machine m, "
+                    + "(VALUES ('ENROLLED', 'VERIFY', 'VERIFYING', 90), ('VERIFYING', 'VERIFIED', 'MANAGEABLE', 90), "
+                    + "('MANAGEABLE', 'INSPECT', 'INSPECTING', 89), ('INSPECTING', 'INSPECTED', 'AVAILABLE', 89), "
+                    + "('AVAILABLE', 'DEPLOY', 'DEPLOYING', 88), ('DEPLOYING', 'DEPLOYED', 'ACTIVE', 88), "
+                    + "('ACTIVE', 'RETAIN', 'RETAINED', 40)) AS s(f, e, t, d) WHERE m.name LIKE 'bench-m-%'");
             st.execute("INSERT INTO notice (id, kind, tenant_id, lease_id, created_by, created_at) SELECT gen_random_uuid(), "
                     + "'TERMINATION', l.tenant_id, l.id, 'bench', now() - interval '30 days' FROM lease l WHERE l.external_ref LIKE 'bench-l-%'");
             st.execute("INSERT INTO notice_attempt (id, notice_id, channel, outcome, proof, at, recorded_by) SELECT gen_random_uuid(), n.id, "
