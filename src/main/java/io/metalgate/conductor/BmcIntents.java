@@ -209,13 +209,15 @@ public class BmcIntents {
                             return audit.record(m.tx(), actor, auditAction + "-late", "machine:" + m.id(), payload).replaceWith(m.state());
                         }
                         Uni<Void> audited = audit.record(m.tx(), actor, auditAction, "machine:" + m.id(), payload);
-                        if (!done || intent.event() == null || m.state() != intent.from()
+                        // a graceful power-off only asked the operating system to stop (the BMC took the request; the system may
+                        // ignore it): the lifecycle moves on a forced power-off, not on a request that proves nothing (and which
+                        // the lifecycle's POWER_OFF guard refused, leaving the intent to fail at every reconciliation)
+                        if (!done || intent.event() == null || intent.op() == Operation.GRACEFUL_OFF || m.state() != intent.from()
                                 || MachineLifecycle.TABLE.find(m.state(), intent.event()).isEmpty()) {
                             return audited.replaceWith(m.state());
                         }
                         // the gate allowed the operation when the intent was recorded
-                        // a graceful power-off was allowed as POWER_OFF (the lifecycle's guards name gate actions, not operations)
-                        String allowedAction = intent.op() == Operation.GRACEFUL_OFF ? Operation.POWER_OFF.name() : intent.op().name();
+                        String allowedAction = intent.op().name();
                         return audited.chain(() -> tasks.fire(m, intent.event(), MachineLifecycle.Context.allowed(allowedAction), actor,
                                 "BMC carried out " + intent.op()));
                     });

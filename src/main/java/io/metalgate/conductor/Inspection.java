@@ -79,6 +79,9 @@ public class Inspection {
                     }
                     Instant now = Instant.now();
                     String hardware = hardwareId(inv);
+                    java.util.List<String> serialless = inv.disks().stream()
+                            .filter(d -> io.metalgate.gate.DiskSerials.key(d.serialNumber()).isEmpty())
+                            .map(d -> d.id() == null ? "?" : d.id()).toList();
                     return tasks.withLock(machineId, m -> {
                         if (m.state() == LifecycleState.ERASING) {
                             // the erase's disks are the inventory's as the erase began (and those its agent found): an
@@ -107,9 +110,13 @@ public class Inspection {
                                         inv.disks().stream().map(d -> Map.of("serialNumber", String.valueOf(d.serialNumber()), "model",
                                                 String.valueOf(d.model()), "capacityBytes", d.capacityBytes())).toList(), "nics",
                                         inv.nics().stream().map(Inventory.Nic::mac).toList(), "hardwareId", String.valueOf(hardware))))
-                                .chain(() -> m.state() == LifecycleState.INSPECTING
-                                        ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored").replaceWithVoid()
-                                        : Uni.createFrom().voidItem())
+                                .chain(() -> m.state() != LifecycleState.INSPECTING ? Uni.createFrom().voidItem()
+                                        : serialless.isEmpty() ? tasks.fire(m, MachineLifecycle.Event.INSPECTED, person, "inventory stored")
+                                                .replaceWithVoid()
+                                        // no erase of a disk without a serial can be shown (no report names it): such a
+                                        // machine does not enter the pool, where it would hold a tenant's data for good
+                                        : tasks.fire(m, MachineLifecycle.Event.INSPECT_FAILED, person, "the BMC lists disk(s) "
+                                                + serialless + " without a serial number: no erase of them could be shown").replaceWithVoid())
                                 .replaceWith(Optional.<ApiException>empty());
                     });
                     }).map(refused -> {

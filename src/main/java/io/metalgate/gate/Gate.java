@@ -171,7 +171,9 @@ public final class Gate {
         }
         String requester = f.request().requester();
         boolean approverHoldsRole = emergencyByApprover(f);
-        boolean secondApprover = f.approvals().stream().anyMatch(a -> a.roles().contains(APPROVER_ROLE) && !a.approver().equals(requester));
+        // the approver who is not the requester carries it out (and so chooses the medium): an approval given to a
+        // request that names no medium does not let the requester boot one of their choosing
+        boolean secondApprover = approverHoldsRole && !f.request().emergencyApprover().orElseThrow().equals(requester);
         boolean hasReason = f.request().emergencyReason().filter(r -> !r.isBlank()).isPresent();
         // a rescue is the running tenant's; a terminated tenant's data is kept, not rescued
         boolean live = f.lease().map(l -> l.state() != Facts.LeaseState.TERMINATED && l.state() != Facts.LeaseState.CLOSED).orElse(false);

@@ -118,12 +118,18 @@ public class LeaseService {
     }
 
     @WithTransaction
-    public Uni<LeaseView> addMachines(UUID id, List<UUID> requested, String actor) {
+    public Uni<LeaseView> addMachines(UUID id, List<UUID> requested, String actor, boolean billing) {
         List<UUID> machineIds = List.copyOf(new LinkedHashSet<>(requested));
         return Lease.<Lease>findById(id, jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).chain(found -> {
             Lease l = require(found, id);
             if (l.state == LeaseState.TERMINATED || l.state == LeaseState.CLOSED) {
                 throw ApiException.conflict("lease " + id + " is " + l.state + "; machines join only a lease that has not ended", "state");
+            }
+            if (l.state != LeaseState.PENDING && !billing) {
+                // machines joining a running lease are deployed for the tenant at once: a change of the contract (billing's,
+                // like the start of the lease), else one operator could grow a tenant's fleet under the blast-radius share
+                throw new ApiException(io.metalgate.common.Problem.of(403, "forbidden", "Forbidden", "lease " + id + " is " + l.state
+                        + ": machines join a started lease through billing (the system of record); an operator adds them while it is PENDING"));
             }
             return requireMachines(machineIds)
                     .call(ms -> join(l, machineIds, actor))

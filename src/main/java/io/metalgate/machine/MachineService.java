@@ -306,12 +306,16 @@ public class MachineService {
     private static Uni<Void> refuseTwin(String identity, UUID self) {
         int cut = identity.indexOf("#system=");
         String base = cut < 0 ? identity : identity.substring(0, cut);
+        // two enrolments of one BMC's spellings at once would each miss the other (they differ as strings, so no unique
+        // index stops them): the BMC's address is locked for the rest of the transaction
+        Uni<Object> locked = Panache.getSession().chain(s -> s.createNativeQuery("SELECT count(*) FROM (SELECT "
+                + "pg_advisory_xact_lock(hashtext(:k))) AS l", Object.class).setParameter("k", "bmc:" + base).getSingleResult());
         Uni<Machine> found = cut < 0
                 ? Machine.<Machine>find("(bmcIdentity = ?1 or locate(?2, bmcIdentity) = 1) and id <> ?3", identity, base + "#system=",
                         self == null ? new UUID(0, 0) : self).firstResult()
                 : Machine.<Machine>find("(bmcIdentity = ?1 or bmcIdentity = ?2) and id <> ?3", identity, base,
                         self == null ? new UUID(0, 0) : self).firstResult();
-        return found.invoke(other -> {
+        return locked.chain(() -> found).invoke(other -> {
             if (other != null && !other.id.equals(self)) {
                 throw new ApiException(io.metalgate.common.Problem.of(409, "conflict", "Conflict", "this BMC (" + identity
                         + ") is already machine " + other.id + " (" + other.name + "); one BMC is one machine")

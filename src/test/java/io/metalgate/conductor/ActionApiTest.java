@@ -68,9 +68,14 @@ class ActionApiTest {
         operator().get("/api/machines/" + machine).then().body("state", equalTo("ACTIVE"));
         bmc.bmc(0).faults.clear();
         Lifecycle.sleep(1200); // the failures opened the BMC's breaker: it lets a trial through after its cooldown (1 s in tests)
-        // a graceful power-off moves the lifecycle as a forced one does (allowed as POWER_OFF)
+        // a graceful power-off only asks the system to stop: the lifecycle does not take it for done (the BMC took the request)
+        bmc.bmc(0).setPowerState("On");
         operator().body(Map.of("action", "graceful_off")).post("/api/machines/" + machine + "/power").then().statusCode(200)
-                .body("state", equalTo("RETAINED"));
+                .body("state", equalTo("ACTIVE"));
+        Lifecycle.awaitAudit("machine:" + machine, "bmc.powered-off", 2); // the tenant's power-off above, and this one
+        operator().get("/api/machines/" + machine).then().body("state", equalTo("ACTIVE"));
+        bmc.bmc(0).setPowerState("On");
+        operator().post("/api/machines/" + machine + "/actions/power_off").then().statusCode(200).body("state", equalTo("RETAINED"));
         org.junit.jupiter.api.Assertions.assertEquals("Off", bmc.bmc(0).powerState(), "the BMC powered it off");
 
         // erase right after termination: refused for retention, notice and approval
@@ -117,8 +122,8 @@ class ActionApiTest {
         bmc.close();
 
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "gate.decided").get("/api/audit").then()
-                .body("items.payload.allowed", contains(false, false, true, true, true, false, false, true))
-                .body("items[7].payload.facts.lease.state", equalTo("TERMINATED"));
+                .body("items.payload.allowed", contains(false, false, true, true, true, true, false, false, true))
+                .body("items[8].payload.facts.lease.state", equalTo("TERMINATED"));
         admin().queryParam("subject", "machine:" + machine).queryParam("action", "machine.transitioned").get("/api/audit").then()
                 .body("items.payload.to", contains("VERIFYING", "MANAGEABLE", "INSPECTING", "AVAILABLE", "DEPLOYING", "ACTIVE", "RETAINED",
                         "ERASING"));
@@ -139,6 +144,7 @@ class ActionApiTest {
                 "lease.transitioned", "bmc.intent", "bmc.media-ejected", "gate.decided", "tenant-request.recorded", "tenant-request.recorded", "gate.decided",
                 "tenant-request.confirmed", "tenant-request.confirmed", "gate.decided", "bmc.intent", "bmc.powered-off", "lease.transitioned",
                 "gate.decided", "bmc.intent", "bmc.power-off-failed", "gate.decided", "bmc.intent", "bmc.powered-off", "gate.decided",
+                "bmc.intent", "bmc.powered-off", "gate.decided",
                 "notice.created", "notice.attempt-recorded", "notice.attempt-confirmed", "action.requested", "action.approved", "action.approval-refused", "hold.placed",
                 "gate.decided", "hold.release-requested", "hold.released", "gate.decided",
                 // the allowed erase: the agent's network boot and the power cycle, each intent before its BMC step

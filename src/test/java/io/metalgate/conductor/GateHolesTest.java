@@ -222,7 +222,13 @@ class GateHolesTest {
         as("billing").body(Map.of("event", "ACTIVATED")).post("/api/leases/" + padLease + "/events").then().statusCode(200);
         // spare machines deployed into a running lease of the tenant today: they serve it, but not for a whole window yet
         try (RedfishMock spares = Lifecycle.bmcs(3, Profile.GENERIC)) {
-            Lifecycle.activeLease(f.tenant(), Lifecycle.available(spares, 3, "spare"));
+            List<String> spare = Lifecycle.available(spares, 3, "spare");
+            String running = Lifecycle.activeLease(f.tenant(), spare.subList(0, 2));
+            // machines join a started lease through billing only (they are deployed for the tenant at once)
+            operator().body(Map.of("machineIds", List.of(spare.get(2)))).post("/api/leases/" + running + "/machines").then().statusCode(403);
+            as("billing").body(Map.of("machineIds", List.of(spare.get(2)))).post("/api/leases/" + running + "/machines").then()
+                    .statusCode(200);
+            Lifecycle.awaitState(spare.get(2), "DEPLOYING");
             // the tenant's two machines are all of its fleet: a plan over both is 100 % of it, not 2 of 17
             operator().body(Map.of("selector", Map.of("leaseId", f.lease()), "reason", "reclaim")).queryParam("summary", true)
                     .post("/api/bulk/erase").then().statusCode(201).body("blastRadius.perTenant[0].machines", equalTo(2))

@@ -119,4 +119,18 @@ class PowerSyncApiTest {
                 .body("items[0].payload.disks.serialNumber", contains(m.bmc(0).driveSerial(1), m.bmc(0).driveSerial(2)));
         as("viewer").post("/api/machines/" + machine + "/inventory").then().statusCode(403);
     }
+
+    /** A BMC that lists its disks without serial numbers: no erase of them could be shown, so the machine stays out of the pool. */
+    @Test
+    void aMachineWhoseDisksHaveNoSerialNumbersFailsInspection() {
+        RedfishMock m = mock(Profile.GENERIC);
+        m.bmc(0).faults.driveSerialsMissing = true;
+        String machine = enrol(m);
+        io.metalgate.testing.Lifecycle.awaitState(machine, "MANAGEABLE");
+        operator().post("/api/machines/" + machine + "/inventory").then().statusCode(200);
+        io.metalgate.testing.Lifecycle.awaitState(machine, "INSPECT_FAILED");
+        as("viewer").get("/api/machines/" + machine + "/inventory").then().statusCode(200).body("disks.size()", equalTo(2));
+        org.junit.jupiter.api.Assertions.assertTrue(admin().queryParam("subject", "machine:" + machine).get("/api/audit").then()
+                .statusCode(200).extract().asString().contains("without a serial number"), "the step's reason is audited");
+    }
 }

@@ -140,11 +140,11 @@ class GateRulesTest {
                     b.emergencyApprover = Optional.of("bob");
                     b.emergencyReason = Optional.of("rescue");
                 }, List.of(Code.SELF_APPROVAL, Code.TENANT_DATA)),
-                new Case("boot external: a rescue asked by one, approved by another approver, carried out by the asker", Action.BOOT_EXTERNAL,
-                        b -> {
+                new Case("boot external: a rescue approved by an approver but carried out by the asker (who chose the medium)",
+                        Action.BOOT_EXTERNAL, b -> {
                             b.lease("ACTIVE", null);
                             b.emergencyReason = Optional.of("rescue");
-                        }, List.of()),
+                        }, List.of(Code.TENANT_DATA)),
                 new Case("boot external: a rescue approved only by a non-approver", Action.BOOT_EXTERNAL, b -> {
                     b.lease("ACTIVE", null);
                     b.approvals(new ApprovalFact("dave", Set.of("operator"), FactsBuilder.NOW));

@@ -34,6 +34,9 @@ public final class Faults {
     /** The system reports the all-zero placeholder UUID (boards whose SMBIOS UUID was never set). */
     public volatile boolean noSystemUuid;
 
+    /** The drives report no serial number (null), as some older BMCs do. */
+    public volatile boolean driveSerialsMissing;
+
     public void clear() {
         rejectTokenOnce = false;
         latencyMillis = 0;

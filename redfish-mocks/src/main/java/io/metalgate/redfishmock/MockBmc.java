@@ -628,7 +628,7 @@ public final class MockBmc {
             String id = p.substring(p.lastIndexOf('/') + 1);
             int n = Integer.parseInt(id.substring(4));
             JsonObject d = odata("#Drive.v1_9_0.Drive", p).put("Id", id).put("Name", "Disk " + n)
-                    .put("Model", n == 1 ? "MOCK NVMe 1.92TB" : "MOCK SATA 3.84TB").put("SerialNumber", driveSerial(n))
+                    .put("Model", n == 1 ? "MOCK NVMe 1.92TB" : "MOCK SATA 3.84TB").put("SerialNumber", faults.driveSerialsMissing ? null : driveSerial(n))
                     .put("CapacityBytes", n == 1 ? 1_920_383_410_176L : 3_840_755_982_336L)
                     .put("Protocol", n == 1 ? "NVMe" : "SATA").put("MediaType", "SSD");
             if (profile.secureErase()) {
