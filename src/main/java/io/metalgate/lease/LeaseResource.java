@@ -85,7 +85,8 @@ public class LeaseResource {
     @RolesAllowed({ Roles.OPERATOR, Roles.BILLING })
     @org.eclipse.microprofile.openapi.annotations.Operation(summary = "Add machines to a lease (to a started one: billing only)")
     public Uni<LeaseView> addMachines(@PathParam("id") UUID id, @Valid @NotNull MachineIds body) {
-        return leases.addMachines(id, body.machineIds(), actor(), identity.hasRole(Roles.BILLING)).call(audit::sequenced);
+        return leases.addMachines(id, body.machineIds(), actor(), identity.hasRole(Roles.BILLING)).call(audit::sequenced)
+                .invoke(leases::joinedStarted);
     }
 
     @DELETE

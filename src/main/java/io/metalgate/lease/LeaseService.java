@@ -240,6 +240,16 @@ public class LeaseService {
     }
 
     /**
+     * After machines joined a started lease (committed): the conductor follows the lease at once, deploying them, rather
+     * than at its next round (the follower reads where the lease's machines lag behind its state, whatever moved).
+     */
+    public void joinedStarted(LeaseView v) {
+        if (v.state() != LeaseState.PENDING) {
+            transitioned.fireAsync(new LeaseTransitioned(v.id(), v.state()));
+        }
+    }
+
+    /**
      * Moves a lease by the transition table: persisted (lease + state_transition row) and audited in one
      * transaction. An event the current state does not allow is a 409 naming the events it does allow.
      */
