@@ -202,8 +202,7 @@ public class NoticeService {
                 throw ApiException.conflict("attempt " + attemptId + " was made or received by the appliance itself ("
                         + a.recordedBy() + ") with its proof: there is nothing to confirm", "attemptId");
             }
-            String recorder = a.recordedBy().contains("/") ? a.recordedBy().substring(0, a.recordedBy().indexOf('/')) : a.recordedBy();
-            if (recorder.equals(person)) {
+            if (io.metalgate.security.Actors.person(a.recordedBy()).equals(person)) {
                 throw ApiException.conflict(person + " recorded attempt " + attemptId + "; a second, different person confirms it",
                         "attemptId");
             }

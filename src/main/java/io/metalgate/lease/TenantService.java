@@ -38,7 +38,7 @@ public class TenantService {
         } else {
             // an operator onboarding a tenant with a mailbox of their own would receive its notices and links
             t.contactEmailProposed = req.contactEmail();
-            t.contactEmailProposedBy = person(actor);
+            t.contactEmailProposedBy = io.metalgate.security.Actors.person(actor);
             t.contactEmailProposedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
         }
         t.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
@@ -76,7 +76,7 @@ public class TenantService {
                 // where notices (and the tenant's link) go is a proposal until a second person confirms it
                 t.contactEmailProposed = changes.apply("contactEmailProposed", t.contactEmailProposed, req.contactEmail());
                 if (changes.changed("contactEmailProposed")) {
-                    t.contactEmailProposedBy = person(actor);
+                    t.contactEmailProposedBy = io.metalgate.security.Actors.person(actor);
                     t.contactEmailProposedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
                 }
             }
@@ -118,11 +118,6 @@ public class TenantService {
             return Panache.flush().call(() -> audit.record(person, "tenant.contact-confirmed", t.subject(), payload))
                     .map(v -> TenantView.of(t));
         });
-    }
-
-    private static String person(String actor) {
-        int slash = actor.indexOf('/');
-        return slash < 0 ? actor : actor.substring(0, slash);
     }
 
     @WithTransaction

@@ -153,22 +153,16 @@ public class MachineService {
 
     private Uni<MachineView> update(UUID id, Update req, BmcIdentity identity, String actor) {
         MachineApi.BmcOptions options = req.bmc() == null ? null : req.bmc().options();
-        if (options != null && options.systemId() != null) {
-            // the protocol after the update: the one asked for, or the stored one
-            return Machine.<Machine>findById(id).invoke(m -> {
-                if (m != null) {
-                    refuseIpmiSystemId(req.bmc().protocol() != null ? req.bmc().protocol() : m.bmcProtocol, options);
-                }
-            }).chain(ignored -> updateChecked(id, req, identity, actor));
+        boolean toIpmi = req.bmc() != null && req.bmc().protocol() == BmcProtocol.IPMI;
+        if ((options == null || options.systemId() == null) && !toIpmi) {
+            return updateChecked(id, req, identity, actor);
         }
-        if (req.bmc() != null && req.bmc().protocol() == BmcProtocol.IPMI) {
-            return Machine.<Machine>findById(id).invoke(m -> {
-                if (m != null) {
-                    refuseIpmiSystemId(BmcProtocol.IPMI, BmcOptionsJson.read(m.bmcOptions));
-                }
-            }).chain(ignored -> updateChecked(id, req, identity, actor));
-        }
-        return updateChecked(id, req, identity, actor);
+        // the protocol and options after the update: those asked for, or the stored ones
+        return Machine.<Machine>findById(id).invoke(m -> {
+            if (m != null) {
+                refuseIpmiSystemId(toIpmi ? BmcProtocol.IPMI : m.bmcProtocol, options != null ? options : BmcOptionsJson.read(m.bmcOptions));
+            }
+        }).chain(ignored -> updateChecked(id, req, identity, actor));
     }
 
     private Uni<MachineView> updateChecked(UUID id, Update req, BmcIdentity identity, String actor) {

@@ -10,8 +10,12 @@ public final class Actors {
 
     /** The user behind an identity: {@code alice} for both {@code alice} and her token {@code alice/billing}. */
     public static String person(SecurityIdentity identity) {
-        String name = identity.getPrincipal().getName();
-        int slash = name.indexOf('/');
-        return slash < 0 ? name : name.substring(0, slash);
+        return person(identity.getPrincipal().getName());
+    }
+
+    /** The user behind a principal's name as recorded ({@code alice/billing} → {@code alice}). */
+    public static String person(String principal) {
+        int slash = principal.indexOf('/');
+        return slash < 0 ? principal : principal.substring(0, slash);
     }
 }

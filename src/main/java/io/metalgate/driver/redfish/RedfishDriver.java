@@ -72,31 +72,34 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
      */
     @Override
     public Uni<Optional<String>> hardwareId(BmcEndpoint bmc) {
-        return system(bmc).map(s -> {
-            String uuid = s.body().getString("UUID");
-            if (uuid == null) {
-                return Optional.<String>empty();
-            }
-            String u = uuid.strip().toLowerCase(java.util.Locale.ROOT);
-            if (!u.matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") || u.replaceAll("[0-]", "").isEmpty()
-                    || u.replace("-", "").chars().allMatch(c -> c == 'f')) {
-                return Optional.<String>empty(); // not a UUID, or a placeholder
-            }
-            return Optional.of("system-uuid:" + u);
-        });
+        return system(bmc).map(s -> systemUuid(s.body()));
+    }
+
+    /** The system's UUID as {@code system-uuid:…}; empty when it reports none, or a placeholder. */
+    static Optional<String> systemUuid(JsonObject system) {
+        String uuid = system.getString("UUID");
+        if (uuid == null) {
+            return Optional.empty();
+        }
+        String u = uuid.strip().toLowerCase(java.util.Locale.ROOT);
+        if (!u.matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") || u.replaceAll("[0-]", "").isEmpty()
+                || u.replace("-", "").chars().allMatch(c -> c == 'f')) {
+            return Optional.empty(); // not a UUID, or a placeholder
+        }
+        return Optional.of("system-uuid:" + u);
     }
 
     /**
      * The system UUID when the BMC reports a real one, and always the system itself at this BMC address
      * ({@code redfish-system:host:port/Id}): a machine enrolled without a system id and one naming its only system
      * ({@code bmc.options.systemId}) are two records of one server, which the UUID alone cannot tell when the BMC
-     * reports none.
+     * reports none. One read of the system for both.
      */
     @Override
     public Uni<List<String>> hardwareIds(BmcEndpoint bmc) {
-        return hardwareId(bmc).chain(uuid -> system(bmc).map(s -> {
+        return system(bmc).map(s -> {
             List<String> ids = new ArrayList<>();
-            uuid.ifPresent(ids::add);
+            systemUuid(s.body()).ifPresent(ids::add);
             String id = s.body().getString("Id");
             if (id == null || id.isBlank()) {
                 String odata = s.body().getString("@odata.id");
@@ -106,7 +109,7 @@ public class RedfishDriver implements Interfaces.Driver, Interfaces.PowerEvents 
                 ids.add("redfish-system:" + bmc.host().toLowerCase(java.util.Locale.ROOT) + ":" + bmc.port() + "/" + id.strip());
             }
             return List.copyOf(ids);
-        }));
+        });
     }
 
     static PowerState powerStateOf(BmcEndpoint bmc, JsonObject system) {
